@@ -1,0 +1,234 @@
+"""``jupyter lease …`` / ``jupyter-lease …``: status, extend, doctor, watch, simulate.
+
+Exit codes: 0 ok, 1 the API (or the network) failed, 2 bad usage or configuration.
+Every failure is one line on stderr; a traceback never reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable, Dict, List, NoReturn, Optional, TextIO
+
+from ._errors import APIError, LeaseError, UsageError, scrub
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_API, EXIT_USAGE = 0, 1, 2
+PROG = "jupyter lease"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _location_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("where (default: discovered, see 'jupyter lease doctor')")
+    group.add_argument("--notebook-id", help="notebook instance id")
+    group.add_argument("--project-id", help="project id")
+    group.add_argument("--region", help="region, e.g. cn-north-4")
+    group.add_argument("--endpoint", help="ModelArts endpoint URL")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Watch and extend a ModelArts notebook's lease.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"jupyter_lease {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("status", help="show the time left (default command)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _location_options(p)
+
+    p = sub.add_parser("extend", help="renew the lease: keep running DURATION from now (1h-72h)")
+    p.add_argument("duration", help="e.g. 2h, 90m, 1d")
+    p.add_argument("--json", action="store_true", help="print the new status as JSON")
+    _location_options(p)
+
+    p = sub.add_parser("doctor", help="explain what was discovered and which credentials are used")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--check", action="store_true", help="also call ShowLease once")
+    _location_options(p)
+
+    p = sub.add_parser("watch", help="a live countdown line that warns at thresholds")
+    p.add_argument(
+        "--warn", default="30m,10m,5m,1m", help="warning thresholds (default %(default)s)"
+    )
+    _location_options(p)
+
+    p = sub.add_parser("simulate", help="run a local ModelArts simulator (no cloud account needed)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    p.add_argument("--lease", default="2h", help="initial lease (default %(default)s)")
+    p.add_argument("--type", default="TIMING", choices=["TIMING", "IDLE", "timing", "idle"])
+    p.add_argument("--notebook-id", help="notebook id to simulate")
+    p.add_argument("--project-id", help="project id to simulate")
+    p.add_argument("--ak", help="access key the simulator accepts")
+    p.add_argument("--sk", help="secret key the simulator accepts")
+    p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None, *, stdout: TextIO = None, stderr: TextIO = None) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        argv = list(sys.argv[1:] if argv is None else argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:  # bare `jupyter lease` means status
+            args = parser.parse_args(["status", *argv])
+        handler = _COMMANDS[args.command]
+        return handler(args, out) or EXIT_OK
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except UsageError as exc:
+        print(f"{PROG}: error: {scrub(str(exc))}", file=err)
+        return EXIT_USAGE
+    except APIError as exc:
+        print(f"{PROG}: error: {scrub(str(exc))}", file=err)
+        return EXIT_API
+    except LeaseError as exc:
+        print(f"{PROG}: error: {scrub(str(exc))}", file=err)
+        return EXIT_API
+
+
+def _explicit(args: argparse.Namespace) -> Dict[str, Optional[str]]:
+    return {
+        name: getattr(args, name, None)
+        for name in ("notebook_id", "project_id", "region", "endpoint")
+    }
+
+
+def _client(args: argparse.Namespace):
+    from ._client import LeaseClient
+    from ._discovery import discover
+
+    return LeaseClient(discover(**_explicit(args)))
+
+
+def _status(client) -> object:
+    from ._status import LeaseStatus
+
+    lease = client.show()
+    location = client.location
+    sources = {
+        label: found.source
+        for label, found in (
+            ("notebook id", location.notebook_id),
+            ("project id", location.project_id),
+            ("endpoint", location.endpoint),
+        )
+    }
+    sources["credentials"] = client.credentials.source
+    return LeaseStatus(
+        notebook_id=client.notebook_id,
+        lease=lease,
+        now=client.server_now(),
+        sources=sources,
+        clock_offset=client.clock_offset,
+    )
+
+
+def _print_status(status, as_json: bool, out: TextIO) -> None:
+    if as_json:
+        print(json.dumps(status.to_dict(), indent=2), file=out)
+    else:
+        print(status.to_text(), file=out)
+
+
+def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
+    with _client(args) as client:
+        _print_status(_status(client), args.json, out)
+    return EXIT_OK
+
+
+def cmd_extend(args: argparse.Namespace, out: TextIO) -> int:
+    from ._duration import parse_duration
+
+    duration = parse_duration(args.duration)  # bad input fails before any network traffic
+    with _client(args) as client:
+        client.renew(duration)
+        status = _status(client)
+    if not args.json:
+        print(f"Extended: the instance now keeps running for {status.headline()}.", file=out)
+    _print_status(status, args.json, out)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
+    from ._doctor import run_doctor
+
+    check = _connectivity_check(args) if args.check else None
+    report = run_doctor(**_explicit(args), endpoint_check=check)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2), file=out)
+    else:
+        print(report.to_text(), file=out)
+    return EXIT_OK
+
+
+def _connectivity_check(args: argparse.Namespace) -> str:
+    try:
+        with _client(args) as client:
+            return f"ShowLease OK: {_status(client).headline()}"
+    except LeaseError as exc:
+        return f"ShowLease failed: {scrub(str(exc))}"
+
+
+def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
+    from ._schedule import parse_thresholds
+    from ._terminal import watch_in_terminal
+
+    thresholds = parse_thresholds(args.warn)
+    client = _client(args)
+    return watch_in_terminal(client, thresholds, out=out)
+
+
+def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
+    from ._duration import parse_duration
+    from ._simulator import Simulator
+
+    options = {
+        key: value
+        for key, value in (
+            ("notebook_id", args.notebook_id),
+            ("project_id", args.project_id),
+            ("ak", args.ak),
+            ("sk", args.sk),
+        )
+        if value
+    }
+    sim = Simulator(
+        args.host,
+        args.port,
+        lease=parse_duration(args.lease).total_seconds(),
+        lease_type=args.type.upper(),
+        allow_remote=args.allow_remote,
+        **options,
+    )
+    with sim:
+        print("# ModelArts simulator running; point a kernel or the CLI at it with:", file=out)
+        for line in sim.export_lines():
+            print(line, file=out)
+        print("# Ctrl-C stops it.", file=out, flush=True)
+        sim.wait()
+    return EXIT_OK
+
+
+_COMMANDS: Dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
+    "status": cmd_status,
+    "extend": cmd_extend,
+    "doctor": cmd_doctor,
+    "watch": cmd_watch,
+    "simulate": cmd_simulate,
+}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

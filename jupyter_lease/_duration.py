@@ -1,0 +1,106 @@
+"""Human durations, both ways. Pure: no I/O, no clock.
+
+``parse_duration("1h30m")`` → ``timedelta(hours=1, minutes=30)``;
+``format_remaining(timedelta(minutes=65))`` → ``"1 h 05 min"``;
+``format_remaining(timedelta(seconds=299))`` → ``"4:59"``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Union
+
+from ._errors import DurationError
+
+__all__ = ["DurationLike", "format_duration", "format_remaining", "parse_duration", "to_timedelta"]
+
+DurationLike = Union[str, int, float, timedelta]
+
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_UNIT_ALIASES = {
+    "d": "d", "day": "d", "days": "d",
+    "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+    "m": "m", "min": "m", "mins": "m", "minute": "m", "minutes": "m",
+    "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
+}  # fmt: skip
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+_WHOLE = re.compile(r"(?:\d+(?:\.\d+)?\s*[a-z]+\s*)+")
+_EXAMPLES = "use e.g. 90m, 1h30m, 2h, 45s or 1d"
+
+# Below this, people watch seconds tick ("4:59"); above it, minutes are enough.
+NEAR_END = timedelta(minutes=10)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``90m``, ``1h30m``, ``2h``, ``45s``, ``1d``, ``1.5h``, ``2 hours``.
+
+    Rejects negative, zero, unit-less and malformed input with one :class:`DurationError` line.
+    """
+    if not isinstance(text, str):
+        raise DurationError(f"a duration must be text like 2h, not {type(text).__name__}")
+    cleaned = text.strip().lower().replace(",", " ")
+    if cleaned.startswith("-"):
+        raise DurationError(f"duration {text!r} is negative; {_EXAMPLES}")
+    if re.fullmatch(r"\d+(\.\d+)?", cleaned):
+        raise DurationError(f"duration {text!r} has no unit; {_EXAMPLES}")
+    if not cleaned or not _WHOLE.fullmatch(cleaned):
+        raise DurationError(f"cannot read duration {text!r}; {_EXAMPLES}")
+    seconds = 0.0
+    for number, unit in _PART.findall(cleaned):
+        if unit not in _UNIT_ALIASES:
+            raise DurationError(f"unknown unit {unit!r} in {text!r}; {_EXAMPLES}")
+        seconds += float(number) * _UNIT_SECONDS[_UNIT_ALIASES[unit]]
+    if seconds <= 0:
+        raise DurationError(f"duration {text!r} is zero; {_EXAMPLES}")
+    return timedelta(seconds=seconds)
+
+
+def to_timedelta(value: DurationLike) -> timedelta:
+    """A ``timedelta``, a number of seconds or a human string → a positive timedelta."""
+    if isinstance(value, timedelta):
+        result = value
+    elif isinstance(value, bool):  # bool is an int; True seconds is never what anyone meant
+        raise DurationError(f"a duration cannot be {value!r}; {_EXAMPLES}")
+    elif isinstance(value, (int, float)):
+        result = timedelta(seconds=value)
+    elif isinstance(value, str):
+        return parse_duration(value)
+    else:
+        raise DurationError(f"a duration cannot be a {type(value).__name__}; {_EXAMPLES}")
+    if result <= timedelta(0):
+        raise DurationError(f"duration {format_duration(result)} is not positive; {_EXAMPLES}")
+    return result
+
+
+def format_duration(value: timedelta) -> str:
+    """Compact and parseable: ``1h30m``, ``45s``, ``2d3h`` (inverse of :func:`parse_duration`)."""
+    total = int(round(value.total_seconds()))
+    sign, total = ("-", -total) if total < 0 else ("", total)
+    if total == 0:
+        return "0s"
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        count, total = divmod(total, _UNIT_SECONDS[unit])
+        if count:
+            parts.append(f"{count}{unit}")
+    return sign + "".join(parts)
+
+
+def format_remaining(value: timedelta) -> str:
+    """Time left as people read it: ``2 d 03 h``, ``1 h 05 min``, ``42 min``, ``4:59``.
+
+    Far from the stop minutes are enough (rounded down, so the display never promises time that
+    is not there); inside :data:`NEAR_END` it counts seconds. Negative time reads ``0:00``.
+    """
+    seconds = max(0, int(value.total_seconds()))
+    if value < NEAR_END:
+        return f"{seconds // 60}:{seconds % 60:02d}"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours:02d} h"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min"

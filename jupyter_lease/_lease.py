@@ -1,0 +1,165 @@
+"""The lease as a value. Pure: parsing, validation and arithmetic; ``now`` is always passed in.
+
+ModelArts returns ``{"create_at": ms, "duration": ms, "enable": bool, "type": "TIMING"|"IDLE",
+"update_at": ms}``. A TIMING lease stops the instance when ``now >= create_at + duration``.
+What ``duration`` means for IDLE is unconfirmed, so an IDLE lease never has a deadline here.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping, Optional
+
+from ._duration import format_remaining
+from ._errors import LeaseFormatError
+
+__all__ = ["Lease", "StopKind"]
+
+
+class StopKind(str, enum.Enum):
+    """How (and whether) the instance stops by itself."""
+
+    TIMED = "timed"  # at a fixed deadline
+    IDLE = "idle"  # after a period of low use
+    DISABLED = "disabled"  # auto-stop is off
+
+
+_TYPES = {"TIMING", "IDLE"}
+
+
+@dataclass(frozen=True)
+class Lease:
+    """An immutable ShowLease/RenewLease result. Times are UTC epoch ms, as on the wire."""
+
+    create_at: int
+    duration: int
+    enabled: bool
+    type: str
+    update_at: Optional[int] = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> Lease:
+        """Validate and parse a lease object; :class:`LeaseFormatError` names the bad field."""
+        if not isinstance(data, Mapping):
+            raise LeaseFormatError(
+                f"lease response is a {type(data).__name__}, not a JSON object", field=None
+            )
+        lease_type = _field(data, "type", str)
+        if lease_type.upper() not in _TYPES:
+            raise LeaseFormatError(
+                f"lease field 'type' is {lease_type!r}, expected TIMING or IDLE", field="type"
+            )
+        update_at = data.get("update_at")
+        return cls(
+            create_at=_millis(data, "create_at"),
+            duration=_millis(data, "duration"),
+            enabled=_field(data, "enable", bool),
+            type=lease_type.upper(),
+            update_at=None if update_at is None else _millis(data, "update_at"),
+        )
+
+    def to_json(self) -> dict:
+        """The wire form (``type`` upper case)."""
+        out = {
+            "create_at": self.create_at,
+            "duration": self.duration,
+            "enable": self.enabled,
+            "type": self.type,
+        }
+        if self.update_at is not None:
+            out["update_at"] = self.update_at
+        return out
+
+    @property
+    def kind(self) -> StopKind:
+        if not self.enabled:
+            return StopKind.DISABLED
+        return StopKind.IDLE if self.type == "IDLE" else StopKind.TIMED
+
+    @property
+    def deadline_ms(self) -> Optional[int]:
+        """When a timed lease stops the instance (epoch ms); ``None`` without a deadline."""
+        return self.create_at + self.duration if self.kind is StopKind.TIMED else None
+
+    @property
+    def deadline(self) -> Optional[datetime]:
+        """The deadline as an aware UTC datetime, or ``None``."""
+        ms = self.deadline_ms
+        return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+    @property
+    def idle_after(self) -> Optional[timedelta]:
+        """For IDLE leases: the idle period after which the instance stops (meaning unconfirmed)."""
+        return timedelta(milliseconds=self.duration) if self.kind is StopKind.IDLE else None
+
+    def remaining(self, now: float) -> Optional[timedelta]:
+        """Time left at ``now`` (epoch seconds), clamped at zero; ``None`` without a deadline."""
+        ms = self.deadline_ms
+        if ms is None:
+            return None
+        return max(timedelta(0), timedelta(milliseconds=ms - round(now * 1000)))
+
+    def expired(self, now: float) -> bool:
+        """True once a timed lease has reached its deadline (stop at ``now >= deadline``)."""
+        ms = self.deadline_ms
+        return ms is not None and round(now * 1000) >= ms
+
+    def describe(self, now: float) -> str:
+        """One line for people: ``1 h 05 min left (stops 2026-11-27 14:05 UTC)``."""
+        kind = self.kind
+        if kind is StopKind.DISABLED:
+            return "auto-stop is off"
+        if kind is StopKind.IDLE:
+            return f"stops after {format_remaining(self.idle_after or timedelta(0))} idle"
+        if self.expired(now):
+            return "the lease has run out: the instance stops now"
+        left = format_remaining(self.remaining(now) or timedelta(0))
+        assert self.deadline is not None
+        return f"{left} left (stops {self.deadline:%Y-%m-%d %H:%M:%S} UTC)"
+
+
+def _field(data: Mapping, name: str, kind: type) -> Any:
+    if name not in data:
+        raise LeaseFormatError(f"lease field {name!r} is missing", field=name)
+    value = data[name]
+    # bool is a subclass of int: a boolean where a number belongs is a type error, and vice versa.
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise LeaseFormatError(
+            f"lease field {name!r} should be {_KIND_NAMES[kind]}, got {_json_type(value)}",
+            field=name,
+        )
+    return value
+
+
+def _millis(data: Mapping, name: str) -> int:
+    if name not in data:
+        raise LeaseFormatError(f"lease field {name!r} is missing", field=name)
+    value = data[name]
+    # JSON has one number type; accept 3600000.0 but not 3600000.5 or "3600000".
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise LeaseFormatError(
+            f"lease field {name!r} should be an integer of milliseconds, got {_json_type(value)}",
+            field=name,
+        )
+    if value < 0:
+        raise LeaseFormatError(f"lease field {name!r} is negative ({value} ms)", field=name)
+    return value
+
+
+_KIND_NAMES = {str: "a string", bool: "true or false", int: "an integer"}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    return f"a {type(value).__name__}"

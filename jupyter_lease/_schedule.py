@@ -1,0 +1,107 @@
+"""How often to ask, and how worried to be. Pure: everything is computed from values passed in."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Iterable, Optional, Sequence, Tuple
+
+from ._duration import parse_duration, to_timedelta
+from ._errors import DurationError
+
+__all__ = ["DEFAULT_WARN_AT", "PollSchedule", "Stage", "parse_thresholds", "stage_for"]
+
+DEFAULT_WARN_AT: Tuple[timedelta, ...] = tuple(timedelta(minutes=m) for m in (30, 10, 5, 1))
+
+
+class Stage(str, enum.Enum):
+    """What the countdown should look like. Values are what the front end's CSS keys on."""
+
+    PLENTY = "plenty"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    STOPPED = "stopped"
+    UNKNOWN = "unknown"  # no lease known yet, or the last known one is stale
+    NO_DEADLINE = "no-deadline"  # IDLE or auto-stop off: nothing to count down
+
+
+def parse_thresholds(value: str | Iterable[object]) -> Tuple[timedelta, ...]:
+    """``"30m,10m,5m,1m"`` (or a list of durations) → sorted, de-duplicated, largest first."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    out = set()
+    for item in items:
+        if isinstance(item, str):
+            item = item.strip()
+            if not item:
+                continue
+            out.add(parse_duration(item))
+        else:
+            out.add(to_timedelta(item))  # type: ignore[arg-type]
+    if not out:
+        raise DurationError("no warning thresholds given; use e.g. 30m,10m,5m,1m")
+    return tuple(sorted(out, reverse=True))
+
+
+def stage_for(
+    remaining: Optional[timedelta],
+    warn_at: Sequence[timedelta] = DEFAULT_WARN_AT,
+    *,
+    has_deadline: bool = True,
+    stale: bool = False,
+) -> Stage:
+    """The display stage. The largest threshold starts WARNING; the smallest starts CRITICAL.
+
+    With a single threshold there is no separate critical band until the last minute.
+    """
+    if not has_deadline:
+        return Stage.NO_DEADLINE
+    if remaining is None:
+        return Stage.UNKNOWN
+    if remaining <= timedelta(0):
+        return Stage.STOPPED
+    if stale:
+        return Stage.UNKNOWN
+    ordered = sorted(warn_at, reverse=True) or list(DEFAULT_WARN_AT)
+    critical = ordered[-1] if len(ordered) > 1 else min(ordered[-1], timedelta(minutes=1))
+    if remaining <= critical:
+        return Stage.CRITICAL
+    if remaining <= ordered[0]:
+        return Stage.WARNING
+    return Stage.PLENTY
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """Adaptive polling: rarely when the stop is hours away, often near it; backoff on errors.
+
+    Polling stays tiny either way: the lease changes only when someone renews it, and an IDLE
+    instance must not be kept awake by our own traffic.
+    """
+
+    far: float = 300.0  # seconds between polls when the stop is more than `near_within` away
+    near: float = 60.0
+    final: float = 15.0
+    near_within: timedelta = timedelta(minutes=30)
+    final_within: timedelta = timedelta(minutes=5)
+    no_deadline: float = 300.0
+    error_base: float = 15.0
+    error_cap: float = 300.0
+
+    def next_poll(self, remaining: Optional[timedelta], *, failures: int = 0) -> float:
+        """Seconds until the next poll, given the time left and consecutive failures so far."""
+        if failures > 0:
+            return min(self.error_cap, self.error_base * 2 ** (failures - 1))
+        if remaining is None:
+            return self.no_deadline
+        if remaining <= self.final_within:
+            interval = self.final
+        elif remaining <= self.near_within:
+            interval = self.near
+        else:
+            interval = self.far
+        # Never sleep past the deadline itself: we want to see the instance stop.
+        seconds = remaining.total_seconds()
+        if 0 < seconds < interval:
+            return max(1.0, seconds)
+        return interval

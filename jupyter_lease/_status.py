@@ -1,0 +1,85 @@
+"""A lease status snapshot and its renderings (text, JSON). Pure: ``now`` is passed in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any, Dict, Optional
+
+from ._duration import format_remaining
+from ._lease import Lease, StopKind
+
+__all__ = ["LeaseStatus"]
+
+
+@dataclass(frozen=True)
+class LeaseStatus:
+    """What is known about one notebook's lease at one instant."""
+
+    notebook_id: str
+    lease: Lease
+    now: float  # epoch seconds on the server's clock
+    sources: Optional[Dict[str, str]] = None  # setting name → where it came from
+    clock_offset: Optional[float] = None  # server minus local, seconds
+
+    @property
+    def remaining(self) -> Optional[timedelta]:
+        return self.lease.remaining(self.now)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """JSON-safe; the keys ``jupyter lease status --json`` promises."""
+        remaining = self.remaining
+        deadline = self.lease.deadline
+        return {
+            "notebook_id": self.notebook_id,
+            "type": self.lease.type,
+            "enabled": self.lease.enabled,
+            "kind": self.lease.kind.value,
+            "deadline": None if deadline is None else _iso(deadline),
+            "remaining_seconds": None if remaining is None else round(remaining.total_seconds(), 3),
+            "idle_after_seconds": (
+                None if self.lease.idle_after is None else self.lease.idle_after.total_seconds()
+            ),
+            "lease": self.lease.to_json(),
+            "checked_at": _iso(datetime.fromtimestamp(self.now, tz=timezone.utc)),
+            "server_clock_offset_seconds": (
+                None if self.clock_offset is None else round(self.clock_offset, 3)
+            ),
+            "sources": dict(self.sources or {}),
+        }
+
+    def headline(self) -> str:
+        """One line: ``1 h 05 min left``, ``auto-stop is off``, ``stops after 1 h 00 min idle``."""
+        kind = self.lease.kind
+        if kind is not StopKind.TIMED:
+            return self.lease.describe(self.now)
+        if self.lease.expired(self.now):
+            return "the lease has run out: the instance stops now"
+        return f"{format_remaining(self.remaining or timedelta(0))} left"
+
+    def to_text(self, local_tz: Optional[tzinfo] = None) -> str:
+        rows = [("Notebook", self.notebook_id), ("Lease", f"{self.lease.type}, {self.headline()}")]
+        deadline = self.lease.deadline
+        if deadline is not None:
+            local = deadline.astimezone(local_tz) if local_tz else deadline.astimezone()
+            rows.append(("Stops at", f"{local:%Y-%m-%d %H:%M:%S %Z} ({deadline:%H:%M:%S} UTC)"))
+        if self.clock_offset is not None and abs(self.clock_offset) >= 5:
+            rows.append(("Clock", f"this machine is {_skew(self.clock_offset)} the server"))
+        for name, source in (self.sources or {}).items():
+            rows.append((name, f"from {source}"))
+        width = max(len(name) for name, _ in rows)
+        return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _skew(offset: float) -> str:
+    # offset = server - local: a positive offset means the local clock is behind.
+    amount = (
+        format_remaining(timedelta(seconds=abs(offset)))
+        if abs(offset) >= 600
+        else (f"{abs(offset):.0f} s")
+    )
+    return f"{amount} {'behind' if offset > 0 else 'ahead of'}"

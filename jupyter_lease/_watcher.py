@@ -1,0 +1,367 @@
+"""The watcher: one daemon thread that polls the lease and counts down between polls.
+
+Like tqdm's monitor thread it sleeps on an ``Event`` (so ``stop()`` is instant), takes an
+injectable clock (so tests drive it without waiting), and never prints or raises: anything a
+person should see goes to listeners, which renderers (widget, terminal line, magic) turn into
+output on their own terms. Listeners run in the watcher thread and must not print either.
+
+Between polls the countdown runs on the monotonic clock, anchored to the server's clock as
+measured from its ``Date`` header, so neither a wrong local clock nor a suspended laptop moves
+the deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+from ._errors import LeaseError, NotRunningError, scrub
+from ._lease import Lease, StopKind
+from ._schedule import DEFAULT_WARN_AT, PollSchedule, Stage, stage_for
+
+__all__ = ["Snapshot", "SystemClock", "WatchEvent", "Watcher"]
+
+log = logging.getLogger("jupyter_lease.watcher")
+
+
+class SystemClock:
+    """The real clock. Tests pass an object with the same two methods."""
+
+    @staticmethod
+    def monotonic() -> float:
+        return time.monotonic()
+
+    @staticmethod
+    def wait(event: threading.Event, timeout: float) -> bool:
+        return event.wait(timeout)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything known about the lease at the last poll. Immutable; replaced whole."""
+
+    lease: Optional[Lease] = None
+    server_time_at_poll: Optional[float] = None  # server's epoch seconds at the last success
+    mono_at_poll: Optional[float] = None  # monotonic clock at the last success
+    stale: bool = False  # the last poll failed: counting from the last known deadline
+    stopped: bool = False  # the instance reported it is not running
+    last_error: Optional[str] = None
+    last_success_wall: Optional[float] = None  # local epoch seconds, for "last successful poll"
+    polls: int = 0
+    failures: int = 0  # consecutive
+    generation: int = 0  # bumped whenever the lease itself changes
+    clock_offset: Optional[float] = None
+
+    @property
+    def deadline(self) -> Optional[float]:
+        """The deadline in server epoch seconds, or ``None`` (unknown, IDLE, or auto-stop off)."""
+        ms = self.lease.deadline_ms if self.lease else None
+        return None if ms is None else ms / 1000
+
+    def server_now(self, mono_now: float) -> Optional[float]:
+        if self.server_time_at_poll is None or self.mono_at_poll is None:
+            return None
+        return self.server_time_at_poll + (mono_now - self.mono_at_poll)
+
+    def remaining(self, mono_now: float) -> Optional[timedelta]:
+        now = self.server_now(mono_now)
+        if self.deadline is None or now is None:
+            return None
+        return timedelta(seconds=max(0.0, self.deadline - now))
+
+    def stage(self, mono_now: float, warn_at: Sequence[timedelta] = DEFAULT_WARN_AT) -> Stage:
+        if self.stopped:
+            return Stage.STOPPED
+        if self.lease is None:
+            return Stage.UNKNOWN
+        has_deadline = self.lease.kind is StopKind.TIMED
+        # A stale countdown still tells the truth about the last known deadline, so warnings
+        # keep firing from it; the view marks it stale separately.
+        return stage_for(self.remaining(mono_now), warn_at, has_deadline=has_deadline)
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """What happened: ``kind`` is ``"update"``, ``"warning"`` or ``"stage"``."""
+
+    kind: str
+    snapshot: Snapshot
+    threshold: Optional[timedelta] = None
+    stage: Optional[Stage] = None
+
+
+Listener = Callable[[WatchEvent], None]
+
+
+@dataclass
+class _Threshold:
+    before: timedelta
+    callback: Optional[Callable[[timedelta], Any]] = None  # None: a display threshold
+    fired_for: Optional[float] = field(default=None)  # the deadline it last fired for
+
+
+class Watcher:
+    """Poll a lease in the background; tell listeners about changes, stages and thresholds."""
+
+    def __init__(
+        self,
+        client_factory: Callable[[], Any],
+        *,
+        schedule: PollSchedule = PollSchedule(),
+        warn_at: Sequence[timedelta] = DEFAULT_WARN_AT,
+        clock: Any = SystemClock(),
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._client_factory = client_factory
+        self._client: Any = None
+        self.schedule = schedule
+        self._clock = clock
+        self._wall = wall
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._listeners: List[Listener] = []
+        self._thresholds: List[_Threshold] = []
+        self._snapshot = Snapshot()
+        self._next_poll_at: float = float("-inf")
+        self._stage: Optional[Stage] = None
+        self.warn_at = tuple(warn_at)
+
+    # -- configuration ------------------------------------------------------------------------
+
+    @property
+    def warn_at(self) -> Tuple[timedelta, ...]:
+        return self._warn_at
+
+    @warn_at.setter
+    def warn_at(self, thresholds: Sequence[timedelta]) -> None:
+        with self._lock:
+            self._warn_at = tuple(sorted(set(thresholds), reverse=True))
+            self._thresholds = [t for t in self._thresholds if t.callback is not None]
+            self._thresholds += [_Threshold(before) for before in self._warn_at]
+        self._wake.set()
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` from the watcher thread. Returns a function that removes it."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
+
+    def on_warning(
+        self, callback: Callable[[timedelta], Any], before: timedelta
+    ) -> Callable[[], None]:
+        """Call ``callback(remaining)`` once per lease when less than ``before`` is left."""
+        entry = _Threshold(before, callback)
+        with self._lock:
+            self._thresholds.append(entry)
+        self._wake.set()
+
+        def remove() -> None:
+            with self._lock:
+                if entry in self._thresholds:
+                    self._thresholds.remove(entry)
+
+        return remove
+
+    # -- reading ------------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def monotonic(self) -> float:
+        return self._clock.monotonic()
+
+    def remaining(self) -> Optional[timedelta]:
+        return self._snapshot.remaining(self._clock.monotonic())
+
+    def stage(self) -> Stage:
+        return self._snapshot.stage(self._clock.monotonic(), self._warn_at)
+
+    @property
+    def client(self) -> Any:
+        """The lease client, created on first use (discovery may fail: that is a poll error)."""
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    # -- the thread ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> Watcher:
+        if self.running:
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="jupyter-lease-watcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        self._thread = None
+
+    def refresh(self) -> None:
+        """Poll as soon as possible (after an extension made here, for instance)."""
+        self._next_poll_at = float("-inf")
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                delay = self.step()
+            except Exception:  # never let the thread die or raise into a cell
+                log.debug("watcher step failed", exc_info=True)
+                delay = self.schedule.error_cap
+            if self._snapshot.stopped:
+                break
+            self._wake.clear()
+            self._clock.wait(self._wake, delay)
+
+    # -- one step (what the thread does each time it wakes; tests call it directly) -------------
+
+    def step(self) -> float:
+        """Poll if due, fire thresholds and stage changes; return seconds until the next wake."""
+        now = self._clock.monotonic()
+        if now >= self._next_poll_at:
+            self.poll()
+            now = self._clock.monotonic()
+        self._check_thresholds(now)
+        return self._seconds_to_next_wake(now)
+
+    def poll(self) -> Snapshot:
+        """One ShowLease now; update the snapshot and tell listeners. Never raises."""
+        before = self._snapshot
+        try:
+            client = self.client
+            lease = client.show()
+        except NotRunningError as exc:
+            after = self._failed(before, exc, stopped=True)
+        except LeaseError as exc:
+            after = self._failed(before, exc)
+        except Exception as exc:  # a bug must not kill the watcher; surface it as stale
+            log.debug("unexpected error while polling", exc_info=True)
+            after = self._failed(before, exc)
+        else:
+            after = self._succeeded(before, lease, client)
+        self._snapshot = after
+        self._next_poll_at = self._clock.monotonic() + self.schedule.next_poll(
+            after.remaining(self._clock.monotonic()), failures=after.failures
+        )
+        if _visible_change(before, after):
+            self._emit(WatchEvent("update", after))
+        return after
+
+    def _succeeded(self, before: Snapshot, lease: Lease, client: Any) -> Snapshot:
+        changed = before.lease is None or _lease_key(before.lease) != _lease_key(lease)
+        return Snapshot(
+            lease=lease,
+            server_time_at_poll=client.server_now(),
+            mono_at_poll=self._clock.monotonic(),
+            stale=False,
+            stopped=False,
+            last_error=None,
+            last_success_wall=self._wall(),
+            polls=before.polls + 1,
+            failures=0,
+            generation=before.generation + (1 if changed else 0),
+            clock_offset=getattr(client, "clock_offset", None),
+        )
+
+    def _failed(self, before: Snapshot, exc: BaseException, *, stopped: bool = False) -> Snapshot:
+        message = (
+            scrub(str(exc))
+            if isinstance(exc, LeaseError)
+            else (f"unexpected {type(exc).__name__} while polling")
+        )
+        return replace(
+            before,
+            stale=True,
+            stopped=stopped or before.stopped,
+            last_error=message,
+            polls=before.polls + 1,
+            failures=before.failures + 1,
+        )
+
+    def _check_thresholds(self, mono_now: float) -> None:
+        snap = self._snapshot
+        remaining = snap.remaining(mono_now)
+        stage = snap.stage(mono_now, self._warn_at)
+        if stage != self._stage:
+            self._stage = stage
+            self._emit(WatchEvent("stage", snap, stage=stage))
+        if remaining is None or snap.deadline is None:
+            return
+        due = self._due_thresholds(remaining, snap.deadline)
+        display = [t for t in due if t.callback is None]
+        if display:  # several crossed at once (started late): one warning, the most urgent
+            self._emit(WatchEvent("warning", snap, threshold=min(t.before for t in display)))
+        for entry in due:
+            if entry.callback is not None:
+                self._call(entry.callback, remaining)
+
+    def _due_thresholds(self, remaining: timedelta, deadline: float) -> List[_Threshold]:
+        due = []
+        with self._lock:
+            for entry in self._thresholds:
+                if entry.fired_for is not None and deadline > entry.fired_for:
+                    entry.fired_for = None  # re-armed: the lease was extended
+                if entry.fired_for is None and remaining <= entry.before:
+                    entry.fired_for = deadline
+                    due.append(entry)
+        return due
+
+    def _seconds_to_next_wake(self, mono_now: float) -> float:
+        until_poll = self._next_poll_at - mono_now
+        remaining = self._snapshot.remaining(mono_now)
+        candidates = [until_poll]
+        if remaining is not None and remaining > timedelta(0):
+            with self._lock:
+                pending = [t.before for t in self._thresholds if t.fired_for is None]
+            candidates += [(remaining - b).total_seconds() for b in pending if b < remaining]
+            candidates.append(remaining.total_seconds())  # the stop itself is a stage change
+        return max(0.05, min(candidates))
+
+    def _emit(self, event: WatchEvent) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            self._call(listener, event)
+
+    @staticmethod
+    def _call(fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:  # a listener's bug must not stop the countdown
+            log.debug("lease listener %r failed", fn, exc_info=True)
+
+
+def _lease_key(lease: Lease) -> tuple:
+    return (lease.deadline_ms, lease.type, lease.enabled, lease.duration)
+
+
+def _visible_change(before: Snapshot, after: Snapshot) -> bool:
+    return (
+        before.generation != after.generation
+        or before.stale != after.stale
+        or before.stopped != after.stopped
+        or before.last_error != after.last_error
+        or (before.lease is None) != (after.lease is None)
+    )

@@ -1,0 +1,84 @@
+from datetime import timedelta
+
+import pytest
+
+from jupyter_lease._duration import format_duration, format_remaining, parse_duration, to_timedelta
+from jupyter_lease._errors import DurationError, UsageError
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("90m", timedelta(minutes=90)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("2h", timedelta(hours=2)),
+        ("45s", timedelta(seconds=45)),
+        ("1d", timedelta(days=1)),
+        ("1.5h", timedelta(minutes=90)),
+        (" 2 hours 5 min ", timedelta(hours=2, minutes=5)),
+        ("1H30M", timedelta(hours=1, minutes=30)),
+        ("1d2h3m4s", timedelta(days=1, hours=2, minutes=3, seconds=4)),
+    ],
+)
+def test_parse_duration_accepts_human_forms(text, expected):
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("-5m", "negative"),
+        ("abc", "cannot read"),
+        ("0", "no unit"),
+        ("0m", "zero"),
+        ("90", "no unit"),
+        ("5 fortnights", "unknown unit"),
+        ("", "cannot read"),
+        ("1h-5m", "cannot read"),
+    ],
+)
+def test_parse_duration_rejects_with_one_line(text, fragment):
+    with pytest.raises(DurationError) as info:
+        parse_duration(text)
+    message = str(info.value)
+    assert fragment in message
+    assert "\n" not in message
+    assert "90m" in message  # every rejection shows what would work
+    assert isinstance(info.value, UsageError) and isinstance(info.value, ValueError)
+
+
+def test_to_timedelta_accepts_numbers_and_timedeltas_but_not_bools_or_zero():
+    assert to_timedelta(90) == timedelta(seconds=90)
+    assert to_timedelta(timedelta(hours=2)) == timedelta(hours=2)
+    assert to_timedelta("2h") == timedelta(hours=2)
+    for bad in (True, 0, -3, timedelta(0), None, [1]):
+        with pytest.raises(DurationError):
+            to_timedelta(bad)
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (timedelta(days=2, hours=3, minutes=59), "2 d 03 h"),
+        (timedelta(hours=1, minutes=5, seconds=59), "1 h 05 min"),
+        (timedelta(minutes=42, seconds=30), "42 min"),
+        (timedelta(minutes=10), "10 min"),
+        (timedelta(minutes=9, seconds=59), "9:59"),
+        (timedelta(seconds=299), "4:59"),
+        (timedelta(seconds=5), "0:05"),
+        (timedelta(seconds=-30), "0:00"),
+    ],
+)
+def test_format_remaining_reads_like_a_person(value, text):
+    assert format_remaining(value) == text
+
+
+@pytest.mark.parametrize("text", ["90m", "1h30m", "2d3h", "45s", "72h", "1d2h3m4s"])
+def test_format_duration_round_trips(text):
+    assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
+
+
+def test_format_duration_shapes():
+    assert format_duration(timedelta(minutes=90)) == "1h30m"
+    assert format_duration(timedelta(0)) == "0s"
+    assert format_duration(timedelta(seconds=-60)) == "-1m"

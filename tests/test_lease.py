@@ -1,0 +1,108 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from jupyter_lease._errors import BadResponseError, LeaseFormatError
+from jupyter_lease._lease import Lease, StopKind
+
+EXAMPLE = {
+    "create_at": 1638841744515,
+    "duration": 3600000,
+    "enable": True,
+    "type": "TIMING",
+    "update_at": 1638842905925,
+}
+DEADLINE_S = (1638841744515 + 3600000) / 1000
+
+
+def test_parses_the_documented_example():
+    lease = Lease.from_json(EXAMPLE)
+    assert lease.kind is StopKind.TIMED
+    assert lease.deadline_ms == 1638841744515 + 3600000
+    assert lease.deadline == datetime.fromtimestamp(DEADLINE_S, tz=timezone.utc)
+    assert lease.to_json() == EXAMPLE
+
+
+def test_remaining_uses_the_clock_it_is_given():
+    lease = Lease.from_json(EXAMPLE)
+    assert lease.remaining(DEADLINE_S - 600) == timedelta(minutes=10)
+    assert lease.remaining(DEADLINE_S + 5) == timedelta(0)
+    assert not lease.expired(DEADLINE_S - 0.001)
+    assert lease.expired(DEADLINE_S)  # the instance stops at now >= create_at + duration
+
+
+@pytest.mark.parametrize("spelling", ["timing", "Timing", "TIMING"])
+def test_type_in_any_case(spelling):
+    assert Lease.from_json({**EXAMPLE, "type": spelling}).type == "TIMING"
+
+
+def test_idle_has_no_deadline_but_an_idle_period():
+    lease = Lease.from_json({**EXAMPLE, "type": "idle"})
+    assert lease.kind is StopKind.IDLE
+    assert lease.deadline is None and lease.remaining(0) is None
+    assert lease.idle_after == timedelta(hours=1)
+    assert lease.describe(0) == "stops after 1 h 00 min idle"
+
+
+def test_disabled_lease_has_nothing_to_count():
+    lease = Lease.from_json({**EXAMPLE, "enable": False})
+    assert lease.kind is StopKind.DISABLED
+    assert lease.remaining(DEADLINE_S - 10) is None
+    assert lease.describe(0) == "auto-stop is off"
+
+
+def test_describe_a_timed_lease():
+    lease = Lease.from_json(EXAMPLE)
+    text = lease.describe(DEADLINE_S - 3900)
+    assert text.startswith("1 h 05 min left (stops 2021-12-07 ")
+    assert "run out" in lease.describe(DEADLINE_S + 1)
+
+
+def test_update_at_is_optional_and_integral_floats_are_accepted():
+    data = {k: v for k, v in EXAMPLE.items() if k != "update_at"}
+    data["duration"] = 3600000.0
+    lease = Lease.from_json(data)
+    assert lease.update_at is None and lease.duration == 3600000
+
+
+@pytest.mark.parametrize(
+    "change, field, fragment",
+    [
+        ({"duration": None}, "duration", "null"),
+        ({"duration": "abc"}, "duration", "the string 'abc'"),
+        ({"duration": -1}, "duration", "negative"),
+        ({"duration": 1.5}, "duration", "integer"),
+        ({"create_at": True}, "create_at", "a boolean"),
+        ({"enable": "yes"}, "enable", "true or false"),
+        ({"enable": 1}, "enable", "true or false"),
+        ({"type": 3}, "type", "a string"),
+        ({"type": "SOMETIMES"}, "type", "TIMING or IDLE"),
+        ({"update_at": "x"}, "update_at", "integer"),
+    ],
+)
+def test_ill_typed_fields_name_the_field(change, field, fragment):
+    with pytest.raises(LeaseFormatError) as info:
+        Lease.from_json({**EXAMPLE, **change})
+    assert info.value.field == field
+    assert repr(field) in str(info.value) and fragment in str(info.value)
+    assert isinstance(info.value, BadResponseError)
+
+
+@pytest.mark.parametrize("missing", ["create_at", "duration", "enable", "type"])
+def test_missing_fields_are_named_not_keyerrors(missing):
+    data = {k: v for k, v in EXAMPLE.items() if k != missing}
+    with pytest.raises(LeaseFormatError, match=f"'{missing}' is missing") as info:
+        Lease.from_json(data)
+    assert info.value.field == missing
+
+
+@pytest.mark.parametrize("body", [None, [], "lease", 42])
+def test_non_objects_are_rejected(body):
+    with pytest.raises(LeaseFormatError, match="not a JSON object"):
+        Lease.from_json(body)
+
+
+def test_lease_is_immutable():
+    lease = Lease.from_json(EXAMPLE)
+    with pytest.raises(AttributeError):
+        lease.duration = 5  # type: ignore[misc]

@@ -1,0 +1,85 @@
+from datetime import timedelta
+
+import pytest
+
+from jupyter_lease._errors import (
+    AuthenticationError,
+    DurationError,
+    NetworkError,
+    PermissionDeniedError,
+    RequestTimeout,
+    ServerError,
+    ThrottledError,
+)
+from jupyter_lease._retry import RetryPolicy, is_retryable, parse_retry_after
+from jupyter_lease._schedule import PollSchedule, Stage, parse_thresholds, stage_for
+
+M = timedelta(minutes=1)
+
+
+def test_parse_thresholds_sorts_and_dedups():
+    assert parse_thresholds("5m, 30m,1m,5m") == (30 * M, 5 * M, M)
+    assert parse_thresholds([60, "2m"]) == (2 * M, M)
+    with pytest.raises(DurationError):
+        parse_thresholds("")
+    with pytest.raises(DurationError):
+        parse_thresholds("10m,-1m")
+
+
+@pytest.mark.parametrize(
+    "remaining, stage",
+    [
+        (None, Stage.UNKNOWN),
+        (2 * 60 * M, Stage.PLENTY),
+        (30 * M + timedelta(seconds=1), Stage.PLENTY),
+        (30 * M, Stage.WARNING),
+        (5 * M, Stage.WARNING),
+        (M, Stage.CRITICAL),
+        (timedelta(seconds=1), Stage.CRITICAL),
+        (timedelta(0), Stage.STOPPED),
+    ],
+)
+def test_stages_follow_thresholds(remaining, stage):
+    assert stage_for(remaining, (30 * M, 10 * M, 5 * M, M)) is stage
+
+
+def test_stage_without_deadline_and_single_threshold():
+    assert stage_for(None, has_deadline=False) is Stage.NO_DEADLINE
+    assert stage_for(5 * M, (10 * M,)) is Stage.WARNING
+    assert stage_for(30 * timedelta(seconds=1), (10 * M,)) is Stage.CRITICAL
+
+
+def test_poll_schedule_adapts_to_time_left_and_failures():
+    s = PollSchedule()
+    assert s.next_poll(timedelta(hours=3)) == 300
+    assert s.next_poll(20 * M) == 60
+    assert s.next_poll(4 * M) == 15
+    assert s.next_poll(timedelta(seconds=7)) == 7  # never sleep past the stop
+    assert s.next_poll(None) == 300
+    assert [s.next_poll(20 * M, failures=n) for n in (1, 2, 3, 10)] == [15, 30, 60, 300]
+
+
+def test_retry_policy_full_jitter_and_retry_after():
+    p = RetryPolicy(attempts=4, base=0.5, cap=4)
+    assert p.delay(1, 0.5) == 0.25
+    assert p.delay(3, 0.999) == pytest.approx(1.998)
+    assert p.delay(10, 1.0) == 4  # capped
+    assert p.delay(1, 0.0, retry_after=7) == 7
+
+
+def test_what_is_retried():
+    for error in (ServerError("x"), ThrottledError("x"), NetworkError("x"), RequestTimeout("x")):
+        assert is_retryable(error)
+    for error in (AuthenticationError("x"), PermissionDeniedError("x")):
+        assert not is_retryable(error)
+    p = RetryPolicy(attempts=3, max_retry_after=30)
+    assert p.should_retry(ServerError("x"), 1) and not p.should_retry(ServerError("x"), 3)
+    assert not p.should_retry(ThrottledError("x", retry_after=31), 1)
+    assert not p.should_retry(AuthenticationError("x"), 1)
+
+
+def test_parse_retry_after_forms():
+    assert parse_retry_after("7", 0) == 7
+    assert parse_retry_after(None, 0) is None
+    assert parse_retry_after("soon", 0) is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470) == 10
