@@ -1,0 +1,35 @@
+# The two commands a newcomer types are `make demo` and `make test` (see README.md).
+# Everything else here is what they need: a virtualenv with the package and its test extras.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-core lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/jupyter-lease demo
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite without the real-browser tests: what CI also runs on the oldest and newest Python.
+test-core: $(BIN)/.installed
+	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check jupyter_lease tests benchmarks
+	$(BIN)/ruff format --check jupyter_lease tests benchmarks
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .venv-* build *.egg-info .pytest_cache
