@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Callable, Dict, List, NoReturn, Optional, TextIO
 
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--warn", default="30m,10m,5m,1m", help="warning thresholds (default %(default)s)"
     )
+    p.add_argument("--for", dest="for_", metavar="DURATION", help="stop watching after this long")
     _location_options(p)
 
     p = sub.add_parser("simulate", help="run a local ModelArts simulator (no cloud account needed)")
@@ -78,7 +80,7 @@ def main(argv: Optional[List[str]] = None, *, stdout: TextIO = None, stderr: Tex
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
-        argv = list(sys.argv[1:] if argv is None else argv)
+        argv = _negative_durations_are_values(list(sys.argv[1:] if argv is None else argv))
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:  # bare `jupyter lease` means status
@@ -98,6 +100,17 @@ def main(argv: Optional[List[str]] = None, *, stdout: TextIO = None, stderr: Tex
         return EXIT_API
 
 
+def _negative_durations_are_values(argv: List[str]) -> List[str]:
+    """``extend -5m`` would read as an unknown option ``-5`` — move such a value after ``--``
+    so it reaches the duration parser, which says what is wrong with it."""
+    if "extend" not in argv:
+        return argv
+    negative = [a for a in argv if re.match(r"-\d", a)]
+    if not negative:
+        return argv
+    return [a for a in argv if a not in negative] + ["--", *negative]
+
+
 def _explicit(args: argparse.Namespace) -> Dict[str, Optional[str]]:
     return {
         name: getattr(args, name, None)
@@ -112,27 +125,10 @@ def _client(args: argparse.Namespace):
     return LeaseClient(discover(**_explicit(args)))
 
 
-def _status(client) -> object:
+def _status(client):
     from ._status import LeaseStatus
 
-    lease = client.show()
-    location = client.location
-    sources = {
-        label: found.source
-        for label, found in (
-            ("notebook id", location.notebook_id),
-            ("project id", location.project_id),
-            ("endpoint", location.endpoint),
-        )
-    }
-    sources["credentials"] = client.credentials.source
-    return LeaseStatus(
-        notebook_id=client.notebook_id,
-        lease=lease,
-        now=client.server_now(),
-        sources=sources,
-        clock_offset=client.clock_offset,
-    )
+    return LeaseStatus.from_client(client, client.show())
 
 
 def _print_status(status, as_json: bool, out: TextIO) -> None:
@@ -156,7 +152,7 @@ def cmd_extend(args: argparse.Namespace, out: TextIO) -> int:
         client.renew(duration)
         status = _status(client)
     if not args.json:
-        print(f"Extended: the instance now keeps running for {status.headline()}.", file=out)
+        print(f"Extended: {status.headline()}.", file=out)
     _print_status(status, args.json, out)
     return EXIT_OK
 
@@ -185,9 +181,12 @@ def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
     from ._schedule import parse_thresholds
     from ._terminal import watch_in_terminal
 
+    from ._duration import parse_duration
+
     thresholds = parse_thresholds(args.warn)
+    limit = parse_duration(args.for_).total_seconds() if args.for_ else None
     client = _client(args)
-    return watch_in_terminal(client, thresholds, out=out)
+    return watch_in_terminal(client, thresholds, out=out, max_seconds=limit)
 
 
 def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:

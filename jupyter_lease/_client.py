@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -115,6 +116,8 @@ class LeaseClient:
         self._jitter = jitter
         self.clock_offset: Optional[float] = None
         self.last_request_id: Optional[str] = None
+        # The watcher thread polls while the main thread may extend: one request at a time.
+        self._lock = threading.RLock()
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -201,6 +204,10 @@ class LeaseClient:
         return self._session
 
     def _call(self, method: str, path: str, *, body: Any = None, what: str) -> Any:
+        with self._lock:
+            return self._call_with_retries(method, path, body, what)
+
+    def _call_with_retries(self, method: str, path: str, body: Any, what: str) -> Any:
         tries = 0
         while True:
             tries += 1

@@ -90,12 +90,14 @@ def format_duration(value: timedelta) -> str:
 def format_remaining(value: timedelta) -> str:
     """Time left as people read it: ``2 d 03 h``, ``1 h 05 min``, ``42 min``, ``4:59``.
 
-    Far from the stop minutes are enough (rounded down, so the display never promises time that
-    is not there); inside :data:`NEAR_END` it counts seconds. Negative time reads ``0:00``.
+    Far from the stop, minutes are enough, rounded to the nearest (a fresh 2 h renewal reads
+    ``2 h 00 min``, not ``1 h 59 min``); inside :data:`NEAR_END` it counts whole seconds, rounded
+    down, like a clock. Negative time reads ``0:00``.
     """
     seconds = max(0, int(value.total_seconds()))
     if value < NEAR_END:
         return f"{seconds // 60}:{seconds % 60:02d}"
+    seconds = int(value.total_seconds() / 60 + 0.5) * 60
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60

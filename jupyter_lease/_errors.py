@@ -157,11 +157,21 @@ class LeaseFormatError(BadResponseError):
         super().__init__(message, **kw)
 
 
-# Long runs of key-like material. AKs are 20 upper-case alphanumerics, SKs 40 mixed,
-# tokens thousands of base64 characters; a 16+ character run of those alphabets is
-# never legitimate in a message meant for a person, except hex request ids and UUIDs,
-# which we keep (they contain '-' or are pure lower hex).
-_SECRETISH = re.compile(r"(?<![A-Za-z0-9+/=_-])(?=[A-Za-z0-9+/=_]*[A-Z])[A-Za-z0-9+/=_]{16,}")
+# Long runs of key-like material. AKs are 20 upper-case alphanumerics, SKs 40 mixed, tokens
+# thousands of base64 characters: a 16+ character run of those alphabets holding both a digit
+# and an upper-case letter is never legitimate in a message meant for a person. Kept: request
+# ids and UUIDs (lower-case hex) and environment variable names (UPPER_SNAKE_CASE).
+_SECRETISH = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{16,}")
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
+def _mask_if_secretish(match: "re.Match[str]") -> str:
+    run = match.group(0)
+    if _ENV_NAME.fullmatch(run):
+        return run
+    has_digit = any(c.isdigit() for c in run)
+    has_upper = any(c.isupper() for c in run)
+    return "***" if has_digit and has_upper else run
 
 
 def scrub(text: str, secrets: Iterable[Optional[str]] = ()) -> str:
@@ -169,4 +179,4 @@ def scrub(text: str, secrets: Iterable[Optional[str]] = ()) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
-    return _SECRETISH.sub("***", text)
+    return _SECRETISH.sub(_mask_if_secretish, text)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ._duration import format_remaining
 from ._lease import Lease, StopKind
@@ -21,6 +22,26 @@ class LeaseStatus:
     now: float  # epoch seconds on the server's clock
     sources: Optional[Dict[str, str]] = None  # setting name → where it came from
     clock_offset: Optional[float] = None  # server minus local, seconds
+    health: Optional[Dict[str, Any]] = None  # the watcher's: polls, failures, last success/error
+
+    @classmethod
+    def from_client(cls, client: Any, lease: Lease, **extra: Any) -> LeaseStatus:
+        """The status right after ``client`` read ``lease``, with the source of every setting."""
+        location = client.location
+        sources = {
+            "notebook id": location.notebook_id.source,
+            "project id": location.project_id.source,
+            "endpoint": location.endpoint.source,
+            "credentials": client.credentials.source,
+        }
+        return cls(
+            notebook_id=client.notebook_id,
+            lease=lease,
+            now=client.server_now(),
+            sources=sources,
+            clock_offset=client.clock_offset,
+            **extra,
+        )
 
     @property
     def remaining(self) -> Optional[timedelta]:
@@ -57,7 +78,8 @@ class LeaseStatus:
             return "the lease has run out: the instance stops now"
         return f"{format_remaining(self.remaining or timedelta(0))} left"
 
-    def to_text(self, local_tz: Optional[tzinfo] = None) -> str:
+    def rows(self, local_tz: Optional[tzinfo] = None) -> List[Tuple[str, str]]:
+        """(label, value) pairs, shared by the text and HTML renderings."""
         rows = [("Notebook", self.notebook_id), ("Lease", f"{self.lease.type}, {self.headline()}")]
         deadline = self.lease.deadline
         if deadline is not None:
@@ -66,9 +88,26 @@ class LeaseStatus:
         if self.clock_offset is not None and abs(self.clock_offset) >= 5:
             rows.append(("Clock", f"this machine is {_skew(self.clock_offset)} the server"))
         for name, source in (self.sources or {}).items():
-            rows.append((name, f"from {source}"))
+            rows.append((name.capitalize(), f"from {source}"))
+        if self.health is not None:
+            rows.append(("Watcher", _health_text(self.health)))
+        return rows
+
+    def to_text(self, local_tz: Optional[tzinfo] = None) -> str:
+        rows = self.rows(local_tz)
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+    def to_html(self, local_tz: Optional[tzinfo] = None) -> str:
+        cells = "".join(
+            f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self.rows(local_tz)
+        )
+        return f"<table class='jupyter-lease-status'>{cells}</table>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Dict[str, str]:
+        return {"text/plain": self.to_text(), "text/html": self.to_html()}
 
 
 def _iso(when: datetime) -> str:
@@ -83,3 +122,14 @@ def _skew(offset: float) -> str:
         else (f"{abs(offset):.0f} s")
     )
     return f"{amount} {'behind' if offset > 0 else 'ahead of'}"
+
+
+def _health_text(health: Dict[str, Any]) -> str:
+    if not health.get("running"):
+        return "not watching (start with %lease watch)"
+    parts = [f"{health.get('polls', 0)} polls"]
+    last = health.get("last_success_ago")
+    parts.append("no successful poll yet" if last is None else f"last success {last:.0f} s ago")
+    if health.get("failures"):
+        parts.append(f"{health['failures']} failing in a row: {health.get('last_error')}")
+    return "watching; " + ", ".join(parts)

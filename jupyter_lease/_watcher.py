@@ -122,6 +122,7 @@ class Watcher:
         self._clock = clock
         self._wall = wall
         self._lock = threading.Lock()
+        self._poll_lock = threading.RLock()  # the thread and an API caller may poll at once
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -130,6 +131,7 @@ class Watcher:
         self._snapshot = Snapshot()
         self._next_poll_at: float = float("-inf")
         self._stage: Optional[Stage] = None
+        self.last_exception: Optional[BaseException] = None  # for API callers who must raise it
         self.warn_at = tuple(warn_at)
 
     # -- configuration ------------------------------------------------------------------------
@@ -188,6 +190,19 @@ class Watcher:
 
     def stage(self) -> Stage:
         return self._snapshot.stage(self._clock.monotonic(), self._warn_at)
+
+    def health(self) -> dict:
+        """Poller health for ``%lease status``: running, polls, failures, last success, error."""
+        snap = self._snapshot
+        last = snap.last_success_wall
+        return {
+            "running": self.running,
+            "polls": snap.polls,
+            "failures": snap.failures,
+            "last_error": snap.last_error,
+            "stale": snap.stale,
+            "last_success_ago": None if last is None else max(0.0, self._wall() - last),
+        }
 
     @property
     def client(self) -> Any:
@@ -248,18 +263,25 @@ class Watcher:
 
     def poll(self) -> Snapshot:
         """One ShowLease now; update the snapshot and tell listeners. Never raises."""
+        with self._poll_lock:
+            return self._poll()
+
+    def _poll(self) -> Snapshot:
         before = self._snapshot
         try:
             client = self.client
             lease = client.show()
         except NotRunningError as exc:
+            self.last_exception = exc
             after = self._failed(before, exc, stopped=True)
         except LeaseError as exc:
+            self.last_exception = exc
             after = self._failed(before, exc)
         except Exception as exc:  # a bug must not kill the watcher; surface it as stale
             log.debug("unexpected error while polling", exc_info=True)
             after = self._failed(before, exc)
         else:
+            self.last_exception = None
             after = self._succeeded(before, lease, client)
         self._snapshot = after
         self._next_poll_at = self._clock.monotonic() + self.schedule.next_poll(

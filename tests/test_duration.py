@@ -60,8 +60,10 @@ def test_to_timedelta_accepts_numbers_and_timedeltas_but_not_bools_or_zero():
     "value, text",
     [
         (timedelta(days=2, hours=3, minutes=59), "2 d 03 h"),
-        (timedelta(hours=1, minutes=5, seconds=59), "1 h 05 min"),
-        (timedelta(minutes=42, seconds=30), "42 min"),
+        (timedelta(hours=1, minutes=5, seconds=29), "1 h 05 min"),
+        (timedelta(hours=1, minutes=59, seconds=59), "2 h 00 min"),
+        (timedelta(minutes=42, seconds=20), "42 min"),
+        (timedelta(minutes=42, seconds=31), "43 min"),
         (timedelta(minutes=10), "10 min"),
         (timedelta(minutes=9, seconds=59), "9:59"),
         (timedelta(seconds=299), "4:59"),

@@ -1,0 +1,166 @@
+"""The API for code: ask how long is left, get told before the stop, keep the instance alive.
+
+All of it reads the process's one watcher (started on first use), so calling
+``remaining()`` in a training loop costs a clock read, not a network call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, List, Optional, Tuple
+
+from ._duration import DurationLike, format_duration, to_timedelta
+from ._errors import LeaseError, scrub
+from ._runtime import get_runtime
+from ._watcher import Watcher
+
+__all__ = ["deadline", "keep_alive", "on_warning", "remaining", "Subscription"]
+
+log = logging.getLogger("jupyter_lease.api")
+
+
+def _watching() -> Watcher:
+    """The running watcher, with at least one poll done (raising if it has never succeeded)."""
+    watcher = get_runtime().watcher()
+    if watcher.snapshot.lease is None:
+        watcher.poll()  # before starting the thread, so its first step does not poll again
+    watcher.start()
+    if watcher.snapshot.lease is None:
+        error = watcher.last_exception
+        if isinstance(error, LeaseError):
+            raise error
+        raise LeaseError(watcher.snapshot.last_error or "the lease is not known yet")
+    return watcher
+
+
+def remaining() -> Optional[timedelta]:
+    """Time left before this instance stops, or ``None`` when nothing stops it on a timer.
+
+    ``None`` means an IDLE lease or auto-stop off. When the API is unreachable the countdown
+    continues from the last known deadline. Raises a :class:`LeaseError` only if the lease
+    has never been read (no configuration, no credentials, no network from the start).
+    """
+    return _watching().remaining()
+
+
+def deadline() -> Optional[datetime]:
+    """When the instance stops, as an aware UTC datetime on *this machine's* clock.
+
+    It is the server's deadline corrected by the measured clock offset, so comparing it with
+    ``datetime.now(timezone.utc)`` gives the right answer even when the local clock is off.
+    """
+    watcher = _watching()
+    snap = watcher.snapshot
+    if snap.deadline is None:
+        return None
+    local = snap.deadline - (snap.clock_offset or 0.0)
+    return datetime.fromtimestamp(local, tz=timezone.utc)
+
+
+class Subscription:
+    """Returned by :func:`on_warning`; ``cancel()`` stops the callbacks."""
+
+    def __init__(self, cancel: Callable[[], None]) -> None:
+        self._cancel = cancel
+
+    def cancel(self) -> None:
+        self._cancel()
+
+
+def on_warning(callback: Callable[[timedelta], Any], before: DurationLike = "10m") -> Subscription:
+    """Call ``callback(remaining)`` once per lease when less than ``before`` is left.
+
+    The callback runs **in the watcher thread**: keep it short, and do not print or display
+    from it (output from a thread lands in whichever cell ran last). Save a checkpoint, set a
+    flag your training loop reads, or write to a log file. An extension of the lease re-arms
+    it. Exceptions it raises are logged at DEBUG and otherwise ignored.
+    """
+    watcher = get_runtime().watch()
+    return Subscription(watcher.on_warning(callback, to_timedelta(before)))
+
+
+class keep_alive:
+    """Renew the lease while a block runs, never past ``max_total`` from entering it.
+
+        with jupyter_lease.keep_alive(max_total="6h", margin="15m"):
+            train()
+
+    Whenever less than ``margin`` is left, it renews for ``extend_by`` (default 1 h, the
+    shortest renewal ModelArts accepts) — small steps, so an instance whose work is done
+    stops soon after instead of running on for hours. A renewal that would carry the
+    deadline past the cap is not made: the lease then ends at or before the cap. Renewals run
+    in a daemon thread; failures are retried with backoff and collected in ``errors``.
+    """
+
+    def __init__(
+        self,
+        max_total: DurationLike = "6h",
+        margin: DurationLike = "15m",
+        *,
+        extend_by: DurationLike = "1h",
+        check_every: float = 30.0,
+    ) -> None:
+        self.max_total = to_timedelta(max_total)
+        self.margin = to_timedelta(margin)
+        self.extend_by = to_timedelta(extend_by)
+        self.check_every = check_every
+        self.renewals: List[Tuple[float, timedelta]] = []  # (server time, duration)
+        self.errors: List[str] = []
+        self.cap: Optional[float] = None  # server epoch seconds
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._watcher: Optional[Watcher] = None
+
+    def __enter__(self) -> keep_alive:
+        self._watcher = _watching()
+        now = self._server_now()
+        self.cap = now + self.max_total.total_seconds()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="jupyter-lease-keep-alive", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        self._thread = None
+
+    def _server_now(self) -> float:
+        assert self._watcher is not None
+        now = self._watcher.snapshot.server_now(self._watcher.monotonic())
+        return now if now is not None else time.time()
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                failures = 0 if self.check() else failures
+            except LeaseError as exc:
+                failures += 1
+                self.errors.append(scrub(str(exc)))
+            except Exception as exc:  # never raise into the user's process from a thread
+                failures += 1
+                self.errors.append(f"unexpected {type(exc).__name__} while renewing")
+                log.debug("keep_alive check failed", exc_info=True)
+            wait = self.check_every if not failures else min(300.0, self.check_every * 2**failures)
+            self._stop.wait(wait)
+
+    def check(self) -> bool:
+        """Renew now if due. Returns True when nothing failed. Called by the thread."""
+        watcher = self._watcher
+        assert watcher is not None and self.cap is not None
+        left = watcher.remaining()
+        if left is None or left > self.margin:
+            return True
+        now = self._server_now()
+        if now + self.extend_by.total_seconds() > self.cap:
+            log.debug("keep_alive: renewing %s would pass the cap", format_duration(self.extend_by))
+            return True
+        watcher.client.renew(self.extend_by)
+        self.renewals.append((now, self.extend_by))
+        watcher.poll()
+        return True

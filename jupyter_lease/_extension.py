@@ -1,0 +1,42 @@
+"""``%load_ext jupyter_lease``: register the magic and the pre-run hook; undo both on unload.
+
+Loading must stay cheap (≤ 20 ms, measured in benchmarks): no network, no ipywidgets, no
+requests here. Auto-watch does its discovery in a background thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+__all__ = ["load_ipython_extension", "unload_ipython_extension"]
+
+# One entry per shell: what this extension registered there, so unload can remove exactly that.
+_LOADED: Dict[int, Any] = {}
+
+
+def load_ipython_extension(shell: Any) -> None:
+    from ._magic import JupyterLease
+
+    unload_ipython_extension(shell)  # %reload_ext, or a second %load_ext: never two watchers
+    magics = JupyterLease(shell=shell)
+    shell.register_magics(magics)
+    shell.configurables.append(magics)  # so %config JupyterLease works
+    shell.events.register("pre_run_cell", magics.before_cell)
+    _LOADED[id(shell)] = magics
+    if magics.auto_watch:
+        magics.start_auto_watch()
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    magics = _LOADED.pop(id(shell), None)
+    if magics is None:
+        return
+    try:
+        shell.events.unregister("pre_run_cell", magics.before_cell)
+    except ValueError:
+        pass
+    if magics in shell.configurables:
+        shell.configurables.remove(magics)
+    shell.magics_manager.magics["line"].pop("lease", None)
+    magics.close_widgets()
+    magics.runtime.close()

@@ -1,0 +1,271 @@
+"""``%lease``: the IPython magic, its traitlets configuration, and the extension hooks.
+
+Configuration works like any IPython configurable (jupysql's pattern):
+``%config JupyterLease.warn_at = "20m,5m"`` in a notebook, or
+``c.JupyterLease.auto_watch = True`` in ``ipython_config.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, List, Optional
+
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, List as ListTrait, TraitError, Unicode, observe, validate
+
+from ._errors import LeaseError, UsageError, scrub
+from ._frontend import Frontend, frontend_of
+from ._runtime import Runtime, get_runtime
+from ._schedule import PollSchedule, parse_thresholds
+
+__all__ = ["JupyterLease"]
+
+COMMANDS = ("status", "watch", "stop", "extend", "doctor")
+PREFIX = "jupyter_lease:"
+
+
+@magics_class
+class JupyterLease(Magics):
+    """Watch and extend this notebook instance's ModelArts lease."""
+
+    warn_at = Unicode(
+        "30m,10m,5m,1m", help="Warn when this much time is left (comma-separated durations)."
+    ).tag(config=True)
+    poll_far = Unicode("5m", help="Poll interval while the stop is more than 30 min away.").tag(
+        config=True
+    )
+    poll_near = Unicode("1m", help="Poll interval inside 30 min.").tag(config=True)
+    poll_final = Unicode("15s", help="Poll interval inside 5 min.").tag(config=True)
+    auto_watch = Bool(
+        False, help="Start watching when the extension loads, if a lease is discoverable."
+    ).tag(config=True)
+    notifications = Bool(
+        True, help="Offer browser notifications at warning thresholds (asked on a click)."
+    ).tag(config=True)
+    cell_warnings = Bool(
+        True, help="Print one warning line before a cell runs when the stop is near."
+    ).tag(config=True)
+    extend_choices = ListTrait(
+        Unicode(), default_value=["1h", "2h", "4h", "8h", "24h", "72h"],
+        help="Durations offered by the widget's Extend button.",
+    ).tag(config=True)
+    notebook_id = Unicode(None, allow_none=True, help="Notebook instance id (default: discovered)").tag(
+        config=True
+    )
+    project_id = Unicode(None, allow_none=True, help="Project id (default: discovered)").tag(config=True)
+    region = Unicode(None, allow_none=True, help="Region (default: discovered)").tag(config=True)
+    endpoint = Unicode(None, allow_none=True, help="ModelArts endpoint (default: discovered)").tag(
+        config=True
+    )
+
+    def __init__(self, shell: Any = None, runtime: Optional[Runtime] = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.runtime = runtime or get_runtime()
+        self.widgets: List[Any] = []
+        self._apply_settings()
+
+    # -- configuration --------------------------------------------------------------------------
+
+    @validate("warn_at")
+    def _valid_thresholds(self, proposal: Any) -> str:
+        try:
+            parse_thresholds(proposal["value"])
+        except LeaseError as exc:
+            raise TraitError(str(exc)) from None
+        return proposal["value"]
+
+    @validate("poll_far", "poll_near", "poll_final")
+    def _valid_interval(self, proposal: Any) -> str:
+        from ._duration import parse_duration
+
+        try:
+            parse_duration(proposal["value"])
+        except LeaseError as exc:
+            raise TraitError(str(exc)) from None
+        return proposal["value"]
+
+    @observe("warn_at", "poll_far", "poll_near", "poll_final", "notebook_id", "project_id",
+             "region", "endpoint")
+    def _settings_changed(self, change: Any) -> None:
+        self._apply_settings()
+
+    def _apply_settings(self) -> None:
+        from ._duration import parse_duration
+
+        self.runtime.configure(
+            warn_at=parse_thresholds(self.warn_at),
+            schedule=PollSchedule(
+                far=parse_duration(self.poll_far).total_seconds(),
+                near=parse_duration(self.poll_near).total_seconds(),
+                final=parse_duration(self.poll_final).total_seconds(),
+            ),
+            location={
+                "notebook_id": self.notebook_id,
+                "project_id": self.project_id,
+                "region": self.region,
+                "endpoint": self.endpoint,
+            },
+        )
+        for widget in self.widgets:
+            widget.warn_at_s = [int(t.total_seconds()) for t in self.runtime.settings.warn_at]
+
+    # -- the magic --------------------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument(
+        "command", nargs="?", default="status",
+        help="status (default) | watch | stop | extend DURATION | doctor",
+    )
+    @argument("duration", nargs="?", help="for extend: how long to keep running from now, 1h-72h")
+    @argument("--warn", help="for watch: warning thresholds, e.g. 30m,10m,5m,1m")
+    @line_magic
+    def lease(self, line: str = "") -> Any:
+        """Show, watch and extend this notebook instance's ModelArts lease.
+
+        %lease                  time left, stop time, where each setting came from
+        %lease watch            a live countdown (widget in notebooks, warnings in terminals)
+        %lease extend 2h        keep the instance running 2 h from now (1h-72h)
+        %lease stop             stop watching
+        %lease doctor           what was discovered, which credentials are used
+        """
+        args = parse_argstring(self.lease, line)
+        if args.command not in COMMANDS:
+            _say(f"unknown command {args.command!r}; use one of: {', '.join(COMMANDS)}")
+            return None
+        try:
+            return getattr(self, f"_do_{args.command}")(args)
+        except (LeaseError, TraitError) as exc:  # TraitError: a bad --warn, said in one line
+            _say(scrub(str(exc)))
+        return None
+
+    def _do_status(self, args: Any) -> None:
+        _no_duration(args, "status")
+        from ._status import LeaseStatus
+
+        watcher = self.runtime.watcher() if self.runtime.watching else None
+        client = self.runtime.client()
+        if watcher is not None:
+            snap = watcher.poll()
+            if snap.lease is None:
+                raise watcher.last_exception or LeaseError(snap.last_error or "lease unknown")
+            if snap.stale:
+                _say(f"the lease could not be refreshed ({snap.last_error}); last known:")
+            lease = snap.lease
+        else:
+            lease = client.show()
+        health = watcher.health() if watcher is not None else {"running": False}
+        _show(self.shell, LeaseStatus.from_client(client, lease, health=health))
+
+    def _do_watch(self, args: Any) -> None:
+        _no_duration(args, "watch")
+        if args.warn:
+            self.warn_at = args.warn  # validated by the trait: one line on bad input
+        watcher = self.runtime.watch()
+        if frontend_of(self.shell) is Frontend.NOTEBOOK:
+            self._display_widget(watcher)
+        else:
+            from ._terminal import countdown_line
+
+            if watcher.snapshot.polls == 0:
+                watcher.poll()
+            print(countdown_line(watcher.snapshot, watcher.monotonic(), watcher.warn_at))
+            print(f"{PREFIX} watching; warnings appear before cells run.")
+
+    def _display_widget(self, watcher: Any) -> None:
+        from IPython.display import display
+
+        from ._widget import CountdownWidget
+
+        widget = CountdownWidget(
+            notifications=self.notifications, extend_choices=list(self.extend_choices)
+        )
+        widget.bind(watcher)
+        self.widgets.append(widget)
+        display(widget)
+
+    def _do_stop(self, args: Any) -> None:
+        _no_duration(args, "stop")
+        was = self.runtime.watching
+        self.close_widgets()
+        self.runtime.stop()
+        print(f"{PREFIX} stopped watching." if was else f"{PREFIX} was not watching.")
+
+    def _do_extend(self, args: Any) -> None:
+        if not args.duration:
+            raise UsageError("extend needs a duration, e.g. %lease extend 2h")
+        from ._duration import parse_duration
+        from ._status import LeaseStatus
+
+        duration = parse_duration(args.duration)
+        client = self.runtime.client()
+        lease = client.renew(duration)
+        if self.runtime.watching:
+            self.runtime.watcher().poll()  # widgets and thresholds see the new deadline now
+        status = LeaseStatus.from_client(client, lease)
+        print(f"{PREFIX} extended; {status.headline()}.")
+        _show(self.shell, status)
+
+    def _do_doctor(self, args: Any) -> None:
+        _no_duration(args, "doctor")
+        from ._doctor import run_doctor
+
+        explicit = {k: v for k, v in self.runtime.settings.location.items() if v}
+        _show(self.shell, run_doctor(**explicit))
+
+    # -- hooks ----------------------------------------------------------------------------------
+
+    def before_cell(self, *_: Any) -> None:
+        """``pre_run_cell``: the one safe place to print a warning (we are in the main thread)."""
+        if not (self.cell_warnings and self.runtime.watching):
+            return
+        try:
+            watcher = self.runtime.watcher()
+            left = watcher.remaining()
+            if left is not None and watcher.warn_at and left <= max(watcher.warn_at):
+                from ._terminal import warning_line
+
+                print(warning_line(left, left), file=sys.stderr)
+        except Exception:  # a hook that raises would break every cell
+            pass
+
+    def start_auto_watch(self) -> None:
+        """Discover in a background thread; watch only if a lease is discoverable."""
+
+        def attempt() -> None:
+            try:
+                self.runtime.client()
+            except Exception:  # not on ModelArts, or not configured: stay quiet
+                return
+            self.runtime.watch()
+
+        threading.Thread(target=attempt, name="jupyter-lease-autowatch", daemon=True).start()
+
+    def close_widgets(self) -> None:
+        for widget in self.widgets:
+            try:
+                widget.close()
+            except Exception:
+                pass
+        self.widgets.clear()
+
+
+def _no_duration(args: Any, command: str) -> None:
+    if args.duration:
+        raise UsageError(f"'{command}' takes no argument (got {args.duration!r})")
+
+
+def _say(message: str) -> None:
+    """One line on stderr; never a traceback."""
+    print(f"{PREFIX} {message}", file=sys.stderr)
+
+
+def _show(shell: Any, view: Any) -> None:
+    """Rich display in a notebook, text in a terminal: decided in one place (``frontend_of``)."""
+    if frontend_of(shell) is Frontend.NOTEBOOK:
+        from IPython.display import display
+
+        display(view)
+    else:
+        print(view.to_text())

@@ -1,0 +1,139 @@
+"""`jupyter lease …` as a user runs it: a real process against the simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jupyter_lease._simulator import Simulator
+
+BIN = Path(sys.executable).parent
+
+
+def run(args, sim: Simulator | None = None, env_overrides=None, timeout=60):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_LEASE_", "HUAWEICLOUD_"))}
+    if sim is not None:
+        env.update(sim.environ())
+    env.update(env_overrides or {})
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_lease", *args],
+        env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def assert_one_line_error(proc, code):
+    assert proc.returncode == code, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("jupyter lease: error: ")
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def assert_no_secrets(sim: Simulator, *texts: str):
+    for text in texts:
+        assert sim.sk not in text and sim.ak not in text
+
+
+def test_status_text(simulator):
+    simulator.set_lease(remaining=1800)
+    proc = run(["status"], simulator)
+    assert proc.returncode == 0, proc.stderr
+    assert "TIMING, 30 min left" in proc.stdout
+    assert "from JUPYTER_LEASE_NOTEBOOK_ID" in proc.stdout
+    assert_no_secrets(simulator, proc.stdout, proc.stderr)
+
+
+def test_bare_command_means_status(simulator):
+    proc = run([], simulator)
+    assert proc.returncode == 0 and "left" in proc.stdout
+
+
+def test_status_json_keys(simulator):
+    simulator.set_lease(remaining=1800)
+    proc = run(["status", "--json"], simulator)
+    data = json.loads(proc.stdout)
+    assert data["notebook_id"] == simulator.notebook_id
+    assert data["type"] == "TIMING" and data["enabled"] is True
+    assert data["deadline"].endswith("Z")
+    assert abs(data["remaining_seconds"] - 1800) < 5
+
+
+def test_extend_then_status_shows_two_hours(simulator):
+    simulator.set_lease(remaining=1800)
+    proc = run(["extend", "2h"], simulator)
+    assert proc.returncode == 0, proc.stderr
+    assert "Extended: 2 h 00 min left." in proc.stdout
+    data = json.loads(run(["status", "--json"], simulator).stdout)
+    assert abs(data["remaining_seconds"] - 7200) < 5
+    assert simulator.count(method="PATCH") == 1
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["extend", "abc"], "cannot read duration 'abc'"),
+        (["extend", "-5m"], "negative"),
+        (["extend", "0"], "no unit"),
+        (["extend", "30m"], "between 1h and 72h"),
+        (["bogus"], "invalid choice"),
+        (["watch", "--warn", "soon"], "cannot read duration"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(simulator, args, fragment):
+    line = assert_one_line_error(run(args, simulator), 2)
+    assert fragment in line
+    assert simulator.count(method="PATCH") == 0
+
+
+def test_missing_configuration_exits_2_naming_what_to_set():
+    proc = run(["status"], None, {"HOME": "/nonexistent", "JUPYTER_RUNTIME_DIR": "/nonexistent"})
+    line = assert_one_line_error(proc, 2)
+    assert "JUPYTER_LEASE_NOTEBOOK_ID" in line
+
+
+def test_api_error_exits_1_with_one_line(simulator):
+    proc = run(["status"], simulator, {"HUAWEICLOUD_SDK_SK": "y" * 40})
+    line = assert_one_line_error(proc, 1)
+    assert "APIG.0301" in line and "y" * 40 not in line
+
+
+def test_not_running_exits_1(simulator):
+    simulator.set_lease(remaining=60)
+    simulator.advance(61)
+    line = assert_one_line_error(run(["status"], simulator), 1)
+    assert "not running" in line
+
+
+def test_doctor_masks_secrets(simulator):
+    proc = run(["doctor"], simulator)
+    assert proc.returncode == 0, proc.stderr
+    assert "HUAWEICLOUD_SDK_AK" in proc.stdout and "JUPYTER_LEASE_ENDPOINT" in proc.stdout
+    assert_no_secrets(simulator, proc.stdout, proc.stderr)
+    data = json.loads(run(["doctor", "--json", "--check"], simulator).stdout)
+    assert_no_secrets(simulator, json.dumps(data))
+
+
+def test_watch_prints_a_countdown_and_warns(simulator):
+    simulator.set_lease(remaining=95)
+    proc = run(["watch", "--warn", "90s", "--for", "3s"], simulator)
+    assert proc.returncode == 0, proc.stderr
+    assert "1:3" in proc.stdout  # "● 1:34 left …" style line (not a tty: one per minute)
+    assert "⚠" not in proc.stdout
+    simulator.advance(10)
+    proc = run(["watch", "--warn", "90s", "--for", "3s"], simulator)
+    assert "⚠ jupyter_lease: 1:2" in proc.stdout  # crossed 90 s: a warning line
+
+
+def test_jupyter_subcommand_dispatch(simulator):
+    jupyter = BIN / "jupyter"
+    if not jupyter.exists():
+        pytest.skip("jupyter_core's `jupyter` is not installed next to this Python")
+    env = {**os.environ, **simulator.environ(), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run([str(jupyter), "lease", "status"], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0 and "left" in proc.stdout
