@@ -165,13 +165,16 @@ _SECRETISH = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{16,}")
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 
 
-def _mask_if_secretish(match: "re.Match[str]") -> str:
+def _mask_if_secretish(match: re.Match) -> str:
     run = match.group(0)
     if _ENV_NAME.fullmatch(run):
         return run
     has_digit = any(c.isdigit() for c in run)
     has_upper = any(c.isupper() for c in run)
-    return "***" if has_digit and has_upper else run
+    has_lower = any(c.islower() for c in run)
+    # Long mixed-case runs are base64 even without digits; no word is 32 letters long.
+    secretish = has_upper and (has_digit or (has_lower and len(run) >= 32))
+    return "***" if secretish else run
 
 
 def scrub(text: str, secrets: Iterable[Optional[str]] = ()) -> str:
