@@ -1,0 +1,218 @@
+"""The watcher core, driven step by step with an injected clock against the real simulator."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from jupyter_lease._retry import RetryPolicy
+from jupyter_lease._schedule import PollSchedule, Stage
+from jupyter_lease._watcher import Watcher
+
+from .test_client import make_client
+
+M = timedelta(minutes=1)
+
+
+class FakeClock:
+    """Monotonic time that moves only when told to; `wait` returns at once."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        return event.is_set()
+
+
+class Rig:
+    def __init__(self, sim, warn_at=(30 * M, 10 * M), **client_kw):
+        self.sim = sim
+        self.clock = FakeClock()
+        self.client = make_client(sim, **client_kw)
+        self.events = []
+        self.watcher = Watcher(lambda: self.client, warn_at=warn_at, clock=self.clock)
+        self.watcher.add_listener(self.events.append)
+
+    def tick(self, seconds: float) -> float:
+        """Time passes for everyone: the simulator's clock and the watcher's."""
+        self.clock.t += seconds
+        self.sim.advance(seconds)
+        return self.watcher.step()
+
+    def kinds(self):
+        return [e.kind for e in self.events]
+
+    def warnings(self):
+        return [e.threshold for e in self.events if e.kind == "warning"]
+
+    def truth(self) -> timedelta:
+        return self.client.show().remaining(self.sim.now())
+
+
+def close(a: timedelta, b: timedelta, tolerance: float = 1.5) -> bool:
+    return abs((a - b).total_seconds()) <= tolerance
+
+
+def test_first_step_polls_and_counts_down_between_polls(simulator):
+    simulator.set_lease(remaining=2 * 3600)
+    rig = Rig(simulator)
+    rig.watcher.step()
+    assert rig.kinds()[:1] == ["update"]
+    assert close(rig.watcher.remaining(), timedelta(hours=2))
+    polls = simulator.count(method="GET")
+    rig.tick(100)  # less than the 5-minute far interval: no poll, the clock counts
+    assert simulator.count(method="GET") == polls
+    assert close(rig.watcher.remaining(), timedelta(hours=2) - timedelta(seconds=100))
+
+
+def test_the_poll_interval_adapts_and_the_wake_targets_thresholds(simulator):
+    simulator.set_lease(remaining=31 * 60)
+    rig = Rig(simulator)
+    wake = rig.watcher.step()
+    assert wake == pytest.approx(60, abs=1.5)  # 31 min left: next wake at the 30-min crossing
+    rig.tick(wake)
+    assert rig.warnings() == [30 * M]
+    assert rig.watcher.stage() is Stage.WARNING
+
+
+def test_threshold_fires_once_and_rearms_after_an_extension(simulator):
+    simulator.set_lease(remaining=30 * 60 + 20)
+    rig = Rig(simulator)
+    rig.watcher.step()
+    assert rig.warnings() == []
+    rig.tick(30)
+    rig.tick(30)
+    assert rig.warnings() == [30 * M]
+    rig.client.renew("1h")  # the user extends: the 30-min warning must come again later
+    rig.watcher.poll()
+    rig.tick(31 * 60)
+    assert rig.warnings() == [30 * M, 30 * M]
+
+
+def test_started_late_gives_one_warning_for_the_most_urgent_threshold(simulator):
+    simulator.set_lease(remaining=4 * 60)
+    rig = Rig(simulator, warn_at=(30 * M, 10 * M, 5 * M, M))
+    rig.watcher.step()
+    assert rig.warnings() == [5 * M]
+    assert rig.watcher.stage() is Stage.WARNING
+
+
+def test_stage_changes_are_events(simulator):
+    simulator.set_lease(remaining=10 * 60 + 5)
+    rig = Rig(simulator)
+    rig.watcher.step()
+    rig.tick(10)
+    stages = [e.stage for e in rig.events if e.kind == "stage"]
+    assert stages == [Stage.WARNING, Stage.CRITICAL]
+
+
+def test_api_errors_keep_counting_mark_stale_back_off_and_recover(simulator):
+    simulator.set_lease(remaining=3600)
+    rig = Rig(simulator, retry=RetryPolicy(attempts=1))
+    rig.watcher.step()
+    simulator.inject("503", count=100)
+    waits = []
+    for _ in range(3):
+        rig.watcher.refresh()
+        rig.watcher.step()
+        waits.append(rig.watcher._next_poll_at - rig.clock.t)
+    snap = rig.watcher.snapshot
+    assert snap.stale and snap.failures == 3 and "HTTP 503" in snap.last_error
+    assert waits == [15, 30, 60]  # backoff, not a retry loop
+    rig.tick(600)
+    assert close(rig.watcher.remaining(), timedelta(minutes=50))  # still counting
+    simulator.clear_faults()
+    rig.watcher.refresh()
+    rig.watcher.step()
+    assert not rig.watcher.snapshot.stale and rig.watcher.snapshot.failures == 0
+
+
+def test_auth_failure_is_one_request_per_poll(simulator):
+    simulator.set_lease(remaining=3600)
+    rig = Rig(simulator, env_overrides={"HUAWEICLOUD_SDK_SK": "z" * 40})
+    for _ in range(3):
+        rig.watcher.refresh()
+        rig.watcher.step()
+    assert simulator.count(path_suffix="/lease") == 3
+    assert "z" * 40 not in rig.watcher.snapshot.last_error
+
+
+def test_notices_a_renewal_made_elsewhere(simulator):
+    simulator.set_lease(remaining=20 * 60)
+    rig = Rig(simulator)
+    rig.watcher.step()
+    generation = rig.watcher.snapshot.generation
+    make_client(simulator).renew("3h")  # another kernel, or the console
+    rig.tick(61)  # inside 30 min the watcher polls every minute
+    assert rig.watcher.snapshot.generation == generation + 1
+    assert close(rig.watcher.remaining(), rig.truth())
+    assert rig.watcher.remaining() > timedelta(hours=2, minutes=58)
+
+
+def test_the_instance_stopping_ends_the_watch(simulator):
+    simulator.set_lease(remaining=30)
+    rig = Rig(simulator)
+    rig.watcher.step()
+    rig.tick(31)
+    snap = rig.watcher.snapshot
+    assert snap.stopped and rig.watcher.stage() is Stage.STOPPED
+    assert "not running" in snap.last_error
+
+
+def test_server_clock_is_the_reference(simulator):
+    simulator.set_lease(remaining=3600)
+    simulator.advance(600)  # the server's clock is 10 min ahead of this machine
+    simulator.set_lease(remaining=3600)
+    rig = Rig(simulator)
+    rig.watcher.step()
+    assert close(rig.watcher.remaining(), rig.truth())
+
+
+def test_on_warning_callbacks_and_a_failing_listener(simulator):
+    simulator.set_lease(remaining=11 * 60)
+    rig = Rig(simulator)
+    seen = []
+    rig.watcher.add_listener(lambda e: 1 / 0)  # a broken listener must not stop anything
+    rig.watcher.on_warning(seen.append, before=10 * M)
+    rig.watcher.step()
+    rig.tick(61)
+    assert len(seen) == 1 and seen[0] <= 10 * M
+    assert rig.warnings() == [30 * M, 10 * M]
+
+
+def test_thread_starts_stops_instantly_and_never_prints(simulator, capfd):
+    simulator.set_lease(remaining=3600)
+    client = make_client(simulator)
+    watcher = Watcher(lambda: client, schedule=PollSchedule(far=3600))
+    watcher.start()
+    deadline = time.monotonic() + 5
+    while watcher.snapshot.polls == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.monotonic()
+    watcher.stop()
+    assert time.monotonic() - started < 0.5
+    assert not watcher.running and watcher.snapshot.polls == 1
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_thread_survives_a_client_factory_that_raises(capfd):
+    def no_config():
+        from jupyter_lease._errors import ConfigurationError
+
+        raise ConfigurationError("notebook id not found")
+
+    watcher = Watcher(no_config, schedule=PollSchedule(error_base=3600))
+    watcher.start()
+    deadline = time.monotonic() + 5
+    while watcher.snapshot.polls == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert watcher.running and watcher.snapshot.last_error == "notebook id not found"
+    watcher.stop()
+    assert capfd.readouterr() == ("", "")
