@@ -1,4 +1,4 @@
-"""``jupyter lease …`` / ``jupyter-lease …``: status, extend, doctor, watch, simulate.
+"""``jupyter lease …`` / ``jupyter-lease …``: status, extend, doctor, watch, simulate, demo.
 
 Exit codes: 0 ok, 1 the API (or the network) failed, 2 bad usage or configuration.
 Every failure is one line on stderr; a traceback never reaches the user.
@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--for", dest="for_", metavar="DURATION", help="stop watching after this long")
     _location_options(p)
+
+    p = sub.add_parser("demo", help="the demo notebook against a simulator with a short lease")
+    p.add_argument("--execute", action="store_true", help="run it headless in a real kernel")
+    p.add_argument("--lease", help="initial lease (default 5m; 100s with --execute)")
+    p.add_argument("--output", help="with --execute: where to save the executed notebook")
+    p.add_argument("--port", type=int, default=0, help="JupyterLab's port (default: any)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
     p = sub.add_parser("simulate", help="run a local ModelArts simulator (no cloud account needed)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
@@ -178,15 +185,29 @@ def _connectivity_check(args: argparse.Namespace) -> str:
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
+    from ._duration import parse_duration
     from ._schedule import parse_thresholds
     from ._terminal import watch_in_terminal
-
-    from ._duration import parse_duration
 
     thresholds = parse_thresholds(args.warn)
     limit = parse_duration(args.for_).total_seconds() if args.for_ else None
     client = _client(args)
     return watch_in_terminal(client, thresholds, out=out, max_seconds=limit)
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from ._demo import run_demo
+    from ._duration import parse_duration
+
+    lease = parse_duration(args.lease or ("100s" if args.execute else "5m"))
+    return run_demo(
+        execute=args.execute,
+        lease_seconds=lease.total_seconds(),
+        output=args.output,
+        port=args.port,
+        open_browser=not args.no_browser,
+        out=out,
+    )
 
 
 def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
@@ -226,6 +247,7 @@ _COMMANDS: Dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "doctor": cmd_doctor,
     "watch": cmd_watch,
     "simulate": cmd_simulate,
+    "demo": cmd_demo,
 }
 
 
