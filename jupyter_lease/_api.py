@@ -119,7 +119,9 @@ class keep_alive:
         now = self._server_now()
         self.cap = now + self.max_total.total_seconds()
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="jupyter-lease-keep-alive", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="jupyter-lease-keep-alive", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -6,6 +6,7 @@ requests here. Auto-watch does its discovery in a background thread.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Dict
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension"]
@@ -31,10 +32,8 @@ def unload_ipython_extension(shell: Any) -> None:
     magics = _LOADED.pop(id(shell), None)
     if magics is None:
         return
-    try:
+    with contextlib.suppress(ValueError):
         shell.events.unregister("pre_run_cell", magics.before_cell)
-    except ValueError:
-        pass
     if magics in shell.configurables:
         shell.configurables.remove(magics)
     shell.magics_manager.magics["line"].pop("lease", None)

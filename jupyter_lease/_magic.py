@@ -7,13 +7,15 @@ Configuration works like any IPython configurable (jupysql's pattern):
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from typing import Any, List, Optional
 
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, List as ListTrait, TraitError, Unicode, observe, validate
+from traitlets import Bool, Unicode, observe, validate
+from traitlets import List as ListTrait
 
 from ._errors import LeaseError, UsageError, scrub
 from ._frontend import Frontend, frontend_of
@@ -48,13 +50,16 @@ class JupyterLease(Magics):
         True, help="Print one warning line before a cell runs when the stop is near."
     ).tag(config=True)
     extend_choices = ListTrait(
-        Unicode(), default_value=["1h", "2h", "4h", "8h", "24h", "72h"],
+        Unicode(),
+        default_value=["1h", "2h", "4h", "8h", "24h", "72h"],
         help="Durations offered by the widget's Extend button.",
     ).tag(config=True)
-    notebook_id = Unicode(None, allow_none=True, help="Notebook instance id (default: discovered)").tag(
+    notebook_id = Unicode(
+        None, allow_none=True, help="Notebook instance id (default: discovered)"
+    ).tag(config=True)
+    project_id = Unicode(None, allow_none=True, help="Project id (default: discovered)").tag(
         config=True
     )
-    project_id = Unicode(None, allow_none=True, help="Project id (default: discovered)").tag(config=True)
     region = Unicode(None, allow_none=True, help="Region (default: discovered)").tag(config=True)
     endpoint = Unicode(None, allow_none=True, help="ModelArts endpoint (default: discovered)").tag(
         config=True
@@ -68,26 +73,28 @@ class JupyterLease(Magics):
 
     # -- configuration --------------------------------------------------------------------------
 
+    # A bad value from %config or a profile is refused with one line and the old value kept:
+    # a TraitError would put a traceback in the user's cell.
     @validate("warn_at")
     def _valid_thresholds(self, proposal: Any) -> str:
-        try:
-            parse_thresholds(proposal["value"])
-        except LeaseError as exc:
-            raise TraitError(str(exc)) from None
-        return proposal["value"]
+        return _checked(proposal, parse_thresholds)
 
     @validate("poll_far", "poll_near", "poll_final")
     def _valid_interval(self, proposal: Any) -> str:
         from ._duration import parse_duration
 
-        try:
-            parse_duration(proposal["value"])
-        except LeaseError as exc:
-            raise TraitError(str(exc)) from None
-        return proposal["value"]
+        return _checked(proposal, parse_duration)
 
-    @observe("warn_at", "poll_far", "poll_near", "poll_final", "notebook_id", "project_id",
-             "region", "endpoint")
+    @observe(
+        "warn_at",
+        "poll_far",
+        "poll_near",
+        "poll_final",
+        "notebook_id",
+        "project_id",
+        "region",
+        "endpoint",
+    )
     def _settings_changed(self, change: Any) -> None:
         self._apply_settings()
 
@@ -115,7 +122,9 @@ class JupyterLease(Magics):
 
     @magic_arguments()
     @argument(
-        "command", nargs="?", default="status",
+        "command",
+        nargs="?",
+        default="status",
         help="status (default) | watch | stop | extend DURATION | doctor",
     )
     @argument("duration", nargs="?", help="for extend: how long to keep running from now, 1h-72h")
@@ -136,7 +145,7 @@ class JupyterLease(Magics):
             return None
         try:
             return getattr(self, f"_do_{args.command}")(args)
-        except (LeaseError, TraitError) as exc:  # TraitError: a bad --warn, said in one line
+        except LeaseError as exc:
             _say(scrub(str(exc)))
         return None
 
@@ -148,7 +157,7 @@ class JupyterLease(Magics):
         client = self.runtime.client()
         if watcher is not None:
             snap = watcher.poll()
-            if snap.lease is None:
+            if snap.lease is None or snap.stopped:
                 raise watcher.last_exception or LeaseError(snap.last_error or "lease unknown")
             if snap.stale:
                 _say(f"the lease could not be refreshed ({snap.last_error}); last known:")
@@ -161,15 +170,17 @@ class JupyterLease(Magics):
     def _do_watch(self, args: Any) -> None:
         _no_duration(args, "watch")
         if args.warn:
-            self.warn_at = args.warn  # validated by the trait: one line on bad input
-        watcher = self.runtime.watch()
+            parse_thresholds(args.warn)  # a bad --warn stops here with one line
+            self.warn_at = args.warn
+        watcher = self.runtime.watcher()
+        if watcher.snapshot.polls == 0:
+            watcher.poll()  # the first view shows the lease, not "unknown"
+        watcher.start()
         if frontend_of(self.shell) is Frontend.NOTEBOOK:
             self._display_widget(watcher)
         else:
             from ._terminal import countdown_line
 
-            if watcher.snapshot.polls == 0:
-                watcher.poll()
             print(countdown_line(watcher.snapshot, watcher.monotonic(), watcher.warn_at))
             print(f"{PREFIX} watching; warnings appear before cells run.")
 
@@ -223,6 +234,8 @@ class JupyterLease(Magics):
         try:
             watcher = self.runtime.watcher()
             left = watcher.remaining()
+            if watcher.snapshot.stopped:
+                return
             if left is not None and watcher.warn_at and left <= max(watcher.warn_at):
                 from ._terminal import warning_line
 
@@ -244,11 +257,24 @@ class JupyterLease(Magics):
 
     def close_widgets(self) -> None:
         for widget in self.widgets:
-            try:
+            with contextlib.suppress(Exception):
                 widget.close()
-            except Exception:
-                pass
         self.widgets.clear()
+
+
+def _checked(proposal: Any, parse: Any) -> str:
+    owner, name, value = proposal["owner"], proposal["trait"].name, proposal["value"]
+    # Remember good values ourselves: while %config holds notifications, traitlets has
+    # already stored the new value by the time it validates.
+    good = owner.__dict__.setdefault("_last_good", {})
+    try:
+        parse(value)
+    except LeaseError as exc:
+        old = good.get(name, proposal["trait"].default_value)
+        _say(f"{name} = {value!r} ignored ({exc}); keeping {old!r}")
+        return old
+    good[name] = value
+    return value
 
 
 def _no_duration(args: Any, command: str) -> None:

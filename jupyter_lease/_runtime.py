@@ -113,4 +113,6 @@ def get_runtime() -> Runtime:
 
 def active_watchers() -> int:
     """How many watcher threads are alive in this process (reload safety is tested on this)."""
-    return sum(1 for t in threading.enumerate() if t.name == "jupyter-lease-watcher" and t.is_alive())
+    return sum(
+        1 for t in threading.enumerate() if t.name == "jupyter-lease-watcher" and t.is_alive()
+    )

@@ -248,6 +248,8 @@ class Watcher:
             if self._snapshot.stopped:
                 break
             self._wake.clear()
+            if self._stop.is_set():  # stop() may have come while we were stepping
+                break
             self._clock.wait(self._wake, delay)
 
     # -- one step (what the thread does each time it wakes; tests call it directly) -------------

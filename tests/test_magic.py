@@ -1,0 +1,234 @@
+"""`%lease` and the extension in real kernels (and terminal IPython) against the simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from .kernel_helpers import KernelSession, iter_strings
+
+pytestmark = pytest.mark.kernel
+
+
+@pytest.fixture
+def kernel(simulator):
+    with KernelSession(env={**os.environ, **simulator.environ()}) as session:
+        yield session
+
+
+def run(kernel, code, **kw):
+    return kernel.execute(code, **kw)
+
+
+def one_line(text: str) -> str:
+    lines = [x for x in text.strip().splitlines() if x.strip()]
+    assert len(lines) == 1, text
+    assert lines[0].startswith("jupyter_lease: ")
+    return lines[0]
+
+
+def plain(result) -> str:
+    return "\n".join(
+        m.content["data"].get("text/plain", "")
+        for m in result.messages
+        if m.msg_type in ("display_data", "execute_result")
+    )
+
+
+def test_load_ext_imports_nothing_heavy_and_registers_the_magic(kernel):
+    out = run(kernel, """
+import sys
+before = {m for m in ("ipywidgets", "anywidget", "requests") if m in sys.modules}
+%load_ext jupyter_lease
+after = {m for m in ("ipywidgets", "anywidget", "requests") if m in sys.modules}
+print(sorted(after - before), "lease" in get_ipython().magics_manager.magics["line"])
+""").stdout
+    assert out.strip() == "[] True"
+
+
+def test_status_shows_time_stop_type_sources_and_health(kernel, simulator):
+    simulator.set_lease(remaining=1800)
+    run(kernel, "%load_ext jupyter_lease")
+    result = run(kernel, "%lease")
+    text = plain(result)
+    assert "TIMING, 30 min left" in text
+    assert "Stops at" in text and "UTC" in text
+    assert "from JUPYTER_LEASE_NOTEBOOK_ID" in text
+    assert "not watching" in text
+    html = [m.content["data"]["text/html"] for m in result.messages if m.msg_type == "display_data"]
+    assert html and "<table" in html[0]
+    run(kernel, "%lease watch")
+    assert "watching; " in plain(run(kernel, "%lease status"))
+
+
+def test_extend_renews_and_shows_the_new_lease(kernel, simulator):
+    simulator.set_lease(remaining=600)
+    run(kernel, "%load_ext jupyter_lease")
+    result = run(kernel, "%lease extend 2h")
+    assert "jupyter_lease: extended; 2 h 00 min left." in result.stdout
+    assert "TIMING, 2 h 00 min left" in plain(result)
+    assert simulator.count(method="PATCH") == 1
+
+
+@pytest.mark.parametrize(
+    "line, fragment",
+    [
+        ("%lease extend abc", "cannot read duration 'abc'"),
+        ("%lease extend 30m", "between 1h and 72h"),
+        ("%lease extend", "extend needs a duration"),
+        ("%lease bogus", "unknown command 'bogus'"),
+        ("%lease status now", "'status' takes no argument"),
+        ("%lease watch --warn soon", "cannot read duration 'soon'"),
+    ],
+)
+def test_bad_input_is_one_line_never_a_traceback(kernel, simulator, line, fragment):
+    run(kernel, "%load_ext jupyter_lease")
+    result = run(kernel, line)
+    assert result.errors == [] and result.reply["content"]["status"] == "ok"
+    assert fragment in one_line(result.stderr)
+    assert simulator.count(method="PATCH") == 0
+
+
+def test_api_errors_are_one_line(kernel, simulator):
+    run(kernel, "%load_ext jupyter_lease")
+    simulator.inject("403", count=10)
+    result = run(kernel, "%lease")
+    assert "permission denied" in one_line(result.stderr)
+    assert result.errors == []
+
+
+def test_doctor_in_the_notebook_masks_secrets(kernel, simulator):
+    run(kernel, "%load_ext jupyter_lease")
+    result = run(kernel, "%lease doctor")
+    text = plain(result)
+    assert "JUPYTER_LEASE_ENDPOINT" in text and "HUAWEICLOUD_SDK_AK" in text
+    for message in kernel.messages():
+        for string in iter_strings(message.msg.get("content")):
+            assert simulator.sk not in string and simulator.ak not in string
+
+
+def test_config_traits_apply_and_bad_values_are_refused_in_one_line(kernel):
+    run(kernel, "%load_ext jupyter_lease")
+    run(kernel, '%config JupyterLease.warn_at = "20m,5m"')
+    out = run(kernel, """
+from jupyter_lease._runtime import get_runtime
+print([int(t.total_seconds()) for t in get_runtime().settings.warn_at])
+""").stdout
+    assert out.strip() == "[1200, 300]"
+    result = run(kernel, '%config JupyterLease.warn_at = "soon"')
+    assert result.errors == []
+    assert "keeping '20m,5m'" in one_line(result.stderr)
+    help_text = run(kernel, "%config JupyterLease").stdout
+    assert "warn_at" in help_text and "auto_watch" in help_text
+
+
+def test_help_is_the_magic_docstring(kernel):
+    run(kernel, "%load_ext jupyter_lease")
+    result = kernel.execute("%lease?")
+    pages = json.dumps(result.reply["content"].get("payload", []))
+    assert "extend DURATION" in pages and "--warn" in pages
+
+
+def test_reload_leaves_exactly_one_watcher_and_one_hook(kernel):
+    run(kernel, "%load_ext jupyter_lease\n%lease watch")
+    for _ in range(20):
+        run(kernel, "%reload_ext jupyter_lease\n%lease watch")
+    out = run(kernel, """
+from jupyter_lease._runtime import active_watchers
+hooks = [cb for cb in get_ipython().events.callbacks["pre_run_cell"]
+         if getattr(cb, "__qualname__", "").endswith("before_cell")]
+print(active_watchers(), len(hooks))
+""").stdout
+    assert out.strip() == "1 1"
+
+
+def test_unload_removes_everything(kernel):
+    run(kernel, "%load_ext jupyter_lease\n%lease watch")
+    run(kernel, "%unload_ext jupyter_lease")
+    out = run(kernel, """
+import time
+from jupyter_lease._runtime import active_watchers
+time.sleep(0.2)
+hooks = [cb for cb in get_ipython().events.callbacks["pre_run_cell"]
+         if getattr(cb, "__qualname__", "").endswith("before_cell")]
+print(active_watchers(), len(hooks), "lease" in get_ipython().magics_manager.magics["line"])
+""").stdout
+    assert out.strip() == "0 0 False"
+
+
+def test_stop_stops_the_thread(kernel):
+    run(kernel, "%load_ext jupyter_lease\n%lease watch")
+    assert "stopped watching" in run(kernel, "%lease stop").stdout
+    out = run(kernel, "from jupyter_lease._runtime import active_watchers; print(active_watchers())")
+    assert out.stdout.strip() == "0"
+    assert "was not watching" in run(kernel, "%lease stop").stdout
+
+
+def test_a_cell_started_inside_the_threshold_gets_a_warning_first(kernel, simulator):
+    simulator.set_lease(remaining=240)
+    run(kernel, '%load_ext jupyter_lease\n%config JupyterLease.warn_at = "5m,1m"\n%lease watch')
+    result = run(kernel, "print('training')")
+    assert re.match(r"⚠ jupyter_lease: [34]:\d\d left", result.stderr), result.stderr
+    simulator.set_lease(remaining=3 * 3600)
+    run(kernel, "%lease status")  # polls: the lease moved far away
+    assert run(kernel, "print('training')").stderr == ""
+
+
+def test_stale_after_faults_then_recovery(kernel, simulator):
+    simulator.set_lease(remaining=3600)
+    run(kernel, "%load_ext jupyter_lease\n%lease watch")
+    simulator.inject("503", count=50)
+    result = run(kernel, "%lease status", timeout=60)
+    assert "could not be refreshed" in result.stderr
+    assert "TIMING, 1 h 00 min left" in plain(result) or "59 min left" in plain(result)
+    assert "failing in a row" in plain(result)
+    simulator.clear_faults()
+    result = run(kernel, "%lease status")
+    assert result.stderr == "" and "failing" not in plain(result)
+
+
+def test_the_instance_stopping_is_reported(kernel, simulator):
+    simulator.set_lease(remaining=60)
+    run(kernel, "%load_ext jupyter_lease\n%lease watch")
+    simulator.advance(61)
+    result = run(kernel, "%lease status")
+    # (The cell may open with a "1:00 left" warning: the simulator's clock jumped, and the
+    # watcher only learns that at this poll.)
+    assert "not running" in result.stderr.strip().splitlines()[-1]
+    assert plain(result) == "" and result.errors == []
+    out = run(kernel, """
+import time
+from jupyter_lease._runtime import get_runtime, active_watchers
+w = get_runtime().watcher()
+for _ in range(50):
+    if not w.running:
+        break
+    time.sleep(0.05)
+print(w.snapshot.stopped, active_watchers())
+""").stdout
+    assert out.strip() == "True 0"  # the watcher ends when the instance reports stopped
+
+
+def test_terminal_ipython_warns_at_the_start_of_a_cell(simulator, tmp_path):
+    simulator.set_lease(remaining=240)
+    script = "\n".join([
+        "%load_ext jupyter_lease",
+        '%config JupyterLease.warn_at = "5m"',
+        "%lease watch",
+        "print('cell ran')",
+        "exit",
+    ])  # fmt: skip
+    env = {**os.environ, **simulator.environ(), "IPYTHONDIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "IPython", "--simple-prompt", "--no-banner", "--colors=NoColor"],
+        input=script, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert "jupyter_lease: watching; warnings appear before cells run." in proc.stdout
+    assert re.search(r"⚠ jupyter_lease: [34]:\d\d left", proc.stderr), proc.stderr
+    assert "cell ran" in proc.stdout
+    assert "Traceback" not in proc.stderr
