@@ -1,0 +1,335 @@
+"""``jupyter lease doctor`` / ``%lease doctor``: what was discovered, from where, and why.
+
+:func:`doctor_report` turns a :class:`~jupyter_lease._discovery.Location` and the credential
+attempts into a :class:`Report` — plain data with text, HTML and JSON renderings.  It makes no
+network calls itself; a connectivity check result may be passed in.  :func:`run_doctor` runs
+discovery and credential resolution without raising and reports whatever happened.
+
+Every cell is run through :func:`~jupyter_lease._errors.scrub` (credential details are masked
+at the source already; this is the second belt).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from ._credentials import Resolution, try_resolve_credentials
+from ._discovery import ENV_FOR, LABELS, Attempt, Found, Location, discover, memoize_session_factory
+from ._errors import LeaseError, scrub
+
+__all__ = ["STATUSES", "Report", "Row", "Section", "doctor_report", "run_doctor"]
+
+OK, UNCONFIRMED, WARNING, MISSING, SKIPPED, FAILED = (
+    "ok",
+    "unconfirmed",
+    "warning",
+    "missing",
+    "skipped",
+    "failed",
+)
+STATUSES = (OK, UNCONFIRMED, WARNING, MISSING, SKIPPED, FAILED)
+
+_OUTCOME_STATUS = {
+    "found": OK,
+    "not set": MISSING,
+    "skipped": SKIPPED,
+    "failed": FAILED,
+    "invalid": FAILED,
+}
+
+_TEXT_WIDTH = 60  # longest cell in the terminal table; HTML and JSON keep everything
+
+
+@dataclass(frozen=True)
+class Row:
+    setting: str
+    value: str
+    source: str
+    status: str
+    hint: str = ""
+
+    def to_dict(self) -> Dict[str, str]:
+        return {
+            "setting": self.setting,
+            "value": self.value,
+            "source": self.source,
+            "status": self.status,
+            "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    rows: Tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    sections: Tuple[Section, ...]
+    unconfirmed: Tuple[str, ...] = ()
+    ok: bool = False
+
+    def section(self, title: str) -> Section:
+        for section in self.sections:
+            if section.title == title:
+                return section
+        raise KeyError(title)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """JSON-safe (``--json``)."""
+        return {
+            "ok": self.ok,
+            "sections": [
+                {"title": s.title, "rows": [r.to_dict() for r in s.rows]} for s in self.sections
+            ],
+            "unconfirmed": list(self.unconfirmed),
+        }
+
+    def to_text(self) -> str:
+        """Aligned columns per section, then the footnote."""
+        lines = [f"jupyter_lease doctor: {'ready' if self.ok else 'NOT READY'}"]
+        for section in self.sections:
+            lines += ["", section.title]
+            lines += _table(
+                [("setting", "value", "source", "status", "hint")]
+                + [(r.setting, r.value, r.source, r.status, r.hint) for r in section.rows]
+            )
+        if self.unconfirmed:
+            lines += ["", "Unconfirmed (verify on your ModelArts instance; override if wrong):"]
+            lines += [f"  * {fact}" for fact in self.unconfirmed]
+        return "\n".join(lines)
+
+    def to_html(self) -> str:
+        """A small escaped table for the notebook."""
+        esc = html.escape
+        out = [
+            '<div class="jupyter-lease-doctor">',
+            f"<p><b>jupyter_lease doctor</b>: {'ready' if self.ok else 'not ready'}</p>",
+        ]
+        for section in self.sections:
+            out.append(f"<table><caption>{esc(section.title)}</caption>")
+            out.append(
+                "<tr><th>setting</th><th>value</th><th>source</th><th>status</th><th>hint</th></tr>"
+            )
+            for r in section.rows:
+                cells = (r.setting, r.value, r.source, r.status, r.hint)
+                tds = "".join(f"<td>{esc(c)}</td>" for c in cells)
+                out.append(f'<tr class="jl-{esc(r.status)}">{tds}</tr>')
+            out.append("</table>")
+        if self.unconfirmed:
+            items = "".join(f"<li>{esc(fact)}</li>" for fact in self.unconfirmed)
+            out.append(f"<p>Unconfirmed:</p><ul>{items}</ul>")
+        out.append("</div>")
+        return "\n".join(out)
+
+    def _repr_html_(self) -> str:  # IPython displays the table when the report is returned
+        return self.to_html()
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _TEXT_WIDTH else text[: _TEXT_WIDTH - 1] + "…"
+
+
+def _table(rows: Sequence[Tuple[str, ...]]) -> List[str]:
+    # The last column (the hint) is never clipped: it is the part a person must read whole.
+    clipped = [tuple(_clip(c) for c in row[:-1]) + row[-1:] for row in rows]
+    widths = [max(len(row[i]) for row in clipped) for i in range(len(clipped[0]))]
+    return ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in clipped]
+
+
+def _clean(text: Optional[str], secrets: Sequence[Optional[str]] = ()) -> str:
+    """One line, known secrets removed, anything key-shaped scrubbed (env var names survive)."""
+    return scrub(" ".join(str(text or "").split()), secrets)
+
+
+def _source_label(attempt: Attempt) -> str:
+    return f"{attempt.source} (unconfirmed)" if attempt.unconfirmed else attempt.source
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows
+
+
+def _summary_row(found: Found, location: Location) -> Row:
+    label = LABELS[found.name]
+    if not found.ok:
+        optional = found.name == "region" and location.endpoint.ok
+        hint = "optional: the endpoint is known" if optional else f"set {ENV_FOR[found.name]}"
+        return Row(label, "", "not found", SKIPPED if optional else MISSING, hint)
+    if found.warning:
+        status, hint = WARNING, f"{found.warning}; set {ENV_FOR[found.name]} to override"
+    elif found.unconfirmed:
+        status, hint = UNCONFIRMED, f"check it; set {ENV_FOR[found.name]} to override"
+    else:
+        status, hint = OK, ""
+    source = f"{found.source} (unconfirmed)" if found.unconfirmed else found.source
+    return Row(label, str(found.value), _clean(source), status, hint)
+
+
+def _attempt_row(setting: str, attempt: Attempt) -> Row:
+    status = _OUTCOME_STATUS.get(attempt.outcome, FAILED)
+    if status == OK and attempt.unconfirmed:
+        status = UNCONFIRMED
+    value = attempt.detail if status in (OK, UNCONFIRMED) else ""
+    hint = "" if status in (OK, UNCONFIRMED) else attempt.detail
+    if status == MISSING and hint == "not set":
+        hint = ""
+    return Row(setting, _clean(value), _clean(_source_label(attempt)), status, _clean(hint))
+
+
+def _credentials_summary(attempts: Sequence[Attempt], error: Optional[str]) -> Row:
+    for attempt in attempts:
+        if attempt.outcome == "found":
+            status = UNCONFIRMED if attempt.unconfirmed else OK
+            return Row(
+                "credentials", _clean(attempt.detail), _clean(_source_label(attempt)), status
+            )
+    hint = error or "set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK"
+    return Row("credentials", "", "not found", MISSING, _clean(hint))
+
+
+def _unconfirmed_facts(location: Location, attempts: Sequence[Attempt]) -> Tuple[str, ...]:
+    """The unconfirmed facts this report *relies on*: winning sources only, in order."""
+    facts: List[str] = [f.unconfirmed for f in location.fields() if f.ok and f.unconfirmed]
+    facts += [a.unconfirmed for a in attempts if a.outcome == "found" and a.unconfirmed]
+    return tuple(dict.fromkeys(facts))  # ordered de-duplication
+
+
+def _connectivity_status(check: str) -> str:
+    return FAILED if "fail" in check.lower() or "error" in check.lower() else OK
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def doctor_report(
+    location: Location,
+    credential_attempts: Union[Sequence[Attempt], Resolution],
+    *,
+    endpoint_check: Optional[str] = None,
+    errors: Sequence[str] = (),
+) -> Report:
+    """Build the report. No I/O; ``endpoint_check`` is a connectivity result from the caller."""
+    credential_error: Optional[str] = None
+    if isinstance(credential_attempts, Resolution):
+        if credential_attempts.error is not None:
+            credential_error = str(credential_attempts.error)
+        attempts: Sequence[Attempt] = credential_attempts.attempts
+    else:
+        attempts = credential_attempts
+    sections = [
+        Section(
+            "Summary",
+            tuple(_summary_row(f, location) for f in location.fields())
+            + (_credentials_summary(attempts, credential_error),),
+        ),
+        Section(
+            "Discovery sources tried",
+            tuple(_attempt_row(LABELS[f.name], a) for f in location.fields() for a in f.tried),
+        ),
+        Section(
+            "Credential sources tried", tuple(_attempt_row("credentials", a) for a in attempts)
+        ),
+    ]
+    if endpoint_check is not None:
+        row = Row("ShowLease", _clean(endpoint_check), "", _connectivity_status(endpoint_check))
+        sections.append(Section("Connectivity", (row,)))
+    if errors:
+        sections.append(
+            Section("Errors", tuple(Row("error", "", "", FAILED, _clean(e)) for e in errors))
+        )
+    found_credentials = any(a.outcome == "found" for a in attempts)
+    ready = (
+        not location.missing()
+        and found_credentials
+        and not errors
+        and (endpoint_check is None or _connectivity_status(endpoint_check) == OK)
+    )
+    return Report(tuple(sections), _unconfirmed_facts(location, attempts), ready)
+
+
+def _empty_location(error: str) -> Location:
+    failed = (Attempt("discovery", "failed", error),)
+    return Location(*(Found(name, None, "", failed) for name in LABELS))
+
+
+def run_doctor(
+    environ: Optional[Mapping[str, str]] = None,
+    *,
+    notebook_id: Optional[str] = None,
+    project_id: Optional[str] = None,
+    region: Optional[str] = None,
+    endpoint: Optional[str] = None,
+    ak: Optional[str] = None,
+    sk: Optional[str] = None,
+    security_token: Optional[str] = None,
+    auth_token: Optional[str] = None,
+    endpoint_check: Optional[str] = None,
+    runtime_dir: Optional[str] = None,
+    hostname: Optional[str] = None,
+    session_factory: Optional[Callable[[], Any]] = None,
+    session: Any = None,
+    use_metadata: Optional[bool] = None,
+    clock: Callable[[], float] = time.time,
+) -> Report:
+    """Discovery + credential resolution, never raising: problems become rows."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    factory = memoize_session_factory(session_factory)  # one Session() for both halves
+    errors: List[str] = []
+    try:
+        location = discover(
+            notebook_id=notebook_id,
+            project_id=project_id,
+            region=region,
+            endpoint=endpoint,
+            environ=env,
+            runtime_dir=runtime_dir,
+            hostname=hostname,
+            session_factory=factory,
+            strict=False,
+        )
+    except Exception as exc:  # doctor must always produce a report
+        message = _error_text(exc)
+        errors.append(message)
+        location = _empty_location(message)
+    try:
+        location.require()
+    except LeaseError as exc:
+        errors.append(str(exc))
+    try:
+        resolution = try_resolve_credentials(
+            ak=ak,
+            sk=sk,
+            security_token=security_token,
+            auth_token=auth_token,
+            environ=env,
+            region=location.region.value,
+            project_id=location.project_id.value,
+            session=session,
+            session_factory=factory,
+            use_metadata=use_metadata,
+            clock=clock,
+        )
+    except Exception as exc:
+        message = _error_text(exc)
+        resolution = Resolution(None, (Attempt("credentials", "failed", message),))
+    if resolution.error is not None:
+        errors.append(str(resolution.error))
+    secrets = (ak, sk, security_token, auth_token)
+    errors = [_clean(e, secrets) for e in errors]
+    return doctor_report(location, resolution, endpoint_check=endpoint_check, errors=errors)
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, LeaseError):
+        return str(exc)
+    return f"{type(exc).__name__}: {scrub(str(exc))}"
