@@ -291,6 +291,8 @@ class Watcher:
         )
         if _visible_change(before, after):
             self._emit(WatchEvent("update", after))
+        if after.stopped:
+            self._wake.set()  # polled from another thread: let ours see it and end now
         return after
 
     def _succeeded(self, before: Snapshot, lease: Lease, client: Any) -> Snapshot:
