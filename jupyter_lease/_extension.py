@@ -19,9 +19,8 @@ def load_ipython_extension(shell: Any) -> None:
     from ._magic import JupyterLease
 
     unload_ipython_extension(shell)  # %reload_ext, or a second %load_ext: never two watchers
-    magics = JupyterLease(shell=shell)
+    magics = JupyterLease(shell=shell)  # joins shell.configurables: %config JupyterLease works
     shell.register_magics(magics)
-    shell.configurables.append(magics)  # so %config JupyterLease works
     shell.events.register("pre_run_cell", magics.before_cell)
     _LOADED[id(shell)] = magics
     if magics.auto_watch:
@@ -34,8 +33,7 @@ def unload_ipython_extension(shell: Any) -> None:
         return
     with contextlib.suppress(ValueError):
         shell.events.unregister("pre_run_cell", magics.before_cell)
-    if magics in shell.configurables:
-        shell.configurables.remove(magics)
+    shell.configurables[:] = [c for c in shell.configurables if c is not magics]
     shell.magics_manager.magics["line"].pop("lease", None)
     magics.close_widgets()
     magics.runtime.close()

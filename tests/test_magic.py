@@ -142,9 +142,10 @@ def test_reload_leaves_exactly_one_watcher_and_one_hook(kernel):
 from jupyter_lease._runtime import active_watchers
 hooks = [cb for cb in get_ipython().events.callbacks["pre_run_cell"]
          if getattr(cb, "__qualname__", "").endswith("before_cell")]
-print(active_watchers(), len(hooks))
+configurables = [c for c in get_ipython().configurables if type(c).__name__ == "JupyterLease"]
+print(active_watchers(), len(hooks), len(configurables))
 """).stdout
-    assert out.strip() == "1 1"
+    assert out.strip() == "1 1 1"
 
 
 def test_unload_removes_everything(kernel):
@@ -232,3 +233,38 @@ def test_terminal_ipython_warns_at_the_start_of_a_cell(simulator, tmp_path):
     assert re.search(r"⚠ jupyter_lease: [34]:\d\d left", proc.stderr), proc.stderr
     assert "cell ran" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def autoloading_kernel(env, tmp_path):
+    profile = tmp_path / "profile_default"
+    profile.mkdir()
+    (profile / "ipython_kernel_config.py").write_text(
+        'c.InteractiveShellApp.extensions = ["jupyter_lease"]\n'
+        "c.JupyterLease.auto_watch = True\n"
+    )
+    return KernelSession(env={**env, "IPYTHONDIR": str(tmp_path)}, isolate_ipython=False)
+
+
+WAIT_FOR_WATCHER = """
+import time
+from jupyter_lease._runtime import active_watchers
+for _ in range(100):
+    if active_watchers():
+        break
+    time.sleep(0.05)
+print(active_watchers(), "lease" in get_ipython().magics_manager.magics["line"])
+"""
+
+
+def test_autoload_from_the_profile_starts_watching_when_discoverable(simulator, tmp_path):
+    with autoloading_kernel({**os.environ, **simulator.environ()}, tmp_path) as kernel:
+        assert kernel.execute(WAIT_FOR_WATCHER).stdout.strip() == "1 True"
+        assert simulator.count(path_suffix="/lease") >= 1
+
+
+def test_autoload_stays_quiet_where_nothing_is_discoverable(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_LEASE", "HUAWEI"))}
+    with autoloading_kernel(env, tmp_path) as kernel:
+        result = kernel.execute(WAIT_FOR_WATCHER.replace("range(100)", "range(20)"))
+        assert result.stdout.strip() == "0 True"
+        assert result.stderr == ""
