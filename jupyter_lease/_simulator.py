@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import shlex
+import ssl
 import string
 import threading
 import time
@@ -177,6 +178,7 @@ class Simulator:
         iam_password: str = "sim-password",
         iam_domain: str = "sim-domain",
         max_date_skew: Optional[float] = MAX_DATE_SKEW,
+        tls: Optional[Tuple[str, str]] = None,
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise UsageError(
@@ -192,6 +194,7 @@ class Simulator:
         self.metadata_ttl = float(metadata_ttl)
         self.iam_user, self.iam_password, self.iam_domain = iam_user, iam_password, iam_domain
         self.max_date_skew = max_date_skew
+        self.tls = tls  # (certfile, keyfile): serve HTTPS, to test certificate verification
         self._clock = clock
         self._shift = 0.0
         self._lock = threading.RLock()
@@ -218,6 +221,10 @@ class Simulator:
                 raise UsageError("a stopped simulator cannot be started again")
             return self
         server = Server(self)
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         self._server, self.port = server, server.server_address[1]
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -265,7 +272,7 @@ class Simulator:
         if self._server is None:
             raise UsageError("the simulator has not been started")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def environ(self) -> Dict[str, str]:
         """The environment a client needs to reach this simulator."""

@@ -29,10 +29,15 @@ def test_remaining_and_deadline_match_the_server(kernel, simulator):
     left = float(value(kernel, "jupyter_lease.remaining().total_seconds()"))
     assert abs(left - 5400) < 2
     # deadline() is on the kernel's clock: now + remaining, although the server is 10 min ahead.
-    gap = float(value(kernel, (
-        "(jupyter_lease.deadline() - datetime.datetime.now(datetime.timezone.utc))"
-        ".total_seconds()"
-    )))
+    gap = float(
+        value(
+            kernel,
+            (
+                "(jupyter_lease.deadline() - datetime.datetime.now(datetime.timezone.utc))"
+                ".total_seconds()"
+            ),
+        )
+    )
     assert abs(gap - 5400) < 2
 
 
@@ -59,7 +64,8 @@ def test_unconfigured_raises_one_clear_error(simulator):
 
 def test_on_warning_fires_in_time_during_a_busy_cell(kernel, simulator):
     simulator.set_lease(remaining=63)
-    out = kernel.execute("""
+    out = kernel.execute(
+        """
 import threading, time, jupyter_lease
 fired = threading.Event(); seen = []
 def warn(left):
@@ -69,30 +75,42 @@ start = time.monotonic()
 while not fired.is_set() and time.monotonic() - start < 10:
     sum(range(10000))  # the main thread is busy with pure Python
 print(fired.is_set(), round(time.monotonic() - start), len(seen), seen and seen[0] <= 60)
-""", timeout=30).stdout.split()
+""",
+        timeout=30,
+    ).stdout.split()
     assert out[0] == "True" and int(out[1]) <= 5 and out[2] == "1" and out[3] == "True"
 
 
 def test_keep_alive_renews_inside_the_margin(kernel, simulator):
     simulator.set_lease(remaining=600)
-    out = kernel.execute("""
+    out = (
+        kernel.execute(
+            """
 import time, jupyter_lease
 with jupyter_lease.keep_alive(max_total="3h", margin="15m", check_every=0.1) as k:
     time.sleep(1.5)
 print(len(k.renewals), k.errors, round(jupyter_lease.remaining().total_seconds() / 60))
-""", timeout=30).stdout.strip().split(maxsplit=2)
+""",
+            timeout=30,
+        )
+        .stdout.strip()
+        .split(maxsplit=2)
+    )
     assert out[0] == "1" and out[1] == "[]" and out[2] == "60"
     assert simulator.count(method="PATCH") == 1
 
 
 def test_keep_alive_never_passes_the_cap(kernel, simulator):
     simulator.set_lease(remaining=600)
-    out = kernel.execute("""
+    out = kernel.execute(
+        """
 import time, jupyter_lease
 with jupyter_lease.keep_alive(max_total="30m", margin="15m", check_every=0.1) as k:
     time.sleep(1)
 print(len(k.renewals))
-""", timeout=30).stdout.strip()
+""",
+        timeout=30,
+    ).stdout.strip()
     assert out == "0"  # a 1 h renewal from now would end 30 min past the cap
     assert simulator.count(method="PATCH") == 0
 
@@ -101,10 +119,13 @@ def test_keep_alive_survives_api_errors(kernel, simulator):
     simulator.set_lease(remaining=600)
     kernel.execute("import jupyter_lease; jupyter_lease.remaining()")
     simulator.inject("500", count=3, method="PATCH")
-    out = kernel.execute("""
+    out = kernel.execute(
+        """
 import time
 with jupyter_lease.keep_alive(max_total="3h", margin="15m", check_every=0.1) as k:
     time.sleep(2)
 print(len(k.renewals), len(k.errors))
-""", timeout=30).stdout.split()
+""",
+        timeout=30,
+    ).stdout.split()
     assert out == ["1", "1"]  # one attempt failed (after the client's own retries), then success

@@ -16,13 +16,18 @@ BIN = Path(sys.executable).parent
 
 
 def run(args, sim: Simulator | None = None, env_overrides=None, timeout=60):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_LEASE_", "HUAWEICLOUD_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_LEASE_", "HUAWEICLOUD_"))
+    }
     if sim is not None:
         env.update(sim.environ())
     env.update(env_overrides or {})
     return subprocess.run(
         [sys.executable, "-m", "jupyter_lease", *args],
-        env=env, capture_output=True, text=True, timeout=timeout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -135,5 +140,7 @@ def test_jupyter_subcommand_dispatch(simulator):
     if not jupyter.exists():
         pytest.skip("jupyter_core's `jupyter` is not installed next to this Python")
     env = {**os.environ, **simulator.environ(), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run([str(jupyter), "lease", "status"], env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(jupyter), "lease", "status"], env=env, capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "left" in proc.stdout

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -88,7 +90,9 @@ def test_notebook_status_and_stop_at_deadline(simulator):
 
 
 def test_unknown_notebook_is_not_found(simulator):
-    client = make_client(simulator, {"JUPYTER_LEASE_NOTEBOOK_ID": "00000000-0000-0000-0000-000000000000"})
+    client = make_client(
+        simulator, {"JUPYTER_LEASE_NOTEBOOK_ID": "00000000-0000-0000-0000-000000000000"}
+    )
     with pytest.raises(NotFoundError) as err:
         client.show()
     assert err.value.status == 400 and err.value.code == "ModelArts.6309"
@@ -97,7 +101,9 @@ def test_unknown_notebook_is_not_found(simulator):
 
 def test_not_found_on_404_too():
     with Simulator(not_found_status=404) as sim:
-        client = make_client(sim, {"JUPYTER_LEASE_NOTEBOOK_ID": "00000000-0000-0000-0000-000000000001"})
+        client = make_client(
+            sim, {"JUPYTER_LEASE_NOTEBOOK_ID": "00000000-0000-0000-0000-000000000001"}
+        )
         with pytest.raises(NotFoundError) as err:
             client.show()
         assert err.value.status == 404
@@ -223,3 +229,31 @@ def test_every_api_error_names_the_call_and_hides_secrets(simulator):
         for secret in (simulator.sk, simulator.ak):
             assert secret not in text and secret not in repr(client)
         simulator.clear_faults()
+
+
+@pytest.fixture
+def self_signed(tmp_path):
+    """A certificate for 127.0.0.1 made with the openssl command (a test-only tool)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return str(cert), str(key)
+
+
+def test_tls_is_verified_and_honours_requests_ca_bundle(self_signed, monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    with Simulator(tls=self_signed) as sim:
+        assert sim.url.startswith("https://")
+        client = make_client(sim, retry=RetryPolicy(attempts=1))
+        with pytest.raises(NetworkError, match="TLS verification failed"):
+            client.show()
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", self_signed[0])
+        assert make_client(sim).show().enabled

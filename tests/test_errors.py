@@ -9,8 +9,9 @@ def test_messages_are_one_line():
 
 
 def test_api_error_carries_code_status_and_request_id():
-    err = ThrottledError("ShowLease: too many", status=429, code="APIGW.0308",
-                         request_id="abc123", retry_after=3)
+    err = ThrottledError(
+        "ShowLease: too many", status=429, code="APIGW.0308", request_id="abc123", retry_after=3
+    )
     assert str(err) == "ShowLease: too many (APIGW.0308, HTTP 429, request id abc123)"
     assert err.retry_after == 3 and isinstance(err, APIError)
 

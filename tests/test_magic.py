@@ -41,13 +41,16 @@ def plain(result) -> str:
 
 
 def test_load_ext_imports_nothing_heavy_and_registers_the_magic(kernel):
-    out = run(kernel, """
+    out = run(
+        kernel,
+        """
 import sys
 before = {m for m in ("ipywidgets", "anywidget", "requests") if m in sys.modules}
 %load_ext jupyter_lease
 after = {m for m in ("ipywidgets", "anywidget", "requests") if m in sys.modules}
 print(sorted(after - before), "lease" in get_ipython().magics_manager.magics["line"])
-""").stdout
+""",
+    ).stdout
     assert out.strip() == "[] True"
 
 
@@ -115,10 +118,13 @@ def test_doctor_in_the_notebook_masks_secrets(kernel, simulator):
 def test_config_traits_apply_and_bad_values_are_refused_in_one_line(kernel):
     run(kernel, "%load_ext jupyter_lease")
     run(kernel, '%config JupyterLease.warn_at = "20m,5m"')
-    out = run(kernel, """
+    out = run(
+        kernel,
+        """
 from jupyter_lease._runtime import get_runtime
 print([int(t.total_seconds()) for t in get_runtime().settings.warn_at])
-""").stdout
+""",
+    ).stdout
     assert out.strip() == "[1200, 300]"
     result = run(kernel, '%config JupyterLease.warn_at = "soon"')
     assert result.errors == []
@@ -138,34 +144,42 @@ def test_reload_leaves_exactly_one_watcher_and_one_hook(kernel):
     run(kernel, "%load_ext jupyter_lease\n%lease watch")
     for _ in range(20):
         run(kernel, "%reload_ext jupyter_lease\n%lease watch")
-    out = run(kernel, """
+    out = run(
+        kernel,
+        """
 from jupyter_lease._runtime import active_watchers
 hooks = [cb for cb in get_ipython().events.callbacks["pre_run_cell"]
          if getattr(cb, "__qualname__", "").endswith("before_cell")]
 configurables = [c for c in get_ipython().configurables if type(c).__name__ == "JupyterLease"]
 print(active_watchers(), len(hooks), len(configurables))
-""").stdout
+""",
+    ).stdout
     assert out.strip() == "1 1 1"
 
 
 def test_unload_removes_everything(kernel):
     run(kernel, "%load_ext jupyter_lease\n%lease watch")
     run(kernel, "%unload_ext jupyter_lease")
-    out = run(kernel, """
+    out = run(
+        kernel,
+        """
 import time
 from jupyter_lease._runtime import active_watchers
 time.sleep(0.2)
 hooks = [cb for cb in get_ipython().events.callbacks["pre_run_cell"]
          if getattr(cb, "__qualname__", "").endswith("before_cell")]
 print(active_watchers(), len(hooks), "lease" in get_ipython().magics_manager.magics["line"])
-""").stdout
+""",
+    ).stdout
     assert out.strip() == "0 0 False"
 
 
 def test_stop_stops_the_thread(kernel):
     run(kernel, "%load_ext jupyter_lease\n%lease watch")
     assert "stopped watching" in run(kernel, "%lease stop").stdout
-    out = run(kernel, "from jupyter_lease._runtime import active_watchers; print(active_watchers())")
+    out = run(
+        kernel, "from jupyter_lease._runtime import active_watchers; print(active_watchers())"
+    )
     assert out.stdout.strip() == "0"
     assert "was not watching" in run(kernel, "%lease stop").stdout
 
@@ -202,7 +216,9 @@ def test_the_instance_stopping_is_reported(kernel, simulator):
     # watcher only learns that at this poll.)
     assert "not running" in result.stderr.strip().splitlines()[-1]
     assert plain(result) == "" and result.errors == []
-    out = run(kernel, """
+    out = run(
+        kernel,
+        """
 import time
 from jupyter_lease._runtime import get_runtime, active_watchers
 w = get_runtime().watcher()
@@ -211,7 +227,8 @@ for _ in range(50):
         break
     time.sleep(0.05)
 print(w.snapshot.stopped, active_watchers())
-""").stdout
+""",
+    ).stdout
     assert out.strip() == "True 0"  # the watcher ends when the instance reports stopped
 
 
@@ -227,7 +244,11 @@ def test_terminal_ipython_warns_at_the_start_of_a_cell(simulator, tmp_path):
     env = {**os.environ, **simulator.environ(), "IPYTHONDIR": str(tmp_path)}
     proc = subprocess.run(
         [sys.executable, "-m", "IPython", "--simple-prompt", "--no-banner", "--colors=NoColor"],
-        input=script, env=env, capture_output=True, text=True, timeout=60,
+        input=script,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert "jupyter_lease: watching; warnings appear before cells run." in proc.stdout
     assert re.search(r"⚠ jupyter_lease: [34]:\d\d left", proc.stderr), proc.stderr
@@ -239,8 +260,7 @@ def autoloading_kernel(env, tmp_path):
     profile = tmp_path / "profile_default"
     profile.mkdir()
     (profile / "ipython_kernel_config.py").write_text(
-        'c.InteractiveShellApp.extensions = ["jupyter_lease"]\n'
-        "c.JupyterLease.auto_watch = True\n"
+        'c.InteractiveShellApp.extensions = ["jupyter_lease"]\nc.JupyterLease.auto_watch = True\n'
     )
     return KernelSession(env={**env, "IPYTHONDIR": str(tmp_path)}, isolate_ipython=False)
 
