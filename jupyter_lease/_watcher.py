@@ -275,7 +275,7 @@ class Watcher:
             lease = client.show()
         except NotRunningError as exc:
             self.last_exception = exc
-            after = self._failed(before, exc, stopped=True)
+            after = self._failed(before, exc, stopped=self._confirmed_stopped(client))
         except LeaseError as exc:
             self.last_exception = exc
             after = self._failed(before, exc)
@@ -294,6 +294,18 @@ class Watcher:
         if after.stopped:
             self._wake.set()  # polled from another thread: let ours see it and end now
         return after
+
+    @staticmethod
+    def _confirmed_stopped(client: Any) -> bool:
+        """A lease call said "not running": believe it only if ShowNotebook agrees.
+
+        A stopped instance ends the watch for good, so one odd answer must not do that; if the
+        confirmation fails too, the watcher stays on, stale, and asks again with backoff.
+        """
+        try:
+            return not client.notebook().running
+        except Exception:
+            return False
 
     def _succeeded(self, before: Snapshot, lease: Lease, client: Any) -> Snapshot:
         changed = before.lease is None or _lease_key(before.lease) != _lease_key(lease)
