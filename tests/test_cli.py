@@ -144,3 +144,33 @@ def test_jupyter_subcommand_dispatch(simulator):
         [str(jupyter), "lease", "status"], env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0 and "left" in proc.stdout
+
+
+def test_simulate_refuses_a_non_loopback_host():
+    line = assert_one_line_error(run(["simulate", "--host", "0.0.0.0"]), 2)
+    assert "allow_remote" in line or "--allow-remote" in line
+
+
+def test_simulate_prints_exports_that_work(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_lease", "simulate", "--lease", "30m"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        exports = {}
+        for line in proc.stdout:
+            if line.startswith("export "):
+                key, _, value = line[len("export ") :].strip().partition("=")
+                exports[key] = value.strip("'")
+            if line.startswith("# Ctrl-C"):
+                break
+        assert {"JUPYTER_LEASE_ENDPOINT", "HUAWEICLOUD_SDK_SK"} <= set(exports)
+        env = {**os.environ, **exports}
+        status = subprocess.run(
+            [sys.executable, "-m", "jupyter_lease", "status", "--json"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert abs(json.loads(status.stdout)["remaining_seconds"] - 1800) < 10
+    finally:
+        proc.terminate()
+        proc.wait(10)
