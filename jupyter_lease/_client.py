@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple, Union
 from urllib.parse import quote
 
+from ._clock import OffsetEstimate, observe
 from ._duration import DurationLike, format_duration, to_timedelta
 from ._errors import (
     APIError,
@@ -114,7 +115,8 @@ class LeaseClient:
         self._clock = clock
         self._sleep = sleep
         self._jitter = jitter
-        self.clock_offset: Optional[float] = None
+        self.clock_offset: Optional[float] = None  # server − local seconds, see _clock.py
+        self._offset: Optional[OffsetEstimate] = None
         self.last_request_id: Optional[str] = None
         # The watcher thread polls while the main thread may extend: one request at a time.
         self._lock = threading.RLock()
@@ -261,9 +263,8 @@ class LeaseClient:
             server = parsedate_to_datetime(date).timestamp()
         except (TypeError, ValueError, IndexError):
             return
-        # Date has 1 s resolution and is stamped somewhere inside the round trip: compare
-        # with its midpoint. Good to ±0.5 s plus half the latency; plenty against 15 min.
-        self.clock_offset = server + 0.5 - (sent + received) / 2
+        self._offset = observe(self._offset, server, sent, received)
+        self.clock_offset = self._offset.offset
 
 
 def _user_agent() -> str:

@@ -115,8 +115,6 @@ class JupyterLease(Magics):
                 "endpoint": self.endpoint,
             },
         )
-        for widget in self.widgets:
-            widget.warn_at_s = [int(t.total_seconds()) for t in self.runtime.settings.warn_at]
 
     # -- the magic --------------------------------------------------------------------------------
 

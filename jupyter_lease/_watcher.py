@@ -142,11 +142,15 @@ class Watcher:
 
     @warn_at.setter
     def warn_at(self, thresholds: Sequence[timedelta]) -> None:
+        new = tuple(sorted(set(thresholds), reverse=True))
         with self._lock:
-            self._warn_at = tuple(sorted(set(thresholds), reverse=True))
+            changed = new != getattr(self, "_warn_at", None)
+            self._warn_at = new
             self._thresholds = [t for t in self._thresholds if t.callback is not None]
             self._thresholds += [_Threshold(before) for before in self._warn_at]
         self._wake.set()
+        if changed and hasattr(self, "_snapshot"):  # views show the thresholds: tell them
+            self._emit(WatchEvent("update", self._snapshot))
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(event)`` from the watcher thread. Returns a function that removes it."""

@@ -216,3 +216,13 @@ def test_thread_survives_a_client_factory_that_raises(capfd):
     assert watcher.running and watcher.snapshot.last_error == "notebook id not found"
     watcher.stop()
     assert capfd.readouterr() == ("", "")
+
+
+def test_changing_thresholds_tells_the_views(simulator):
+    rig = Rig(simulator)
+    rig.watcher.step()
+    before = len(rig.events)
+    rig.watcher.warn_at = (20 * M, 2 * M)
+    assert rig.events[before:] and rig.events[-1].kind == "update"
+    rig.watcher.warn_at = (2 * M, 20 * M)  # the same set: nothing to tell
+    assert rig.events[-1] is rig.events[before]
