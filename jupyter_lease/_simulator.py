@@ -27,6 +27,7 @@ import string
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, unquote
@@ -65,6 +66,7 @@ __all__ = [
     "FAULTS",
     "Simulator",
     "SimulatorControl",
+    "issued_secrets",
 ]
 
 DEFAULT_PROJECT_ID = "9e7769b10f4205b4907a70c31012f037"
@@ -155,6 +157,14 @@ def _random_text(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+_INSTANCES: weakref.WeakSet = weakref.WeakSet()
+
+
+def issued_secrets() -> List[str]:
+    """Every key, secret and token of every simulator alive in this process (for leak scans)."""
+    return sorted({secret for sim in list(_INSTANCES) for secret in sim._secrets() if secret})
+
+
 class Simulator:
     """The local ModelArts. ``start()`` it (or use ``with``), point a client at ``url``."""
 
@@ -204,6 +214,7 @@ class Simulator:
         self._metadata_tokens: Dict[str, _Issued] = {}
         self._failures: Dict[str, int] = {}
         self._locked_until: Dict[str, float] = {}
+        _INSTANCES.add(self)
         self._log: List[Dict[str, Any]] = []
         self._faults = FaultQueue()
         self._server: Optional[Server] = None

@@ -23,3 +23,25 @@ def simulator() -> Iterator[Simulator]:
 def sim_env(simulator: Simulator) -> Dict[str, str]:
     """The environment that points jupyter_lease at the ``simulator`` fixture."""
     return simulator.environ()
+
+
+# -- secrets never leave memory ------------------------------------------------------------------
+# Every test's captured stdout, stderr and log records, and its failure text, are scanned for
+# every key, secret and token a simulator in this process holds or issued. The simulator's
+# default AK/SK are scanned even when no simulator is alive (subprocess tests).
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    from jupyter_lease._simulator import DEFAULT_AK, DEFAULT_SK, issued_secrets
+
+    outcome = yield
+    report = outcome.get_result()
+    secrets = set(issued_secrets()) | {DEFAULT_AK, DEFAULT_SK}
+    texts = [content for _, content in report.sections]
+    if report.longrepr is not None:
+        texts.append(report.longreprtext)
+    leaked = sorted({s[:4] + "…" for s in secrets for text in texts if s and s in text})
+    if leaked and report.passed:
+        report.outcome = "failed"
+        report.longrepr = f"secret(s) starting {', '.join(leaked)} appeared in this test's output"
