@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._api import deadline, keep_alive, on_warning, remaining
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -21,8 +22,6 @@ from ._errors import (
     ThrottledError,
     UsageError,
 )
-
-from ._api import deadline, keep_alive, on_warning, remaining
 from ._extension import load_ipython_extension, unload_ipython_extension
 
 __version__ = "0.1.0"
@@ -81,3 +80,8 @@ __all__ = [
     "remaining",
     "unload_ipython_extension",
 ]
+
+
+def _jupyter_server_extension_points() -> list:
+    """jupyter_server's entry point: the extension lives in ``jupyter_lease._server``."""
+    return [{"module": "jupyter_lease._server"}]

@@ -82,6 +82,8 @@ def _lab(notebook: Path, env: Dict[str, str], port: int, open_browser: bool, out
         f"--ServerApp.root_dir={notebook.parent}",
         f"--LabApp.default_url=/lab/tree/{notebook.name}",
         "--ServerApp.ip=127.0.0.1",
+        # An editable install has no jupyter_server_config.d file: enable the extension here.
+        "--ServerApp.jpserver_extensions={'jupyter_lease': True}",
     ]  # fmt: skip
     if port:
         args.append(f"--ServerApp.port={port}")

@@ -153,15 +153,16 @@ class JupyterLease(Magics):
 
         watcher = self.runtime.watcher() if self.runtime.watching else None
         client = self.runtime.client()
-        if watcher is not None:
-            snap = watcher.poll()
-            if snap.lease is None or snap.stopped:
-                raise watcher.last_exception or LeaseError(snap.last_error or "lease unknown")
-            if snap.stale:
-                _say(f"the lease could not be refreshed ({snap.last_error}); last known:")
-            lease = snap.lease
-        else:
-            lease = client.show()
+        with client.fresh():  # asked explicitly: read upstream now, not the shared cache
+            if watcher is not None:
+                snap = watcher.poll()
+                if snap.lease is None or snap.stopped:
+                    raise watcher.last_exception or LeaseError(snap.last_error or "lease unknown")
+                if snap.stale:
+                    _say(f"the lease could not be refreshed ({snap.last_error}); last known:")
+                lease = snap.lease
+            else:
+                lease = client.show()
         health = watcher.health() if watcher is not None else {"running": False}
         _show(self.shell, LeaseStatus.from_client(client, lease, health=health))
 

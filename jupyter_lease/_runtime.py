@@ -52,14 +52,20 @@ class Runtime:
                 self._watcher.schedule = self.settings.schedule
 
     def client(self) -> Any:
-        """The shared ``LeaseClient``. Discovery errors propagate (``ConfigurationError``)."""
+        """The shared lease source: a ``LeaseClient`` behind the machine-wide cache, so all
+        kernels and the server make one ShowLease per poll interval between them.
+        Discovery errors propagate (``ConfigurationError``)."""
         with self._lock:
             if self._client is None:
+                from ._cache import CachedLeaseSource
                 from ._client import LeaseClient
                 from ._discovery import discover
 
                 explicit = {k: v for k, v in self.settings.location.items() if v}
-                self._client = LeaseClient(discover(**explicit))
+                # The schedule is read on every show(): %config may change it after creation.
+                self._client = CachedLeaseSource(
+                    LeaseClient(discover(**explicit)), schedule=lambda: self.settings.schedule
+                )
             return self._client
 
     def watcher(self) -> Watcher:

@@ -45,3 +45,13 @@ def pytest_runtest_makereport(item, call):
     if leaked and report.passed:
         report.outcome = "failed"
         report.longrepr = f"secret(s) starting {', '.join(leaked)} appeared in this test's output"
+
+
+@pytest.fixture(autouse=True)
+def _private_lease_cache(tmp_path_factory, monkeypatch):
+    """Kernels and servers started by a test share a lease cache private to that test.
+
+    Without it they would use the real Jupyter runtime dir, and a later simulator on a reused
+    port could read an earlier test's cached lease.
+    """
+    monkeypatch.setenv("JUPYTER_LEASE_CACHE_DIR", str(tmp_path_factory.mktemp("lease-cache")))

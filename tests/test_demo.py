@@ -19,7 +19,11 @@ def test_demo_executes_and_saves_a_clean_notebook(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "jupyter_lease", "demo", "--execute", "--output", str(output)],
         capture_output=True, text=True, timeout=240, cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_LEASE_")},
+        env={
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("JUPYTER_LEASE_") or k == "JUPYTER_LEASE_CACHE_DIR"
+        },
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "checkpoint saved" in proc.stdout  # on_warning fired during the training cell

@@ -1,0 +1,194 @@
+"""The Jupyter server extension: the lease over HTTP, answered while every kernel is busy.
+
+A kernel cannot handle a click while a cell runs (measured: Python click handlers wait for
+the cell); the Jupyter server can. So the browser reads and extends the lease here:
+
+    GET  {base_url}jupyter-lease/api/lease          the lease (from the shared cache)
+    POST {base_url}jupyter-lease/api/lease/extend   {"duration": "2h"} → RenewLease
+
+Loading never fails the server: the lease source is built lazily (discovery and credentials
+may do network I/O, and the server must start without ModelArts), and when it cannot be built
+the endpoints answer 503 with the one-line reason and the log gets one WARNING line.
+
+All blocking work (file lock, ModelArts calls, credentials) runs in a worker thread; the
+handlers live in :mod:`jupyter_lease._server_handlers`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from dataclasses import replace
+from typing import Any, Callable, Dict, Optional
+
+from ._cache import CachedLeaseSource, CacheEntry
+from ._errors import APIError, ConfigurationError, LeaseError, UsageError, scrub
+from ._schedule import PollSchedule
+
+__all__ = ["LeaseService", "lease_view", "_load_jupyter_server_extension"]
+
+API_PATH = "jupyter-lease/api/lease"
+EXTEND_PATH = "jupyter-lease/api/lease/extend"
+CONFIG_RETRY = 30.0  # seconds before a failed discovery is tried again
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+SourceFactory = Callable[[], CachedLeaseSource]
+
+
+def lease_view(
+    source: CachedLeaseSource, entry: CacheEntry, *, now: Optional[float] = None
+) -> Dict[str, Any]:
+    """The JSON the browser gets. Times are ms on *this host's* wall clock, so the page can
+    anchor them to its own ``Date.now()`` through ``now_ms``."""
+    assert entry.lease is not None
+    lease = entry.lease
+    local_now = time.time() if now is None else now
+    offset = entry.clock_offset if entry.clock_offset is not None else source.clock_offset
+    server_deadline = lease.deadline_ms
+    deadline_ms = (
+        None if server_deadline is None else int(round(server_deadline - (offset or 0.0) * 1000))
+    )
+    now_ms = int(round(local_now * 1000))
+    return {
+        "notebook_id": source.notebook_id,
+        "type": lease.type,
+        "enabled": lease.enabled,
+        "kind": lease.kind.value,
+        "duration_ms": lease.duration,
+        "deadline_ms": deadline_ms,
+        "remaining_ms": None if deadline_ms is None else max(0, deadline_ms - now_ms),
+        "now_ms": now_ms,
+        # The last attempt to refresh failed (here or in a kernel): the lease is the last known.
+        "stale": entry.error is not None,
+        "error": entry.error,
+        "fetched_at_ms": None if entry.fetched_at is None else int(round(entry.fetched_at * 1000)),
+    }
+
+
+class LeaseService:
+    """The server's one lease source, built on first use; every method blocks (run in a thread)."""
+
+    def __init__(
+        self,
+        log: logging.Logger,
+        *,
+        base_url: str = "/",
+        factory: Optional[SourceFactory] = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.log = log
+        self.base_url = base_url
+        self._factory = factory or self._default_factory
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._source: Optional[CachedLeaseSource] = None
+        self._failure: Optional[LeaseError] = None
+        self._failed_at = float("-inf")
+        self._logged: Optional[str] = None
+
+    def source(self) -> CachedLeaseSource:
+        """The lease source; :class:`ConfigurationError` (one line) when not on ModelArts.
+
+        A failure is remembered for ``CONFIG_RETRY`` seconds: resolving credentials may ask IAM
+        or the metadata service, and a page polling this API must not turn into a login loop
+        (IAM and the API gateway lock accounts after repeated failures).
+        """
+        with self._lock:
+            if self._source is not None:
+                return self._source
+            if self._failure is not None and self._clock() - self._failed_at < CONFIG_RETRY:
+                raise self._failure
+            try:
+                self._source = self._factory()
+            except LeaseError as exc:
+                self._failure, self._failed_at = exc, self._clock()
+                self._log_once(f"jupyter_lease: the lease API is unavailable: {scrub(str(exc))}")
+                raise
+            self._failure = None
+            self.log.debug(
+                "jupyter_lease: serving the lease of notebook %s", self._source.notebook_id
+            )
+            return self._source
+
+    def lease(self) -> Dict[str, Any]:
+        """GET: the cached lease (fetched upstream only when the cache is due)."""
+        source = self.source()
+        try:
+            entry = source.show_entry()
+        except APIError as exc:
+            entry = source.read()
+            if entry.lease is None:  # nothing known at all: the caller answers the error
+                raise
+            if entry.error is None:  # the cache could not record it (no lock): say it anyway
+                entry = replace(entry, error=scrub(str(exc)))
+        return lease_view(source, entry)
+
+    def extend(self, duration: str) -> Dict[str, Any]:
+        """POST extend: RenewLease, then the lease read back, in the GET shape."""
+        from ._duration import format_duration, parse_duration
+
+        wanted = parse_duration(duration)  # DurationError: the caller answers 400
+        source = self.source()
+        entry = source.renew_entry(wanted)
+        self.log.info(
+            "jupyter_lease: lease of notebook %s extended by %s",
+            source.notebook_id,
+            format_duration(wanted),
+        )
+        return lease_view(source, entry)
+
+    def warm_up(self) -> None:
+        """Build the source in the background at start, so the first page load is quick and
+        a missing configuration is logged at start rather than at the first request."""
+        try:
+            self.source()
+        except LeaseError:
+            pass  # logged once by source()
+        except Exception as exc:  # never let a warm-up thread print a traceback
+            self.log.warning("jupyter_lease: lease source failed: %s", type(exc).__name__)
+
+    def _log_once(self, line: str) -> None:
+        if line != self._logged:
+            self._logged = line
+            self.log.warning(line)
+
+    def _default_factory(self) -> CachedLeaseSource:
+        from ._client import LeaseClient
+        from ._discovery import discover
+
+        try:
+            location = discover(**self._notebook_hint())
+            return CachedLeaseSource(LeaseClient(location), schedule=PollSchedule())
+        except UsageError as exc:
+            if isinstance(exc, ConfigurationError):
+                raise
+            raise ConfigurationError(str(exc)) from None
+
+    def _notebook_hint(self) -> Dict[str, str]:
+        """This server's own ``base_url`` is the best "Jupyter server base_url" source for the
+        notebook id (kernels read it from the runtime file); the env variable still wins."""
+        if os.environ.get("JUPYTER_LEASE_NOTEBOOK_ID", "").strip():
+            return {}
+        match = _UUID.search(self.base_url or "")
+        return {"notebook_id": match.group(0).lower()} if match else {}
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Register the handlers; never raise (a broken extension must not stop the server)."""
+    try:
+        from ._server_handlers import register
+
+        base_url = serverapp.web_app.settings.get("base_url", "/")
+        service = LeaseService(serverapp.log, base_url=base_url)
+        urls = register(serverapp.web_app, service, base_url)
+        serverapp.log.info("jupyter_lease: lease API at %s (GET), %s (POST)", *urls)
+        threading.Thread(target=service.warm_up, name="jupyter-lease-warm-up", daemon=True).start()
+    except Exception as exc:
+        serverapp.log.warning(
+            "jupyter_lease: server extension not loaded: %s: %s",
+            type(exc).__name__,
+            scrub(" ".join(str(exc).split()))[:200],
+        )

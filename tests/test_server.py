@@ -1,0 +1,499 @@
+"""The server extension in a real ``python -m jupyter_server``, over real HTTP, against the
+simulator; and the shared cache seen from real kernels."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+import requests
+
+from jupyter_lease._cache import CACHE_DIR_ENV
+from jupyter_lease._errors import AuthenticationError
+from jupyter_lease._server import CONFIG_RETRY, LeaseService
+from jupyter_lease._simulator import Simulator
+
+from .kernel_helpers import KernelSession
+
+LEASE = "jupyter-lease/api/lease"
+EXTEND = "jupyter-lease/api/lease/extend"
+XSRF = "5f3b2c1d0e9a8b7c6d5e4f3a2b1c0d9e"  # any value: the cookie and the header must match
+TOKEN = "test-token-0123456789abcdef"
+# What must never reach the environment of the "not configured" server.
+_LEASE_ENV_PREFIXES = ("JUPYTER_LEASE_", "HUAWEICLOUD_", "MA_", "MODELARTS_")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class JupyterServer:
+    """A ``python -m jupyter_server`` subprocess with its own HOME and Jupyter dirs."""
+
+    def __init__(
+        self,
+        root: Path,
+        env: Dict[str, str],
+        *,
+        token: str = "",
+        base_url: str = "/",
+    ) -> None:
+        self.root, self.token, self.base_url = root, token, base_url
+        self.port = _free_port()
+        self.cache_dir = root / "cache"
+        dirs = {name: root / name for name in ("home", "config", "data", "runtime")}
+        for path in (*dirs.values(), self.cache_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            **env,
+            "HOME": str(dirs["home"]),
+            "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+            "JUPYTER_DATA_DIR": str(dirs["data"]),
+            "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+            CACHE_DIR_ENV: str(self.cache_dir),
+        }
+        self.log_path = root / "server.log"
+        self.proc: Optional[subprocess.Popen] = None
+
+    def start(self) -> JupyterServer:
+        args = [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.base_url={self.base_url}",
+            f"--IdentityProvider.token={self.token}",
+            "--ServerApp.password=",
+            # Explicit: this test must not depend on the config file a wheel installs.
+            "--ServerApp.jpserver_extensions={'jupyter_lease': True}",
+        ]
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                args, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=str(self.root)
+            )
+        return self
+
+    def wait_ready(self, timeout: float = 45.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"jupyter_server exited:\n{self.log()}")
+            try:
+                if self.get("api/status", auth=True).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"jupyter_server not ready in {timeout} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{self.base_url}{path}"
+
+    def _headers(self, auth: bool) -> Dict[str, str]:
+        return {"Authorization": f"token {self.token}"} if auth and self.token else {}
+
+    def get(self, path: str, *, auth: bool = True) -> requests.Response:
+        return requests.get(self.url(path), headers=self._headers(auth), timeout=30)
+
+    def post(
+        self, path: str, body: Any, *, xsrf: Optional[str] = XSRF, auth: bool = True
+    ) -> requests.Response:
+        """POST as the browser does: the ``_xsrf`` cookie echoed in ``X-XSRFToken``."""
+        headers = self._headers(auth)
+        cookies = {}
+        if xsrf is not None:
+            headers["X-XSRFToken"] = xsrf
+            cookies["_xsrf"] = XSRF
+        data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        return requests.post(
+            self.url(path), data=data, headers=headers, cookies=cookies, timeout=60
+        )
+
+    def cache_files(self) -> List[Path]:
+        return sorted(self.cache_dir.glob("jupyter_lease-*.json"))
+
+    def forget_cache(self) -> None:
+        for path in self.cache_files():
+            path.unlink()
+
+
+def _clean_env() -> Dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(_LEASE_ENV_PREFIXES)}
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    simulator = Simulator().start()
+    try:
+        yield simulator
+    finally:
+        simulator.stop()
+
+
+@pytest.fixture(scope="module")
+def servers(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
+    """Three servers, started in parallel: open (auth off), token + non-root base_url whose
+    UUID names the notebook, and one with no ModelArts configuration at all."""
+    root = tmp_path_factory.mktemp("servers")
+    env = {**_clean_env(), **sim.environ()}
+    no_id = {k: v for k, v in env.items() if k != "JUPYTER_LEASE_NOTEBOOK_ID"}
+    started = {
+        "open": JupyterServer(root / "open", env),
+        "token": JupyterServer(
+            root / "token", no_id, token=TOKEN, base_url=f"/some/base/{sim.notebook_id}/"
+        ),
+        "unconfigured": JupyterServer(root / "unconfigured", _clean_env()),
+    }
+    try:
+        for server in started.values():
+            server.start()
+        for server in started.values():
+            server.wait_ready()
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+@pytest.fixture
+def server(servers: Dict[str, Any], sim: Simulator) -> Iterator[JupyterServer]:
+    """The open server, its cache emptied and the simulator's faults cleared."""
+    srv = servers["open"]
+    srv.forget_cache()
+    sim.clear_faults()
+    yield srv
+    sim.clear_faults()
+
+
+def show_calls(sim: Simulator) -> int:
+    return sim.count(method="GET", path_suffix="/lease")
+
+
+def renew_calls(sim: Simulator) -> int:
+    return sim.count(method="PATCH", path_suffix="/lease")
+
+
+def assert_one_line_error(response: requests.Response, status: int) -> Dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert isinstance(body["error"], str) and body["error"]
+    assert "\n" not in body["error"] and "Traceback" not in response.text
+    return body
+
+
+def assert_no_secret(sim: Simulator, text: str) -> None:
+    for secret in (sim.ak, sim.sk, "SDK-HMAC", "Signature="):
+        assert secret not in text
+
+
+# -- GET -------------------------------------------------------------------------------------
+
+
+def test_get_answers_the_lease_on_this_hosts_clock(server, sim):
+    sim.advance(90)  # ModelArts' clock runs 90 s ahead of this machine's
+    try:
+        truth = sim.set_lease(remaining=5400)
+        before = time.time() * 1000
+        response = server.get(LEASE)
+        after = time.time() * 1000
+    finally:
+        sim.advance(-90)
+    assert response.status_code == 200, response.text
+    lease = response.json()
+    assert set(lease) == {
+        "notebook_id",
+        "type",
+        "enabled",
+        "kind",
+        "duration_ms",
+        "deadline_ms",
+        "remaining_ms",
+        "now_ms",
+        "stale",
+        "error",
+        "fetched_at_ms",
+    }
+    assert lease["notebook_id"] == sim.notebook_id
+    assert (lease["type"], lease["enabled"], lease["kind"]) == ("TIMING", True, "timed")
+    assert lease["duration_ms"] == truth["duration"]
+    # The server's deadline, moved onto this host's clock (the Date header has 1 s resolution).
+    server_deadline = truth["create_at"] + truth["duration"]
+    assert abs(lease["deadline_ms"] - (server_deadline - 90_000)) < 1500
+    assert before - 5 <= lease["now_ms"] <= after + 5
+    assert abs(lease["remaining_ms"] - 5_400_000) < 1500
+    assert lease["remaining_ms"] == lease["deadline_ms"] - lease["now_ms"]
+    assert lease["stale"] is False and lease["error"] is None
+    assert before - 5 <= lease["fetched_at_ms"] <= after + 5
+
+
+def test_get_has_no_deadline_for_an_idle_lease(server, sim):
+    sim.set_lease(lease_type="IDLE")
+    try:
+        lease = server.get(LEASE).json()
+    finally:
+        sim.set_lease(lease_type="TIMING", remaining=7200)
+    assert (lease["type"], lease["kind"]) == ("IDLE", "idle")
+    assert lease["deadline_ms"] is None and lease["remaining_ms"] is None
+    assert lease["duration_ms"] > 0  # "stops after N idle": the page may show it as such
+
+
+def test_get_is_answered_from_the_shared_cache(server, sim):
+    assert server.get(LEASE).status_code == 200
+    calls = show_calls(sim)
+    for _ in range(5):
+        assert server.get(LEASE).status_code == 200
+    assert show_calls(sim) == calls  # one upstream call per poll interval, not per request
+    (cache_file,) = server.cache_files()
+    assert_no_secret(sim, cache_file.read_text(encoding="utf-8"))
+
+
+def test_a_slow_modelarts_blocks_neither_the_server_nor_a_second_reader(server, sim):
+    calls = show_calls(sim)
+    sim.inject("latency", count=1, seconds=2.0)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        slow = pool.submit(server.get, LEASE)
+        time.sleep(0.3)
+        waiting = pool.submit(server.get, LEASE)  # waits for the lock, not for its own call
+        started = time.monotonic()
+        assert server.get("api/status").status_code == 200
+        assert time.monotonic() - started < 1.0  # the event loop was free all along
+        first, second = slow.result(), waiting.result()
+    assert first.status_code == second.status_code == 200
+    assert first.json()["deadline_ms"] == second.json()["deadline_ms"]
+    assert show_calls(sim) == calls + 1
+
+
+# -- POST extend -----------------------------------------------------------------------------
+
+
+def test_extend_renews_and_answers_the_fresh_lease(server, sim):
+    sim.set_lease(remaining=600)
+    renews = renew_calls(sim)
+    response = server.post(EXTEND, {"duration": "2h"})
+    assert response.status_code == 200, response.text
+    lease = response.json()
+    assert renew_calls(sim) == renews + 1
+    truth = sim.state()["notebooks"][sim.notebook_id]["lease"]
+    assert abs(lease["deadline_ms"] - (truth["create_at"] + truth["duration"])) < 1500
+    assert abs(lease["remaining_ms"] - 7_200_000) < 1500
+    assert lease["stale"] is False
+    calls = show_calls(sim)
+    assert server.get(LEASE).json()["deadline_ms"] == lease["deadline_ms"]
+    assert show_calls(sim) == calls  # the renewal refreshed the cache
+    assert "extended by 2h" in server.log()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"duration": "abc"}, {"duration": "30m"}, {"duration": "73h"}, {"duration": 7200}, {}, "{no"],
+    ids=["garbage", "too-short", "too-long", "number", "missing", "not-json"],
+)
+def test_a_bad_duration_is_400_with_one_line(server, sim, body):
+    renews = renew_calls(sim)
+    assert_one_line_error(server.post(EXTEND, body), 400)
+    assert renew_calls(sim) == renews
+
+
+@pytest.mark.parametrize(
+    "fault, code",
+    [("403", "ModelArts.0108"), ("not_running", "ModelArts.6327"), ("401", "APIG.0301")],
+)
+def test_api_errors_on_extend_are_502_with_code_and_request_id(server, sim, fault, code):
+    sim.inject(fault, count=1)
+    response = server.post(EXTEND, {"duration": "2h"})
+    body = assert_one_line_error(response, 502)
+    assert body["code"] == code
+    assert body["request_id"] == sim.requests()[-1]["request_id"]
+    assert_no_secret(sim, response.text)
+    log = server.log()
+    assert "jupyter_lease: extending the lease: " in log and code in log
+    assert_no_secret(sim, log)
+
+
+def test_get_without_any_known_lease_maps_api_errors_to_502(server, sim):
+    sim.inject("403", count=1)
+    body = assert_one_line_error(server.get(LEASE), 502)
+    assert body["code"] == "ModelArts.0108" and body["request_id"]
+
+
+def test_get_answers_the_last_known_lease_as_stale_when_the_refresh_fails(server, sim):
+    good = server.get(LEASE).json()
+    (cache_file,) = server.cache_files()
+    data = json.loads(cache_file.read_text(encoding="utf-8"))
+    data["fetched_at"] -= 3600  # an hour old: due for a refresh
+    cache_file.write_text(json.dumps(data), encoding="utf-8")
+    sim.inject("not_running", count=1)
+    response = server.get(LEASE)
+    assert response.status_code == 200, response.text
+    stale = response.json()
+    assert stale["stale"] is True and "ModelArts.6327" in stale["error"]
+    assert stale["deadline_ms"] == good["deadline_ms"]
+    fresh = server.get(LEASE).json()  # the failure was not cached as fresh: asked again
+    assert fresh["stale"] is False and fresh["error"] is None
+
+
+# -- security ----------------------------------------------------------------------------------
+
+
+def test_post_without_the_xsrf_header_is_403_even_with_auth_off(server, sim):
+    renews = renew_calls(sim)
+    assert server.post(EXTEND, {"duration": "2h"}, xsrf=None).status_code == 403
+    assert server.post(EXTEND, {"duration": "2h"}, xsrf="0" * 32).status_code == 403
+    assert renew_calls(sim) == renews
+
+
+def test_a_token_server_refuses_requests_without_the_token(servers, sim):
+    srv = servers["token"]
+    assert srv.get(LEASE, auth=False).status_code == 403
+    assert srv.post(EXTEND, {"duration": "2h"}, auth=False).status_code == 403
+    response = srv.get(LEASE)
+    assert response.status_code == 200, response.text
+    # No JUPYTER_LEASE_NOTEBOOK_ID here: the id came from the UUID in this server's base_url.
+    assert response.json()["notebook_id"] == sim.notebook_id
+    # A token-authenticated request needs no XSRF cookie (jupyter_server's rule).
+    assert srv.post(EXTEND, {"duration": "1h"}, xsrf=None).status_code == 200
+
+
+def test_the_api_lives_under_a_non_root_base_url(servers):
+    srv = servers["token"]
+    assert srv.url(LEASE).startswith(f"http://127.0.0.1:{srv.port}/some/base/")
+    root = requests.get(
+        f"http://127.0.0.1:{srv.port}/{LEASE}",
+        headers={"Authorization": f"token {TOKEN}"},
+        timeout=10,
+    )
+    assert root.status_code == 404
+    assert f"{srv.base_url}{LEASE} (GET)" in srv.log()
+
+
+# -- not on ModelArts ------------------------------------------------------------------------
+
+
+def test_without_configuration_the_api_answers_503_and_the_server_keeps_running(servers):
+    srv = servers["unconfigured"]
+    for _ in range(3):
+        body = assert_one_line_error(srv.get(LEASE), 503)
+        assert "notebook" in body["error"].lower() or "project" in body["error"].lower()
+    assert_one_line_error(srv.post(EXTEND, {"duration": "2h"}), 503)
+    assert srv.get("api/status").status_code == 200 and srv.alive
+    log = srv.log()
+    assert log.count("jupyter_lease: the lease API is unavailable") == 1  # one line, not per call
+    assert "Traceback" not in log
+
+
+def test_no_server_log_has_a_traceback_or_a_secret(servers, sim):
+    for srv in servers.values():
+        log = srv.log()
+        assert "Traceback" not in log, log
+        assert_no_secret(sim, log)
+        assert "jupyter_lease: lease API at" in log
+
+
+def test_a_failing_source_is_retried_after_a_pause_not_per_request(caplog):
+    # E.g. an IAM password that IAM refuses: a polling page must not become a login loop.
+    built: List[int] = []
+    now = [0.0]
+
+    def factory() -> Any:
+        built.append(1)
+        raise AuthenticationError("IAM: the password was refused (HTTP 401)")
+
+    service = LeaseService(
+        logging.getLogger("test.jupyter_lease"), factory=factory, clock=lambda: now[0]
+    )
+    with caplog.at_level(logging.WARNING, logger="test.jupyter_lease"):
+        for _ in range(3):
+            with pytest.raises(AuthenticationError):
+                service.lease()
+        assert len(built) == 1
+        now[0] = CONFIG_RETRY + 1
+        with pytest.raises(AuthenticationError):
+            service.lease()
+    assert len(built) == 2
+    assert [r.getMessage() for r in caplog.records] == [
+        "jupyter_lease: the lease API is unavailable: IAM: the password was refused (HTTP 401)"
+    ]  # one line, not one per attempt
+
+
+# -- kernels share the cache -----------------------------------------------------------------
+
+KERNEL_SETUP = """
+%load_ext jupyter_lease
+%config JupyterLease.poll_far = "2s"
+%config JupyterLease.poll_near = "2s"
+%config JupyterLease.poll_final = "2s"
+from jupyter_lease._runtime import get_runtime
+get_runtime().watch()
+"""
+
+
+@pytest.mark.kernel
+def test_five_kernels_ask_upstream_no_more_than_one(tmp_path):
+    # Two simulators, so the 5-kernel and the 1-kernel instance are measured in the same window.
+    many, one = Simulator().start(), Simulator().start()
+    kernels: List[KernelSession] = []
+
+    def start(sim: Simulator, cache: Path) -> KernelSession:
+        env = {**_clean_env(), **sim.environ(), CACHE_DIR_ENV: str(cache)}
+        session = KernelSession(env=env)
+        kernels.append(session)
+        return session.start()
+
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            jobs = [pool.submit(start, many, tmp_path / "many") for _ in range(5)]
+            jobs.append(pool.submit(start, one, tmp_path / "one"))
+            sessions = [job.result() for job in jobs]
+            list(pool.map(lambda k: k.execute(KERNEL_SETUP), sessions))
+        time.sleep(1.0)  # every watcher has made its first poll
+        start_many, start_one = show_calls(many), show_calls(one)
+        time.sleep(10.0)
+        window_many = show_calls(many) - start_many
+        window_one = show_calls(one) - start_one
+        for session in sessions:
+            out = session.execute(
+                "w = get_runtime().watcher(); print(w.running, w.snapshot.polls > 3,"
+                " w.snapshot.stale)"
+            ).stdout
+            assert out.split() == ["True", "True", "False"], out
+    finally:
+        for session in kernels:
+            session.shutdown()
+        many.stop()
+        one.stop()
+    print(f"ShowLease in 10 s: 5 kernels {window_many}, 1 kernel {window_one}")
+    assert window_one >= 3  # 1 kernel polls every 2 s
+    assert window_many <= window_one + 1, (window_many, window_one)
