@@ -24,9 +24,11 @@ test: $(BIN)/.installed
 test-core: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
 
+LINTED := jupyter_lease tests $(wildcard benchmarks)
+
 lint: $(BIN)/.installed
-	$(BIN)/ruff check jupyter_lease tests benchmarks
-	$(BIN)/ruff format --check jupyter_lease tests benchmarks
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks
