@@ -1,0 +1,168 @@
+"""The command line: pick the benchmarks, run them one after another, print and save figures."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+from ._core import TARGETS, Config, Figure, machine_info
+
+Bench = Callable[[Config], List[Figure]]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One benchmark: the keys it measures (together, in one rig) and its time bound."""
+
+    name: str
+    keys: Sequence[str]
+    run: Bench
+    limit_s: float  # full run; the quick run gets a third
+
+
+def _groups() -> List[Group]:
+    # Imported here so that `--help` and bad arguments answer without loading jupyter_client.
+    from .bench_cells import cell_figures
+    from .bench_clock import deadline_figures, warning_figures
+    from .bench_import import import_figures, load_ext_figures
+    from .bench_steady import steady_figures
+    from .bench_upstream import upstream_figures
+
+    return [
+        Group("import", ["import_pulls_heavy"], import_figures, 60),
+        Group("load_ext", ["load_ext_ms"], load_ext_figures, 90),
+        Group("cells", ["cell_latency_ratio"], cell_figures, 90),
+        Group(
+            "steady",
+            ["widget_msgs_per_min_steady", "naive_ticker_msgs_per_min", "watcher_cpu_s_per_hour"],
+            steady_figures,
+            120,
+        ),
+        Group("upstream", ["upstream_calls_ratio_20_vs_1"], upstream_figures, 240),
+        Group("deadline", ["deadline_error_s"], deadline_figures, 90),
+        Group("warning", ["warning_latency_s"], warning_figures, 120),
+    ]
+
+
+class BenchTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise ``BenchTimeout`` in the main thread after ``seconds`` (cleanup runs in finally)."""
+
+    def expired(*_: Any) -> None:
+        raise BenchTimeout(f"did not finish within {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _run_group(group: Group, cfg: Config) -> List[Figure]:
+    started = time.monotonic()
+    print(f"[{group.name}] running …", file=sys.stderr, flush=True)
+    limit = group.limit_s / 3 if cfg.quick else group.limit_s
+    try:
+        with _time_limit(limit):
+            figures = group.run(cfg)
+    except Exception as exc:  # report it, go on with the others, exit non-zero at the end
+        traceback.print_exc(file=sys.stderr)
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        figures = [Figure(key, None, 0, error=error) for key in group.keys]
+    elapsed = time.monotonic() - started
+    for figure in figures:
+        figure.details.setdefault("group_wall_s", round(elapsed, 1))
+    print(f"[{group.name}] {elapsed:.1f} s", file=sys.stderr, flush=True)
+    return figures
+
+
+def _format_value(figure: Figure) -> str:
+    if figure.error:
+        return f"error: {figure.error}"
+    if isinstance(figure.value, bool):
+        return str(figure.value).lower()
+    if figure.value is None:
+        return "—"
+    number = f"{figure.value:.4g}" if isinstance(figure.value, float) else str(figure.value)
+    return f"{number} {figure.unit}".strip()
+
+
+def _verdict(figure: Figure) -> str:
+    if figure.error:
+        return "error"
+    return {True: "pass", False: "**FAIL**", None: "—"}[figure.passed]
+
+
+def markdown(figures: List[Figure], machine: Dict[str, Any], total_s: float, cfg: Config) -> str:
+    lines = [
+        "| key | value | target | pass | runs |",
+        "|---|---|---|---|---|",
+    ]
+    for f in figures:
+        lines.append(
+            f"| `{f.key}` | {_format_value(f)} | {f.target.text} | {_verdict(f)} | {f.runs} |"
+        )
+    mode = "quick (smoke) run" if cfg.quick else "full run"
+    lines += [
+        "",
+        f"{mode}, {total_s:.0f} s in total · {machine['cpu']}, {machine['cores']} cores · "
+        f"Python {machine['python']}, ipykernel {machine['ipykernel']} · {machine['os']} · "
+        f"{machine['date']} · commit {machine['commit']}",
+    ]
+    return "\n".join(lines)
+
+
+def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description="jupyter_lease performance figures"
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON here")
+    parser.add_argument("--only", metavar="KEY[,KEY]", help="measure only these keys")
+    parser.add_argument("--quick", action="store_true", help="small samples: a smoke run")
+    args = parser.parse_args(argv)
+    if args.only:
+        keys = [k.strip() for k in args.only.split(",") if k.strip()]
+        unknown = [k for k in keys if k not in TARGETS]
+        if unknown:
+            parser.error(f"unknown key(s) {', '.join(unknown)}; known: {', '.join(TARGETS)}")
+        args.only = keys
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parse(argv)
+    cfg = Config(quick=args.quick)
+    wanted = args.only or list(TARGETS)
+    started = time.monotonic()
+    figures: List[Figure] = []
+    for group in _groups():
+        if any(key in wanted for key in group.keys):
+            figures += [f for f in _run_group(group, cfg) if f.key in wanted]
+    figures.sort(key=lambda f: list(TARGETS).index(f.key))
+    total_s = time.monotonic() - started
+    machine = machine_info()
+    print(markdown(figures, machine, total_s, cfg))
+    if args.json:
+        report = {
+            "machine": machine,
+            "quick": cfg.quick,
+            "total_s": round(total_s, 1),
+            "figures": {f.key: f.to_json() for f in figures},
+        }
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(report, fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
+    return 1 if any(f.error for f in figures) else 0
