@@ -269,6 +269,9 @@ class CachedLeaseSource:
         """ShowLease, answered from the cache while it is fresh."""
         entry = self.show_entry()
         assert entry.lease is not None
+        # How old the answer is: the watcher times its next poll from when the lease was read
+        # upstream, so every process polls right after the cache expires, not at its own phase.
+        self.last_age = max(0.0, self._clock() - (entry.fetched_at or self._clock()))
         return entry.lease
 
     def renew(self, duration: Any, type: str = "TIMING") -> Lease:

@@ -13,6 +13,7 @@ the deadline.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -115,12 +116,14 @@ class Watcher:
         warn_at: Sequence[timedelta] = DEFAULT_WARN_AT,
         clock: Any = SystemClock(),
         wall: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._client_factory = client_factory
         self._client: Any = None
         self.schedule = schedule
         self._clock = clock
         self._wall = wall
+        self._jitter = jitter
         self._lock = threading.Lock()
         self._poll_lock = threading.RLock()  # the thread and an API caller may poll at once
         self._stop = threading.Event()
@@ -274,6 +277,7 @@ class Watcher:
 
     def _poll(self) -> Snapshot:
         before = self._snapshot
+        client: Any = None
         try:
             client = self.client
             lease = client.show()
@@ -290,14 +294,24 @@ class Watcher:
             self.last_exception = None
             after = self._succeeded(before, lease, client)
         self._snapshot = after
-        self._next_poll_at = self._clock.monotonic() + self.schedule.next_poll(
-            after.remaining(self._clock.monotonic()), failures=after.failures
-        )
+        self._next_poll_at = self._clock.monotonic() + self._poll_delay(after, client)
         if _visible_change(before, after):
             self._emit(WatchEvent("update", after))
         if after.stopped:
             self._wake.set()  # polled from another thread: let ours see it and end now
         return after
+
+    def _poll_delay(self, snap: Snapshot, client: Any) -> float:
+        interval = self.schedule.next_poll(
+            snap.remaining(self._clock.monotonic()), failures=snap.failures
+        )
+        if snap.failures or snap.stopped:
+            return interval
+        # A shared cache may have answered with a lease read `last_age` seconds ago: poll when
+        # it expires. The sub-second jitter lands polls at varied points of a second, which is
+        # what lets whole-second Date headers pin the server's clock down (see _clock.py).
+        age = getattr(client, "last_age", 0.0) or 0.0
+        return max(1.0, interval - age) + self._jitter()
 
     @staticmethod
     def _confirmed_stopped(client: Any) -> bool:
