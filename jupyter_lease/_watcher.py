@@ -13,7 +13,6 @@ the deadline.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -27,6 +26,8 @@ from ._schedule import DEFAULT_WARN_AT, PollSchedule, Stage, stage_for
 __all__ = ["Snapshot", "SystemClock", "WatchEvent", "Watcher"]
 
 log = logging.getLogger("jupyter_lease.watcher")
+
+PHASE_STEP = 0.381966  # seconds: the golden ratio's fraction spreads polls evenly over a second
 
 
 class SystemClock:
@@ -116,14 +117,12 @@ class Watcher:
         warn_at: Sequence[timedelta] = DEFAULT_WARN_AT,
         clock: Any = SystemClock(),
         wall: Callable[[], float] = time.time,
-        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._client_factory = client_factory
         self._client: Any = None
         self.schedule = schedule
         self._clock = clock
         self._wall = wall
-        self._jitter = jitter
         self._lock = threading.Lock()
         self._poll_lock = threading.RLock()  # the thread and an API caller may poll at once
         self._stop = threading.Event()
@@ -308,10 +307,12 @@ class Watcher:
         if snap.failures or snap.stopped:
             return interval
         # A shared cache may have answered with a lease read `last_age` seconds ago: poll when
-        # it expires. The sub-second jitter lands polls at varied points of a second, which is
-        # what lets whole-second Date headers pin the server's clock down (see _clock.py).
+        # it expires, so every process on the machine polls in step and one of them fetches.
+        # The odd fraction of a second moves each poll to another point of the second, which is
+        # what lets whole-second Date headers pin the server's clock down (see _clock.py); being
+        # the same in every process, it does not make many kernels poll more often than one.
         age = getattr(client, "last_age", 0.0) or 0.0
-        return max(1.0, interval - age) + self._jitter()
+        return max(1.0, interval - age) + PHASE_STEP
 
     @staticmethod
     def _confirmed_stopped(client: Any) -> bool:
