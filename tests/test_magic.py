@@ -288,3 +288,21 @@ def test_autoload_stays_quiet_where_nothing_is_discoverable(tmp_path):
         result = kernel.execute(WAIT_FOR_WATCHER.replace("range(100)", "range(20)"))
         assert result.stdout.strip() == "0 True"
         assert result.stderr == ""
+
+
+def test_load_ext_imports_only_the_small_core(kernel):
+    """The structural half of the load-cost budget (the milliseconds are in benchmarks/)."""
+    out = kernel.execute("""
+import sys
+before = set(sys.modules)
+%load_ext jupyter_lease
+print(" ".join(sorted(set(sys.modules) - before)))
+""").stdout.split()
+    foreign = [m for m in out if not m.startswith(("jupyter_lease", "IPython."))]
+    assert foreign == []
+    heavy = {
+        f"jupyter_lease.{name}"
+        for name in ("_client", "_credentials", "_discovery", "_widget", "_simulator", "_cache")
+    }
+    assert heavy.isdisjoint(out)
+    assert "jupyter_lease._magic" in out
