@@ -780,40 +780,14 @@ def try_resolve_credentials(
     return _run_chain(ctx)
 
 
-def resolve_credentials(
-    *,
-    ak: Optional[str] = None,
-    sk: Optional[str] = None,
-    security_token: Optional[str] = None,
-    auth_token: Optional[str] = None,
-    environ: Optional[Mapping[str, str]] = None,
-    region: Optional[str] = None,
-    project_id: Optional[str] = None,
-    session: Optional[requests.Session] = None,
-    session_factory: Optional[Callable[[], Any]] = None,
-    use_metadata: Optional[bool] = None,
-    refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-    clock: Clock = time.time,
-) -> CredentialProvider:
+def resolve_credentials(**options: Any) -> CredentialProvider:
     """The first credential source that works, as a provider; :class:`CredentialsError` else.
 
-    ``session`` is the ``requests.Session`` used for IAM and metadata calls;
-    ``session_factory`` builds the ModelArts Session (default: import it if installed).
+    Takes the options of :func:`try_resolve_credentials`: ``session`` is the
+    ``requests.Session`` used for IAM and metadata calls; ``session_factory`` builds the
+    ModelArts Session (default: import it if installed).
     """
-    resolution = try_resolve_credentials(
-        ak=ak,
-        sk=sk,
-        security_token=security_token,
-        auth_token=auth_token,
-        environ=environ,
-        region=region,
-        project_id=project_id,
-        session=session,
-        session_factory=session_factory,
-        use_metadata=use_metadata,
-        refresh_margin=refresh_margin,
-        clock=clock,
-    )
+    resolution = try_resolve_credentials(**options)
     if resolution.provider is None:
         assert resolution.error is not None
         raise resolution.error

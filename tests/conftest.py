@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Dict, Iterator
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Dict, Iterator
 
 import pytest
 
@@ -55,3 +58,25 @@ def _private_lease_cache(tmp_path_factory, monkeypatch):
     port could read an earlier test's cached lease.
     """
     monkeypatch.setenv("JUPYTER_LEASE_CACHE_DIR", str(tmp_path_factory.mktemp("lease-cache")))
+
+
+@pytest.fixture
+def fake_modelarts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Writes a real ``modelarts`` package into tmp_path and puts it on sys.path."""
+    root = tmp_path / "site"
+
+    def install(body: str) -> None:
+        pkg = root / "modelarts"
+        pkg.mkdir(parents=True, exist_ok=True)
+        (pkg / "__init__.py").write_text("")
+        (pkg / "session.py").write_text(textwrap.dedent(body))
+        import importlib
+
+        importlib.invalidate_caches()
+
+    monkeypatch.syspath_prepend(str(root))
+    for name in ("modelarts", "modelarts.session"):
+        sys.modules.pop(name, None)
+    yield install
+    for name in ("modelarts", "modelarts.session"):
+        sys.modules.pop(name, None)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,19 +27,10 @@ from jupyter_lease._retry import RetryPolicy
 from jupyter_lease._simulator import Simulator
 from jupyter_lease._watcher import Watcher
 
+from .clocks import FakeClock
+
 DOC = Path(__file__).resolve().parent.parent / "docs" / "reliability.md"
 FAKE_HOST = "modelarts.sim-fault.invalid"  # resolved by the stand-in resolver below, never by DNS
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def wait(self, event: threading.Event, timeout: float) -> bool:
-        return event.is_set()
 
 
 @dataclass

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import socket
-import sys
-import textwrap
 import time
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Callable, Dict, List
 
 import pytest
 import requests
@@ -77,28 +74,6 @@ def iam_env(sim: Simulator, password: str = "sim-password") -> Dict[str, str]:
 def assert_no_secret(text: str, *secrets: str) -> None:
     for secret in secrets:
         assert secret not in text
-
-
-@pytest.fixture
-def fake_modelarts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable]:
-    """Writes a real ``modelarts`` package into tmp_path and puts it on sys.path."""
-    root = tmp_path / "site"
-
-    def install(body: str) -> None:
-        pkg = root / "modelarts"
-        pkg.mkdir(parents=True, exist_ok=True)
-        (pkg / "__init__.py").write_text("")
-        (pkg / "session.py").write_text(textwrap.dedent(body))
-        import importlib
-
-        importlib.invalidate_caches()
-
-    monkeypatch.syspath_prepend(str(root))
-    for name in ("modelarts", "modelarts.session"):
-        sys.modules.pop(name, None)
-    yield install
-    for name in ("modelarts", "modelarts.session"):
-        sys.modules.pop(name, None)
 
 
 def session_module(ak: str, sk: str, token: str = "") -> str:

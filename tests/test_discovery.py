@@ -6,9 +6,8 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Dict
 
 import pytest
 
@@ -61,28 +60,6 @@ def dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
-
-
-@pytest.fixture
-def fake_modelarts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Writes a real ``modelarts`` package into tmp_path and puts it on sys.path."""
-    root = tmp_path / "site"
-
-    def install(body: str) -> None:
-        pkg = root / "modelarts"
-        pkg.mkdir(parents=True, exist_ok=True)
-        (pkg / "__init__.py").write_text("")
-        (pkg / "session.py").write_text(textwrap.dedent(body))
-        import importlib
-
-        importlib.invalidate_caches()
-
-    monkeypatch.syspath_prepend(str(root))
-    for name in ("modelarts", "modelarts.session"):
-        sys.modules.pop(name, None)
-    yield install
-    for name in ("modelarts", "modelarts.session"):
-        sys.modules.pop(name, None)
 
 
 SESSION_OK = """

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 
@@ -12,22 +11,10 @@ from jupyter_lease._retry import RetryPolicy
 from jupyter_lease._schedule import PollSchedule, Stage
 from jupyter_lease._watcher import Watcher
 
+from .clocks import FakeClock
 from .test_client import make_client
 
 M = timedelta(minutes=1)
-
-
-class FakeClock:
-    """Monotonic time that moves only when told to; `wait` returns at once."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def wait(self, event: threading.Event, timeout: float) -> bool:
-        return event.is_set()
 
 
 class Rig:
