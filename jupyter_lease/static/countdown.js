@@ -3,15 +3,31 @@
 // The browser ticks the countdown itself: the kernel sends state only when the lease, the
 // thresholds or the stage change, so the display stays right while a cell keeps the kernel busy.
 //
-// Clocks. `deadline_ms` is on the KERNEL HOST's wall clock. The view shows
+// Two sources of the lease:
+//   * the kernel's traits (its watcher polls ModelArts and syncs `deadline_ms` & co.);
+//   * the jupyter_lease *server extension*, when the page is served by a Jupyter server that
+//     has it: GET {baseUrl}jupyter-lease/api/lease on render, every few minutes, when the tab
+//     becomes visible again and after a kernel-path Extend. The Jupyter server answers while
+//     the kernel is busy, and a reload, a second view or another tab gets the true deadline.
+//   The newest one is shown: a server answer (read upstream at its `fetched_at_ms`) is used
+//   until the kernel reports, live, a change of the lease made after that (`kernel_now_ms`).
+//
+// Extend: POST {baseUrl}jupyter-lease/api/lease/extend (XSRF header from the `_xsrf` cookie);
+// the answer is the renewed lease, shown at once. Only where no server extension answers (no
+// Jupyter page config, 404, 503 "not configured", a network error: VS Code, a bare kernel) the
+// click goes to the kernel over the widget comm, which it reads only between cells.
+//
+// Clocks. `deadline_ms` is on the KERNEL HOST's (= Jupyter server host's) wall clock. The
+// view shows
 //     remaining = deadline_ms - (Date.now() + offset)
 // where `offset` estimates (kernel host clock - browser clock):
-//   1. from the Jupyter server's HTTP `Date` header (the server runs on the kernel host):
-//      GET {baseUrl}api/status, offset = Date + 500 ms - midpoint of the request (Date has
-//      1 s resolution); re-measured at most every 10 minutes, while a view is open;
-//   2. without a Jupyter page config (VS Code, ...): anchored on `kernel_now_ms` whenever a
+//   1. from the lease API's `now_ms` and the midpoint of that request (ms resolution);
+//   2. else from the Jupyter server's HTTP `Date` header: GET {baseUrl}api/status,
+//      offset = Date + 500 ms - midpoint of the request (Date has 1 s resolution); re-measured
+//      at most every 10 minutes, while a view is open;
+//   3. without a Jupyter page config (VS Code, ...): anchored on `kernel_now_ms` whenever a
 //      state change arrives live (it is the kernel's clock at the moment it sent the change);
-//   3. otherwise 0 (same machine, or synced clocks).
+//   4. otherwise 0 (same machine, or synced clocks).
 // A saved/restored state is never used as an anchor: its `kernel_now_ms` may be hours old.
 //
 // Thresholds (`warn_at_s`) are crossed on the browser's own timer: once per lease deadline
@@ -27,6 +43,15 @@ const NEAR_END_MS = 10 * 60 * 1000;
 const FIRED_STORAGE_KEY = "jupyter-lease-fired";
 const PENDING_RETRY_MS = 60 * 1000;
 const MESSAGE_SHOWN_MS = 60 * 1000; // an action's result line, then it is history
+const REARM_MS = 5000; // a deadline this much later re-arms the thresholds (not clock jitter)
+const LEASE_API = "jupyter-lease/api/lease";
+const EXTEND_API = "jupyter-lease/api/lease/extend";
+const REFRESH_MS = 2 * 60 * 1000; // the server answers from its shared cache: cheap
+const RETRY_MS = 30 * 1000; // after a failed GET (network, 5xx)
+const VISIBLE_REFRESH_MS = 5000; // a tab shown again refreshes unless it just did
+const GET_TIMEOUT_MS = 30 * 1000;
+const EXTEND_TIMEOUT_MS = 90 * 1000; // RenewLease with its retries, then the read-back
+const MAX_RTT_MS = 5000; // slower answers say little about the clock offset
 const BELL_SVG =
   '<svg class="jl-icon" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">' +
   '<path fill="currentColor" d="M8 16a2 2 0 0 0 2-2H6a2 2 0 0 0 2 2zm5-5V7a5 5 0 0 0-4-4.9V1a1 ' +
@@ -40,6 +65,15 @@ const shared = (globalThis[SHARED_KEY] ??= {
   fired: null,
   nextId: 1,
 });
+// The lease server extension, page-wide: one GET in flight for all views; listeners get
+// every answer. state: "unknown" | "ok" | "absent" (no page config, 404) | "failing".
+shared.server ??= {
+  state: "unknown",
+  answer: null,
+  inflight: null,
+  lastAttempt: null,
+  listeners: new Set(),
+};
 
 // -- formatting (mirrors jupyter_lease._duration.format_remaining) ----------------------------
 
@@ -120,7 +154,7 @@ async function measureServerOffset(baseUrl) {
 
 function maybeMeasureClock() {
   const clock = shared.clock;
-  if (clock.pending) return;
+  if (clock.pending || clock.source === "lease-api") return; // the lease API measures it
   if (clock.measuredWall !== null) {
     // At most every 10 minutes: by the monotonic clock, or by the wall clock after a suspend.
     const elapsed = Math.max(
@@ -136,7 +170,8 @@ function maybeMeasureClock() {
   clock.pending = true;
   measureServerOffset(base)
     .then((offset) => {
-      if (offset !== null) {
+      // The lease API's measurement (ms resolution) beats the Date header's (1 s).
+      if (offset !== null && clock.source !== "lease-api") {
         clock.offset = offset;
         clock.source = "server";
       }
@@ -149,7 +184,8 @@ function maybeMeasureClock() {
 
 function anchorOnKernel(kernelNowMs) {
   const clock = shared.clock;
-  if (clock.source === "server" || !Number.isFinite(kernelNowMs) || kernelNowMs <= 0) return;
+  if (clock.source === "server" || clock.source === "lease-api") return; // measured: better
+  if (!Number.isFinite(kernelNowMs) || kernelNowMs <= 0) return;
   clock.offset = kernelNowMs - Date.now();
   clock.source = "kernel";
 }
@@ -262,7 +298,7 @@ function newlyCrossed(notebookId, deadline, remainingMs, warnAt) {
     if (remainingMs > t * 1000) continue;
     const key = `${notebookId}|${t}`;
     const firedFor = fired.get(key);
-    if (firedFor !== undefined && deadline <= firedFor + 1000) continue; // re-armed only later
+    if (firedFor !== undefined && deadline <= firedFor + REARM_MS) continue; // re-armed only later
     fired.set(key, deadline);
     if (due === null || t < due) due = t;
   }
@@ -291,16 +327,182 @@ function showNotification(model, threshold, stopText) {
   }
 }
 
-// -- transports: the only functions that talk to the kernel (swappable) -----------------------
-// Today both go through the widget's comm, which the kernel reads only between cells. A server
-// extension can replace them: requestExtend -> POST to the server, fetchLease -> GET from it.
+// -- transports: the only functions that talk to the lease (swappable) ------------------------
+// fetchLease -> GET from the server extension; requestExtend -> POST to it, or the kernel's comm
+// (read only between cells) where no server extension answers.
 
-async function requestExtend(model, duration) {
-  model.send({ type: "extend", duration });
+function oneLine(text, limit = 300) {
+  const line = String(text ?? "").split(/\s+/).filter(Boolean).join(" ");
+  return line.length <= limit ? line : `${line.slice(0, limit - 1)}…`;
 }
 
-async function fetchLease(_model) {
-  return null; // {kind, deadline_ms, span_ms, ...} from a server endpoint, when there is one
+function xsrfToken() {
+  // As JupyterLab's ServerConnection does: the raw cookie value, echoed in X-XSRFToken.
+  const match = document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/);
+  return match ? match[1] : null;
+}
+
+async function callApi(url, init, timeoutMs) {
+  const controller = typeof AbortController === "undefined" ? null : new AbortController();
+  const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
+  const sent = Date.now();
+  try {
+    const response = await fetch(url, {
+      credentials: "same-origin",
+      cache: "no-store",
+      ...init,
+      headers: { Accept: "application/json", ...(init.headers || {}) },
+      signal: controller ? controller.signal : undefined,
+    });
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      /* not JSON: a proxy's or the server's HTML page */
+    }
+    return { status: response.status, body, sent, received: Date.now() };
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
+}
+
+// The server's JSON as a lease on the kernel host's clock, plus what the clock offset is.
+function leaseFromServer(body, sent, received) {
+  if (!body || typeof body !== "object" || typeof body.kind !== "string") return null;
+  const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+  const deadline = num(body.deadline_ms);
+  let offset = null; // server host clock - browser clock
+  if (num(body.now_ms) !== null) offset = body.now_ms - (sent + received) / 2;
+  else if (deadline !== null && num(body.remaining_ms) !== null) {
+    offset = deadline - (received + body.remaining_ms);
+  }
+  const duration = num(body.duration_ms);
+  return {
+    kind: body.kind,
+    deadline_ms: deadline,
+    idle_after_s: body.kind === "idle" && duration ? Math.round(duration / 1000) : null,
+    stale: Boolean(body.stale),
+    error: body.stale ? oneLine(body.error) : "",
+    notebook_id: typeof body.notebook_id === "string" ? body.notebook_id : "",
+    fetchedAt: num(body.fetched_at_ms) ?? num(body.now_ms) ?? 0,
+    offset,
+    rtt: received - sent,
+  };
+}
+
+function publishLease(lease) {
+  const server = shared.server;
+  server.state = "ok";
+  server.answer = lease;
+  if (lease.offset !== null && lease.rtt <= MAX_RTT_MS) {
+    const clock = shared.clock;
+    clock.offset = lease.offset;
+    clock.source = "lease-api";
+  }
+  for (const fn of [...server.listeners]) {
+    try {
+      fn(lease);
+    } catch (err) {
+      console.error("jupyter_lease countdown:", err);
+    }
+  }
+}
+
+// GET the lease from the server extension; every view hears the answer (publishLease).
+// Resolves to the lease, or null (no server extension, or it failed this time).
+export async function fetchLease(_model, { minAge = 0 } = {}) {
+  const server = shared.server;
+  if (server.inflight) return server.inflight;
+  if (server.state === "absent") return null;
+  if (server.lastAttempt !== null && Date.now() - server.lastAttempt < minAge) {
+    return server.state === "ok" ? server.answer : null; // the last attempt's answer
+  }
+  const base = pageBaseUrl();
+  if (base === null) {
+    server.state = "absent"; // not a Jupyter server page (VS Code, ...)
+    return null;
+  }
+  server.lastAttempt = Date.now();
+  server.inflight = (async () => {
+    try {
+      const { status, body, sent, received } = await callApi(
+        `${base}${LEASE_API}`,
+        { method: "GET" },
+        GET_TIMEOUT_MS,
+      );
+      if (status === 404) {
+        server.state = "absent"; // no server extension on this Jupyter server
+        return null;
+      }
+      const lease = status === 200 ? leaseFromServer(body, sent, received) : null;
+      if (lease === null) {
+        server.state = "failing"; // 503 not configured, 502 ModelArts failed, ...: the kernel's
+        return null;
+      }
+      publishLease(lease);
+      return lease;
+    } catch {
+      server.state = "failing"; // network error or timeout: try again later
+      return null;
+    } finally {
+      server.inflight = null;
+    }
+  })();
+  return server.inflight;
+}
+
+function refreshDue() {
+  const server = shared.server;
+  if (server.state === "absent" || server.inflight || server.lastAttempt === null) return false;
+  const wait = server.state === "failing" ? RETRY_MS : REFRESH_MS;
+  return Date.now() - server.lastAttempt >= wait;
+}
+
+// POST an extension to the server extension. Resolves to {lease} or {error}, or null when no
+// server extension answers (then the caller asks the kernel).
+async function postExtend(duration) {
+  const base = pageBaseUrl();
+  if (base === null || shared.server.state === "absent") return null;
+  const headers = { "Content-Type": "application/json" };
+  const xsrf = xsrfToken();
+  if (xsrf !== null) headers["X-XSRFToken"] = xsrf;
+  let answer;
+  try {
+    answer = await callApi(
+      `${base}${EXTEND_API}`,
+      { method: "POST", headers, body: JSON.stringify({ duration }) },
+      EXTEND_TIMEOUT_MS,
+    );
+  } catch (err) {
+    if (err && err.name === "AbortError") {
+      // The renewal may have gone through: never send it again through the kernel.
+      return {
+        error: "extend: no answer from the Jupyter server; check the lease before retrying",
+      };
+    }
+    return null; // network error: no server to talk to
+  }
+  const { status, body, sent, received } = answer;
+  if (status === 404 || status === 503) return null; // no extension / it is not configured here
+  if (status === 200) {
+    const lease = leaseFromServer(body, sent, received);
+    if (lease !== null) {
+      publishLease(lease);
+      return { lease };
+    }
+    return { error: "extend: the Jupyter server's answer was not a lease" };
+  }
+  const line = body && typeof body === "object" ? oneLine(body.error || body.message) : "";
+  return { error: line || `extend failed: HTTP ${status} from the Jupyter server` };
+}
+
+// Extend by `duration`: through the Jupyter server when it has the extension, else the kernel.
+// Resolves to {via: "server", lease} | {via: "server", error} | {via: "kernel"}.
+export async function requestExtend(model, duration) {
+  const result = await postExtend(duration);
+  if (result !== null) return { via: "server", ...result };
+  model.send({ type: "extend", duration });
+  return { via: "kernel" };
 }
 
 // -- the view -------------------------------------------------------------------------------------
@@ -328,11 +530,17 @@ function setHidden(el, hidden) {
 
 function render({ model, el }) {
   const viewId = shared.nextId++;
-  let override = null; // a fresher lease from fetchLease(), when a server endpoint exists
+  // The server extension's lease while it is the newest news (see the header); null: the kernel's.
+  let override = null;
+  // When the kernel last reported a change of the lease, live (kernel host ms). The state a view
+  // starts with is never newer than the server's answer: kernels and the server share one
+  // lease cache, so the server knows whatever the kernel had read (and its `kernel_now_ms`
+  // also moves with stage changes, which are no news about the lease).
+  let kernelNewsAt = 0;
   let firstSeen = { deadline: null, remaining: 0 };
   let dismissed = null; // the threshold whose banner was dismissed
-  let pendingSince = null; // an Extend sent, no answer from the kernel yet
-  let messageSince = null; // when the last action result arrived (restored state: never shown)
+  let pending = null; // an Extend sent and not answered: {since, via: "server" | "kernel"}
+  let note = null; // the last action's result line: {text, tone, at}
 
   const get = (name) => (override && name in override ? override[name] : model.get(name));
 
@@ -376,21 +584,28 @@ function render({ model, el }) {
   el.append(root);
 
   function fillChoices() {
-    const choices = get("extend_choices") || [];
+    const choices = model.get("extend_choices") || [];
     const current = select.value;
     select.replaceChildren(...choices.map((c) => h("option", "", c)));
     if (choices.includes(current)) select.value = current;
     else if (choices.includes("2h")) select.value = "2h";
   }
 
+  function showNote(text, tone) {
+    note = text ? { text, tone, at: Date.now() } : null;
+  }
+
   function tick() {
     maybeMeasureClock();
+    if (refreshDue()) fetchLease(model).catch(() => {});
     const kind = get("kind");
     const deadline = get("deadline_ms");
     const stale = Boolean(get("stale"));
     const error = get("error") || "";
     const warnAt = thresholds(model);
-    const id = get("notebook_id") || "";
+    const id = model.get("notebook_id") || (override && override.notebook_id) || "";
+    const source = override ? "server" : "kernel";
+    if (root.dataset.source !== source) root.dataset.source = source;
     let stage;
     let timeText = "";
     let labelText = "";
@@ -399,7 +614,7 @@ function render({ model, el }) {
     let remaining = null;
     let bannerThreshold = null;
 
-    if (get("stopped")) {
+    if (model.get("stopped")) {
       stage = "stopped";
       timeText = "stopped";
       labelText = "the instance is not running";
@@ -427,8 +642,14 @@ function render({ model, el }) {
         labelText = stale ? "left (last known)" : "left";
         metaParts.push(`stops ${stopText}`);
         if (firstSeen.deadline !== deadline) firstSeen = { deadline, remaining };
+        // The kernel's span (last renewal -> deadline) fits only the kernel's deadline.
+        const kernelDeadline = model.get("deadline_ms");
+        const kernelSpan =
+          kernelDeadline !== null && Math.abs(kernelDeadline - deadline) < REARM_MS
+            ? model.get("span_ms")
+            : null;
         const span = Math.max(
-          get("span_ms") > 0 ? get("span_ms") : firstSeen.remaining,
+          kernelSpan > 0 ? kernelSpan : firstSeen.remaining,
           warnAt[0] * 1000,
           remaining,
         );
@@ -475,48 +696,87 @@ function render({ model, el }) {
     // error, message, controls
     setText(errorLine, error);
     setHidden(errorLine, !error);
-    const fresh = messageSince !== null && Date.now() - messageSince < MESSAGE_SHOWN_MS;
-    const message = fresh ? get("message") || "" : "";
-    const busy = Boolean(get("busy"));
-    const waiting = pendingSince !== null && !busy;
-    const waitedLong = waiting && Date.now() - pendingSince > 3000;
+    const busy = Boolean(model.get("busy"));
+    const viaKernel = pending !== null && pending.via === "kernel";
+    const waitedLong = viaKernel && !busy && Date.now() - pending.since > 3000;
+    const fresh = note !== null && Date.now() - note.at < MESSAGE_SHOWN_MS;
     const shownMessage = waitedLong
       ? "Waiting for the kernel: the extension is sent when the running cell finishes"
-      : message;
+      : fresh
+        ? note.text
+        : "";
     setText(messageLine, shownMessage);
     setHidden(messageLine, !shownMessage);
-    const tone = waitedLong ? "info" : message.startsWith("Extended") ? "ok" : "error";
+    const tone = waitedLong ? "info" : fresh ? note.tone : "";
     if (messageLine.dataset.tone !== tone) messageLine.dataset.tone = tone;
-    const canExtend = !get("stopped") && (kind === "timed" || kind === "unknown");
+    const canExtend = !model.get("stopped") && (kind === "timed" || kind === "unknown");
     setHidden(controls, !canExtend);
-    const retryAllowed = pendingSince !== null && Date.now() - pendingSince > PENDING_RETRY_MS;
-    const disabled = busy || (pendingSince !== null && !retryAllowed);
+    // A kernel-path Extend may wait for a long cell: allow a retry after a while.
+    const retryAllowed = viaKernel && Date.now() - pending.since > PENDING_RETRY_MS;
+    const disabled = busy || (pending !== null && !retryAllowed);
     if (extend.disabled !== disabled) extend.disabled = disabled;
     if (select.disabled !== disabled) select.disabled = disabled;
-    setText(extend, busy || waiting ? "Extending…" : "Extend");
+    setText(extend, busy || (pending !== null && !retryAllowed) ? "Extending…" : "Extend");
     const canAsk =
-      Boolean(get("notifications")) &&
+      Boolean(model.get("notifications")) &&
       kind === "timed" &&
-      !get("stopped") &&
+      !model.get("stopped") &&
       typeof Notification !== "undefined" &&
       Notification.permission === "default";
     setHidden(notify, !canAsk);
   }
 
+  // the server extension's answers (this view's and every other view's on the page)
+  const onServerLease = (lease) => {
+    const own = model.get("notebook_id");
+    if (own && lease.notebook_id && own !== lease.notebook_id) return; // another instance's
+    if (lease.fetchedAt < kernelNewsAt) return; // the kernel reported something newer
+    // A server that cannot reach ModelArts does not override a kernel that can.
+    if (lease.stale && !model.get("stale") && model.get("deadline_ms") !== null) return;
+    override = lease;
+    tick();
+  };
+  shared.server.listeners.add(onServerLease);
+  const onVisible = () => {
+    if (document.visibilityState === "visible") {
+      fetchLease(model, { minAge: VISIBLE_REFRESH_MS }).catch(() => {});
+    }
+  };
+  document.addEventListener("visibilitychange", onVisible);
+
   // events
   extend.addEventListener("click", () => {
     const duration = select.value;
     if (!duration) return;
-    pendingSince = Date.now();
+    const mine = { since: Date.now(), via: "server" };
+    pending = mine;
+    note = null;
     tick();
-    requestExtend(model, duration).catch(() => {
-      pendingSince = null;
-      tick();
-    });
+    requestExtend(model, duration)
+      .then((result) => {
+        if (pending !== mine) return;
+        if (result.via === "kernel") {
+          pending = { since: mine.since, via: "kernel" }; // the kernel's busy/message end it
+        } else if (result.lease) {
+          pending = null;
+          const deadline = result.lease.deadline_ms;
+          const left = deadline === null ? "" : `: ${formatRemaining(deadline - kernelNow())} left`;
+          showNote(`Extended${left}`, "ok");
+        } else {
+          pending = null;
+          showNote(result.error, "error");
+        }
+        tick();
+      })
+      .catch((err) => {
+        if (pending === mine) pending = null;
+        showNote(oneLine(`extend failed: ${err && err.message ? err.message : err}`), "error");
+        tick();
+      });
   });
   dismiss.addEventListener("click", () => {
+    const deadline = get("deadline_ms");
     for (const t of thresholds(model)) {
-      const deadline = get("deadline_ms");
       if (deadline !== null && deadline - kernelNow() <= t * 1000) dismissed = t;
     }
     tick();
@@ -526,44 +786,65 @@ function render({ model, el }) {
     Promise.resolve(Notification.requestPermission()).finally(tick);
   });
 
-  const onChange = () => {
-    override = null; // the kernel's news is newer than what was fetched
+  // the kernel's news
+  const onLeaseChange = () => {
+    kernelNewsAt = Number(model.get("kernel_now_ms")) || Date.now() + shared.clock.offset;
+    if (override && override.fetchedAt < kernelNewsAt) override = null;
     tick();
   };
   const onKernelNow = () => {
     anchorOnKernel(model.get("kernel_now_ms"));
     tick();
   };
-  const onBusyOrMessage = () => {
-    pendingSince = null;
-    messageSince = Date.now();
+  const onBusy = () => {
+    if (model.get("busy")) {
+      tick();
+      return;
+    }
+    onMessage(); // done: its message, even when the text is the same as last time
+    if (pending !== null && pending.via === "kernel") {
+      pending = null;
+      fetchLease(model).catch(() => {}); // the renewal as the server sees it, where there is one
+    }
     tick();
   };
-  for (const name of FIELDS) model.on(`change:${name}`, onChange);
+  const onMessage = () => {
+    const text = model.get("message") || "";
+    showNote(text, text.startsWith("Extended") ? "ok" : "error");
+    tick();
+  };
+  const LEASE_FIELDS = ["deadline_ms", "kind", "stopped"];
+  const OTHER_FIELDS = FIELDS.filter(
+    (n) => !LEASE_FIELDS.includes(n) && !["kernel_now_ms", "busy", "message"].includes(n),
+  );
+  for (const name of LEASE_FIELDS) model.on(`change:${name}`, onLeaseChange);
+  for (const name of OTHER_FIELDS) model.on(`change:${name}`, tick);
   model.on("change:kernel_now_ms", onKernelNow);
   model.on("change:extend_choices", fillChoices);
-  model.on("change:busy", onBusyOrMessage);
-  model.on("change:message", onBusyOrMessage);
+  model.on("change:busy", onBusy);
+  model.on("change:message", onMessage);
 
   fillChoices();
   tick();
   const unsubscribe = (shared.ticker ??= makeTicker()).add(tick);
-  fetchLease(model)
-    .then((fresh) => {
-      if (fresh) {
-        override = fresh;
-        tick();
-      }
+  // On render: the true deadline after a reload and in any view (one GET for a burst of views:
+  // a view rendered within 2 s of the last answer takes that one).
+  fetchLease(model, { minAge: 2000 })
+    .then((lease) => {
+      if (lease) onServerLease(lease);
     })
     .catch(() => {});
 
   return () => {
     unsubscribe();
-    for (const name of FIELDS) model.off(`change:${name}`, onChange);
+    shared.server.listeners.delete(onServerLease);
+    document.removeEventListener("visibilitychange", onVisible);
+    for (const name of LEASE_FIELDS) model.off(`change:${name}`, onLeaseChange);
+    for (const name of OTHER_FIELDS) model.off(`change:${name}`, tick);
     model.off("change:kernel_now_ms", onKernelNow);
     model.off("change:extend_choices", fillChoices);
-    model.off("change:busy", onBusyOrMessage);
-    model.off("change:message", onBusyOrMessage);
+    model.off("change:busy", onBusy);
+    model.off("change:message", onMessage);
     setTitle(viewId, null);
   };
 }

@@ -1,0 +1,166 @@
+"""Fixtures for the real-browser tests: Debian's Chromium through Playwright, a ModelArts
+simulator and a JupyterLab / Notebook 7 server per module, a fresh browser context per test.
+
+Without Playwright or /usr/bin/chromium these tests are skipped — except in CI (``$CI`` set),
+where a missing browser is a failure. Screenshots for the README are written only when
+``JUPYTER_LEASE_SCREENSHOTS`` names a directory (``JUPYTER_LEASE_SCREENSHOTS=docs/img``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Sequence
+
+import pytest
+
+from jupyter_lease._simulator import Simulator
+
+from ._jupyter import JupyterServer, NotebookPage, screenshot_dir
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+VIEWPORT = {"width": 1180, "height": 760}
+
+
+def _missing_browser() -> str:
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright for Python (pip install playwright; no `playwright install`)"
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return f"{CHROMIUM} (apt-get install chromium)"
+    return ""
+
+
+def require(missing: str) -> None:
+    """Skip for a clear reason — or fail in CI (``$CI`` set), where everything must be there."""
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests cannot run in CI: {missing}", pytrace=False)
+        pytest.skip(f"browser tests need {missing}")
+
+
+def require_module(name: str) -> None:
+    if importlib.util.find_spec(name) is None:
+        require(f"{name} (pip install {name})")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the whole session."""
+    require(_missing_browser())
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+def _server_env(simulator: Simulator) -> Dict[str, str]:
+    """os.environ without any lease settings of the developer's, plus the simulator's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_LEASE_")}
+    env.update(simulator.environ())
+    return env
+
+
+@pytest.fixture(scope="module")
+def lease_simulator(chromium: Any) -> Iterator[Simulator]:
+    """A simulator shared by one module's tests (each test sets the lease it needs)."""
+    sim = Simulator().start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture(scope="module")
+def start_server(
+    lease_simulator: Simulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., JupyterServer]]:
+    """``start_server(app="lab"|"notebook", token=..., base_url=...)``: started, stopped after
+    the module (also when a test fails)."""
+    servers: List[JupyterServer] = []
+
+    def start(**kwargs: Any) -> JupyterServer:
+        app = kwargs.get("app", "lab")
+        require_module("jupyterlab" if app == "lab" else "notebook")
+        root = tmp_path_factory.mktemp(f"jupyter-{app}")
+        server = JupyterServer(root, _server_env(lease_simulator), **kwargs)
+        servers.append(server)
+        return server.start()
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"_lease_rep_{report.when}", report)
+
+
+@pytest.fixture
+def open_notebook(
+    chromium: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[JupyterServer, str, Sequence[str]], NotebookPage]]:
+    """``open_notebook(server, "name.ipynb", [cell, ...])``: the notebook written to the server's
+    root and opened in a fresh browser context, its kernel idle. Afterwards the kernels are
+    shut down and the context closed; on failure a screenshot and the server log's tail are
+    kept in the test's tmp_path."""
+    opened: List[NotebookPage] = []
+    contexts: List[Any] = []
+
+    def open_(server: JupyterServer, name: str, cells: Sequence[str]) -> NotebookPage:
+        server.write_notebook(name, cells)
+        # Screenshots for the README: sharp on high-density screens too.
+        scale = 2 if screenshot_dir() is not None else 1
+        context = chromium.new_context(viewport=VIEWPORT, device_scale_factor=scale)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        notebook = NotebookPage(page, server, name)
+        opened.append(notebook)
+        return notebook.open()
+
+    try:
+        yield open_
+    finally:
+        report = getattr(request.node, "_lease_rep_call", None)
+        failed = report is not None and report.failed
+        for notebook in opened:
+            if failed:
+                shot = tmp_path / f"failed-{notebook.name}.png"
+                try:
+                    notebook.page.screenshot(path=str(shot))
+                    print(f"screenshot of the failed page: {shot}")
+                except Exception:
+                    pass
+                print(f"--- server log tail ({notebook.server.log_path}):")
+                print(notebook.server.log()[-4000:])
+            notebook.server.shutdown_kernels()
+        for context in contexts:
+            with contextlib.suppress(Exception):
+                context.close()

@@ -1,0 +1,182 @@
+"""The countdown widget in JupyterLab, in Debian's Chromium, against the ModelArts simulator.
+
+One JupyterLab (jupyter_lease server extension on) serves this module's tests; each test opens
+its own notebook and kernel and runs cells with Shift+Enter, as a user does. The last test
+starts its own server with a real token under a non-root base_url.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from typing import Any, Callable
+
+import pytest
+
+from jupyter_lease._simulator import Simulator
+
+from ._jupyter import JupyterServer, parse_countdown
+from ._scenarios import (
+    EXTEND_CELLS,
+    LOAD,
+    SLEEP,
+    TICKING_CELLS,
+    countdown_ticks_while_sleeping,
+    extend_during_sleep,
+    extend_fails_during_sleep,
+    fresh_lease,
+    renewals,
+    wait_state,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+
+@pytest.fixture(scope="module")
+def lab(start_server: Callable[..., JupyterServer]) -> JupyterServer:
+    return start_server(app="lab")
+
+
+# -- 1. the countdown ticks while a cell runs ------------------------------------------------------
+
+
+def test_countdown_ticks_while_a_cell_runs(
+    lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any
+) -> None:
+    nb = open_notebook(lab, "ticking.ipynb", TICKING_CELLS)
+    fresh_lease(lab, lease_simulator, 9 * 60 + 30)
+    nb.run_cells(2)
+    countdown_ticks_while_sleeping(nb)
+    nb.screenshot("countdown.png")
+    nb.screenshot("countdown-lab.png", full_page=True)
+
+
+# -- 2. warnings fire from the browser's timer while a cell runs -----------------------------------
+
+
+def test_warning_stage_banner_and_title_while_a_cell_runs(
+    lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any
+) -> None:
+    nb = open_notebook(
+        lab,
+        "warning.ipynb",
+        [LOAD + '%config JupyterLease.warn_at = "1m,15s"\n%lease watch', SLEEP.format(40)],
+    )
+    fresh_lease(lab, lease_simulator, 72)
+    nb.run_cells(2)
+    nb.wait_widget()
+    nb.wait_running(1)
+    before = nb.state()
+    assert before["stage"] == "plenty", before
+    assert before["banner"] == "" and not before["title"].startswith("⏳"), before
+
+    after = wait_state(nb, lambda s: s["stage"] == "warning", 25, "the warning stage")
+    assert nb.is_running(1), "the sleep cell ended before the warning: the test proves nothing"
+    assert after["accent"] != before["accent"] and after["timeColor"] != before["timeColor"]
+    assert "Less than 1 min left" in after["banner"], after
+    assert re.match(r"^⏳ 0:\d\d · ", after["title"]), after["title"]
+    shown = parse_countdown(after["time"])
+    assert shown is not None and 50 <= shown <= 60, after
+    nb.screenshot("countdown-warning.png")
+
+
+# -- 3. Extend while a cell runs goes through the Jupyter server, not the kernel -------------------
+
+
+def test_extend_while_a_cell_runs(
+    lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any
+) -> None:
+    nb = open_notebook(lab, "extend.ipynb", EXTEND_CELLS)
+    fresh_lease(lab, lease_simulator, 9 * 60)
+    nb.run_cells(2)
+    failed = extend_fails_during_sleep(nb, lease_simulator)
+    assert failed["source"] == "server", failed
+    extend_during_sleep(nb, lease_simulator)
+    lab.interrupt(nb.kernel_id)  # the point is made: don't sit out the sleep
+
+
+# -- 4. a reload shows the true deadline -----------------------------------------------------------
+
+
+def test_reload_shows_the_true_remaining_time(
+    lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any
+) -> None:
+    # The kernel polls every 5 min here, so what the reloaded page shows cannot come from it.
+    nb = open_notebook(
+        lab,
+        "reload.ipynb",
+        [LOAD + '%config JupyterLease.poll_near = "5m"\n%lease watch'],
+    )
+    fresh_lease(lab, lease_simulator, 9 * 60)
+    set_at = time.monotonic()
+    nb.run_cells(1)
+    nb.wait_widget()
+    nb.save()
+    time.sleep(3)
+
+    # The lease moved on while the page was away: a reload continues the countdown.
+    nb.reload()
+    nb.wait_widget()
+    expected = 9 * 60 - (time.monotonic() - set_at)
+    shown = nb.seconds_left()
+    assert shown is not None and abs(shown - expected) <= 2, (shown, expected)
+
+    # The lease changed behind everyone's back (the console, another tab): the reloaded page
+    # shows the new truth from the Jupyter server at once, not the kernel's last news.
+    lease_simulator.set_lease(remaining=4 * 60)
+    set_at = time.monotonic()
+    lab.forget_lease_cache()  # what the cache's expiry does within a minute
+    nb.reload()
+    nb.wait_widget()
+    state = wait_state(
+        nb,
+        lambda s: (parse_countdown(s["time"]) or 999) < 5 * 60,
+        timeout=3,
+        what="the reloaded view to show the new lease",
+    )
+    expected = 4 * 60 - (time.monotonic() - set_at)
+    shown = parse_countdown(state["time"])
+    assert shown is not None and abs(shown - expected) <= 2, (state, expected)
+    assert state["source"] == "server", state
+
+
+# -- 6. the same Extend behind a real token and a non-root base_url --------------------------------
+
+
+def test_extend_with_token_and_base_url(
+    start_server: Callable[..., JupyterServer], lease_simulator: Simulator, open_notebook: Any
+) -> None:
+    server = start_server(app="lab", token=secrets.token_hex(16), base_url="/lease-test/")
+    assert server.page_url("x.ipynb").startswith(f"{server.origin}/lease-test/lab/")
+    nb = open_notebook(server, "extend-token.ipynb", EXTEND_CELLS)
+    fresh_lease(server, lease_simulator, 9 * 60)
+    nb.run_cells(2)
+    extend_during_sleep(nb, lease_simulator)
+    server.interrupt(nb.kernel_id)
+
+
+# -- without the server extension (VS Code, a bare kernel): Extend goes through the kernel ---------
+
+
+def test_extend_falls_back_to_the_kernel_without_the_server_extension(
+    start_server: Callable[..., JupyterServer], lease_simulator: Simulator, open_notebook: Any
+) -> None:
+    server = start_server(app="lab", lease_extension=False)
+    assert server.get("jupyter-lease/api/lease").status_code == 404
+    nb = open_notebook(server, "fallback.ipynb", [LOAD + "%lease watch", SLEEP.format(12)])
+    fresh_lease(server, lease_simulator, 9 * 60)
+    nb.run_cells(2)
+    nb.wait_widget()
+    nb.wait_running(1)
+    nb.widget.locator(".jl-extend").click()
+
+    waiting = wait_state(
+        nb, lambda s: s["message"].startswith("Waiting for the kernel"), 6, "the waiting line"
+    )
+    assert nb.is_running(1) and renewals(lease_simulator) == [], waiting
+
+    state = wait_state(nb, lambda s: s["message"].startswith("Extended"), 20, "the kernel's answer")
+    assert not nb.is_running(1)
+    assert len(renewals(lease_simulator)) == 1
+    assert state["time"] == "2 h 00 min" and state["source"] == "kernel", state

@@ -1,0 +1,146 @@
+"""The widget's two transports (``fetchLease``, ``requestExtend`` in countdown.js) under Node,
+with a fake page: which requests they make, and when Extend falls back to the kernel.
+
+No browser needed (the real-browser tests cover the same code end to end); skipped without
+``node``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+
+import jupyter_lease
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+
+HARNESS = r"""
+const calls = [];
+let answer = null; // (url, init) => {status, body} | throws
+let config = null;
+globalThis.document = {
+  getElementById: (id) => (id === "jupyter-config-data" && config ? {textContent: config} : null),
+  cookie: "other=1; _xsrf=2|ab12|cd34|1700000000",
+};
+globalThis.fetch = async (url, init) => {
+  calls.push({url, method: init.method, headers: init.headers, body: init.body,
+              credentials: init.credentials});
+  const a = answer(url, init);
+  return {status: a.status, json: async () => { if (a.body === undefined) throw new Error("x");
+                                                 return a.body; }};
+};
+const m = await import("./countdown.mjs");
+const shared = globalThis.__jupyterLeaseCountdown_v1;
+const sent = [];
+const model = {send: (msg) => sent.push(msg), get: () => null};
+const NOW = Date.now() + 60000; // the Jupyter server's clock runs 60 s ahead of the browser's
+const LEASE = {notebook_id: "nb", type: "TIMING", enabled: true, kind: "timed",
+               deadline_ms: NOW + 7200000, remaining_ms: 7200000, now_ms: NOW,
+               stale: false, error: null, fetched_at_ms: NOW - 5};
+const results = {now: NOW};
+async function run(name, {cfg = '{"baseUrl": "/base/"}', respond}, what) {
+  calls.length = 0; sent.length = 0; config = cfg; answer = respond;
+  Object.assign(shared.server, {state: "unknown", answer: null, inflight: null,
+                                lastAttempt: null});
+  Object.assign(shared.clock, {offset: 0, source: "none"});
+  let result;
+  try { result = await what(); } catch (err) { result = {thrown: String(err)}; }
+  results[name] = {result, calls: [...calls], sent: [...sent], state: shared.server.state,
+                   clock: {...shared.clock}};
+}
+const extend = () => m.requestExtend(model, "2h");
+const fetchTwice = async () => [await m.fetchLease(model), await m.fetchLease(model)];
+await run("no_config", {cfg: null, respond: () => ({status: 200, body: LEASE})}, extend);
+await run("ok", {respond: () => ({status: 200, body: LEASE})}, extend);
+await run("not_found", {respond: () => ({status: 404, body: {message: "Not Found"}})}, extend);
+await run("not_configured", {respond: () => ({status: 503, body: {error: "no lease"}})}, extend);
+await run("network", {respond: () => { throw new TypeError("Failed to fetch"); }}, extend);
+await run("modelarts_failed", {respond: () => ({status: 502, body: {
+  error: "RenewLease: No permission.\n(ModelArts.0108, HTTP 403)", code: "ModelArts.0108",
+  request_id: "r1"}})}, extend);
+await run("xsrf", {respond: () => ({status: 403, body: {
+  message: "'_xsrf' argument missing from POST", reason: null}})}, extend);
+await run("html_error", {respond: () => ({status: 500})}, extend);
+await run("get_ok", {respond: () => ({status: 200, body: LEASE})}, () => m.fetchLease(model));
+await run("get_404", {respond: () => ({status: 404})}, fetchTwice);
+await run("get_no_config", {cfg: null, respond: () => ({status: 200, body: LEASE})},
+          fetchTwice);
+console.log(JSON.stringify(results));
+"""
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+    folder: Path = tmp_path_factory.mktemp("transport-js")
+    source = os.path.join(os.path.dirname(jupyter_lease.__file__), "static", "countdown.js")
+    shutil.copy(source, folder / "countdown.mjs")
+    (folder / "harness.mjs").write_text(HARNESS)
+    out = subprocess.run(
+        ["node", "harness.mjs"], cwd=folder, capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_extend_posts_to_the_server_extension_with_xsrf(results: Dict[str, Any]) -> None:
+    ok = results["ok"]
+    assert ok["sent"] == []  # not the kernel
+    (call,) = ok["calls"]
+    assert call["url"] == "/base/jupyter-lease/api/lease/extend"
+    assert call["method"] == "POST" and call["credentials"] == "same-origin"
+    assert call["headers"]["X-XSRFToken"] == "2|ab12|cd34|1700000000"
+    assert call["headers"]["Content-Type"] == "application/json"
+    assert json.loads(call["body"]) == {"duration": "2h"}
+    lease = ok["result"]["lease"]
+    now = results["now"]
+    assert ok["result"]["via"] == "server"
+    assert lease["kind"] == "timed" and lease["deadline_ms"] == now + 7_200_000
+    assert lease["fetchedAt"] == now - 5
+    # The server's clock, anchored to the browser's Date.now() at the request's midpoint.
+    assert ok["clock"]["source"] == "lease-api"
+    assert ok["clock"]["offset"] == pytest.approx(60_000, abs=1000)
+
+
+@pytest.mark.parametrize("case", ["no_config", "not_found", "not_configured", "network"])
+def test_extend_falls_back_to_the_kernel_where_no_server_extension_answers(
+    results: Dict[str, Any], case: str
+) -> None:
+    got = results[case]
+    assert got["result"] == {"via": "kernel"}
+    assert got["sent"] == [{"type": "extend", "duration": "2h"}]
+    assert len(got["calls"]) == (0 if case == "no_config" else 1)
+
+
+@pytest.mark.parametrize(
+    ("case", "line"),
+    [
+        ("modelarts_failed", "RenewLease: No permission. (ModelArts.0108, HTTP 403)"),
+        ("xsrf", "'_xsrf' argument missing from POST"),
+        ("html_error", "extend failed: HTTP 500 from the Jupyter server"),
+    ],
+)
+def test_extend_errors_from_the_server_are_shown_not_retried_through_the_kernel(
+    results: Dict[str, Any], case: str, line: str
+) -> None:
+    got = results[case]
+    assert got["result"] == {"via": "server", "error": line}
+    assert got["sent"] == []
+
+
+def test_fetch_lease(results: Dict[str, Any]) -> None:
+    got = results["get_ok"]
+    (call,) = got["calls"]
+    assert call["url"] == "/base/jupyter-lease/api/lease" and call["method"] == "GET"
+    assert got["result"]["deadline_ms"] == results["now"] + 7_200_000 and got["state"] == "ok"
+    # No server extension: asked once, then never again on this page.
+    for case in ("get_404", "get_no_config"):
+        assert results[case]["result"] == [None, None]
+        assert results[case]["state"] == "absent"
+    assert len(results["get_404"]["calls"]) == 1
+    assert results["get_no_config"]["calls"] == []
