@@ -363,6 +363,7 @@ Backoff between failing polls starts at 15 s and doubles up to 5 minutes.
 def _stable(error: str) -> str:
     """The error line without what changes from run to run (request ids, ports)."""
     error = re.sub(r", request id [0-9a-f]+", "", error)
+    error = re.sub(r"\(-\d+ ms\)", "(-N ms)", error)  # the exact value drifts by a ms
     return re.sub(r"https?://[\w.-]+:\d+", "<endpoint>", error)
 
 
