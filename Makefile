@@ -20,9 +20,10 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The suite without the real-browser tests: what CI also runs on the oldest and newest Python.
+# The suite without the real-browser tests and the minute-long end-to-end runs: what CI also
+# runs on the oldest and newest Python.
 test-core: $(BIN)/.installed
-	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and not slow" $(PYTEST_ARGS)
 
 LINTED := jupyter_lease tests $(wildcard benchmarks)
 

@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks._core import TARGETS
 
-pytestmark = pytest.mark.kernel
+pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 
 

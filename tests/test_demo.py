@@ -11,7 +11,7 @@ import pytest
 
 from jupyter_lease._simulator import DEFAULT_AK, DEFAULT_SK
 
-pytestmark = pytest.mark.kernel
+pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
 
 def test_demo_executes_and_saves_a_clean_notebook(tmp_path):
