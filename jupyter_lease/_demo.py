@@ -85,6 +85,8 @@ def _lab(notebook: Path, env: Dict[str, str], port: int, open_browser: bool, out
         # An editable install has no jupyter_server_config.d file: enable the extension here.
         "--ServerApp.jpserver_extensions={'jupyter_lease': True}",
     ]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--allow-root")  # containers and CI machines often run as root
     if port:
         args.append(f"--ServerApp.port={port}")
     if not open_browser:
