@@ -84,7 +84,10 @@ class LeaseStatus:
         deadline = self.lease.deadline
         if deadline is not None:
             local = deadline.astimezone(local_tz) if local_tz else deadline.astimezone()
-            rows.append(("Stops at", f"{local:%Y-%m-%d %H:%M:%S %Z} ({deadline:%H:%M:%S} UTC)"))
+            utc = f"{deadline:%H:%M:%S} UTC"
+            same = local.utcoffset() == timedelta(0)  # a UTC machine: say it once
+            when = f"{deadline:%Y-%m-%d} {utc}" if same else f"{local:%Y-%m-%d %H:%M:%S %Z} ({utc})"
+            rows.append(("Stops at", when))
         if self.clock_offset is not None and abs(self.clock_offset) >= 5:
             rows.append(("Clock", f"this machine is {_skew(self.clock_offset)} the server"))
         for name, source in (self.sources or {}).items():

@@ -106,3 +106,15 @@ def test_lease_is_immutable():
     lease = Lease.from_json(EXAMPLE)
     with pytest.raises(AttributeError):
         lease.duration = 5  # type: ignore[misc]
+
+
+def test_status_shows_the_stop_in_local_time_and_utc():
+    from datetime import timezone as tz
+
+    from jupyter_lease._status import LeaseStatus
+
+    status = LeaseStatus("nb", Lease.from_json(EXAMPLE), now=DEADLINE_S - 600)
+    rows = dict(status.rows(local_tz=tz(timedelta(hours=8), "CST")))
+    assert rows["Stops at"] == "2021-12-07 10:49:04 CST (02:49:04 UTC)"
+    assert dict(status.rows(local_tz=tz.utc))["Stops at"] == "2021-12-07 02:49:04 UTC"
+    assert status.to_dict()["remaining_seconds"] == 600
