@@ -13,10 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 from typing import IO, Any, Callable, Dict, Iterator, Set
-
-from jupyter_client.manager import KernelManager
 
 from jupyter_lease._simulator import Simulator
 from tests.kernel_helpers import KernelSession, Received
@@ -48,18 +45,7 @@ class BenchKernel(KernelSession):
     """A ``KernelSession`` whose kernel writes its stderr to ``stderr_log``, not the terminal."""
 
     def __init__(self, env: Dict[str, str], stderr_log: IO[bytes]) -> None:
-        super().__init__(env=env)
-        self._stderr_log = stderr_log
-
-    def start(self) -> BenchKernel:
-        self.km = KernelManager(kernel_name=self.kernel_name)
-        self.km.start_kernel(env=self._env, stderr=self._stderr_log)
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=self.startup_timeout)
-        self._reader = threading.Thread(target=self._read_iopub, name="iopub-reader", daemon=True)
-        self._reader.start()
-        return self
+        super().__init__(env=env, stderr=stderr_log)
 
     @property
     def pid(self) -> int:

@@ -238,7 +238,7 @@ class JupyterLease(Magics):
             if left is not None and watcher.warn_at and left <= max(watcher.warn_at):
                 from ._terminal import warning_line
 
-                print(warning_line(left, left), file=sys.stderr)
+                print(warning_line(left), file=sys.stderr)
         except Exception:  # a hook that raises would break every cell
             pass
 

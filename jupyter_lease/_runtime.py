@@ -45,8 +45,7 @@ class Runtime:
             if self.settings.location != old.location:
                 self._client = None
                 if self._watcher is not None:
-                    self._watcher._client = None  # the watcher asks the factory again
-                    self._watcher.refresh()
+                    self._watcher.forget_client()
             if self._watcher is not None:
                 self._watcher.warn_at = self.settings.warn_at
                 self._watcher.schedule = self.settings.schedule

@@ -42,11 +42,10 @@ def countdown_line(snapshot: Snapshot, mono_now: float, warn_at: Sequence[timede
     return f"{_MARK[stage]} {text}"
 
 
-def warning_line(threshold: timedelta, remaining: Optional[timedelta]) -> str:
-    left = format_remaining(remaining) if remaining is not None else format_remaining(threshold)
+def warning_line(remaining: timedelta) -> str:
     return (
-        f"⚠ jupyter_lease: {left} left before this instance stops — save your work, or extend "
-        "with `%lease extend 2h` / `jupyter lease extend 2h`"
+        f"⚠ jupyter_lease: {format_remaining(remaining)} left before this instance stops — "
+        "save your work, or extend with `%lease extend 2h` / `jupyter lease extend 2h`"
     )
 
 
@@ -70,7 +69,7 @@ def watch_in_terminal(
         while max_seconds is None or time.monotonic() - started < max_seconds:
             for event in _drain(events):
                 if event.kind == "warning":
-                    line = warning_line(event.threshold, watcher.remaining())
+                    line = warning_line(watcher.remaining() or event.threshold)
                     print(("\r\033[K" if interactive else "") + line + "\a", file=out, flush=True)
             line = countdown_line(watcher.snapshot, watcher.monotonic(), watcher.warn_at)
             if interactive:

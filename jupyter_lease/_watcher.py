@@ -210,6 +210,11 @@ class Watcher:
             "last_success_ago": None if last is None else max(0.0, self._wall() - last),
         }
 
+    def forget_client(self) -> None:
+        """Build the client afresh at the next poll (the location settings changed)."""
+        self._client = None
+        self.refresh()
+
     @property
     def client(self) -> Any:
         """The lease client, created on first use (discovery may fail: that is a poll error)."""

@@ -98,8 +98,10 @@ class KernelSession:
         kernel_name: str = "python3",
         startup_timeout: float = 60.0,
         isolate_ipython: bool = True,
+        stderr: Any = None,
     ) -> None:
         self._env = dict(os.environ if env is None else env)
+        self._stderr = stderr  # where the kernel's own stderr goes (default: inherited)
         self._tmp: Optional[tempfile.TemporaryDirectory] = None
         if isolate_ipython:  # no profile, startup files or history from the user's home
             self._tmp = tempfile.TemporaryDirectory(prefix="kernel-ipython-")
@@ -119,7 +121,7 @@ class KernelSession:
 
     def start(self) -> KernelSession:
         self.km = KernelManager(kernel_name=self.kernel_name)
-        self.km.start_kernel(env=self._env)
+        self.km.start_kernel(env=self._env, stderr=self._stderr)
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=self.startup_timeout)

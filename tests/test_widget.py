@@ -366,22 +366,27 @@ def test_kernel_stage_changes_at_a_threshold_while_a_cell_sleeps(kernel, simulat
     assert_no_credentials(kernel, simulator)
 
 
-def test_kernel_extend_through_the_widget_comm(kernel, simulator) -> None:
-    comm = start_widget(kernel)
-    before = kernel.widget_state(comm)["deadline_ms"]
-    mark = kernel.mark()
+def extend_through_comm(kernel, comm: str, duration: str, *, since: int) -> None:
+    """Send an Extend as the front end does, and wait until the widget is no longer busy."""
     kernel.send_comm_msg(
-        comm, {"method": "custom", "content": {"type": "extend", "duration": "2h"}}
+        comm, {"method": "custom", "content": {"type": "extend", "duration": duration}}
     )
     kernel.wait_for(
         lambda m: (
             m.content.get("comm_id") == comm
             and (m.content.get("data") or {}).get("state", {}).get("busy") is False
         ),
-        since=mark,
+        since=since,
         timeout=10,
-        what="the extend to finish",
+        what=f"the extend of {duration} to finish",
     )
+
+
+def test_kernel_extend_through_the_widget_comm(kernel, simulator) -> None:
+    comm = start_widget(kernel)
+    before = kernel.widget_state(comm)["deadline_ms"]
+    mark = kernel.mark()
+    extend_through_comm(kernel, comm, "2h", since=mark)
     patches = [r for r in simulator.requests() if r["method"] == "PATCH"]
     assert len(patches) == 1 and patches[0]["status"] == 200
     state = kernel.widget_state(comm)
@@ -390,18 +395,7 @@ def test_kernel_extend_through_the_widget_comm(kernel, simulator) -> None:
     assert state["deadline_ms"] != before
 
     mark = kernel.mark()
-    kernel.send_comm_msg(
-        comm, {"method": "custom", "content": {"type": "extend", "duration": "soon"}}
-    )
-    kernel.wait_for(
-        lambda m: (
-            m.content.get("comm_id") == comm
-            and (m.content.get("data") or {}).get("state", {}).get("busy") is False
-        ),
-        since=mark,
-        timeout=10,
-        what="the bad extend to finish",
-    )
+    extend_through_comm(kernel, comm, "soon", since=mark)
     message = kernel.widget_state(comm)["message"]
     assert message.startswith("cannot read duration 'soon'") and "\n" not in message
     assert len([r for r in simulator.requests() if r["method"] == "PATCH"]) == 1
