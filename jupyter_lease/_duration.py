@@ -7,13 +7,24 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 from typing import Union
 
 from ._errors import DurationError
 
-__all__ = ["DurationLike", "format_duration", "format_remaining", "parse_duration", "to_timedelta"]
+__all__ = [
+    "DurationLike",
+    "MAX_DURATION",
+    "MAX_RENEWAL",
+    "MIN_RENEWAL",
+    "format_duration",
+    "format_remaining",
+    "parse_duration",
+    "renewal",
+    "to_timedelta",
+]
 
 DurationLike = Union[str, int, float, timedelta]
 
@@ -27,6 +38,14 @@ _UNIT_ALIASES = {
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
 _WHOLE = re.compile(r"(?:\d+(?:\.\d+)?\s*[a-z]+\s*)+")
 _EXAMPLES = "use e.g. 90m, 1h30m, 2h, 45s or 1d"
+
+# No lease, watch or threshold comes near a year; a bigger number is a typo. Far inside what
+# timedelta (999999999 days) and Event.wait accept, so it fails here, in one line, and never
+# as an OverflowError somewhere downstream.
+MAX_DURATION = timedelta(days=365)
+# What RenewLease accepts: the duration counts from the moment of the call.
+MIN_RENEWAL = timedelta(hours=1)
+MAX_RENEWAL = timedelta(hours=72)
 
 # Below this, people watch seconds tick ("4:59"); above it, minutes are enough.
 NEAR_END = timedelta(minutes=10)
@@ -53,24 +72,48 @@ def parse_duration(text: str) -> timedelta:
         seconds += float(number) * _UNIT_SECONDS[_UNIT_ALIASES[unit]]
     if seconds <= 0:
         raise DurationError(f"duration {text!r} is zero; {_EXAMPLES}")
+    return _bounded(seconds, _shortened(text))
+
+
+def _bounded(seconds: float, shown: str) -> timedelta:
+    # A 400-digit number is inf as a float: not finite is "too long" as well.
+    if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
+        raise DurationError(
+            f"duration {shown} is too long; at most {format_duration(MAX_DURATION)}"
+        )
     return timedelta(seconds=seconds)
+
+
+def _shortened(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def to_timedelta(value: DurationLike) -> timedelta:
     """A ``timedelta``, a number of seconds or a human string → a positive timedelta."""
-    if isinstance(value, timedelta):
-        result = value
-    elif isinstance(value, bool):  # bool is an int; True seconds is never what anyone meant
-        raise DurationError(f"a duration cannot be {value!r}; {_EXAMPLES}")
-    elif isinstance(value, (int, float)):
-        result = timedelta(seconds=value)
-    elif isinstance(value, str):
+    if isinstance(value, str):
         return parse_duration(value)
+    if isinstance(value, bool):  # bool is an int; True seconds is never what anyone meant
+        raise DurationError(f"a duration cannot be {value!r}; {_EXAMPLES}")
+    if isinstance(value, timedelta):
+        seconds, shown = value.total_seconds(), format_duration(value)
+    elif isinstance(value, (int, float)):
+        # An int beyond a float's range cannot be converted: it is too long anyway.
+        seconds = math.inf if value >= 1e300 else float(value)
+        shown = _shortened(f"{value} s")
     else:
         raise DurationError(f"a duration cannot be a {type(value).__name__}; {_EXAMPLES}")
-    if result <= timedelta(0):
-        raise DurationError(f"duration {format_duration(result)} is not positive; {_EXAMPLES}")
-    return result
+    if not seconds > 0:  # zero, negative or NaN
+        raise DurationError(f"duration {shown} is not positive; {_EXAMPLES}")
+    result = _bounded(seconds, shown)
+    return value if isinstance(value, timedelta) else result
+
+
+def renewal(value: DurationLike) -> timedelta:
+    """A RenewLease duration, checked before any request: 1 h – 72 h from now."""
+    wanted = to_timedelta(value)
+    if not MIN_RENEWAL <= wanted <= MAX_RENEWAL:
+        raise DurationError(f"a renewal must be between 1h and 72h, not {format_duration(wanted)}")
+    return wanted
 
 
 def format_duration(value: timedelta) -> str:

@@ -10,7 +10,7 @@ from typing import Iterable, Optional, Sequence, Tuple
 from ._duration import parse_duration, to_timedelta
 from ._errors import DurationError
 
-__all__ = ["DEFAULT_WARN_AT", "PollSchedule", "Stage", "parse_thresholds", "stage_for"]
+__all__ = ["DEFAULT_WARN_AT", "PollSchedule", "Stage", "backoff", "parse_thresholds", "stage_for"]
 
 DEFAULT_WARN_AT: Tuple[timedelta, ...] = tuple(timedelta(minutes=m) for m in (30, 10, 5, 1))
 
@@ -71,6 +71,15 @@ def stage_for(
     return Stage.PLENTY
 
 
+def backoff(base: float, cap: float, failures: int) -> float:
+    """``base`` after the first consecutive failure, doubling with each next one, at most ``cap``.
+
+    The exponent is clamped: after ~1,025 failures (85 h of a persistent 401 at the 5-minute
+    cap) ``2 ** n`` would no longer fit a float, and the poller would die of an OverflowError.
+    """
+    return min(cap, base * 2.0 ** min(max(failures - 1, 0), 64))
+
+
 @dataclass(frozen=True)
 class PollSchedule:
     """Adaptive polling: rarely when the stop is hours away, often near it; backoff on errors.
@@ -91,7 +100,7 @@ class PollSchedule:
     def next_poll(self, remaining: Optional[timedelta], *, failures: int = 0) -> float:
         """Seconds until the next poll, given the time left and consecutive failures so far."""
         if failures > 0:
-            return min(self.error_cap, self.error_base * 2 ** (failures - 1))
+            return backoff(self.error_base, self.error_cap, failures)
         if remaining is None:
             return self.no_deadline
         if remaining <= self.final_within:

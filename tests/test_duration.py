@@ -2,7 +2,13 @@ from datetime import timedelta
 
 import pytest
 
-from jupyter_lease._duration import format_duration, format_remaining, parse_duration, to_timedelta
+from jupyter_lease._duration import (
+    format_duration,
+    format_remaining,
+    parse_duration,
+    renewal,
+    to_timedelta,
+)
 from jupyter_lease._errors import DurationError, UsageError
 
 
@@ -84,3 +90,49 @@ def test_format_duration_shapes():
     assert format_duration(timedelta(minutes=90)) == "1h30m"
     assert format_duration(timedelta(0)) == "0s"
     assert format_duration(timedelta(seconds=-60)) == "-1m"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "99999999999999h",
+        "9999999999999999d",
+        "1" * 400 + "h",  # a float's infinity
+        "366d",
+        10**400,
+        1e400,
+        float("inf"),
+        timedelta.max,
+    ],
+    ids=[
+        "14-digit-hours",
+        "16-digit-days",
+        "400-digits",
+        "366d",
+        "huge-int",
+        "1e400",
+        "inf",
+        "max",
+    ],
+)
+def test_huge_durations_are_one_line_not_an_overflow(value):
+    with pytest.raises(DurationError) as info:
+        to_timedelta(value)
+    assert "too long; at most 365d" in str(info.value)
+    assert len(str(info.value)) < 120  # a 400-digit input is shortened in the message
+
+
+def test_nan_is_not_a_duration():
+    with pytest.raises(DurationError, match="not positive"):
+        to_timedelta(float("nan"))
+
+
+def test_the_longest_duration_is_accepted():
+    assert parse_duration("365d") == timedelta(days=365)
+
+
+@pytest.mark.parametrize("value", ["59m", "72h1s", "99999999999999h", 0])
+def test_renewal_is_one_to_seventy_two_hours(value):
+    with pytest.raises(DurationError):
+        renewal(value)
+    assert renewal("72h") == timedelta(hours=72) and renewal(3600) == timedelta(hours=1)

@@ -12,7 +12,7 @@ from jupyter_lease._errors import (
     ThrottledError,
 )
 from jupyter_lease._retry import RetryPolicy, is_retryable, parse_retry_after
-from jupyter_lease._schedule import PollSchedule, Stage, parse_thresholds, stage_for
+from jupyter_lease._schedule import PollSchedule, Stage, backoff, parse_thresholds, stage_for
 
 M = timedelta(minutes=1)
 
@@ -57,6 +57,20 @@ def test_poll_schedule_adapts_to_time_left_and_failures():
     assert s.next_poll(timedelta(seconds=7)) == 7  # never sleep past the stop
     assert s.next_poll(None) == 300
     assert [s.next_poll(20 * M, failures=n) for n in (1, 2, 3, 10)] == [15, 30, 60, 300]
+
+
+def test_backoff_survives_days_of_failures():
+    # ~1,025 failures at the 5-minute cap is 85 h of a persistent 401: 2 ** n must not overflow.
+    s = PollSchedule()
+    for failures in (1024, 1025, 1100, 10**6):
+        assert s.next_poll(timedelta(hours=1), failures=failures) == 300
+    assert backoff(15, 300, 1) == 15 and backoff(15, 300, 3) == 60
+    assert backoff(0.1, 300, 10**9) == 300
+
+
+def test_huge_thresholds_are_one_line():
+    with pytest.raises(DurationError, match="too long"):
+        parse_thresholds("9999999999999999d,5m")
 
 
 def test_retry_policy_full_jitter_and_retry_after():
