@@ -274,19 +274,21 @@ class CachedLeaseSource:
         self.last_age = max(0.0, self._clock() - (entry.fetched_at or self._clock()))
         return entry.lease
 
-    def renew(self, duration: Any, type: str = "TIMING") -> Lease:
+    def renew(self, duration: Any, type: str = "TIMING", *, force: bool = False) -> Lease:
         """RenewLease, always upstream; the lease read back is written for everyone."""
-        entry = self.renew_entry(duration, type)
+        entry = self.renew_entry(duration, type, force=force)
         assert entry.lease is not None
         return entry.lease
 
-    def renew_entry(self, duration: Any, type: str = "TIMING") -> CacheEntry:
+    def renew_entry(
+        self, duration: Any, type: str = "TIMING", *, force: bool = False
+    ) -> CacheEntry:
         """:meth:`renew`, returning the new cache entry (the server reports ``fetched_at``)."""
         # Under the lock: a ShowLease in flight elsewhere must not overwrite the renewed lease
         # with the one it read before the renewal.
         with self._locked() as locked:
             try:
-                lease = self._client.renew(duration, type)
+                lease = self._client.renew(duration, type, force=force)
             except APIError:
                 # The PATCH may have gone through before the read-back failed: the cached lease
                 # can no longer be trusted as fresh.

@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("extend", help="renew the lease: keep running DURATION from now (1h-72h)")
     p.add_argument("duration", help="e.g. 2h, 90m, 1d")
     p.add_argument("--json", action="store_true", help="print the new status as JSON")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="extend even an IDLE lease or one with auto-stop off (it becomes a timed stop)",
+    )
     _location_options(p)
 
     p = sub.add_parser("doctor", help="explain what was discovered and which credentials are used")
@@ -105,6 +110,9 @@ def main(argv: Optional[List[str]] = None, *, stdout: TextIO = None, stderr: Tex
     except LeaseError as exc:
         print(f"{PROG}: error: {scrub(str(exc))}", file=err)
         return EXIT_API
+    except Exception as exc:  # a bug: still one line, as promised, never a traceback
+        print(f"{PROG}: error: unexpected {type(exc).__name__} (a bug in jupyter_lease)", file=err)
+        return EXIT_API
 
 
 def _negative_durations_are_values(argv: List[str]) -> List[str]:
@@ -152,11 +160,11 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_extend(args: argparse.Namespace, out: TextIO) -> int:
-    from ._duration import parse_duration
+    from ._duration import renewal
 
-    duration = parse_duration(args.duration)  # bad input fails before any network traffic
+    duration = renewal(args.duration)  # bad input fails before any network traffic
     with _client(args) as client:
-        client.renew(duration)
+        client.renew(duration, force=args.force)
         status = _status(client)
     if not args.json:
         print(f"Extended: {status.headline()}.", file=out)

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple, Union
 from urllib.parse import quote
 
 from ._clock import OffsetEstimate, observe
-from ._duration import DurationLike, format_duration, to_timedelta
+from ._duration import MAX_RENEWAL, MIN_RENEWAL, DurationLike, format_remaining, renewal
 from ._errors import (
     APIError,
     AuthenticationError,
     BadResponseError,
-    DurationError,
+    ExtendRefusedError,
     InvalidRenewalError,
     LeaseError,
     NetworkError,
@@ -36,7 +36,7 @@ from ._errors import (
     ThrottledError,
     scrub,
 )
-from ._lease import Lease
+from ._lease import Lease, StopKind
 from ._retry import RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:  # requests is imported lazily: `import jupyter_lease` must stay cheap
@@ -49,8 +49,6 @@ __all__ = ["LeaseClient", "NotebookInfo", "MIN_RENEWAL", "MAX_RENEWAL"]
 
 log = logging.getLogger("jupyter_lease.client")
 
-MIN_RENEWAL = timedelta(hours=1)
-MAX_RENEWAL = timedelta(hours=72)
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 
 _NOT_FOUND_CODES = {"ModelArts.6309", "ModelArts.6404"}
@@ -147,16 +145,17 @@ class LeaseClient:
         """ShowLease: the current lease."""
         return Lease.from_json(self._call("GET", self._lease_path(), what="ShowLease"))
 
-    def renew(self, duration: DurationLike, type: str = "TIMING") -> Lease:
+    def renew(self, duration: DurationLike, type: str = "TIMING", *, force: bool = False) -> Lease:
         """RenewLease: the instance keeps running for ``duration`` from now (1 h – 72 h).
 
-        Returns the lease read back from the server afterwards, never a locally computed one.
+        RenewLease makes any lease a timed one, so unless ``force`` the lease is read first and
+        an IDLE lease, or one with auto-stop off, is left as the user chose it
+        (:class:`ExtendRefusedError`, before any change). Returns the lease read back from the
+        server afterwards, never a locally computed one.
         """
-        wanted = to_timedelta(duration)
-        if not MIN_RENEWAL <= wanted <= MAX_RENEWAL:
-            raise DurationError(
-                f"a renewal must be between 1h and 72h, not {format_duration(wanted)}"
-            )
+        wanted = renewal(duration)
+        if not force:
+            _refuse_kind_change(self.show())
         body = {"duration": int(wanted.total_seconds() * 1000), "type": type.upper()}
         self._call("PATCH", self._lease_path(), body=body, what="RenewLease")
         return self.show()
@@ -265,6 +264,20 @@ class LeaseClient:
             return
         self._offset = observe(self._offset, server, sent, received)
         self.clock_offset = self._offset.offset
+
+
+def _refuse_kind_change(lease: Lease) -> None:
+    """Raise unless extending keeps the kind of stop the user chose (a timed one)."""
+    if lease.kind is StopKind.TIMED:
+        return
+    if lease.kind is StopKind.IDLE:
+        now = (
+            f"this instance stops after {format_remaining(lease.idle_after or timedelta(0))} "
+            "idle, not at a fixed time, and extending would give it a fixed stop time"
+        )
+    else:
+        now = "auto-stop is off for this instance, and extending would turn it on at a fixed time"
+    raise ExtendRefusedError(f"not extended: {now} — use --force to do that anyway")
 
 
 def _user_agent() -> str:

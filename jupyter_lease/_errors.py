@@ -3,6 +3,7 @@
     LeaseError                      base; ``str()`` is always one human line, never a secret
     ├── UsageError                  the caller's input is wrong (CLI exit code 2)
     │   ├── DurationError           "abc", "-5m", "0", a renewal outside 1 h–72 h
+    │   ├── ExtendRefusedError      extending would turn an IDLE or auto-stop-off lease timed
     │   └── ConfigurationError      notebook/project/endpoint could not be found
     │       └── CredentialsError    no usable credentials (lists what was tried)
     └── APIError                    ModelArts (or the way to it) said no (CLI exit code 1)
@@ -36,6 +37,7 @@ __all__ = [
     "ConfigurationError",
     "CredentialsError",
     "DurationError",
+    "ExtendRefusedError",
     "InvalidRenewalError",
     "LeaseError",
     "LeaseFormatError",
@@ -68,6 +70,12 @@ class UsageError(LeaseError):
 
 class DurationError(UsageError, ValueError):
     """A human duration could not be parsed, or is out of the allowed range."""
+
+
+class ExtendRefusedError(UsageError):
+    """Extending would change the kind of stop the user chose: RenewLease always makes the
+    lease TIMING, so an IDLE lease or one with auto-stop off would get a fixed stop time.
+    Refused unless the caller forces it (CLI exit code 2, HTTP 409)."""
 
 
 class ConfigurationError(UsageError):

@@ -127,6 +127,11 @@ class JupyterLease(Magics):
     )
     @argument("duration", nargs="?", help="for extend: how long to keep running from now, 1h-72h")
     @argument("--warn", help="for watch: warning thresholds, e.g. 30m,10m,5m,1m")
+    @argument(
+        "--force",
+        action="store_true",
+        help="for extend: even an IDLE lease or auto-stop off (it becomes a timed stop)",
+    )
     @line_magic
     def lease(self, line: str = "") -> Any:
         """Show, watch and extend this notebook instance's ModelArts lease.
@@ -134,6 +139,7 @@ class JupyterLease(Magics):
         %lease                  time left, stop time, where each setting came from
         %lease watch            a live countdown (widget in notebooks, warnings in terminals)
         %lease extend 2h        keep the instance running 2 h from now (1h-72h)
+        %lease extend 2h --force   the same for an IDLE lease or auto-stop off (becomes timed)
         %lease stop             stop watching
         %lease doctor           what was discovered, which credentials are used
         """
@@ -142,6 +148,8 @@ class JupyterLease(Magics):
             _say(f"unknown command {args.command!r}; use one of: {', '.join(COMMANDS)}")
             return None
         try:
+            if args.force and args.command != "extend":
+                raise UsageError("--force goes with extend only, e.g. %lease extend 2h --force")
             return getattr(self, f"_do_{args.command}")(args)
         except LeaseError as exc:
             _say(scrub(str(exc)))
@@ -205,12 +213,12 @@ class JupyterLease(Magics):
     def _do_extend(self, args: Any) -> None:
         if not args.duration:
             raise UsageError("extend needs a duration, e.g. %lease extend 2h")
-        from ._duration import parse_duration
+        from ._duration import renewal
         from ._status import LeaseStatus
 
-        duration = parse_duration(args.duration)
+        duration = renewal(args.duration)
         client = self.runtime.client()
-        lease = client.renew(duration)
+        lease = client.renew(duration, force=args.force)
         if self.runtime.watching:
             self.runtime.watcher().poll()  # widgets and thresholds see the new deadline now
         status = LeaseStatus.from_client(client, lease)

@@ -126,13 +126,14 @@ class LeaseService:
                 entry = replace(entry, error=scrub(str(exc)))
         return lease_view(source, entry)
 
-    def extend(self, duration: str) -> Dict[str, Any]:
-        """POST extend: RenewLease, then the lease read back, in the GET shape."""
+    def extend(self, duration: str, force: bool = False) -> Dict[str, Any]:
+        """POST extend: RenewLease, then the lease read back, in the GET shape (an IDLE or
+        auto-stop-off lease only with ``force``: ExtendRefusedError, the caller answers 409)."""
         from ._duration import format_duration, parse_duration
 
         wanted = parse_duration(duration)  # DurationError: the caller answers 400
         source = self.source()
-        entry = source.renew_entry(wanted)
+        entry = source.renew_entry(wanted, force=force)
         self.log.info(
             "jupyter_lease: lease of notebook %s extended by %s",
             source.notebook_id,

@@ -20,7 +20,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from ._errors import APIError, ConfigurationError, LeaseError, UsageError, scrub
+from ._errors import APIError, ConfigurationError, ExtendRefusedError, LeaseError, UsageError, scrub
 from ._server import API_PATH, EXTEND_PATH, LeaseService
 
 __all__ = ["ExtendHandler", "LeaseHandler", "register"]
@@ -70,6 +70,8 @@ class _LeaseAPIHandler(APIHandler):
         body: Dict[str, Any] = {"error": line}
         if isinstance(exc, ConfigurationError):
             status = 503  # the server runs fine; it just is not on a (configured) ModelArts
+        elif isinstance(exc, ExtendRefusedError):
+            status = 409  # the lease's kind conflicts with a renewal: {"force": true} overrides
         elif isinstance(exc, UsageError):
             status = 400
         elif isinstance(exc, APIError):
@@ -97,7 +99,8 @@ class LeaseHandler(_LeaseAPIHandler):
 
 
 class ExtendHandler(_LeaseAPIHandler):
-    """``POST {base_url}jupyter-lease/api/lease/extend`` with ``{"duration": "2h"}``."""
+    """``POST {base_url}jupyter-lease/api/lease/extend`` with ``{"duration": "2h"}`` (and
+    ``"force": true`` to extend an IDLE or auto-stop-off lease anyway)."""
 
     @web.authenticated
     @authorized
@@ -105,7 +108,8 @@ class ExtendHandler(_LeaseAPIHandler):
         duration = self._duration()
         if duration is None:
             return
-        await self._answer(lambda: self.service.extend(duration), "extending the lease")
+        force = json.loads(self.request.body or b"{}").get("force") is True  # JSON: checked
+        await self._answer(lambda: self.service.extend(duration, force), "extending the lease")
 
     def _duration(self) -> Any:
         """The requested duration string, or None after answering 400."""

@@ -88,12 +88,35 @@ def test_extend_then_status_shows_two_hours(simulator):
         (["extend", "30m"], "between 1h and 72h"),
         (["bogus"], "invalid choice"),
         (["watch", "--warn", "soon"], "cannot read duration"),
+        # Huge numbers: one line, not an OverflowError's traceback.
+        (["extend", "99999999999999h"], "too long"),
+        (["extend", "1" * 400 + "h"], "too long"),
+        (["watch", "--for", "1e400h"], "unknown unit 'e'"),
+        (["watch", "--for", "99999999999999h"], "too long"),
+        (["watch", "--warn", "9999999999999999d"], "too long"),
+        (["simulate", "--lease", "99999999999999h"], "too long"),
     ],
 )
 def test_bad_usage_exits_2_with_one_line(simulator, args, fragment):
     line = assert_one_line_error(run(args, simulator), 2)
     assert fragment in line
     assert simulator.count(method="PATCH") == 0
+
+
+@pytest.mark.parametrize(
+    "lease, fragment",
+    [({"lease_type": "IDLE"}, "1 h 00 min idle"), ({"enabled": False}, "auto-stop is off")],
+    ids=["idle", "auto-stop-off"],
+)
+def test_extend_keeps_an_idle_or_off_lease_unless_forced(simulator, lease, fragment):
+    simulator.set_lease(duration_ms=3_600_000, **lease)
+    line = assert_one_line_error(run(["extend", "2h"], simulator), 2)
+    assert fragment in line and "--force" in line
+    assert simulator.count(method="PATCH") == 0  # no RenewLease reached ModelArts
+    proc = run(["extend", "2h", "--force"], simulator)
+    assert proc.returncode == 0, proc.stderr
+    assert "Extended: 2 h 00 min left." in proc.stdout
+    assert simulator.count(method="PATCH") == 1
 
 
 def test_missing_configuration_exits_2_naming_what_to_set():

@@ -17,6 +17,7 @@ from jupyter_lease._errors import (
     AuthenticationError,
     BadResponseError,
     DurationError,
+    ExtendRefusedError,
     LeaseFormatError,
     NetworkError,
     NotFoundError,
@@ -25,7 +26,9 @@ from jupyter_lease._errors import (
     RequestTimeout,
     ServerError,
     ThrottledError,
+    UsageError,
 )
+from jupyter_lease._lease import StopKind
 from jupyter_lease._retry import RetryPolicy
 from jupyter_lease._simulator import Simulator
 
@@ -66,15 +69,37 @@ def test_renew_validates_then_reads_back(simulator):
     lease = client.renew("2h")
     assert abs(lease.remaining(simulator.now()) - timedelta(hours=2)) < timedelta(seconds=5)
     methods = [r["method"] for r in simulator.requests() if r["path"].endswith("/lease")]
-    assert methods == ["PATCH", "GET"]  # renewed, then read again rather than computed
+    # The kind of stop checked, renewed, then read again rather than computed.
+    assert methods == ["GET", "PATCH", "GET"]
 
 
-@pytest.mark.parametrize("duration", ["30m", "73h", "59m59s"])
+@pytest.mark.parametrize("duration", ["30m", "73h", "59m59s", "99999999999999h", 1e400])
 def test_renew_out_of_bounds_never_reaches_the_server(simulator, duration):
     client = make_client(simulator)
-    with pytest.raises(DurationError, match="between 1h and 72h"):
+    with pytest.raises(DurationError, match="between 1h and 72h|too long"):
         client.renew(duration)
     assert api_calls(simulator) == 0
+
+
+@pytest.mark.parametrize(
+    "lease, fragment",
+    [
+        ({"lease_type": "IDLE"}, "stops after 1 h 00 min idle, not at a fixed time"),
+        ({"enabled": False}, "auto-stop is off"),
+    ],
+    ids=["idle", "auto-stop-off"],
+)
+def test_renew_keeps_the_kind_of_stop_unless_forced(simulator, lease, fragment):
+    simulator.set_lease(duration_ms=3_600_000, **lease)
+    client = make_client(simulator)
+    with pytest.raises(ExtendRefusedError) as err:
+        client.renew("2h")
+    assert fragment in str(err.value) and "--force" in str(err.value)
+    assert "\n" not in str(err.value) and isinstance(err.value, UsageError)
+    assert api_calls(simulator, "PATCH") == 0  # read, never changed
+    renewed = client.renew("2h", force=True)
+    assert renewed.kind is StopKind.TIMED
+    assert abs(renewed.remaining(simulator.now()) - timedelta(hours=2)) < timedelta(seconds=5)
 
 
 def test_notebook_status_and_stop_at_deadline(simulator):

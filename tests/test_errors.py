@@ -55,3 +55,11 @@ def test_public_api_is_small_and_importable():
     for name in jupyter_lease.__all__:
         assert getattr(jupyter_lease, name) is not None
     assert issubclass(jupyter_lease.LeaseFormatError, jupyter_lease.BadResponseError)
+
+
+def test_extend_refused_is_a_usage_error_in_the_tree_and_exported():
+    from jupyter_lease import _errors
+
+    assert issubclass(jupyter_lease.ExtendRefusedError, jupyter_lease.UsageError)
+    assert "ExtendRefusedError" in jupyter_lease.__all__ and "ExtendRefusedError" in _errors.__all__
+    assert "ExtendRefusedError" in _errors.__doc__

@@ -87,6 +87,9 @@ def test_extend_renews_and_shows_the_new_lease(kernel, simulator):
         ("%lease bogus", "unknown command 'bogus'"),
         ("%lease status now", "'status' takes no argument"),
         ("%lease watch --warn soon", "cannot read duration 'soon'"),
+        ("%lease extend 99999999999999h", "too long"),
+        ("%lease watch --warn 9999999999999999d", "too long"),
+        ("%lease status --force", "--force goes with extend only"),
     ],
 )
 def test_bad_input_is_one_line_never_a_traceback(kernel, simulator, line, fragment):
@@ -95,6 +98,22 @@ def test_bad_input_is_one_line_never_a_traceback(kernel, simulator, line, fragme
     assert result.errors == [] and result.reply["content"]["status"] == "ok"
     assert fragment in one_line(result.stderr)
     assert simulator.count(method="PATCH") == 0
+
+
+def test_extend_keeps_an_idle_or_off_lease_unless_forced(kernel, simulator):
+    run(kernel, "%load_ext jupyter_lease")
+    for lease, fragment in (
+        ({"lease_type": "IDLE"}, "stops after 1 h 00 min idle, not at a fixed time"),
+        ({"lease_type": "TIMING", "enabled": False}, "auto-stop is off"),
+    ):
+        simulator.set_lease(duration_ms=3_600_000, **lease)
+        result = run(kernel, "%lease extend 2h")
+        line = one_line(result.stderr)
+        assert fragment in line and "--force" in line and result.errors == []
+        assert simulator.count(method="PATCH") == 0  # no RenewLease reached ModelArts
+    result = run(kernel, "%lease extend 2h --force")
+    assert "jupyter_lease: extended; 2 h 00 min left." in result.stdout
+    assert simulator.count(method="PATCH") == 1
 
 
 def test_api_errors_are_one_line(kernel, simulator):

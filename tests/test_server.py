@@ -497,3 +497,35 @@ def test_five_kernels_ask_upstream_no_more_than_one(tmp_path):
     print(f"ShowLease in 10 s: 5 kernels {window_many}, 1 kernel {window_one}")
     assert window_one >= 3  # 1 kernel polls every 2 s
     assert window_many <= window_one + 1, (window_many, window_one)
+
+
+# -- extend keeps the kind of stop; huge numbers -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "lease, fragment",
+    [({"lease_type": "IDLE"}, "1 h 00 min idle"), ({"enabled": False}, "auto-stop is off")],
+    ids=["idle", "auto-stop-off"],
+)
+def test_extend_of_an_idle_or_off_lease_is_409_unless_forced(server, sim, lease, fragment):
+    sim.set_lease(duration_ms=3_600_000, **lease)
+    try:
+        renews = renew_calls(sim)
+        body = assert_one_line_error(server.post(EXTEND, {"duration": "2h"}), 409)
+        assert fragment in body["error"] and "force" in body["error"]
+        assert renew_calls(sim) == renews  # no RenewLease reached ModelArts
+        response = server.post(EXTEND, {"duration": "2h", "force": True})
+        assert response.status_code == 200, response.text
+        assert response.json()["kind"] == "timed"
+        assert renew_calls(sim) == renews + 1
+    finally:
+        sim.set_lease(lease_type="TIMING", enabled=True, remaining=7200)
+
+
+@pytest.mark.parametrize("duration", ["99999999999999h", "9999999999999999d", "1" * 400 + "h"])
+def test_a_huge_duration_is_400_not_500(server, sim, duration):
+    renews = renew_calls(sim)
+    body = assert_one_line_error(server.post(EXTEND, {"duration": duration}), 400)
+    assert "too long" in body["error"]
+    assert renew_calls(sim) == renews
+    assert "failed unexpectedly" not in server.log()
