@@ -12,14 +12,19 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, List, Optional, Tuple
 
-from ._duration import DurationLike, format_duration, to_timedelta
-from ._errors import LeaseError, scrub
+from ._duration import DurationLike, format_duration, renewal, to_timedelta
+from ._errors import DurationError, LeaseError, scrub
 from ._runtime import get_runtime
+from ._schedule import backoff
 from ._watcher import Watcher
 
 __all__ = ["deadline", "keep_alive", "on_warning", "remaining", "Subscription"]
 
 log = logging.getLogger("jupyter_lease.api")
+
+# keep_alive renews when less than `margin` is left, for `extend_by` from then: the gap between
+# the two is how often it renews. Ten minutes caps that at six RenewLease calls an hour.
+MIN_RENEWAL_GAP = timedelta(minutes=10)
 
 
 def _watching() -> Watcher:
@@ -93,6 +98,11 @@ class keep_alive:
     stops soon after instead of running on for hours. A renewal that would carry the
     deadline past the cap is not made: the lease then ends at or before the cap. Renewals run
     in a daemon thread; failures are retried with backoff and collected in ``errors``.
+
+    ``extend_by`` must be 1 h – 72 h (what ModelArts accepts) and exceed ``margin`` by at least
+    10 min: otherwise right after a renewal less than ``margin`` would be left again, and it
+    would renew at every check. ``check_every`` (seconds, or a duration) must be shorter than
+    ``margin``. Anything else is refused at once with a one-line :class:`DurationError`.
     """
 
     def __init__(
@@ -101,12 +111,24 @@ class keep_alive:
         margin: DurationLike = "15m",
         *,
         extend_by: DurationLike = "1h",
-        check_every: float = 30.0,
+        check_every: DurationLike = 30.0,
     ) -> None:
         self.max_total = to_timedelta(max_total)
         self.margin = to_timedelta(margin)
-        self.extend_by = to_timedelta(extend_by)
-        self.check_every = check_every
+        self.extend_by = renewal(extend_by)
+        if self.extend_by - self.margin < MIN_RENEWAL_GAP:
+            raise DurationError(
+                f"keep_alive: extend_by ({format_duration(self.extend_by)}) must exceed margin "
+                f"({format_duration(self.margin)}) by at least {format_duration(MIN_RENEWAL_GAP)}"
+                ", or it would renew at every check"
+            )
+        every = to_timedelta(check_every)
+        if every >= self.margin:
+            raise DurationError(
+                f"keep_alive: check_every ({format_duration(every)}) must be shorter than margin "
+                f"({format_duration(self.margin)}), or the lease could run out between checks"
+            )
+        self.check_every = every.total_seconds()
         self.renewals: List[Tuple[float, timedelta]] = []  # (server time, duration)
         self.errors: List[str] = []
         self.cap: Optional[float] = None  # server epoch seconds
@@ -148,8 +170,11 @@ class keep_alive:
                 failures += 1
                 self.errors.append(f"unexpected {type(exc).__name__} while renewing")
                 log.debug("keep_alive check failed", exc_info=True)
-            wait = self.check_every if not failures else min(300.0, self.check_every * 2**failures)
-            self._stop.wait(wait)
+            self._stop.wait(self.wait_after(failures))
+
+    def wait_after(self, failures: int) -> float:
+        """Seconds to the next check: ``check_every``, doubling per consecutive failure to 5 min."""
+        return backoff(self.check_every, 300.0, failures + 1) if failures else self.check_every
 
     def check(self) -> bool:
         """Renew now if due. Returns True when nothing failed. Called by the thread."""

@@ -129,3 +129,35 @@ print(len(k.renewals), len(k.errors))
         timeout=30,
     ).stdout.split()
     assert out == ["1", "1"]  # one attempt failed (after the client's own retries), then success
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"margin": "1h"}, "must exceed margin"),  # renews at every check: ~120 RenewLease/h
+        ({"margin": "2h"}, "must exceed margin"),
+        ({"margin": "55m"}, "by at least 10m"),  # one renewal every 5 min is a loop too
+        ({"extend_by": "30m"}, "between 1h and 72h"),
+        ({"extend_by": "73h"}, "between 1h and 72h"),
+        ({"extend_by": "99999999999999h"}, "too long"),
+        ({"max_total": "9999999999999999d"}, "too long"),
+        ({"check_every": 0}, "not positive"),
+        ({"check_every": float("nan")}, "not positive"),
+        ({"check_every": 3600}, "shorter than margin"),
+    ],
+)
+def test_keep_alive_refuses_a_renewal_loop_at_construction(kwargs, fragment):
+    """No kernel needed: the arguments are refused before anything runs."""
+    import jupyter_lease
+
+    with pytest.raises(jupyter_lease.DurationError) as err:
+        jupyter_lease.keep_alive(**kwargs)
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_keep_alive_backoff_survives_days_of_failures():
+    import jupyter_lease
+
+    keeper = jupyter_lease.keep_alive(check_every=30, extend_by="2h", margin="1h")
+    assert [keeper.wait_after(n) for n in (0, 1, 2, 3)] == [30, 60, 120, 240]
+    assert keeper.wait_after(1100) == 300  # 2 ** 1100 no longer fits a float
