@@ -13,11 +13,13 @@ the deadline.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
 
 from ._errors import LeaseError, NotRunningError, scrub
 from ._lease import Lease, StopKind
@@ -134,6 +136,7 @@ class Watcher:
         self._next_poll_at: float = float("-inf")
         self._stage: Optional[Stage] = None
         self.last_exception: Optional[BaseException] = None  # for API callers who must raise it
+        self._logged_unexpected: Set[str] = set()  # kinds of unexpected poll failure logged
         self.warn_at = tuple(warn_at)
 
     # -- configuration ------------------------------------------------------------------------
@@ -231,8 +234,13 @@ class Watcher:
     def start(self) -> Watcher:
         if self.running:
             return self
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="jupyter-lease-watcher", daemon=True)
+        # Each run has its own stop event: a thread that outlives stop()'s join (a poll taking
+        # longer than the timeout) still sees its own event set when the poll returns, and
+        # exits, even if start() has begun a new run meanwhile.
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(self._stop,), name="jupyter-lease-watcher", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -249,17 +257,17 @@ class Watcher:
         self._next_poll_at = float("-inf")
         self._wake.set()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             try:
                 delay = self.step()
             except Exception:  # never let the thread die or raise into a cell
                 log.debug("watcher step failed", exc_info=True)
                 delay = self.schedule.error_cap
-            if self._snapshot.stopped:
+            if self._snapshot.stopped or stop.is_set():  # stop() came while we were stepping
                 break
             self._wake.clear()
-            if self._stop.is_set():  # stop() may have come while we were stepping
+            if stop.is_set():  # stop() between the check and the clear: its wake-up is gone
                 break
             self._clock.wait(self._wake, delay)
 
@@ -284,21 +292,18 @@ class Watcher:
         client: Any = None
         try:
             client = self.client
-            lease = client.show()
-        except NotRunningError as exc:
-            self.last_exception = exc
-            after = self._failed(before, exc, stopped=self._confirmed_stopped(client))
-        except LeaseError as exc:
-            self.last_exception = exc
-            after = self._failed(before, exc)
-        except Exception as exc:  # a bug must not kill the watcher; surface it as stale
-            log.debug("unexpected error while polling", exc_info=True)
-            after = self._failed(before, exc)
+            after = self._succeeded(before, client.show(), client)
+            # What every view computes from the lease (time left, the stop as a date), done
+            # once here: a value nothing can compute with fails this poll, not every view.
+            delay = self._poll_delay(after, client)
+            _ = after.lease.deadline if after.lease is not None else None
+        except Exception as exc:  # anything at all: poll() is documented never to raise
+            after = self._failed_poll(before, exc, client)
+            delay = self._poll_delay(after, client)
         else:
             self.last_exception = None
-            after = self._succeeded(before, lease, client)
         self._snapshot = after
-        self._next_poll_at = self._clock.monotonic() + self._poll_delay(after, client)
+        self._next_poll_at = self._clock.monotonic() + delay
         if _visible_change(before, after):
             self._emit(WatchEvent("update", after))
         if after.stopped:
@@ -347,12 +352,29 @@ class Watcher:
             clock_offset=getattr(client, "clock_offset", None),
         )
 
+    def _failed_poll(self, before: Snapshot, exc: Exception, client: Any) -> Snapshot:
+        if isinstance(exc, LeaseError):
+            self.last_exception = exc
+            stopped = isinstance(exc, NotRunningError) and self._confirmed_stopped(client)
+            return self._failed(before, exc, stopped=stopped)
+        # A bug, or a value nothing here can compute with: stale, never a dead watcher.
+        self.last_exception = None
+        self._log_unexpected(exc)
+        return self._failed(before, exc)
+
+    def _log_unexpected(self, exc: Exception) -> None:
+        """One INFO record per kind of unexpected failure, never a traceback (its text is not
+        scrubbed) and never WARNING (logging's last-resort handler would print it into a cell)."""
+        kind = type(exc).__name__
+        if kind in self._logged_unexpected:
+            return
+        self._logged_unexpected.add(kind)
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+        log.info("lease poll failed%s, shown as stale: %s", where, _unexpected_line(exc))
+
     def _failed(self, before: Snapshot, exc: BaseException, *, stopped: bool = False) -> Snapshot:
-        message = (
-            scrub(str(exc))
-            if isinstance(exc, LeaseError)
-            else (f"unexpected {type(exc).__name__} while polling")
-        )
+        message = scrub(str(exc)) if isinstance(exc, LeaseError) else _unexpected_line(exc)
         return replace(
             before,
             stale=True,
@@ -413,6 +435,11 @@ class Watcher:
             fn(*args)
         except Exception:  # a listener's bug must not stop the countdown
             log.debug("lease listener %r failed", fn, exc_info=True)
+
+
+def _unexpected_line(exc: BaseException) -> str:
+    text = scrub(" ".join(str(exc).split()))[:200]
+    return f"unexpected {type(exc).__name__} while polling" + (f": {text}" if text else "")
 
 
 def _lease_key(lease: Lease) -> tuple:

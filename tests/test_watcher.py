@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from datetime import timedelta
 
@@ -213,3 +215,91 @@ def test_changing_thresholds_tells_the_views(simulator):
     assert rig.events[before:] and rig.events[-1].kind == "update"
     rig.watcher.warn_at = (2 * M, 20 * M)  # the same set: nothing to tell
     assert rig.events[-1] is rig.events[before]
+
+
+def _watcher_threads(exclude=()):
+    return [
+        t
+        for t in threading.enumerate()
+        if t.name == "jupyter-lease-watcher" and t.is_alive() and t not in exclude
+    ]
+
+
+def _wait_until(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_stop_then_start_during_a_slow_poll_leaves_one_thread(simulator, capfd):
+    """`%lease stop` then `%lease watch` while a poll outlasts stop()'s join."""
+    simulator.set_lease(remaining=3600)
+    others = _watcher_threads()
+    client = make_client(simulator)
+    watcher = Watcher(lambda: client, schedule=PollSchedule(far=3600))
+    watcher.start()
+    assert _wait_until(lambda: watcher.snapshot.polls == 1)
+    simulator.inject("latency", count=1, seconds=1.5)
+    watcher.refresh()  # the thread polls again now: a poll of 1.5 s
+    time.sleep(0.3)
+    watcher.stop(timeout=0.3)  # the join times out: the thread is still inside its poll
+    assert len(_watcher_threads(others)) == 1 and watcher.snapshot.polls == 1
+    watcher.start()
+    # The old poll finishes within ~1.5 s; the old thread must then see its own stop and exit.
+    assert _wait_until(lambda: watcher.snapshot.polls >= 3, timeout=10)
+    time.sleep(0.3)
+    assert len(_watcher_threads(others)) == 1
+    assert watcher.running
+    watcher.stop()
+    assert _wait_until(lambda: not _watcher_threads(others), timeout=5)
+    assert capfd.readouterr() == ("", "")
+
+
+class _BuggySource:
+    """A lease source with a bug: ``show()`` raises something no one expected."""
+
+    def __init__(self, client, error: Exception) -> None:
+        self.client, self.error = client, error
+
+    def show(self):
+        raise self.error
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_poll_never_raises_logs_once_and_never_prints(simulator, caplog, capfd):
+    simulator.set_lease(remaining=3600)
+    client = make_client(simulator)
+    source = client
+    watcher = Watcher(lambda: source, clock=FakeClock())
+    watcher.poll()
+    secret = "AKIDq9Z3x7Yb2Wc4Vd6Ue8Tf0Sg1Rh3Q"  # key-shaped: scrub() must take it out
+    source = _BuggySource(client, RuntimeError(f"bug\nwith {secret} inside"))
+    watcher.forget_client()
+    with caplog.at_level(logging.DEBUG, logger="jupyter_lease"):
+        for _ in range(3):
+            snap = watcher.poll()
+    assert snap.stale and snap.failures == 3 and snap.lease is not None
+    assert snap.last_error.startswith("unexpected RuntimeError while polling: bug with ")
+    assert secret not in snap.last_error and "\n" not in snap.last_error
+    assert close(watcher.remaining(), timedelta(hours=1), tolerance=5)  # the countdown goes on
+    records = [r for r in caplog.records if r.name.startswith("jupyter_lease")]
+    assert len(records) == 1, [r.getMessage() for r in records]  # logged once, not per poll
+    assert records[0].levelno < logging.WARNING and records[0].exc_info is None
+    assert secret not in records[0].getMessage()
+    assert capfd.readouterr() == ("", "")
+
+
+def test_a_lease_nothing_can_compute_with_is_a_stale_poll(simulator, capfd):
+    """A deadline ~3 million years away: before, poll() raised OverflowError and kept the lease."""
+    simulator.set_lease(remaining=3600)
+    rig = Rig(simulator)
+    rig.watcher.poll()
+    simulator.inject("ill_typed_field", count=1, field="duration", value=1e17)
+    snap = rig.watcher.poll()  # must not raise
+    assert snap.stale and snap.last_error and "\n" not in snap.last_error
+    assert close(rig.watcher.remaining(), timedelta(hours=1), tolerance=5)  # the last good lease
+    rig.watcher.step()  # thresholds and the next wake still compute
+    assert capfd.readouterr() == ("", "")
