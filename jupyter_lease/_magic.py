@@ -8,6 +8,7 @@ Configuration works like any IPython configurable (jupysql's pattern):
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import threading
 from typing import Any, List, Optional
@@ -26,6 +27,8 @@ __all__ = ["JupyterLease"]
 
 COMMANDS = ("status", "watch", "stop", "extend", "doctor")
 PREFIX = "jupyter_lease:"
+# A line running the magic, or the CLI through a shell escape (`!jupyter lease extend 2h`).
+_LEASE_CELL = re.compile(r"^\s*(?:%lease\b|!.*\bjupyter[- ]lease\b)", re.MULTILINE)
 
 
 @magics_class
@@ -234,9 +237,17 @@ class JupyterLease(Magics):
 
     # -- hooks ----------------------------------------------------------------------------------
 
-    def before_cell(self, *_: Any) -> None:
-        """``pre_run_cell``: the one safe place to print a warning (we are in the main thread)."""
+    def before_cell(self, *info: Any) -> None:
+        """``pre_run_cell``: the one safe place to print a warning (we are in the main thread).
+
+        Flushed at once: the kernel sends stdout and stderr separately, and an unflushed line
+        would land after the cell's own output. A cell that runs ``%lease`` or ``jupyter
+        lease`` gets none: it shows or changes the lease itself, so its own answer is newer.
+        """
         if not (self.cell_warnings and self.runtime.watching):
+            return
+        raw_cell = getattr(info[0], "raw_cell", None) if info else None
+        if isinstance(raw_cell, str) and _LEASE_CELL.search(raw_cell):
             return
         try:
             watcher = self.runtime.watcher()
@@ -246,7 +257,7 @@ class JupyterLease(Magics):
             if left is not None and watcher.warn_at and left <= max(watcher.warn_at):
                 from ._terminal import warning_line
 
-                print(warning_line(left), file=sys.stderr)
+                print(warning_line(left), file=sys.stderr, flush=True)
         except Exception:  # a hook that raises would break every cell
             pass
 

@@ -213,6 +213,22 @@ def test_a_cell_started_inside_the_threshold_gets_a_warning_first(kernel, simula
     assert run(kernel, "print('training')").stderr == ""
 
 
+def test_the_warning_comes_first_and_never_contradicts_the_cell(kernel, simulator):
+    simulator.set_lease(remaining=240)
+    run(kernel, '%load_ext jupyter_lease\n%config JupyterLease.warn_at = "5m,1m"\n%lease watch')
+    result = run(kernel, "print('training')")
+    streams = [m.content for m in result.messages if m.msg_type == "stream"]
+    # The iopub order is what the page shows: the warning above the cell's own output.
+    assert streams[0]["name"] == "stderr", streams
+    assert streams[0]["text"].startswith("⚠ jupyter_lease: "), streams
+    assert [s["text"] for s in streams[1:] if s["name"] == "stdout"] == ["training\n"]
+    # A cell that extends must not be told "3:54 left" next to "extended; 1 h 00 min left".
+    result = run(kernel, "%lease extend 1h")
+    assert "jupyter_lease: extended; 1 h 00 min left." in result.stdout
+    assert result.stderr == ""
+    assert run(kernel, "print('training')").stderr == ""  # an hour left: nothing to warn about
+
+
 def test_stale_after_faults_then_recovery(kernel, simulator):
     simulator.set_lease(remaining=3600)
     run(kernel, "%load_ext jupyter_lease\n%lease watch")
