@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -45,6 +46,7 @@ def test_load_ext_imports_nothing_heavy_and_registers_the_magic(kernel):
         kernel,
         """
 import sys
+import time
 before = {m for m in ("ipywidgets", "anywidget", "requests") if m in sys.modules}
 %load_ext jupyter_lease
 after = {m for m in ("ipywidgets", "anywidget", "requests") if m in sys.modules}
@@ -314,6 +316,10 @@ print(active_watchers(), "lease" in get_ipython().magics_manager.magics["line"])
 def test_autoload_from_the_profile_starts_watching_when_discoverable(simulator, tmp_path):
     with autoloading_kernel({**os.environ, **simulator.environ()}, tmp_path) as kernel:
         assert kernel.execute(WAIT_FOR_WATCHER).stdout.strip() == "1 True"
+        # The watcher is running once its thread starts; its first ShowLease follows at once.
+        deadline = time.monotonic() + 10
+        while simulator.count(path_suffix="/lease") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert simulator.count(path_suffix="/lease") >= 1
 
 
@@ -329,6 +335,7 @@ def test_load_ext_imports_only_the_small_core(kernel):
     """The structural half of the load-cost budget (the milliseconds are in benchmarks/)."""
     out = kernel.execute("""
 import sys
+import time
 before = set(sys.modules)
 %load_ext jupyter_lease
 print(" ".join(sorted(set(sys.modules) - before)))
