@@ -1,6 +1,6 @@
-"""The lease cache file is never believed blindly: what another user (or an accident) can put
-at the cache path or make of the cache directory. Every case must answer the upstream lease,
-quickly, with no traceback.
+"""The lease cache file is never believed blindly: an entry no good answer could have written,
+what another user (or an accident) can put at the cache path or make of the cache directory.
+Every case must answer the upstream lease, quickly, with no traceback.
 
 These tests run as root in CI and here: root can ``chown`` a file to ``nobody`` (65534) to
 stand for "planted by another uid"; elsewhere those cases are skipped.
@@ -18,10 +18,12 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-from jupyter_lease._cache import CachedLeaseSource
+from jupyter_lease._cache import CACHE_DIR_ENV, CachedLeaseSource
 from jupyter_lease._cachefile import MAX_BYTES
-from jupyter_lease._errors import PermissionDeniedError
+from jupyter_lease._errors import LeaseFormatError, PermissionDeniedError
 from jupyter_lease._lease import Lease
+from jupyter_lease._runtime import Runtime
+from jupyter_lease._schedule import PollSchedule
 from jupyter_lease._simulator import Simulator
 
 from .test_cache import make_source, read_file, show_calls
@@ -31,6 +33,79 @@ as_root = pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to chown to another uid"
 )
 THREE_DAYS_MS = 3 * 86_400_000
+
+
+# -- entries no good answer could have written -------------------------------------------------
+
+
+def test_an_out_of_range_answer_never_poisons_the_cache(simulator, tmp_path, monkeypatch):
+    # The simulator's real fault: ``duration: 1e17`` once. It used to be cached, and judging it
+    # raised OverflowError in every process from then on, long after ModelArts was fine again.
+    for name, value in {**simulator.environ(), CACHE_DIR_ENV: str(tmp_path)}.items():
+        monkeypatch.setenv(name, value)
+    runtime = Runtime()
+    try:
+        source = runtime.client()
+        simulator.inject("ill_typed_field", count=1, field="duration", value=1e17)
+        with pytest.raises(LeaseFormatError, match="'duration' is out of range") as info:
+            source.show()
+        assert info.value.field == "duration"
+        assert read_file(source)["lease"] is None  # recorded as a failure, not as a lease
+        watcher = runtime.watcher()
+        snapshot = watcher.poll()  # never raises; the fault is gone: a good lease
+        assert snapshot.lease is not None and not snapshot.stale
+        assert (
+            snapshot.lease.duration
+            == simulator.state()["notebooks"][simulator.notebook_id]["lease"]["duration"]
+        )
+        other = make_source(simulator, tmp_path)  # another process's view of the same file
+        assert other.show() == snapshot.lease
+    finally:
+        runtime.close()
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        (("lease", "duration"), 10**17),  # written by a version without the bounds
+        (("lease", "create_at"), 10**20),
+        (("clock_offset",), 1e300),
+        (("error_at",), 10**400),
+        (("server_time",), 10**400),
+    ],
+    ids=["duration", "create_at", "clock_offset", "error_at", "server_time"],
+)
+def test_a_poisoned_cache_file_is_no_entry_and_gets_replaced(simulator, tmp_path, path, value):
+    source = make_source(simulator, tmp_path)
+    good = source.show()
+    data = read_file(source)
+    holder = data
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = value
+    with open(source.path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    assert make_source(simulator, tmp_path).show() == good  # upstream again, no OverflowError
+    assert show_calls(simulator) == 2
+    assert Lease.from_json(read_file(source)["lease"]) == good  # the next good read replaced it
+
+
+def test_an_entry_that_cannot_be_judged_is_no_entry(simulator, tmp_path, caplog):
+    # Whatever goes wrong while judging freshness (here: the settings' schedule), the poll goes
+    # upstream instead of failing, and the log says so once, without a traceback.
+    def broken_schedule() -> PollSchedule:
+        raise ArithmeticError("a bug while judging the cache")
+
+    source = make_source(simulator, tmp_path, schedule=broken_schedule)
+    with caplog.at_level(logging.DEBUG, logger="jupyter_lease.cache"):
+        assert source.show() == source.show() == source.show()
+    assert show_calls(simulator) == 3
+    lines = [r.getMessage() for r in caplog.records if r.name == "jupyter_lease.cache"]
+    assert lines == ["lease cache entry could not be judged (ArithmeticError)"]
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+# -- what can be planted at the cache path ------------------------------------------------------
 
 
 def show_within(source: CachedLeaseSource, seconds: float = 10.0) -> Lease:
@@ -120,10 +195,10 @@ PLANTS: Dict[str, Callable[[str, Dict[str, Any]], None]] = {
 }
 
 
-@pytest.mark.parametrize("kind", list(PLANTS))
+@pytest.mark.parametrize(
+    "kind", [pytest.param(k, marks=as_root) if k == "another-uid" else k for k in PLANTS]
+)
 def test_a_planted_cache_file_is_not_believed_and_gets_replaced(simulator, cache, kind):
-    if kind == "another-uid" and os.geteuid() != 0:
-        pytest.skip("needs root to chown to another uid")
     data = planted_entry(simulator, cache)
     source = make_source(simulator, cache)
     PLANTS[kind](source.path, data)
