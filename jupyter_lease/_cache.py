@@ -17,8 +17,12 @@ so the next poll after it goes upstream again.
 
 The file holds the lease JSON, when it was fetched (local and server clock), the measured
 clock offset and the last error line, scrubbed. Never credentials, tokens or headers.
-Any problem with the file itself (corrupt, unreadable, read-only directory, lock timeout) is
-logged at DEBUG and the source works uncached: the cache must never be why a poll fails.
+The cache must never be why a poll fails: an entry that cannot be read, parsed or judged
+(corrupt, out of range, refused by :mod:`jupyter_lease._cachefile` as planted, a FIFO,
+oversized) counts as no entry, and the next good read replaces it; a directory that cannot be
+used (read-only, shared with other users, lock timeout) means working uncached. Each such
+problem is logged once at DEBUG (a kernel's watcher thread must never print) and kept in
+:attr:`CachedLeaseSource.cache_problem` for whoever can report it (the server's log).
 
 Independent of jupyter_server; ``jupyter_core`` is imported lazily, only to find the runtime
 directory.
@@ -27,24 +31,34 @@ directory.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
-from dataclasses import dataclass, replace
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Union
+from dataclasses import replace
+from typing import Any, Callable, Iterator, Optional, Union
 
-from . import _errors
-from ._errors import APIError, LeaseError, ThrottledError, scrub
+from . import _cachefile
+from ._cachedata import (
+    CACHE_DIR_ENV,
+    FORMAT,
+    CacheEntry,
+    cache_dir,
+    cache_key,
+    cache_path,
+    error_detail,
+    rebuild_error,
+)
+from ._cachefile import UnsafeCache
+from ._errors import APIError, LeaseError, scrub
 from ._filelock import FileLock, LockTimeout
 from ._lease import Lease
 from ._schedule import PollSchedule
 
-__all__ = [
+__all__ = [  # the names from _cachedata are re-exported: this is the cache's public face
     "CACHE_DIR_ENV",
+    "FORMAT",
     "CacheEntry",
     "CachedLeaseSource",
     "cache_dir",
@@ -54,8 +68,6 @@ __all__ = [
 
 log = logging.getLogger("jupyter_lease.cache")
 
-CACHE_DIR_ENV = "JUPYTER_LEASE_CACHE_DIR"
-FORMAT = "jupyter_lease.cache/1"
 # Longer than one ShowLease with its retries usually takes (3 tries, 3 s connect + 10 s read
 # timeouts, short backoff): a waiter normally gets the holder's result instead of timing out.
 LOCK_TIMEOUT = 60.0
@@ -65,139 +77,12 @@ SLACK_MAX = 2.0  # ... but never more than this many seconds
 ScheduleLike = Union[PollSchedule, Callable[[], PollSchedule]]
 
 
-# -- where ---------------------------------------------------------------------------------
-
-
-def cache_dir(environ: Optional[Mapping[str, str]] = None) -> str:
-    """``$JUPYTER_LEASE_CACHE_DIR``, else the Jupyter runtime dir (shared by server and kernels)."""
-    env = os.environ if environ is None else environ
-    override = env.get(CACHE_DIR_ENV, "").strip()
-    if override:
-        return os.path.abspath(os.path.expanduser(override))
-    try:
-        from jupyter_core.paths import jupyter_runtime_dir
-
-        return str(jupyter_runtime_dir())
-    except Exception:  # jupyter_core missing (a bare `pip install` + CLI): its default layout
-        runtime = env.get("JUPYTER_RUNTIME_DIR", "").strip()
-        if runtime:
-            return runtime
-        return os.path.join(os.path.expanduser("~"), ".local", "share", "jupyter", "runtime")
-
-
-def cache_key(endpoint: str, project_id: str, notebook_id: str) -> str:
-    """A stable hash of what identifies one lease upstream."""
-    raw = "\n".join((endpoint.rstrip("/").lower(), project_id, notebook_id.lower()))
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def cache_path(
-    endpoint: str, project_id: str, notebook_id: str, directory: Optional[str] = None
-) -> str:
-    """The cache file for one lease: ``<dir>/jupyter_lease-<hash16>.json``."""
-    key = cache_key(endpoint, project_id, notebook_id)
-    return os.path.join(directory or cache_dir(), f"jupyter_lease-{key[:16]}.json")
-
-
-# -- what --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CacheEntry:
-    """The file's content. Local times are this machine's epoch seconds (``time.time()``)."""
-
-    lease: Optional[Lease] = None
-    fetched_at: Optional[float] = None  # local clock when ``lease`` was read upstream
-    server_time: Optional[float] = None  # the server's clock at that moment
-    clock_offset: Optional[float] = None  # server clock − local clock, as measured
-    error: Optional[str] = None  # the last failure's line (scrubbed); None after a success
-    error_at: Optional[float] = None  # local clock when that failure happened
-    error_detail: Optional[Dict[str, Any]] = None  # enough to raise the same error again
-    failures: int = 0  # consecutive failed fetches, across all processes
-
-    def age(self, now: float) -> Optional[float]:
-        return None if self.fetched_at is None else now - self.fetched_at
-
-    def to_json(self, key: str) -> Dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "key": key,
-            "lease": None if self.lease is None else self.lease.to_json(),
-            "fetched_at": self.fetched_at,
-            "server_time": self.server_time,
-            "clock_offset": self.clock_offset,
-            "error": self.error,
-            "error_at": self.error_at,
-            "error_detail": self.error_detail,
-            "failures": self.failures,
-            "pid": os.getpid(),
-        }
-
-    @classmethod
-    def from_json(cls, data: Any, key: str) -> CacheEntry:
-        """Parse the file's JSON; ``ValueError`` for anything not written by this format."""
-        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
-            raise ValueError("not a cache file for this lease")
-        lease = data.get("lease")
-        detail = data.get("error_detail")
-        error = data.get("error")
-        failures = data.get("failures", 0)
-        if not isinstance(failures, int) or isinstance(failures, bool):
-            raise ValueError("failures is not an integer")
-        return cls(
-            lease=None if lease is None else Lease.from_json(lease),
-            fetched_at=_number(data, "fetched_at"),
-            server_time=_number(data, "server_time"),
-            clock_offset=_number(data, "clock_offset"),
-            error=error if isinstance(error, str) else None,
-            error_at=_number(data, "error_at"),
-            error_detail=detail if isinstance(detail, dict) else None,
-            failures=max(0, failures),
-        )
-
-
-def _number(data: Mapping[str, Any], name: str) -> Optional[float]:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ValueError(f"{name} is not a number")
-    return float(value)
-
-
 def max_age(lease: Lease, server_now: float, schedule: PollSchedule) -> float:
     """How long a cached lease counts as fresh: the poll interval the schedule would use for it
     now, minus a little slack so that a process polling at exactly that interval finds its
     own last fetch stale and N processes polling at it collapse into one upstream call."""
     interval = schedule.next_poll(lease.remaining(server_now))
     return max(0.0, interval - min(SLACK_MAX, interval * SLACK_FRACTION))
-
-
-# -- errors in the file ------------------------------------------------------------------------
-
-
-def _error_detail(exc: LeaseError) -> Dict[str, Any]:
-    detail: Dict[str, Any] = {"type": type(exc).__name__, "message": scrub(exc.message)}
-    if isinstance(exc, APIError):
-        detail.update(status=exc.status, code=exc.code, request_id=exc.request_id)
-    if isinstance(exc, ThrottledError):
-        detail["retry_after"] = exc.retry_after
-    return detail
-
-
-def _rebuild_error(detail: Mapping[str, Any]) -> LeaseError:
-    """The same exception class and fields as the failure another process recorded."""
-    message = str(detail.get("message") or "the lease could not be read")
-    cls = getattr(_errors, str(detail.get("type")), None)
-    if not (isinstance(cls, type) and issubclass(cls, LeaseError)):
-        cls = APIError
-    fields = {k: detail.get(k) for k in ("status", "code", "request_id")}
-    if issubclass(cls, ThrottledError):
-        fields["retry_after"] = detail.get("retry_after")
-    try:
-        return cls(message, **fields) if issubclass(cls, APIError) else cls(message)
-    except (TypeError, ValueError):  # an exotic constructor: the line still says what failed
-        return APIError(message, **{k: v for k, v in fields.items() if k != "retry_after"})
 
 
 # -- the facade --------------------------------------------------------------------------
@@ -228,6 +113,9 @@ class CachedLeaseSource:
         self.path = cache_path(client.endpoint, client.project_id, client.notebook_id, directory)
         self._offset: Optional[float] = None
         self._local = threading.local()  # per-thread "fresh()" requests
+        # Why the cache could not be used last time, one line; None once it worked again.
+        self.cache_problem: Optional[str] = None
+        self._logged_problem: Optional[str] = None
 
     # -- the LeaseClient surface ----------------------------------------------------------------
 
@@ -323,13 +211,20 @@ class CachedLeaseSource:
     def read(self) -> CacheEntry:
         """The file as it is now (no lock, no upstream call); an empty entry if unusable."""
         try:
-            with open(self.path, encoding="utf-8") as fh:
-                return CacheEntry.from_json(json.load(fh), self._key)
-        except FileNotFoundError:
+            _cachefile.check_dir(os.path.dirname(self.path))
+            raw = _cachefile.read(self.path)
+            if raw is None:
+                return CacheEntry()
+            return CacheEntry.from_json(json.loads(raw.decode("utf-8")), self._key)
+        except FileNotFoundError:  # no directory yet
             return CacheEntry()
-        except (OSError, ValueError, LeaseError) as exc:  # corrupt or unreadable: rewritten later
-            log.debug("ignoring unusable lease cache %s: %s", self.path, type(exc).__name__)
-            return CacheEntry()
+        except UnsafeCache as exc:
+            self._problem(str(exc))
+        # Whatever else goes wrong (corrupt, out of range, unreadable), the entry is no entry
+        # and the next good read replaces it: the cache must never be why a poll fails.
+        except Exception as exc:
+            self._problem(f"unusable lease cache {self.path} ({type(exc).__name__})")
+        return CacheEntry()
 
     @contextlib.contextmanager
     def fresh(self) -> Iterator[None]:
@@ -361,10 +256,17 @@ class CachedLeaseSource:
             if entry.error_at is not None and entry.error_at >= started and entry.error_detail:
                 # Another process's attempt finished while we waited for the lock: share its
                 # failure instead of asking a failing service again straight away.
-                raise _rebuild_error(entry.error_detail)
+                raise rebuild_error(entry.error_detail)
             return self._fetch(entry, record_failure=True)
 
     def _is_fresh(self, entry: CacheEntry) -> bool:
+        try:
+            return self._judge(entry)
+        except Exception as exc:  # an entry that cannot even be judged is no entry
+            self._problem(f"lease cache entry could not be judged ({type(exc).__name__})")
+            return False
+
+    def _judge(self, entry: CacheEntry) -> bool:
         now = self._clock()
         age = entry.age(now)
         if entry.lease is None or age is None or age < 0:  # a negative age: the clock jumped
@@ -408,7 +310,7 @@ class CachedLeaseSource:
             entry,
             error=scrub(str(exc)),
             error_at=self._clock(),
-            error_detail=_error_detail(exc),
+            error_detail=error_detail(exc),
             failures=entry.failures + 1,
         )
 
@@ -424,10 +326,14 @@ class CachedLeaseSource:
         """Hold the cache lock; yields False (work uncached) if it cannot be had."""
         lock = FileLock(self.path[: -len(".json")] + ".lock", timeout=self.lock_timeout)
         try:
-            _ensure_dir(os.path.dirname(self.path))
+            _cachefile.prepare_dir(os.path.dirname(self.path))
             lock.acquire()
+        except UnsafeCache as exc:
+            self._problem(str(exc))
+            yield False
+            return
         except (OSError, LockTimeout) as exc:
-            log.debug("lease cache lock unavailable (%s); going uncached", type(exc).__name__)
+            self._problem(f"lease cache lock unavailable ({type(exc).__name__}); working uncached")
             yield False
             return
         try:
@@ -437,23 +343,19 @@ class CachedLeaseSource:
 
     def _write(self, entry: CacheEntry) -> None:
         """Atomically replace the file (temp file + ``os.replace``), mode 0600; never raises."""
-        directory = os.path.dirname(self.path)
-        tmp = None
         try:
-            _ensure_dir(directory)
-            fd, tmp = tempfile.mkstemp(prefix=".jupyter_lease-", suffix=".tmp", dir=directory)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp made it 0600
-                json.dump(entry.to_json(self._key), fh, separators=(",", ":"))
-            os.replace(tmp, self.path)
-            tmp = None
+            data = json.dumps(entry.to_json(self._key), separators=(",", ":"))
+            _cachefile.write(self.path, data.encode("utf-8"))
+        except UnsafeCache as exc:
+            self._problem(str(exc))
         except (OSError, TypeError, ValueError) as exc:
-            log.debug("could not write the lease cache %s: %s", self.path, type(exc).__name__)
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+            self._problem(f"could not write the lease cache {self.path} ({type(exc).__name__})")
+        else:
+            self.cache_problem = None
 
-
-def _ensure_dir(path: str) -> None:
-    # 0700 like Jupyter's runtime dir: other users have no business reading our lease state.
-    os.makedirs(path, mode=0o700, exist_ok=True)
+    def _problem(self, line: str) -> None:
+        """Remember why the cache was not used; log it at DEBUG once, not on every poll."""
+        if line != self._logged_problem:
+            self._logged_problem = line
+            log.debug("%s", line)
+        self.cache_problem = line

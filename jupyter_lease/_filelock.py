@@ -14,7 +14,9 @@ threads even where the OS lock is per process (e.g. ``flock`` emulated with ``fc
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import threading
 import time
 from types import TracebackType
@@ -137,8 +139,20 @@ class FileLock:
         self.release()
 
 
+_OPEN_FLAGS = (
+    os.O_RDWR
+    | os.O_CREAT
+    | getattr(os, "O_NOFOLLOW", 0)  # a planted symlink must not make us create a file elsewhere
+    | getattr(os, "O_NONBLOCK", 0)  # nor a planted FIFO block the open for ever
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
 def _open_lock_file(path: str) -> IO[bytes]:
     # O_CREAT without O_TRUNC: never disturb a file another process holds open. 0600: the
     # lock file says nothing secret, but nobody else has a reason to touch it either.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, _OPEN_FLAGS, 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", path)
     return os.fdopen(fd, "r+b", buffering=0)

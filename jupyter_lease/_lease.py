@@ -28,6 +28,23 @@ class StopKind(str, enum.Enum):
 
 _TYPES = {"TIMING", "IDLE"}
 
+# Every time field is bounded, so that no answer can make the arithmetic below (timedelta,
+# datetime) overflow: one absurd number must be a LeaseFormatError naming the field, never an
+# OverflowError in whoever judges the lease later (the watcher, the cache, the server).
+# Instants: 2000-01-01 to 2200-01-01 UTC in epoch ms; ModelArts did not exist before, and
+# a lease object's create_at/update_at is never far in the future.
+_EPOCH_MS_RANGE = (946_684_800_000, 7_258_118_400_000, "a time between 2000 and 2200")
+# RenewLease accepts 1 h-72 h counted from the call, but ``duration`` counts from create_at,
+# so it exceeds 72 h by the lease's age: an instance renewed for months has a duration of
+# months. Ten years is far beyond any running instance and still keeps create_at + duration
+# (≤ year 2210) well inside what datetime and timedelta can hold.
+_DURATION_MS_RANGE = (0, 10 * 366 * 86_400_000, "at most 10 years")
+_RANGES = {
+    "create_at": _EPOCH_MS_RANGE,
+    "update_at": _EPOCH_MS_RANGE,
+    "duration": _DURATION_MS_RANGE,
+}
+
 
 @dataclass(frozen=True)
 class Lease:
@@ -147,6 +164,11 @@ def _millis(data: Mapping, name: str) -> int:
         )
     if value < 0:
         raise LeaseFormatError(f"lease field {name!r} is negative ({value} ms)", field=name)
+    low, high, expected = _RANGES[name]
+    if not low <= value <= high:
+        raise LeaseFormatError(
+            f"lease field {name!r} is out of range ({value} ms; expected {expected})", field=name
+        )
     return value
 
 

@@ -10,32 +10,41 @@ Loading never fails the server: the lease source is built lazily (discovery and 
 may do network I/O, and the server must start without ModelArts), and when it cannot be built
 the endpoints answer 503 with the one-line reason and the log gets one WARNING line.
 
-All blocking work (file lock, ModelArts calls, credentials) runs in a worker thread; the
+All blocking work (file lock, ModelArts calls, credentials) runs on the extension's own two
+worker threads (:class:`Offload`), never on the event loop and never on asyncio's default
+executor, which jupyter_server's own handlers use: a slow ModelArts must not stall
+``/api/kernelspecs`` and the rest of Jupyter. Concurrent GETs share one in-flight read. The
 handlers live in :mod:`jupyter_lease._server_handlers`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import threading
 import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, TypeVar
 
 from ._cache import CachedLeaseSource, CacheEntry
 from ._errors import APIError, ConfigurationError, LeaseError, UsageError, scrub
 from ._schedule import PollSchedule
 
-__all__ = ["LeaseService", "lease_view", "_load_jupyter_server_extension"]
+__all__ = ["LeaseService", "Offload", "lease_view", "_load_jupyter_server_extension"]
 
 API_PATH = "jupyter-lease/api/lease"
 EXTEND_PATH = "jupyter-lease/api/lease/extend"
 CONFIG_RETRY = 30.0  # seconds before a failed discovery is tried again
+# One thread for the (shared) read, one for an Extend: a stalled ModelArts holds at most these.
+WORKERS = 2
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 SourceFactory = Callable[[], CachedLeaseSource]
+T = TypeVar("T")
 
 
 def lease_view(
@@ -68,8 +77,39 @@ def lease_view(
     }
 
 
+class Offload:
+    """The extension's own small thread pool, and single flight for lease reads.
+
+    :meth:`run` runs blocking work on the pool; :meth:`shared` does too, unless the same
+    ``work`` is already in flight in this process, whose result (or exception) every waiter
+    then gets: eight tabs opening at once make one upstream read and hold one thread, not
+    eight. Extends go through :meth:`run`, never merged: each is a RenewLease someone asked for.
+    """
+
+    def __init__(self, workers: int = WORKERS) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jupyter-lease")
+        self._flights: Dict[Callable[[], Any], asyncio.Future] = {}
+
+    async def run(self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, work)
+
+    async def shared(self, work: Callable[[], T]) -> T:
+        """``run(work)``, or join the same ``work`` still in flight (bound methods of one
+        object compare equal, so ``service.lease`` is one key however often it is spelled)."""
+        flight = self._flights.get(work)
+        if flight is None or flight.done():
+            flight = self._flights[work] = asyncio.ensure_future(self.run(work))
+        # shield: a waiter that goes away must not cancel the read the others wait for.
+        return await asyncio.shield(flight)
+
+    def shutdown(self) -> None:
+        """Stop taking work; idle threads exit now, a call in flight when it returns."""
+        self._pool.shutdown(wait=False)
+
+
 class LeaseService:
-    """The server's one lease source, built on first use; every method blocks (run in a thread)."""
+    """The server's one lease source, built on first use. Every method blocks: the handlers
+    run them on :attr:`offload`'s threads."""
 
     def __init__(
         self,
@@ -88,6 +128,7 @@ class LeaseService:
         self._failure: Optional[LeaseError] = None
         self._failed_at = float("-inf")
         self._logged: Optional[str] = None
+        self.offload = Offload()
 
     def source(self) -> CachedLeaseSource:
         """The lease source; :class:`ConfigurationError` (one line) when not on ModelArts.
@@ -124,6 +165,8 @@ class LeaseService:
                 raise
             if entry.error is None:  # the cache could not record it (no lock): say it anyway
                 entry = replace(entry, error=scrub(str(exc)))
+        finally:
+            self._report_cache(source)
         return lease_view(source, entry)
 
     def extend(self, duration: str, force: bool = False) -> Dict[str, Any]:
@@ -133,7 +176,10 @@ class LeaseService:
 
         wanted = parse_duration(duration)  # DurationError: the caller answers 400
         source = self.source()
-        entry = source.renew_entry(wanted, force=force)
+        try:
+            entry = source.renew_entry(wanted, force=force)
+        finally:
+            self._report_cache(source)
         self.log.info(
             "jupyter_lease: lease of notebook %s extended by %s",
             source.notebook_id,
@@ -150,6 +196,20 @@ class LeaseService:
             pass  # logged once by source()
         except Exception as exc:  # never let a warm-up thread print a traceback
             self.log.warning("jupyter_lease: lease source failed: %s", type(exc).__name__)
+
+    def close(self) -> None:
+        """Shut the worker threads down and close the lease source's HTTP session."""
+        self.offload.shutdown()
+        with self._lock:
+            source, self._source = self._source, None
+        if source is not None:
+            source.close()
+
+    def _report_cache(self, source: CachedLeaseSource) -> None:
+        # A cache that cannot be used (e.g. a runtime dir other users can write to) costs one
+        # upstream call per request: worth one line in the server log, not one per request.
+        if source.cache_problem is not None:
+            self._log_once(f"jupyter_lease: the lease cache is not used: {source.cache_problem}")
 
     def _log_once(self, line: str) -> None:
         if line != self._logged:
@@ -185,6 +245,10 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         base_url = serverapp.web_app.settings.get("base_url", "/")
         service = LeaseService(serverapp.log, base_url=base_url)
         urls = register(serverapp.web_app, service, base_url)
+        # jupyter_server has no stop hook for a function-style extension: the threads go with
+        # the ServerApp object (in-process servers in tests) or at interpreter exit, where
+        # Python waits only for a call in flight, which the client's timeouts bound.
+        weakref.finalize(serverapp, service.close)
         serverapp.log.info("jupyter_lease: lease API at %s (GET), %s (POST)", *urls)
         threading.Thread(target=service.warm_up, name="jupyter-lease-warm-up", daemon=True).start()
     except Exception as exc:

@@ -12,13 +12,12 @@ No secret and no traceback reaches the response or the log (one WARNING line per
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Awaitable, Dict, List, Tuple
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
-from tornado.ioloop import IOLoop
 
 from ._errors import APIError, ConfigurationError, ExtendRefusedError, LeaseError, UsageError, scrub
 from ._server import API_PATH, EXTEND_PATH, LeaseService
@@ -49,10 +48,10 @@ class _LeaseAPIHandler(APIHandler):
     def initialize(self, service: LeaseService) -> None:
         self.service = service
 
-    async def _answer(self, work: Callable[[], Dict[str, Any]], what: str) -> None:
-        """Run ``work`` in a thread (file lock and HTTP must not block the event loop)."""
+    async def _answer(self, work: Awaitable[Dict[str, Any]], what: str) -> None:
+        """Await ``work`` (blocking parts run on the service's own threads) and answer it."""
         try:
-            body = await IOLoop.current().run_in_executor(None, work)
+            body = await work
         except LeaseError as exc:
             self._fail(exc, what)
             return
@@ -95,7 +94,8 @@ class LeaseHandler(_LeaseAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        await self._answer(self.service.lease, "reading the lease")
+        service = self.service
+        await self._answer(service.offload.shared(service.lease), "reading the lease")
 
 
 class ExtendHandler(_LeaseAPIHandler):
@@ -109,7 +109,9 @@ class ExtendHandler(_LeaseAPIHandler):
         if duration is None:
             return
         force = json.loads(self.request.body or b"{}").get("force") is True  # JSON: checked
-        await self._answer(lambda: self.service.extend(duration, force), "extending the lease")
+        service = self.service
+        work = service.offload.run(lambda: service.extend(duration, force))
+        await self._answer(work, "extending the lease")
 
     def _duration(self) -> Any:
         """The requested duration string, or None after answering 400."""

@@ -88,6 +88,35 @@ def test_ill_typed_fields_name_the_field(change, field, fragment):
     assert isinstance(info.value, BadResponseError)
 
 
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("duration", 1e17),  # the simulator's ill_typed_field fault: made timedelta overflow
+        ("duration", 10**30),
+        ("duration", 11 * 366 * 86_400_000),
+        ("create_at", 0),  # 1970: before ModelArts existed
+        ("create_at", 1638841744),  # seconds, not milliseconds
+        ("create_at", 10**16),  # past 2200
+        ("update_at", 2**63),
+    ],
+)
+def test_out_of_range_times_name_the_field(field, value):
+    with pytest.raises(LeaseFormatError, match=f"'{field}' is out of range") as info:
+        Lease.from_json({**EXAMPLE, field: value})
+    assert info.value.field == field and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("duration", 0), ("duration", 259_200_000), ("duration", 5 * 365 * 86_400_000)],
+    ids=["zero", "72h", "five-years-of-renewals"],
+)
+def test_the_bounds_keep_every_real_lease(field, value):
+    lease = Lease.from_json({**EXAMPLE, field: value})
+    # Every derived value can be computed: nothing overflows downstream.
+    assert lease.deadline is not None and lease.describe(0) and lease.remaining(0) is not None
+
+
 @pytest.mark.parametrize("missing", ["create_at", "duration", "enable", "type"])
 def test_missing_fields_are_named_not_keyerrors(missing):
     data = {k: v for k, v in EXAMPLE.items() if k != missing}

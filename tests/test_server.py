@@ -3,12 +3,14 @@ simulator; and the shared cache seen from real kernels."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,10 +21,11 @@ import requests
 
 from jupyter_lease._cache import CACHE_DIR_ENV
 from jupyter_lease._errors import AuthenticationError
-from jupyter_lease._server import CONFIG_RETRY, LeaseService
+from jupyter_lease._server import CONFIG_RETRY, LeaseService, Offload
 from jupyter_lease._simulator import Simulator
 
 from .kernel_helpers import KernelSession
+from .test_cache import make_source
 
 LEASE = "jupyter-lease/api/lease"
 EXTEND = "jupyter-lease/api/lease/extend"
@@ -280,20 +283,89 @@ def test_get_is_answered_from_the_shared_cache(server, sim):
     assert_no_secret(sim, cache_file.read_text(encoding="utf-8"))
 
 
-def test_a_slow_modelarts_blocks_neither_the_server_nor_a_second_reader(server, sim):
+def timed_get(server: JupyterServer, path: str) -> float:
+    started = time.monotonic()
+    assert server.get(path).status_code == 200
+    return time.monotonic() - started
+
+
+def test_a_stalled_modelarts_leaves_the_rest_of_jupyter_answering(server, sim):
+    # More concurrent GETs than asyncio's default executor has threads (min(32, CPUs + 4)),
+    # against a ModelArts that takes 4 s: jupyter_server's own handlers (kernelspecs runs on
+    # that default executor) must still answer at once, and the GETs share one ShowLease.
+    gets = min(32, (os.cpu_count() or 1) + 4) + 2
     calls = show_calls(sim)
-    sim.inject("latency", count=1, seconds=2.0)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        slow = pool.submit(server.get, LEASE)
-        time.sleep(0.3)
-        waiting = pool.submit(server.get, LEASE)  # waits for the lock, not for its own call
+    sim.inject("latency", count=1, seconds=4.0)
+    with ThreadPoolExecutor(max_workers=gets) as pool:
         started = time.monotonic()
-        assert server.get("api/status").status_code == 200
-        assert time.monotonic() - started < 1.0  # the event loop was free all along
-        first, second = slow.result(), waiting.result()
-    assert first.status_code == second.status_code == 200
-    assert first.json()["deadline_ms"] == second.json()["deadline_ms"]
-    assert show_calls(sim) == calls + 1
+        pending = [pool.submit(server.get, LEASE) for _ in range(gets)]
+        time.sleep(0.5)  # every GET has reached the server; the read is in flight
+        others = {path: timed_get(server, path) for path in ("api/kernelspecs", "api/status")}
+        answers = [job.result() for job in pending]
+        waited = time.monotonic() - started
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    assert len({a.json()["deadline_ms"] for a in answers}) == 1
+    assert show_calls(sim) == calls + 1  # one upstream read for all of them
+    assert waited >= 3.5  # the stall was real
+    assert max(others.values()) < 1.0, others
+
+
+def test_offload_shares_one_read_and_keeps_a_thread_for_extends():
+    # Five waiting reads hold one worker thread, not all of them: an extend still runs.
+    calls: List[str] = []
+    release = threading.Event()
+
+    def read() -> int:
+        calls.append("read")
+        number = len(calls)
+        release.wait(10)
+        return number
+
+    def extend() -> str:
+        calls.append("extend")
+        return "extended"
+
+    async def scenario() -> Any:
+        offload = Offload()
+        try:
+            reads = [asyncio.ensure_future(offload.shared(read)) for _ in range(5)]
+            await asyncio.sleep(0.2)
+            extends = [await asyncio.wait_for(offload.run(extend), 5) for _ in range(2)]
+            release.set()
+            return extends, await asyncio.wait_for(asyncio.gather(*reads), 5)
+        finally:
+            release.set()
+            offload.shutdown()
+
+    extends, reads = asyncio.run(scenario())
+    assert extends == ["extended", "extended"]  # never merged, and not stuck behind the read
+    assert calls == ["read", "extend", "extend"]
+    assert reads == [1] * 5  # everyone got the one read's result
+
+
+def test_an_out_of_range_answer_is_502_once_then_the_lease_again(server, sim):
+    # The simulator's ill_typed_field duration=1e17 used to be cached and make every later
+    # request a 500, long after ModelArts answered normally again.
+    sim.inject("ill_typed_field", count=1, field="duration", value=1e17)
+    body = assert_one_line_error(server.get(LEASE), 502)
+    assert "'duration' is out of range" in body["error"]
+    response = server.get(LEASE)  # the fault is spent: ModelArts is fine again
+    assert response.status_code == 200, response.text
+    truth = sim.state()["notebooks"][sim.notebook_id]["lease"]
+    assert response.json()["duration_ms"] == truth["duration"]
+
+
+def test_a_poisoned_cache_file_does_not_break_the_server(server, sim):
+    assert server.get(LEASE).status_code == 200
+    (cache_file,) = server.cache_files()
+    data = json.loads(cache_file.read_text(encoding="utf-8"))
+    data["lease"]["duration"] = 10**17  # as cached by a version without the bounds
+    cache_file.write_text(json.dumps(data), encoding="utf-8")
+    calls = show_calls(sim)
+    response = server.get(LEASE)
+    assert response.status_code == 200, response.text
+    assert response.json()["duration_ms"] < 10**17 and show_calls(sim) == calls + 1
+    assert server.get(LEASE).status_code == 200 and show_calls(sim) == calls + 1  # rewritten
 
 
 # -- POST extend -----------------------------------------------------------------------------
@@ -387,16 +459,14 @@ def test_a_token_server_refuses_requests_without_the_token(servers, sim):
     assert srv.post(EXTEND, {"duration": "1h"}, xsrf=None).status_code == 200
 
 
-def test_the_api_lives_under_a_non_root_base_url(servers):
+def test_the_api_lives_under_a_non_root_base_url(servers, sim):
     srv = servers["token"]
-    assert srv.url(LEASE).startswith(f"http://127.0.0.1:{srv.port}/some/base/")
-    root = requests.get(
-        f"http://127.0.0.1:{srv.port}/{LEASE}",
-        headers={"Authorization": f"token {TOKEN}"},
-        timeout=10,
-    )
-    assert root.status_code == 404
-    assert f"{srv.base_url}{LEASE} (GET)" in srv.log()
+    auth = {"Authorization": f"token {TOKEN}"}
+    host = f"http://127.0.0.1:{srv.port}"
+    # URLs spelled out here, not built by the test's own helper.
+    under = requests.get(f"{host}/some/base/{sim.notebook_id}/{LEASE}", headers=auth, timeout=30)
+    assert under.status_code == 200, under.text
+    assert requests.get(f"{host}/{LEASE}", headers=auth, timeout=10).status_code == 404
 
 
 # -- not on ModelArts ------------------------------------------------------------------------
@@ -415,8 +485,20 @@ def test_without_configuration_the_api_answers_503_and_the_server_keeps_running(
 
 
 def test_no_server_log_has_a_traceback_or_a_secret(servers, sim):
-    for srv in servers.values():
-        log = srv.log()
+    # Failures of its own first, so that this holds whichever tests ran before it.
+    srv = servers["open"]
+    srv.forget_cache()
+    sim.inject("401", count=1)
+    assert_one_line_error(srv.get(LEASE), 502)
+    sim.inject("500", count=3)  # every retry of the RenewLease
+    assert_one_line_error(srv.post(EXTEND, {"duration": "1h"}), 502)
+    sim.clear_faults()
+    assert_one_line_error(servers["unconfigured"].get(LEASE), 503)
+    log = srv.log()
+    assert "jupyter_lease: reading the lease: " in log and "APIG.0301" in log
+    assert "jupyter_lease: extending the lease: " in log and "ModelArts.6102" in log
+    for each in servers.values():
+        log = each.log()
         assert "Traceback" not in log, log
         assert_no_secret(sim, log)
         assert "jupyter_lease: lease API at" in log
@@ -446,6 +528,27 @@ def test_a_failing_source_is_retried_after_a_pause_not_per_request(caplog):
     assert [r.getMessage() for r in caplog.records] == [
         "jupyter_lease: the lease API is unavailable: IAM: the password was refused (HTTP 401)"
     ]  # one line, not one per attempt
+
+
+def test_an_unusable_cache_is_one_warning_and_the_lease_still_answers(sim, tmp_path, caplog):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o1777)
+    shared.chmod(0o1777)  # like /tmp: anyone could plant the file here
+    service = LeaseService(
+        logging.getLogger("test.jupyter_lease.cache"),
+        factory=lambda: make_source(sim, shared),
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="test.jupyter_lease.cache"):
+            views = [service.lease() for _ in range(3)]
+    finally:
+        service.close()
+    truth = sim.state()["notebooks"][sim.notebook_id]["lease"]
+    assert [v["duration_ms"] for v in views] == [truth["duration"]] * 3
+    assert [r.getMessage() for r in caplog.records] == [
+        f"jupyter_lease: the lease cache is not used: {shared} is writable by every user"
+    ]
+    assert list(shared.iterdir()) == []
 
 
 # -- kernels share the cache -----------------------------------------------------------------
