@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Tuple, Union
 from urllib.parse import quote
 
 from ._clock import OffsetEstimate, observe
@@ -238,12 +238,14 @@ class LeaseClient:
             )
             content = response.content
         except Exception as exc:  # requests' own hierarchy; mapped, never leaked
-            raise _network_error(exc, what, self.endpoint) from None
+            raise _network_error(exc, what, self.endpoint, creds.secrets()) from None
         received = self._clock()
         self._observe(response.headers, sent, received)
         log.debug("%s %s -> %s (%s)", method, path, response.status_code, self.last_request_id)
         if response.status_code >= 400:
-            raise _api_error(what, response.status_code, content, response.headers, received)
+            raise _api_error(
+                what, response.status_code, content, response.headers, received, creds.secrets()
+            )
         try:
             return json.loads(content) if content else {}
         except ValueError:
@@ -286,9 +288,12 @@ def _user_agent() -> str:
     return f"jupyter_lease/{__version__}"
 
 
-def _network_error(exc: Exception, what: str, endpoint: str) -> NetworkError:
+def _network_error(
+    exc: Exception, what: str, endpoint: str, secrets: Sequence[str] = ()
+) -> NetworkError:
     import requests
 
+    endpoint = scrub(endpoint, secrets)  # configured text: it may carry a key (user:pass@)
     if isinstance(exc, requests.exceptions.Timeout):
         kind = "connecting" if isinstance(exc, requests.exceptions.ConnectTimeout) else "reading"
         return RequestTimeout(f"{what}: timed out {kind} to {endpoint}")
@@ -313,10 +318,17 @@ def _network_error(exc: Exception, what: str, endpoint: str) -> NetworkError:
     return NetworkError(f"{what}: unexpected transport failure ({type(exc).__name__})")
 
 
-def _api_error(what: str, status: int, content: bytes, headers: Any, now: float) -> APIError:
-    """Map an HTTP error response to the exception hierarchy, with one human line."""
-    code, server_msg = _error_fields(content)
+def _api_error(
+    what: str, status: int, content: bytes, headers: Any, now: float, secrets: Sequence[str] = ()
+) -> APIError:
+    """Map an HTTP error response to the exception hierarchy, with one human line.
+
+    Everything the server said is scrubbed, of ``secrets`` (the credentials in use) too: a
+    gateway may echo a key back, and a 32-hex-digit token looks just like a request id.
+    """
+    code, server_msg = _error_fields(content, secrets)
     request_id = headers.get("X-Request-Id")
+    request_id = scrub(request_id, secrets)[:80] if isinstance(request_id, str) else None
     detail = f": {server_msg}" if server_msg else ""
     kw = dict(status=status, code=code, request_id=request_id)
     if code in _NOT_FOUND_CODES or status == 404:
@@ -351,7 +363,9 @@ def _api_error(what: str, status: int, content: bytes, headers: Any, now: float)
     return APIError(f"{what}: request refused{detail}", **kw)
 
 
-def _error_fields(content: bytes) -> Tuple[Optional[str], Optional[str]]:
+def _error_fields(
+    content: bytes, secrets: Sequence[str] = ()
+) -> Tuple[Optional[str], Optional[str]]:
     """``(error_code, error_msg)`` from a ModelArts or IAM error body, scrubbed and shortened."""
     try:
         data = json.loads(content)
@@ -363,6 +377,10 @@ def _error_fields(content: bytes) -> Tuple[Optional[str], Optional[str]]:
         data = {"error_code": None, "error_msg": data["error"].get("message")}
     code = data.get("error_code")
     msg = data.get("error_msg")
-    code = code if isinstance(code, str) and len(code) < 40 else None
-    msg = scrub(" ".join(msg.split()))[:200] if isinstance(msg, str) and msg.strip() else None
+    code = scrub(code, secrets) if isinstance(code, str) and len(code) < 40 else None
+    msg = (
+        scrub(" ".join(msg.split()), secrets)[:200]
+        if isinstance(msg, str) and msg.strip()
+        else None
+    )
     return code, msg

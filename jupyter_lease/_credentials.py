@@ -26,7 +26,7 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -354,9 +354,10 @@ def _new_session(trust_env: bool = True) -> requests.Session:
     return session
 
 
-def _http_error(what: str, exc: Exception) -> FetchFailed:
-    # requests' messages carry the URL, never the body; scrub anyway.
-    return FetchFailed(f"{what}: {type(exc).__name__}: {scrub(str(exc))[:160]}")
+def _http_error(what: str, exc: Exception, secrets: Tuple[Optional[str], ...]) -> FetchFailed:
+    # requests' messages carry the URL, never the body; scrub anyway, of the secrets at hand too.
+    detail = scrub(str(exc), secrets)[:160]
+    return FetchFailed(f"{scrub(what, secrets)}: {type(exc).__name__}: {detail}")
 
 
 def _iam_fetcher(
@@ -387,7 +388,7 @@ def _iam_fetcher(
         try:
             response = session.post(url, json=body, timeout=IAM_TIMEOUT)
         except requests.RequestException as exc:
-            raise _http_error(f"IAM {endpoint} unreachable", exc) from None
+            raise _http_error(f"IAM {endpoint} unreachable", exc, (password,)) from None
         if response.status_code not in (200, 201):
             hint = " (wrong user, password or domain?)" if response.status_code == 401 else ""
             raise FetchFailed(f"IAM answered HTTP {response.status_code}{hint}")
@@ -426,7 +427,7 @@ class _MetadataFetcher:
                 timeout=METADATA_TIMEOUT,
             )
         except requests.ConnectionError as exc:  # includes ConnectTimeout
-            raise _http_error(f"metadata service {self._base} unreachable", exc) from None
+            raise _http_error(f"metadata service {self._base} unreachable", exc, ()) from None
         except requests.RequestException:
             return None
         text = response.text.strip() if response.status_code == 200 else ""
@@ -443,7 +444,9 @@ class _MetadataFetcher:
                 timeout=METADATA_TIMEOUT,
             )
         except requests.RequestException as exc:
-            raise _http_error(f"metadata service {self._base} unreachable", exc) from None
+            raise _http_error(
+                f"metadata service {self._base} unreachable", exc, (self._token,)
+            ) from None
 
     def __call__(self, now: float) -> Credentials:
         if self._token is None:
@@ -473,11 +476,16 @@ class _MetadataFetcher:
 
 @dataclass(frozen=True)
 class Resolution:
-    """The outcome of the chain, for ``doctor``: a provider or the error, plus every attempt."""
+    """The outcome of the chain, for ``doctor``: a provider or the error, plus every attempt.
+
+    ``secrets`` (never in ``repr``): every secret the chain saw — given, in the environment, or
+    fetched — so a report can scrub them from anything else it shows.
+    """
 
     provider: Optional[CredentialProvider]
     attempts: Tuple[Attempt, ...]
     error: Optional[CredentialsError] = None
+    secrets: Tuple[str, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass
@@ -497,6 +505,13 @@ class _Ctx:
 
 class _NotSet(Exception):
     """This source has nothing; the message says why (e.g. "not set")."""
+
+
+def _known_secrets(ctx: _Ctx) -> Tuple[str, ...]:
+    """The secrets the caller and the environment hold: scrubbed from whatever a source says."""
+    names = (ENV_AK, ENV_SK, ENV_SECURITY_TOKEN, ENV_AUTH_TOKEN, ENV_IAM_PASSWORD)
+    values = [*ctx.explicit.values(), *(ctx.environ.get(name) for name in names)]
+    return tuple(v.strip() for v in values if isinstance(v, str) and v.strip())
 
 
 def _env(ctx: _Ctx, name: str) -> Optional[str]:
@@ -569,7 +584,8 @@ def _iam_endpoint(ctx: _Ctx) -> str:
         try:
             return normalize_endpoint(value)
         except ValueError as exc:
-            raise CredentialsError(f"{ENV_IAM_ENDPOINT}={scrub(value)!r} {exc}") from None
+            shown = scrub(value, _known_secrets(ctx))
+            raise CredentialsError(f"{ENV_IAM_ENDPOINT}={shown!r} {exc}") from None
     region = _region(ctx)
     if not region:
         raise CredentialsError(
@@ -636,7 +652,8 @@ def _src_session(ctx: _Ctx) -> CredentialProvider:
     try:
         session = ctx.session_factory()
     except Exception as exc:  # third-party code: any failure just means "not this source"
-        raise _Failed(f"Session() failed: {type(exc).__name__}: {scrub(str(exc))[:160]}") from None
+        detail = scrub(str(exc), _known_secrets(ctx))[:160]
+        raise _Failed(f"Session() failed: {type(exc).__name__}: {detail}") from None
     if session is None:
         raise _NotSet("modelarts SDK not installed")
     try:
@@ -676,7 +693,8 @@ def _src_metadata(ctx: _Ctx) -> CredentialProvider:
     try:
         base = normalize_endpoint(raw)
     except ValueError as exc:
-        raise CredentialsError(f"{ENV_METADATA_URL}={scrub(raw)!r} {exc}") from None
+        shown = scrub(raw, _known_secrets(ctx))
+        raise CredentialsError(f"{ENV_METADATA_URL}={shown!r} {exc}") from None
     source = f"metadata service {base}"
     http = ctx.http or _new_session(trust_env=False)
     return _first_fetch(_MetadataFetcher(http, base, source), source, ctx.refresh_margin, ctx)
@@ -723,14 +741,17 @@ def _run_chain(ctx: _Ctx) -> Resolution:
         except CredentialsError as exc:
             # Half-configured: stop here, naming the mistake.
             attempts.append(_attempt_for(source, "invalid", str(exc)))
-            return Resolution(None, tuple(attempts), CredentialsError(str(exc), _tried(attempts)))
+            error = CredentialsError(str(exc), _tried(attempts))
+            return Resolution(None, tuple(attempts), error, _known_secrets(ctx))
         else:
             creds = provider.get(ctx.clock())
             attempts.append(_attempt_for(source, "found", creds.describe()))
             provider.attempts = tuple(attempts)
-            return Resolution(provider, tuple(attempts))
+            return Resolution(
+                provider, tuple(attempts), None, _known_secrets(ctx) + creds.secrets()
+            )
     error = CredentialsError(_nothing_message(attempts), _tried(attempts))
-    return Resolution(None, tuple(attempts), error)
+    return Resolution(None, tuple(attempts), error, _known_secrets(ctx))
 
 
 def _tried(attempts: List[Attempt]) -> List[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._credentials import Resolution, try_resolve_credentials
@@ -324,9 +324,20 @@ def run_doctor(
         resolution = Resolution(None, (Attempt("credentials", "failed", message),))
     if resolution.error is not None:
         errors.append(str(resolution.error))
-    secrets = (ak, sk, security_token, auth_token)
+    secrets = (ak, sk, security_token, auth_token, *resolution.secrets)
     errors = [_clean(e, secrets) for e in errors]
-    return doctor_report(location, resolution, endpoint_check=endpoint_check, errors=errors)
+    report = doctor_report(location, resolution, endpoint_check=endpoint_check, errors=errors)
+    return _without(report, secrets)
+
+
+def _without(report: Report, secrets: Sequence[Optional[str]]) -> Report:
+    """The report with the secrets in use removed from every cell: discovered values and the
+    connectivity check are outside text too."""
+    sections = tuple(
+        Section(s.title, tuple(Row(*(_clean(c, secrets) for c in astuple(r))) for r in s.rows))
+        for s in report.sections
+    )
+    return replace(report, sections=sections)
 
 
 def _error_text(exc: Exception) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from typing import Iterable, Optional
+from urllib.parse import quote
 
 __all__ = [
     "APIError",
@@ -165,12 +166,25 @@ class LeaseFormatError(BadResponseError):
         super().__init__(message, **kw)
 
 
-# Long runs of key-like material. AKs are 20 upper-case alphanumerics, SKs 40 mixed, tokens
-# thousands of base64 characters: a 16+ character run of those alphabets holding both a digit
-# and an upper-case letter is never legitimate in a message meant for a person. Kept: request
-# ids and UUIDs (lower-case hex) and environment variable names (UPPER_SNAKE_CASE).
+# Key-like material. AKs are 20 upper-case letters and digits, SKs 40 letters and digits, tokens
+# hundreds of base64 characters or dotted base64url pieces (JWT): none of these shapes is ever
+# legitimate in a message meant for a person. Kept, because people need them: request ids and
+# project ids (32 lower-case hex digits), UUIDs, host names, environment variable names
+# (UPPER_SNAKE_CASE), error codes. What the shapes cannot tell apart from those (a token of 32
+# lower-case hex digits, an all-lower-case dotted token) is masked when the secrets in use are
+# passed (``Credentials.secrets()``), or when the word naming it stands right before it.
 _SECRETISH = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{16,}")
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_UPPER_KEY = re.compile(r"[A-Z0-9]*[A-Z][A-Z0-9]*")  # an AK, digits or not
+_LOWER_KEY = re.compile(r"[a-z0-9]{33,}")  # longer than a request id: an SK in lower case
+_DOTTED = re.compile(r"(?<![\w.-])[\w-]+(?:\.[\w-]+){2,}(?![\w-])", re.ASCII)
+_NAMED = re.compile(
+    r"(?<![A-Za-z0-9])(?:access[ _-]?key(?:[ _-]?id)?|secret(?:[ _-]?key)?|[a-z]*[ _-]?token"
+    r"|password|passwd|signature|credentials?|ak|sk)s?(?![A-Za-z0-9])"
+    r"""["']?\s*[:=]?\s*["']?([A-Za-z0-9+/=._~-]{8,})""",
+    re.IGNORECASE,
+)
+_MASK = "***"
 
 
 def _mask_if_secretish(match: re.Match) -> str:
@@ -182,12 +196,53 @@ def _mask_if_secretish(match: re.Match) -> str:
     has_lower = any(c.islower() for c in run)
     # Long mixed-case runs are base64 even without digits; no word is 32 letters long.
     secretish = has_upper and (has_digit or (has_lower and len(run) >= 32))
-    return "***" if secretish else run
+    pieces = re.findall(r"[A-Za-z0-9]{16,}", run)
+    secretish = secretish or any(
+        _UPPER_KEY.fullmatch(piece) or _LOWER_KEY.fullmatch(piece) for piece in pieces
+    )
+    return _MASK if secretish else run
+
+
+def _mask_dotted(match: re.Match) -> str:
+    """A JWT (``eyJ…``), or dotted pieces at least two of which mix upper, lower and digits.
+
+    Host names, module paths and versions have no such pieces; a short-segment JWT does.
+    """
+    token = match.group(0)
+    pieces = token.split(".")
+    mixed = [
+        p
+        for p in pieces
+        if re.search(r"[A-Z]", p) and re.search(r"[a-z]", p) and re.search(r"\d", p)
+    ]
+    return _MASK if token.startswith("eyJ") or len(mixed) >= 2 else token
+
+
+def _mask_named(match: re.Match) -> str:
+    """The value right after ``token``, ``sk=``, ``password:``… when it is not a plain word."""
+    value = match.group(1)
+    if _ENV_NAME.fullmatch(value):
+        return match.group(0)
+    has_digit = any(c.isdigit() for c in value)
+    has_letter = any(c.isalpha() for c in value)
+    if (has_digit and has_letter) or value.count(".") >= 2:
+        start = match.start(1) - match.start(0)
+        return match.group(0)[:start] + _MASK
+    return match.group(0)
 
 
 def scrub(text: str, secrets: Iterable[Optional[str]] = ()) -> str:
-    """Remove every known secret, and anything shaped like a key, from ``text``."""
+    """Remove every known secret, and anything shaped like a key, from ``text``.
+
+    Pass the secrets in use (``Credentials.secrets()``) wherever text from outside (a server's
+    error message, an exception from a library) goes into a message: the shapes alone cannot
+    tell every secret from a request id.
+    """
+    text = str(text)
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+        if secret and secret.strip():
+            text = text.replace(secret, _MASK)
+            text = text.replace(quote(secret, safe=""), _MASK)  # echoed from a URL
+    text = _DOTTED.sub(_mask_dotted, text)
+    text = _NAMED.sub(_mask_named, text)
     return _SECRETISH.sub(_mask_if_secretish, text)

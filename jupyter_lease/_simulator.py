@@ -9,7 +9,9 @@ Its clock is the injected ``clock`` plus a shift that ``advance()`` moves, so te
 lease deadline without sleeping.  Every answer carries a ``Date`` from that clock.
 
 The control API under ``/_sim/`` (JSON, no auth, loopback clients only) lets code in another
-process (a kernel, the demo) drive it; :class:`SimulatorControl` is the matching client.
+process (a kernel, the demo) drive it; :class:`SimulatorControl` is the matching client. It
+refuses anything a web page could send (see :func:`_control_refusal`): any site open in the
+user's browser can reach 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ._errors import UsageError
 from ._simulator_faults import (
     BODY_FAULTS,
     FAULTS,
+    MAX_SECONDS,
     SHORT_CIRCUIT,
     Fault,
     FaultQueue,
@@ -46,6 +49,7 @@ from ._simulator_faults import (
     Server,
     SimulatorControl,
     auth_error,
+    bounded,
     damage_body,
     error_response,
     fault_error,
@@ -80,6 +84,7 @@ MIN_RENEW_MS = 3_600_000
 MAX_RENEW_MS = 259_200_000
 DEFAULT_RENEW_MS = 3_600_000
 MAX_DATE_SKEW = 900.0  # the gateway's 15 minutes
+_MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01: a create_at later than that is a typo
 LOCKOUT_AFTER = 5  # consecutive failures per AK ...
 LOCKOUT_SECONDS = 300.0  # ... lock it for 5 minutes
 IAM_TOKEN_TTL = 86_400.0
@@ -311,9 +316,15 @@ class Simulator:
         return int(self.now() * 1000)
 
     def advance(self, seconds: float) -> float:
-        """Move the simulator's clock (negative moves it back); returns the new ``now()``."""
+        """Move the simulator's clock (negative moves it back); returns the new ``now()``.
+
+        The total shift stays within ±10 years (``MAX_SECONDS``): a clock at 1e308 has no
+        ``Date`` header to send, and every answer after it would fail.
+        """
         with self._lock:
-            self._shift += float(seconds)
+            step = bounded("advance", seconds, -MAX_SECONDS, MAX_SECONDS)
+            bounded("the total clock shift", self._shift + step, -MAX_SECONDS, MAX_SECONDS)
+            self._shift += step
             self._tick_all()
             return self.now()
 
@@ -327,6 +338,7 @@ class Simulator:
         name: Optional[str] = None,
     ) -> Dict[str, Any]:
         """Add (or replace) an instance whose lease ends ``lease`` seconds from now."""
+        lease = bounded("lease", lease, -MAX_SECONDS, MAX_SECONDS)
         now_ms = self._now_ms()
         notebook = _Notebook(
             id=notebook_id,
@@ -362,6 +374,7 @@ class Simulator:
         """
         if remaining is not None and duration_ms is not None:
             raise UsageError("give remaining or duration_ms, not both")
+        _check_lease_numbers(remaining, duration_ms, create_at_ms)
         with self._lock:
             notebook = self._notebook(notebook_id)
             if create_at_ms is not None:
@@ -723,9 +736,10 @@ class Simulator:
     # -- control API -----------------------------------------------------------------------
 
     def _control(self, request: Request) -> Response:
-        """``/_sim/...``: JSON in and out, no auth, loopback clients only."""
-        if not is_loopback(request.client):
-            return json_response(403, {"error": "the control API answers loopback clients only"})
+        """``/_sim/...``: JSON in and out, no auth, never from a web page (see module doc)."""
+        refusal = _control_refusal(request)
+        if refusal is not None:
+            return refusal
         try:
             data = json.loads(request.body) if request.body.strip() else {}
             if not isinstance(data, dict):
@@ -735,8 +749,8 @@ class Simulator:
             )
         except _NoRoute:
             return json_response(404, {"error": f"no control call {request.method} {request.path}"})
-        except (UsageError, TypeError, ValueError, KeyError) as exc:
-            return json_response(400, {"error": str(exc)})
+        except (UsageError, TypeError, ValueError, KeyError, OverflowError) as exc:
+            return json_response(400, {"error": " ".join(str(exc).split())})
 
     def _control_call(self, method: str, path: str, data: Dict[str, Any]) -> Any:
         if (method, path) == ("GET", "/_sim/state"):
@@ -746,7 +760,7 @@ class Simulator:
         if (method, path) == ("POST", "/_sim/notebooks"):
             return self.add_notebook(**data)
         if (method, path) == ("POST", "/_sim/clock"):
-            return {"now": self.advance(float(data["advance"]))}
+            return {"now": self.advance(data["advance"])}
         if (method, path) == ("POST", "/_sim/faults"):
             self.inject(**data)
             return {"faults": self._faults.pending()}
@@ -763,6 +777,53 @@ class Simulator:
 
 class _NoRoute(Exception):
     pass
+
+
+def _check_lease_numbers(
+    remaining: Optional[float], duration_ms: Optional[int], create_at_ms: Optional[int]
+) -> None:
+    """Finite, and within ten years (of now, or of the epoch's range for ``create_at``)."""
+    if remaining is not None:
+        bounded("remaining", remaining, -MAX_SECONDS, MAX_SECONDS)
+    if duration_ms is not None:
+        bounded("duration_ms", duration_ms, -MAX_SECONDS * 1000, MAX_SECONDS * 1000)
+    if create_at_ms is not None:
+        bounded("create_at_ms", create_at_ms, 0, _MAX_EPOCH_MS)
+
+
+def _control_refusal(request: Request) -> Optional[Response]:
+    """Why a control request is refused (a 403 or 415), or ``None``.
+
+    A page in the user's browser can send a "simple" cross-origin POST (``text/plain``, no
+    preflight) to 127.0.0.1, or reach it by DNS rebinding under its own host name: so the
+    control API wants a loopback client, a loopback ``Host``, no ``Origin`` (browsers send one
+    with every POST) and, for anything but GET, ``Content-Type: application/json`` (which a
+    page cannot send cross-origin without a preflight that this server never answers).
+    """
+    headers = request.headers
+    if not is_loopback(request.client):
+        return _refused(403, "the control API answers loopback clients only")
+    host = _host_name(headers.get("host", ""))
+    if host and not is_loopback(host):
+        return _refused(403, "the control API answers requests to a loopback host only")
+    if "origin" in headers or headers.get("sec-fetch-site", "none") != "none":
+        return _refused(403, "the control API refuses requests from web pages (Origin header)")
+    media = headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method != "GET" and media != "application/json":
+        return _refused(415, "the control API takes Content-Type: application/json")
+    return None
+
+
+def _host_name(value: str) -> str:
+    """The host of a ``Host`` header: ``[::1]:8000`` -> ``::1``, ``localhost:80`` -> localhost."""
+    value = value.strip()
+    if value.startswith("["):
+        return value[1:].split("]")[0]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def _refused(status: int, message: str) -> Response:
+    return json_response(status, {"error": message})
 
 
 def _checked_type(value: str) -> str:

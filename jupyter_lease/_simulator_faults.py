@@ -27,6 +27,7 @@ import http.server
 import ipaddress
 import json
 import logging
+import math
 import socket
 import socketserver
 import threading
@@ -39,10 +40,24 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ._errors import UsageError
 
-__all__ = ["FAULTS", "Fault", "FaultQueue", "SimulatorControl", "damage_body", "fault_error"]
+__all__ = [
+    "FAULTS",
+    "MAX_SECONDS",
+    "Fault",
+    "FaultQueue",
+    "SimulatorControl",
+    "bounded",
+    "damage_body",
+    "fault_error",
+]
 
 _log = logging.getLogger("jupyter_lease.simulator")
 _MAX_BODY = 1 << 20
+#: Ten years: the most any time a test gives the simulator (a clock shift, a lease) may span.
+#: Far beyond any lease, and far from where the simulator's clock stops being a date.
+MAX_SECONDS = 10 * 366 * 86400.0
+_MAX_LATENCY = 3600.0
+_MAX_COUNT = 1_000_000
 
 FAULTS: Dict[str, str] = {
     "latency": "sleep `seconds` (default 1.0, real time) then answer normally",
@@ -157,8 +172,8 @@ class FaultQueue:
 def _validated(name: str, count: int, path: Optional[str], params: Dict[str, Any]) -> Fault:
     if name not in FAULTS:
         raise UsageError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise UsageError(f"fault count must be a positive integer, not {count!r}")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= _MAX_COUNT:
+        raise UsageError(f"fault count must be an integer from 1 to {_MAX_COUNT}, not {count!r}")
     if path is not None and not isinstance(path, str):
         raise UsageError("fault path must be a string (a substring of the request path)")
     params = dict(params)
@@ -166,10 +181,38 @@ def _validated(name: str, count: int, path: Optional[str], params: Dict[str, Any
     unknown = set(params) - _PARAMS.get(name, set())
     if unknown:
         raise UsageError(f"fault {name!r} takes no parameter(s) {', '.join(sorted(unknown))}")
-    seconds = params.get("seconds", 0)
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        raise UsageError("latency seconds must be a non-negative number")
+    if "seconds" in params:
+        bounded("latency seconds", params["seconds"], 0, _MAX_LATENCY)
+    if "status" in params:
+        bounded("fault status", params["status"], 100, 599, integer=True)
+    if isinstance(params.get("retry_after"), (int, float)):  # a string is an HTTP-date
+        bounded("retry_after", params["retry_after"], -MAX_SECONDS, MAX_SECONDS)
+    value = params.get("value")
+    if isinstance(value, float) and not math.isfinite(value):
+        # Out-of-range numbers are what ill_typed_field is for; NaN and infinity are not JSON.
+        raise UsageError(f"fault value must be a finite number, not {value!r}")
     return Fault(name, count, path, method, params)
+
+
+def bounded(name: str, value: Any, low: float, high: float, *, integer: bool = False) -> float:
+    """``value`` as a number in ``[low, high]``; ``UsageError`` for anything else.
+
+    The control API reads JSON, whose numbers may be ``1e308``, ``NaN``, ``Infinity`` or a
+    400-digit integer: any of those would reach the simulator's clock and break every later
+    answer. Booleans are not numbers here.
+    """
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok and integer:
+        ok = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    try:
+        number = float(value) if ok else math.nan
+    except OverflowError:  # an int too large for a float
+        number = math.nan
+    if not (math.isfinite(number) and low <= number <= high):
+        kind = "an integer" if integer else "a finite number"
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise UsageError(f"{name} must be {kind} from {low:g} to {high:g}, not {shown}")
+    return number
 
 
 def fault_error(fault: Fault, not_found_status: int) -> Tuple[int, Dict[str, str], Dict[str, str]]:

@@ -561,3 +561,113 @@ def test_first_fetch_failure_raises() -> None:
     issuer.fail = True
     with pytest.raises(CredentialsError, match="issuer down"):
         RefreshingProvider(issuer, "i").get(0)
+
+
+# --- the secrets in use never reach a message -----------------------------------------------------
+# Four shapes the key-shape heuristic alone once let through. The server echoes the secret in
+# its error message; the client, the CLI and doctor mask it because it is a secret in use.
+
+ECHOED = {
+    "AK of letters only": ("HUAWEICLOUD_SDK_AK", "QWERTYUIOPASDFGHJKLZ"),
+    "SK in lower case": ("HUAWEICLOUD_SDK_SK", "m4yfvk41ba2giqm7uio6pznpdukgpownrzlmvmhc"),
+    "token of 32 hex digits": ("JUPYTER_LEASE_AUTH_TOKEN", "5f0d8a2b1c3e4f5a6b7c8d9e0f1a2b3c"),
+    "dotted token, short pieces": ("JUPYTER_LEASE_AUTH_TOKEN", "q7vb.x2nd.k9wm"),
+}
+
+
+def echoing_simulator(name: str, secret: str) -> Simulator:
+    """A simulator that knows the secret (an AK/SK shape is its own key) and echoes it back."""
+    keys = {"HUAWEICLOUD_SDK_AK": "ak", "HUAWEICLOUD_SDK_SK": "sk"}
+    sim = Simulator(**({keys[name]: secret} if name in keys else {})).start()
+    sim.inject("403", count=5, message=f"no permission for {secret} in this project")
+    return sim
+
+
+def echo_env(sim: Simulator, name: str, secret: str) -> Dict[str, str]:
+    env = {**sim.environ(), name: secret}
+    if name == "JUPYTER_LEASE_AUTH_TOKEN":  # the token must be what signs, not the sim's AK/SK
+        del env["HUAWEICLOUD_SDK_AK"], env["HUAWEICLOUD_SDK_SK"]
+    return env
+
+
+def run_cli(args: List[str], env: Dict[str, str]) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_LEASE_", "HUAWEICLOUD_"))
+    }
+    base["JUPYTER_LEASE_CACHE_DIR"] = os.environ["JUPYTER_LEASE_CACHE_DIR"]
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_lease", *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("shape", list(ECHOED))
+def test_a_secret_echoed_by_the_server_never_reaches_a_message(shape: str) -> None:
+    from jupyter_lease._client import LeaseClient
+    from jupyter_lease._discovery import discover
+    from jupyter_lease._errors import PermissionDeniedError
+
+    name, secret = ECHOED[shape]
+    with echoing_simulator(name, secret) as sim:
+        env = echo_env(sim, name, secret)
+        client = LeaseClient(discover(environ=env), resolve(env, use_metadata=False))
+        with pytest.raises(PermissionDeniedError) as info:
+            client.show()
+        assert "no permission for *** in this project" in str(info.value)
+        status = run_cli(["status"], env)
+        doctor = run_cli(["doctor", "--check"], env)
+    assert status.returncode == 1 and status.stderr.startswith("jupyter lease: error: ShowLease")
+    assert "ShowLease failed" in doctor.stdout
+    texts = [str(info.value), repr(info.value.args), status.stderr, status.stdout, doctor.stdout]
+    assert_no_secret("\n".join(texts + [doctor.stderr]), secret)
+
+
+def test_network_errors_are_scrubbed_of_the_secrets_in_use() -> None:
+    from jupyter_lease._client import _network_error
+
+    secret = "q7vb.x2nd.k9wm"
+    try:
+        requests.get(closed_port_url(), timeout=5)
+    except requests.RequestException as exc:
+        error = _network_error(exc, "ShowLease", f"http://{secret}:8443", (secret,))
+    assert str(error) == "ShowLease: connection refused by http://***:8443"
+
+
+def test_a_failing_source_does_not_echo_a_secret_of_the_chain(
+    simulator: Simulator, fake_modelarts: Callable
+) -> None:
+    """IAM refuses, then the ModelArts SDK fails with the IAM password in its message."""
+    from jupyter_lease._doctor import run_doctor
+
+    password = "5f0d8a2b1c3e4f5a6b7c8d9e0f1a2b3c"
+    fake_modelarts(
+        "class Session:\n    def __init__(self):\n"
+        f"        raise RuntimeError('login refused: {password}')\n"
+    )
+    env = iam_env(simulator, password=password)
+    resolution = try_resolve_credentials(
+        environ=env, project_id=simulator.project_id, use_metadata=False
+    )
+    (attempt,) = [a for a in resolution.attempts if a.source == "modelarts Session"]
+    assert attempt.detail == "Session() failed: RuntimeError: login refused: ***"
+    report = run_doctor(environ=env, use_metadata=False)
+    texts = [repr(resolution), str(resolution.error), report.to_text(), report.to_html()]
+    assert_no_secret("\n".join(texts), password)
+
+
+def test_doctor_scrubs_the_secrets_in_use_from_every_cell(simulator: Simulator) -> None:
+    from jupyter_lease._doctor import run_doctor
+
+    name, token = ECHOED["token of 32 hex digits"]
+    env = echo_env(simulator, name, token)
+    report = run_doctor(environ=env, endpoint_check=f"ShowLease failed: server said {token}")
+    (row,) = report.section("Connectivity").rows
+    assert row.value == "ShowLease failed: server said ***"
+    assert_no_secret(report.to_text() + report.to_html() + repr(report.to_dict()), token)

@@ -22,15 +22,25 @@ def test_credentials_error_lists_what_was_tried():
 
 
 @pytest.mark.parametrize(
-    "secret",
+    "text, secret",
     [
-        "UJZDE8GXD6NCF10EPF91",  # AK shape
-        "d0Kh8oOOL8dKLzdocJ2isAjIhKtJ0RlgLKOmxgJT",  # SK shape
-        "MIIEhwYJKoZIhvcNAQcCoIIEeDCCBHQCAQExDTALBglghkgBZQMEAgEw",  # token shape
+        ("signature for {} rejected", "UJZDE8GXD6NCF10EPF91"),  # AK shape
+        ("signature for {} rejected", "d0Kh8oOOL8dKLzdocJ2isAjIhKtJ0RlgLKOmxgJT"),  # SK shape
+        ("token {} rejected", "MIIEhwYJKoZIhvcNAQcCoIIEeDCCBHQCAQExDTALBglghkgBZQMEAgEw"),
+        ("access key {} has no permission", "QWERTYUIOPASDFGHJKLZ"),  # an AK without a digit
+        ("secret {} is wrong", "m4yfvk41ba2giqm7uio6pznpdukgpownrzlmvmhc"),  # SK in lower case
+        ("invalid token {}", "5f0d8a2b1c3e4f5a6b7c8d9e0f1a2b3c"),  # 32 hex digits, named
+        ('{{"X-Auth-Token": "{}"}}', "5f0d8a2b1c3e4f5a6b7c8d9e0f1a2b3c"),
+        ("JUPYTER_LEASE_AUTH_TOKEN={} is not accepted", "5f0d8a2b1c3e4f5a6b7c8d9e0f1a2b3c"),
+        ("bad jwt {}.", "aB3x.Yz9Q.k2Lm"),  # dotted, short pieces
+        ("bad jwt {}", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"),
     ],
 )
-def test_scrub_masks_key_shaped_runs(secret):
-    assert secret not in scrub(f"signature for {secret} rejected")
+def test_scrub_masks_key_shaped_runs(text, secret):
+    scrubbed = scrub(text.format(secret))
+    assert "***" in scrubbed
+    for piece in secret.split("."):
+        assert piece not in scrubbed  # not even the short pieces of a dotted token
 
 
 @pytest.mark.parametrize(
@@ -38,9 +48,17 @@ def test_scrub_masks_key_shaped_runs(secret):
     [
         "JUPYTER_LEASE_NOTEBOOK_ID",
         "HUAWEICLOUD_SDK_REGION_MODELARTS_CN_NORTH_4",
+        "HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK",
         "362bc9914d1341fcb282a5c1c670603f",
+        "request id 362bc9914d1341fcb282a5c1c670603f",
         "881ed162-ae2e-4154-bf15-052434b9b5df",
         "https://modelarts.cn-north-4.myhuaweicloud.com",
+        "ModelArts.6309",
+        "requests.exceptions.ConnectionError from urllib3.connection.HTTPConnection",
+        "jupyter_lease 1.2.3",
+        "the security token expired.",
+        "Incorrect IAM authentication information: signature mismatch.",
+        "IAM token (token, expires 2026-05-29T20:26:40Z)",
     ],
 )
 def test_scrub_keeps_what_people_need(kept):
@@ -49,6 +67,12 @@ def test_scrub_keeps_what_people_need(kept):
 
 def test_scrub_removes_known_secrets_of_any_shape():
     assert "hunter2" not in scrub("password hunter2 wrong", secrets=["hunter2", None])
+    # What no shape tells from a request id or a host name, the secrets in use do.
+    for secret in ("5f0d8a2b1c3e4f5a6b7c8d9e0f1a2b3c", "q7vb.x2nd.k9wm"):
+        assert secret in scrub(f"refused {secret}")
+        assert scrub(f"refused {secret}", secrets=[secret]) == "refused ***"
+    echoed = "path /auth/ab%2Bcd%2Fef%3D%3Dgh/x"  # a token with + / = echoed URL-encoded
+    assert scrub(echoed, secrets=["ab+cd/ef==gh"]) == "path /auth/***/x"
 
 
 def test_public_api_is_small_and_importable():

@@ -751,6 +751,114 @@ def test_control_api_answers_loopback_clients_only(simulator):
     assert control_from("192.0.2.10") == 403 and control_from("10.0.0.1") == 403
 
 
+# A body that every test below sends in some form: valid JSON that would move the clock.
+_ADVANCE_HOUR = json.dumps({"advance": 3600})
+
+
+def _control_post(sim: Simulator, http: requests.Session, path: str, raw: Any, **headers: str):
+    return http.post(sim.url + path, data=raw, headers=headers, timeout=5)
+
+
+def _assert_untouched(sim: Simulator, http: requests.Session, lease: Dict[str, Any]) -> None:
+    """Nothing moved, and the simulator still answers ModelArts calls with a sane Date."""
+    state = sim.state()
+    assert state["shift"] == 0 and state["faults"] == []
+    assert set(state["notebooks"]) == {sim.notebook_id}
+    response = call(sim, http)
+    assert response.status_code == 200 and response.json() == lease
+    date = email.utils.parsedate_to_datetime(response.headers["Date"]).timestamp()
+    assert abs(date - time.time()) < 5
+
+
+def test_control_api_refuses_what_a_web_page_can_send(simulator, http):
+    lease = call(simulator, http).json()
+    json_type, plain = {"Content-Type": "application/json"}, {"Content-Type": "text/plain"}
+    refused = [
+        # "Simple" cross-origin requests, sent by any page without a preflight:
+        _control_post(simulator, http, "/_sim/clock", _ADVANCE_HOUR, **plain),
+        _control_post(simulator, http, "/_sim/clock", _ADVANCE_HOUR.encode()),  # no type at all
+        _control_post(
+            simulator, http, "/_sim/faults", "fault=drop",
+            **{"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        # A browser names the page's origin on every POST, JSON or not:
+        _control_post(
+            simulator, http, "/_sim/clock", _ADVANCE_HOUR, Origin="https://a.example", **json_type
+        ),
+        # DNS rebinding: the page's own host name resolving to 127.0.0.1.
+        _control_post(
+            simulator, http, "/_sim/clock", _ADVANCE_HOUR, Host="evil.example:80", **json_type
+        ),
+        # A cross-site GET (an <img>, a no-cors fetch) carries no Origin, but Sec-Fetch-Site.
+        http.get(simulator.url + "/_sim/log", headers={"Sec-Fetch-Site": "cross-site"}, timeout=5),
+        http.delete(simulator.url + "/_sim/faults", headers={"Origin": "null"}, timeout=5),
+    ]  # fmt: skip
+    assert [r.status_code for r in refused] == [415, 415, 415, 403, 403, 403, 403]
+    for response in refused:
+        assert response.headers["Content-Type"] == "application/json"
+        error = response.json()["error"]
+        assert list(response.json()) == ["error"] and error and "\n" not in error
+    _assert_untouched(simulator, http, lease)
+    # What tests and the demo send still works: JSON, from a program, to 127.0.0.1.
+    ok = _control_post(simulator, http, "/_sim/clock", _ADVANCE_HOUR, **json_type)
+    assert ok.status_code == 200
+    typed = {"Content-Type": "Application/JSON; charset=utf-8"}
+    assert _control_post(simulator, http, "/_sim/clock", _ADVANCE_HOUR, **typed).status_code == 200
+    assert http.get(simulator.url + "/_sim/state", timeout=5).json()["shift"] == 7200
+    assert SimulatorControl(simulator.url).advance(-7200) == pytest.approx(time.time(), abs=5)
+
+
+@pytest.mark.parametrize(
+    "path, raw",
+    [
+        ("/_sim/clock", '{"advance": 1e308}'),
+        ("/_sim/clock", '{"advance": -1e308}'),
+        ("/_sim/clock", '{"advance": 1e400}'),  # Python's json reads this as infinity
+        ("/_sim/clock", '{"advance": NaN}'),
+        ("/_sim/clock", '{"advance": -Infinity}'),
+        ("/_sim/clock", '{"advance": 1' + "0" * 400 + "}"),  # an int no float can hold
+        ("/_sim/clock", '{"advance": 400000000}'),  # 12.7 years
+        ("/_sim/clock", '{"advance": true}'),
+        ("/_sim/clock", '{"advance": "60"}'),
+        ("/_sim/lease", '{"remaining": 1e308}'),
+        ("/_sim/lease", '{"remaining": NaN}'),
+        ("/_sim/lease", '{"duration_ms": 1e300}'),
+        ("/_sim/lease", '{"duration_ms": -Infinity}'),
+        ("/_sim/lease", '{"create_at_ms": -1}'),
+        ("/_sim/lease", '{"create_at_ms": 1e20}'),
+        ("/_sim/notebooks", '{"notebook_id": "second", "lease": 1e308}'),
+        ("/_sim/faults", '{"fault": "latency", "seconds": 1e308}'),
+        ("/_sim/faults", '{"fault": "latency", "seconds": NaN}'),
+        ("/_sim/faults", '{"fault": "500", "count": 1e308}'),
+        ("/_sim/faults", '{"fault": "500", "status": 1e308}'),
+        ("/_sim/faults", '{"fault": "500", "status": 99}'),
+        ("/_sim/faults", '{"fault": "429", "retry_after": 1e308}'),
+        ("/_sim/faults", '{"fault": "ill_typed_field", "value": Infinity}'),
+    ],
+)
+def test_control_api_takes_only_finite_sane_numbers(simulator, http, path, raw):
+    lease = call(simulator, http).json()
+    response = _control_post(simulator, http, path, raw, **{"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error and "\n" not in error and len(error) < 200
+    _assert_untouched(simulator, http, lease)
+
+
+def test_control_api_bounds_leave_room_for_real_tests(simulator, http):
+    control = SimulatorControl(simulator.url)
+    control.advance(9 * 365 * 86400)  # nine years: fine ...
+    with pytest.raises(UsageError, match="total clock shift"):
+        control.advance(9 * 365 * 86400)  # ... eighteen in all: not
+    control.advance(-9 * 365 * 86400)
+    control.set_lease(remaining=3600, status="RUNNING")  # it ran out in those nine years
+    # Out-of-range lease fields are what ill_typed_field is for (a client must survive them).
+    control.inject("ill_typed_field", field="duration", value=1e17)
+    assert call(simulator, http).json()["duration"] == 1e17
+    control.inject("429", retry_after="Wed, 21 Oct 2015 07:28:00 GMT")
+    assert call(simulator, http).headers["Retry-After"] == "Wed, 21 Oct 2015 07:28:00 GMT"
+
+
 # -- configuration and lifecycle --------------------------------------------------------------
 
 

@@ -541,6 +541,11 @@ function render({ model, el }) {
   let dismissed = null; // the threshold whose banner was dismissed
   let pending = null; // an Extend sent and not answered: {since, via: "server" | "kernel"}
   let note = null; // the last action's result line: {text, tone, at}
+  // Set by the cleanup. A GET or an Extend may resolve, a timer fire, a permission prompt
+  // close after the view is gone: such a callback must not touch the tab title (it would keep
+  // its "⏳" prefix for good), notify, or fetch. Every async callback goes through live().
+  let disposed = false;
+  const live = (fn) => (...args) => (disposed ? undefined : fn(...args));
 
   const get = (name) => (override && name in override ? override[name] : model.get(name));
 
@@ -583,19 +588,19 @@ function render({ model, el }) {
   root.append(row, bar, banner, errorLine, messageLine);
   el.append(root);
 
-  function fillChoices() {
+  const fillChoices = live(() => {
     const choices = model.get("extend_choices") || [];
     const current = select.value;
     select.replaceChildren(...choices.map((c) => h("option", "", c)));
     if (choices.includes(current)) select.value = current;
     else if (choices.includes("2h")) select.value = "2h";
-  }
+  });
 
   function showNote(text, tone) {
     note = text ? { text, tone, at: Date.now() } : null;
   }
 
-  function tick() {
+  const tick = live(() => {
     maybeMeasureClock();
     if (refreshDue()) fetchLease(model).catch(() => {});
     const kind = get("kind");
@@ -709,7 +714,9 @@ function render({ model, el }) {
     setHidden(messageLine, !shownMessage);
     const tone = waitedLong ? "info" : fresh ? note.tone : "";
     if (messageLine.dataset.tone !== tone) messageLine.dataset.tone = tone;
-    const canExtend = !model.get("stopped") && (kind === "timed" || kind === "unknown");
+    // Only a timed lease has a deadline to move. Extend would turn an idle stop or auto-stop
+    // that is off into a hard deadline, and an unknown lease may be either (issue 8, item 4).
+    const canExtend = !model.get("stopped") && kind === "timed";
     setHidden(controls, !canExtend);
     // A kernel-path Extend may wait for a long cell: allow a retry after a while.
     const retryAllowed = viaKernel && Date.now() - pending.since > PENDING_RETRY_MS;
@@ -724,10 +731,10 @@ function render({ model, el }) {
       typeof Notification !== "undefined" &&
       Notification.permission === "default";
     setHidden(notify, !canAsk);
-  }
+  });
 
   // the server extension's answers (this view's and every other view's on the page)
-  const onServerLease = (lease) => {
+  const onServerLease = live((lease) => {
     const own = model.get("notebook_id");
     if (own && lease.notebook_id && own !== lease.notebook_id) return; // another instance's
     if (lease.fetchedAt < kernelNewsAt) return; // the kernel reported something newer
@@ -735,13 +742,13 @@ function render({ model, el }) {
     if (lease.stale && !model.get("stale") && model.get("deadline_ms") !== null) return;
     override = lease;
     tick();
-  };
+  });
   shared.server.listeners.add(onServerLease);
-  const onVisible = () => {
+  const onVisible = live(() => {
     if (document.visibilityState === "visible") {
       fetchLease(model, { minAge: VISIBLE_REFRESH_MS }).catch(() => {});
     }
-  };
+  });
   document.addEventListener("visibilitychange", onVisible);
 
   // events
@@ -752,27 +759,27 @@ function render({ model, el }) {
     pending = mine;
     note = null;
     tick();
-    requestExtend(model, duration)
-      .then((result) => {
-        if (pending !== mine) return;
-        if (result.via === "kernel") {
-          pending = { since: mine.since, via: "kernel" }; // the kernel's busy/message end it
-        } else if (result.lease) {
-          pending = null;
-          const deadline = result.lease.deadline_ms;
-          const left = deadline === null ? "" : `: ${formatRemaining(deadline - kernelNow())} left`;
-          showNote(`Extended${left}`, "ok");
-        } else {
-          pending = null;
-          showNote(result.error, "error");
-        }
-        tick();
-      })
-      .catch((err) => {
-        if (pending === mine) pending = null;
-        showNote(oneLine(`extend failed: ${err && err.message ? err.message : err}`), "error");
-        tick();
-      });
+    const answered = live((result) => {
+      if (pending !== mine) return;
+      if (result.via === "kernel") {
+        pending = { since: mine.since, via: "kernel" }; // the kernel's busy/message end it
+      } else if (result.lease) {
+        pending = null;
+        const deadline = result.lease.deadline_ms;
+        const left = deadline === null ? "" : `: ${formatRemaining(deadline - kernelNow())} left`;
+        showNote(`Extended${left}`, "ok");
+      } else {
+        pending = null;
+        showNote(result.error, "error");
+      }
+      tick();
+    });
+    const failed = live((err) => {
+      if (pending === mine) pending = null;
+      showNote(oneLine(`extend failed: ${err && err.message ? err.message : err}`), "error");
+      tick();
+    });
+    requestExtend(model, duration).then(answered).catch(failed);
   });
   dismiss.addEventListener("click", () => {
     const deadline = get("deadline_ms");
@@ -787,16 +794,16 @@ function render({ model, el }) {
   });
 
   // the kernel's news
-  const onLeaseChange = () => {
+  const onLeaseChange = live(() => {
     kernelNewsAt = Number(model.get("kernel_now_ms")) || Date.now() + shared.clock.offset;
     if (override && override.fetchedAt < kernelNewsAt) override = null;
     tick();
-  };
-  const onKernelNow = () => {
+  });
+  const onKernelNow = live(() => {
     anchorOnKernel(model.get("kernel_now_ms"));
     tick();
-  };
-  const onBusy = () => {
+  });
+  const onBusy = live(() => {
     if (model.get("busy")) {
       tick();
       return;
@@ -807,12 +814,12 @@ function render({ model, el }) {
       fetchLease(model).catch(() => {}); // the renewal as the server sees it, where there is one
     }
     tick();
-  };
-  const onMessage = () => {
+  });
+  const onMessage = live(() => {
     const text = model.get("message") || "";
     showNote(text, text.startsWith("Extended") ? "ok" : "error");
     tick();
-  };
+  });
   const LEASE_FIELDS = ["deadline_ms", "kind", "stopped"];
   const OTHER_FIELDS = FIELDS.filter(
     (n) => !LEASE_FIELDS.includes(n) && !["kernel_now_ms", "busy", "message"].includes(n),
@@ -831,11 +838,12 @@ function render({ model, el }) {
   // a view rendered within 2 s of the last answer takes that one).
   fetchLease(model, { minAge: 2000 })
     .then((lease) => {
-      if (lease) onServerLease(lease);
+      if (lease) onServerLease(lease); // live(): not once the view is gone
     })
     .catch(() => {});
 
   return () => {
+    disposed = true;
     unsubscribe();
     shared.server.listeners.delete(onServerLease);
     document.removeEventListener("visibilitychange", onVisible);

@@ -10,8 +10,10 @@ from jupyter_lease._simulator import Simulator
 from ._jupyter import JupyterServer, NotebookPage
 
 __all__ = [
+    "FAKE_NOTIFICATIONS",
     "LOAD",
     "SLEEP",
+    "clear_outputs",
     "countdown_ticks_while_sleeping",
     "extend_during_sleep",
     "extend_fails_during_sleep",
@@ -26,6 +28,24 @@ SLEEP = "import time\ntime.sleep({})"
 # With these thresholds a lease under 10 min (shown as m:ss) is still "plenty" (green).
 TICKING_CELLS = [LOAD + '%config JupyterLease.warn_at = "5m,1m"\n%lease watch', SLEEP.format(30)]
 EXTEND_CELLS = [LOAD + "%lease watch", SLEEP.format(60)]
+
+
+# The page's Notification, replaced by one that only counts (headless Chromium shows none).
+FAKE_NOTIFICATIONS = """() => {
+  window.__leaseNotes = [];
+  window.Notification = class {
+    constructor(title) { window.__leaseNotes.push(title); }
+    static get permission() { return "granted"; }
+    static requestPermission() { return Promise.resolve("granted"); }
+    close() {}
+  };
+}"""
+
+
+def clear_outputs(nb: NotebookPage) -> None:
+    """Clear every output, as Edit > Clear Outputs of All Cells does: the widget views go."""
+    nb.page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+    wait_until(lambda: nb.widget.count() == 0, 10, "the countdown view to go")
 
 
 def fresh_lease(server: JupyterServer, simulator: Simulator, remaining: float) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
 
@@ -19,15 +19,18 @@ from jupyter_lease._simulator import Simulator
 from ._jupyter import JupyterServer, parse_countdown
 from ._scenarios import (
     EXTEND_CELLS,
+    FAKE_NOTIFICATIONS,
     LOAD,
     SLEEP,
     TICKING_CELLS,
+    clear_outputs,
     countdown_ticks_while_sleeping,
     extend_during_sleep,
     extend_fails_during_sleep,
     fresh_lease,
     renewals,
     wait_state,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -180,3 +183,119 @@ def test_extend_falls_back_to_the_kernel_without_the_server_extension(
     assert not nb.is_running(1)
     assert len(renewals(lease_simulator)) == 1
     assert state["time"] == "2 h 00 min" and state["source"] == "kernel", state
+
+
+# -- Extend only where there is a deadline to move -------------------------------------------------
+
+WIDGET_KIND = "print(get_ipython().magics_manager.registry['JupyterLease'].widgets[-1].kind)"
+
+
+def cell_output(nb: Any, index: int) -> str:
+    output = nb.cell(index).locator(".jp-OutputArea-output")
+    return output.first.inner_text().strip() if output.count() else ""
+
+
+def test_extend_is_offered_for_a_timed_lease_only(
+    lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any
+) -> None:
+    """Extend would turn an idle stop or auto-stop that is off into a hard deadline: the
+    button is there for a timed lease only — not for idle, off, stopped, or unknown."""
+    sim = lease_simulator
+    # (what is set, the widget's synced kind, what the view shows)
+    steps: List[Tuple[Callable[[], Any], str, Callable[[Dict[str, Any]], bool]]] = [
+        (lambda: sim.inject("403", count=1000), "unknown",
+         lambda s: s["stage"] == "unknown" and s["label"] == "lease unknown"),
+        (sim.clear_faults, "timed", lambda s: s["stage"] == "plenty"),
+        (lambda: sim.set_lease(lease_type="IDLE"), "idle",
+         lambda s: s["label"].startswith("stops after 2 h") and s["label"].endswith(" idle")),
+        (lambda: sim.set_lease(lease_type="TIMING", enabled=False), "disabled",
+         lambda s: s["label"] == "auto-stop is off"),
+        # The kernel keeps the last lease it read; "stopped" is a flag of its own.
+        (lambda: sim.set_lease(enabled=True, status="STOPPED"), "disabled",
+         lambda s: s["stage"] == "stopped"),
+    ]  # fmt: skip
+    nb = open_notebook(lab, "kinds.ipynb", [LOAD + "%lease watch", "%lease", WIDGET_KIND])
+    fresh_lease(lab, sim, 2 * 3600)
+    try:
+        for step, (arrange, kind, shown) in enumerate(steps):
+            arrange()
+            lab.forget_lease_cache()
+            # The first step starts the watcher and its view; `%lease` then polls it at once.
+            nb.run_cells(1, first=min(step, 1))
+            state = wait_state(
+                nb, lambda s, f=shown: s and f(s), 20, f"the view of the {kind} lease (step {step})"
+            )
+            offered = state["stage"] == "plenty"  # the one running, timed lease of the list
+            assert nb.widget.locator(".jl-extend").is_visible() == offered, state
+            nb.run_cells(1, first=2)  # the synced state, as the kernel holds it
+            wait_until(lambda k=kind: cell_output(nb, 2) == k, 10, f"kind {kind} in the kernel")
+    finally:
+        sim.clear_faults()
+        sim.set_lease(remaining=9 * 60, lease_type="TIMING", enabled=True, status="RUNNING")
+
+
+# -- a view that is gone stays quiet ---------------------------------------------------------------
+
+LEASE_GET = "**/jupyter-lease/api/lease"
+EXTEND_POST = "**/jupyter-lease/api/lease/extend"
+
+
+def held_requests(nb: Any, pattern: str) -> List[Any]:
+    """Requests to ``pattern`` are held (not sent) until the test lets each one go."""
+    held: List[Any] = []
+    nb.page.route(pattern, lambda route: held.append(route))
+    return held
+
+
+def title_stays_clean(nb: Any, seconds: float) -> None:
+    """The tab title has no countdown prefix and no notification is raised for ``seconds``."""
+    notes = nb.page.evaluate("() => window.__leaseNotes.length")
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        title = nb.page.evaluate("() => document.title")
+        assert not title.startswith("⏳"), title
+        time.sleep(0.1)
+    assert nb.page.evaluate("() => window.__leaseNotes.length") == notes
+
+
+def test_a_closed_view_stays_quiet(
+    lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any
+) -> None:
+    """A GET or an Extend that answers after its view is gone (outputs cleared, cell re-run)
+    puts no "⏳" back into the tab title, for good, and raises no notification."""
+    nb = open_notebook(
+        lab, "closed.ipynb", [LOAD + '%config JupyterLease.warn_at = "5m,1m"\n%lease watch']
+    )
+    nb.page.evaluate(FAKE_NOTIFICATIONS)
+    gets = held_requests(nb, LEASE_GET)
+    fresh_lease(lab, lease_simulator, 9 * 60)
+    nb.run_cells(1)
+    nb.wait_widget()
+    wait_until(lambda: nb.state() and gets, 10, "the view's GET of the lease")
+    assert nb.state()["stage"] == "plenty" and not nb.state()["title"].startswith("⏳")
+
+    # 1. The view's first GET answers after the view is gone, with a lease in the warning stage.
+    clear_outputs(nb)
+    lease_simulator.set_lease(remaining=4 * 60)
+    lab.forget_lease_cache()
+    with nb.page.expect_response(LEASE_GET):
+        gets[0].continue_()
+    nb.page.unroute(LEASE_GET)
+    title_stays_clean(nb, 2)
+    assert nb.page.evaluate("() => window.__leaseNotes") == []
+
+    # 2. A new view, in the warning stage; Extend is clicked, and answered after the view went.
+    posts = held_requests(nb, EXTEND_POST)
+    nb.run_cells(1)
+    wait_state(nb, lambda s: s and s["stage"] == "warning" and s["title"].startswith("⏳"), 15,
+               "the warning stage in the tab title")  # fmt: skip
+    nb.widget.locator(".jl-extend").click()
+    wait_until(lambda: nb.state() and posts, 10, "the Extend POST")
+    clear_outputs(nb)
+    assert not nb.page.evaluate("() => document.title").startswith("⏳")  # the cleanup ran
+    known = len(renewals(lease_simulator))
+    with nb.page.expect_response(EXTEND_POST):
+        posts[0].continue_()
+    nb.page.unroute(EXTEND_POST)
+    assert len(renewals(lease_simulator)) == known + 1  # the renewal did happen
+    title_stays_clean(nb, 2)
