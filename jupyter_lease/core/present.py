@@ -1,0 +1,230 @@
+"""One presentation of a :class:`Reading`: stage, headline, detail and warning, in the words
+every view uses (terminal line, ``%lease`` status, text/plain and text/html, CLI, widget,
+server JSON). Pure: ``now`` and the time zone are passed in.
+
+``static/present.js`` mirrors this module line for line; ``tests/test_present_parity.py``
+runs both on one table of cases and requires the same stage, headline, detail and warning.
+
+Arithmetic is in whole milliseconds, as in the browser: both sides then agree to the
+millisecond, at every threshold and at the 10-minute switch to ``m:ss``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Iterable, Optional, Tuple
+
+from .._duration import format_duration
+from .reading import Reading
+
+__all__ = [
+    "DEFAULT_EXTEND_CHOICES",
+    "DEFAULT_WARN_AT",
+    "DEFAULT_WARN_AT_S",
+    "NEAR_END_S",
+    "STAGES",
+    "Presentation",
+    "format_remaining",
+    "present",
+    "stage_for",
+    "thresholds_from",
+]
+
+# The one definition of the defaults (configuration traits, CLI options and the JS take these).
+DEFAULT_WARN_AT_S: Tuple[float, ...] = (1800.0, 600.0, 300.0, 60.0)
+DEFAULT_WARN_AT = ",".join(format_duration(timedelta(seconds=s)) for s in DEFAULT_WARN_AT_S)
+DEFAULT_EXTEND_CHOICES: Tuple[str, ...] = ("1h", "2h", "4h", "8h", "24h", "72h")
+# Below this, people watch seconds tick ("4:59"); above it, minutes are enough.
+NEAR_END_S = 600
+# What a view looks like; the front end's CSS keys on these. Staleness is not a stage: a stale
+# countdown still runs (and warns) from the last known deadline; `Presentation.stale` says so.
+STAGES: Tuple[str, ...] = (
+    "plenty",
+    "warning",
+    "critical",
+    "expired",
+    "stopped",
+    "idle",
+    "off",
+    "unknown",
+)
+URGENT = ("warning", "critical", "expired")  # the stages that come with a warning line
+# Epoch ms beyond year 2200 (or before 1740): nothing a source says; shown as unknown.
+_MAX_MS = 7_258_118_400_000
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """What to show, in words. Times are on the clock ``now_local`` was read from."""
+
+    stage: str  # one of STAGES
+    headline: str  # "1 h 05 min left", "3:54 left", "auto-stop is off", ...
+    detail: str = ""  # "stops 14:05:00 local (13:05:00 UTC)", then " · <error>" if any
+    warning: Optional[str] = None  # one line while urgent, else None
+    remaining_s: Optional[float] = None  # timed: seconds left, never negative
+    deadline_local: Optional[float] = None  # timed: the stop, epoch seconds on this clock
+    stale: bool = False  # counting from the last known reading
+    threshold: Optional[float] = None  # the smallest warning threshold crossed (seconds)
+    progress: Optional[float] = None  # 0..1 of the current period left, when it is known
+
+
+def format_remaining(seconds: float) -> str:
+    """Time left as people read it: ``2 d 03 h``, ``1 h 05 min``, ``42 min``, ``4:59``.
+
+    Far from the stop, minutes rounded to the nearest (a fresh 2 h renewal reads
+    ``2 h 00 min``); inside 10 minutes whole seconds, rounded down, like a clock. Negative
+    time reads ``0:00``; a time that is not a number reads ``—``.
+    """
+    if not math.isfinite(seconds):
+        return "0:00" if seconds < 0 else "—"  # NaN is not < 0
+    if seconds < NEAR_END_S:
+        whole = max(0, math.floor(seconds))
+        return f"{whole // 60}:{whole % 60:02d}"
+    rounded = math.floor(seconds / 60 + 0.5) * 60
+    days, rest = divmod(rounded, 86400)
+    hours, rest = divmod(rest, 3600)
+    if days:
+        return f"{days} d {hours:02d} h"
+    if hours:
+        return f"{hours} h {rest // 60:02d} min"
+    return f"{rest // 60} min"
+
+
+def thresholds_from(values: Iterable[object]) -> Tuple[float, ...]:
+    """Warning thresholds in seconds, largest first; the defaults when none is usable.
+
+    Tolerant on purpose (a view must never fail on them): anything that is not a positive,
+    finite number of seconds (or a timedelta) is left out. Parsing ``"30m,10m"`` with one
+    clear error line is ``_schedule.parse_thresholds``' job, before the values get here.
+    """
+    out = set()
+    for value in values:
+        if isinstance(value, timedelta):
+            value = value.total_seconds()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if math.isfinite(value) and value > 0:
+            out.add(float(value))
+    return tuple(sorted(out, reverse=True)) or DEFAULT_WARN_AT_S
+
+
+def stage_for(remaining_s: float, thresholds: Tuple[float, ...]) -> str:
+    """The largest threshold starts ``warning``, the smallest ``critical``; with a single
+    threshold, ``critical`` is its last minute. ``thresholds``: from :func:`thresholds_from`."""
+    if remaining_s <= 0:
+        return "expired"
+    last = thresholds[-1]
+    critical = last if len(thresholds) > 1 else min(last, 60.0)
+    if remaining_s <= critical:
+        return "critical"
+    if remaining_s <= thresholds[0]:
+        return "warning"
+    return "plenty"
+
+
+def present(
+    reading: Reading,
+    now_local: float,
+    thresholds: Iterable[object] = DEFAULT_WARN_AT_S,
+    local_tz: Optional[tzinfo] = None,
+) -> Presentation:
+    """What ``reading`` looks like at ``now_local`` (this host's epoch seconds).
+
+    The deadline moves onto this host's clock here, once: ``deadline − clock_offset``.
+    ``local_tz`` is the zone for the stop time (None: this machine's). Never raises.
+    """
+    stale = reading.stale
+    error = reading.error or ""
+    last_known = " (last known)" if stale else ""
+    kind = reading.kind
+    if kind == "stopped":
+        return Presentation("stopped", "the instance is not running", error)
+    if kind == "off":
+        return Presentation("off", "auto-stop is off" + last_known, error, stale=stale)
+    if kind == "idle":
+        idle_ms = _ms(reading.idle_after)
+        after = format_remaining(idle_ms / 1000) if idle_ms else "a period"
+        return Presentation("idle", f"stops after {after} idle{last_known}", error, stale=stale)
+    deadline = _ms(reading.deadline)
+    offset = _ms(reading.clock_offset)
+    now_ms = _ms(now_local)
+    if kind != "timed" or deadline is None or offset is None or now_ms is None:
+        never_read = kind == "unknown" and reading.read_at is None and not (error or stale)
+        headline = "checking the lease…" if never_read else "lease unknown"
+        return Presentation("unknown", headline, error, stale=stale)
+    local_ms = deadline - offset
+    return _timed(reading, local_ms, now_ms, thresholds_from(thresholds), local_tz)
+
+
+def _timed(
+    reading: Reading,
+    local_ms: int,
+    now_ms: int,
+    thresholds: Tuple[float, ...],
+    local_tz: Optional[tzinfo],
+) -> Presentation:
+    remaining_ms = max(0, local_ms - now_ms)
+    stage = stage_for(remaining_ms / 1000, thresholds)
+    left = format_remaining(remaining_ms / 1000)
+    when = _when(local_ms, now_ms, local_tz)
+    if stage == "expired":
+        headline = "the lease has run out: the instance stops now"
+        detail = f"ran out at {when}" if when else ""
+    else:
+        headline = f"{left} left" + (" (last known)" if reading.stale else "")
+        detail = f"stops {when}" if when else ""
+    if reading.error:
+        detail = f"{detail} · {reading.error}" if detail else reading.error
+    crossed = [t for t in thresholds if remaining_ms <= t * 1000]
+    return Presentation(
+        stage=stage,
+        headline=headline,
+        detail=detail,
+        warning=(
+            f"{left} left before this instance stops — save your work or extend"
+            if stage in URGENT
+            else None
+        ),
+        remaining_s=remaining_ms / 1000,
+        deadline_local=local_ms / 1000,
+        stale=reading.stale,
+        threshold=crossed[-1] if crossed else None,
+        progress=_progress(reading, remaining_ms, thresholds),
+    )
+
+
+def _progress(
+    reading: Reading, remaining_ms: int, thresholds: Tuple[float, ...]
+) -> Optional[float]:
+    # The period runs from the last renewal to the deadline, both on the source's clock; a
+    # period shorter than the first warning would start the bar part-empty, so it is at least
+    # that long (and never shorter than what is left).
+    start, deadline = _ms(reading.started_at), _ms(reading.deadline)
+    if start is None or deadline is None:
+        return None
+    span = max(deadline - start, thresholds[0] * 1000, remaining_ms)
+    return remaining_ms / span if span > 0 else 0.0
+
+
+def _ms(seconds: Optional[float]) -> Optional[int]:
+    """Whole ms, or None for what is missing, not a number, or beyond year 2200 either way."""
+    if seconds is None or not math.isfinite(seconds) or abs(seconds) * 1000 > _MAX_MS:
+        return None
+    return int(round(seconds * 1000))
+
+
+def _when(local_ms: int, now_ms: int, local_tz: Optional[tzinfo]) -> str:
+    """``14:05:00 local (13:05:00 UTC)``; ``13:05:00 UTC`` where local is UTC; with the local
+    date in front when the stop is not today."""
+    try:
+        utc = datetime.fromtimestamp(local_ms / 1000, tz=timezone.utc)
+        local = utc.astimezone(local_tz)
+        today = datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc).astimezone(local_tz)
+    except (OverflowError, OSError, ValueError):  # a platform's time functions have limits
+        return ""
+    day = "" if local.date() == today.date() else f"{local:%Y-%m-%d} "
+    if local.utcoffset() == timedelta(0):
+        return f"{day}{utc:%H:%M:%S} UTC"
+    return f"{day}{local:%H:%M:%S} local ({utc:%H:%M:%S} UTC)"

@@ -1,0 +1,269 @@
+// @ts-check
+// jupyter_lease: the presentation of a lease reading, in the browser.
+//
+// Pure (no DOM, no fetch, no timers, no Date.now()): it mirrors jupyter_lease/core/present.py
+// line for line, and tests/test_present_parity.py runs both on one table of cases. Any view
+// (the cell widget, a JupyterLab status-bar item) imports it:
+//
+//     import { derive } from "./present.js";
+//     const p = derive(readingJson, Date.now(), { warnAt, hostOffsetMs });
+//     // p.stage, p.headline, p.detail, p.warning, p.remainingMs, ...
+//
+// Arithmetic is in whole milliseconds, so both sides agree to the millisecond.
+
+/**
+ * The JSON of `Reading.to_json()` (version 1); see jupyter_lease/core/reading.py.
+ * @typedef {object} ReadingJSON
+ * @property {number} v                       1
+ * @property {string} kind                    timed | idle | off | stopped | unknown
+ * @property {number|null} deadline_ms        the stop on the SOURCE's clock (epoch ms)
+ * @property {number} clock_offset_ms         source clock - the serving host's clock (ms)
+ * @property {number|null} read_at_ms         source clock at the last successful read
+ * @property {number|null} started_at_ms      start of the current period (the bar's 0 %)
+ * @property {number|null} idle_after_ms      idle: low use this long stops the instance
+ * @property {boolean} stale                  the last read failed: this is the last known
+ * @property {string|null} error              that failure, one line
+ * @property {string} source                  the lease, for people
+ * @property {string} source_id               the lease, as a key
+ * @property {boolean} can_extend
+ * @property {[number, number]|null} extend_range_ms
+ * @property {string[]} extend_choices
+ */
+
+/**
+ * What to show. Times are on the browser's clock (the one `nowMs` was read from).
+ * @typedef {object} Presentation
+ * @property {string} stage             one of STAGES
+ * @property {string} headline          "1 h 05 min left", "3:54 left", "auto-stop is off", ...
+ * @property {string} detail            "stops 14:05:00 local (13:05:00 UTC)" [+ " · <error>"]
+ * @property {string|null} warning      one line while urgent, else null
+ * @property {number|null} remainingMs  timed: ms left, never negative
+ * @property {number|null} deadlineLocalMs  timed: the stop, epoch ms on the browser's clock
+ * @property {boolean} stale            counting from the last known reading
+ * @property {number|null} threshold    the smallest warning threshold crossed (seconds)
+ * @property {number|null} progress     0..1 of the current period left, when known
+ */
+
+/**
+ * @typedef {object} DeriveOptions
+ * @property {number[]} [warnAt]        warning thresholds in seconds (default DEFAULT_WARN_AT_S)
+ * @property {number} [hostOffsetMs]    the serving host's clock - the browser's (default 0)
+ */
+
+export const JSON_VERSION = 1;
+export const DEFAULT_WARN_AT_S = Object.freeze([1800, 600, 300, 60]);
+export const DEFAULT_EXTEND_CHOICES = Object.freeze(["1h", "2h", "4h", "8h", "24h", "72h"]);
+export const NEAR_END_S = 600;
+export const KINDS = Object.freeze(["timed", "idle", "off", "stopped", "unknown"]);
+export const STAGES = Object.freeze([
+  "plenty", "warning", "critical", "expired", "stopped", "idle", "off", "unknown",
+]);
+const URGENT = ["warning", "critical", "expired"];
+const MAX_MS = 7258118400000; // beyond year 2200 either way: nothing a source says
+const ERROR_LIMIT = 300;
+
+/**
+ * @param {number} n
+ * @returns {string}
+ */
+const two = (n) => String(n).padStart(2, "0");
+
+/**
+ * Time left as people read it: "2 d 03 h", "1 h 05 min", "42 min", "4:59".
+ * @param {number} seconds
+ * @returns {string}
+ */
+export function formatRemaining(seconds) {
+  if (!Number.isFinite(seconds)) return seconds < 0 ? "0:00" : "—"; // NaN is not < 0
+  if (seconds < NEAR_END_S) {
+    const whole = Math.max(0, Math.floor(seconds));
+    return `${Math.floor(whole / 60)}:${two(whole % 60)}`;
+  }
+  const rounded = Math.floor(seconds / 60 + 0.5) * 60;
+  const days = Math.floor(rounded / 86400);
+  const hours = Math.floor((rounded % 86400) / 3600);
+  const minutes = Math.floor((rounded % 3600) / 60);
+  if (days) return `${days} d ${two(hours)} h`;
+  if (hours) return `${hours} h ${two(minutes)} min`;
+  return `${minutes} min`;
+}
+
+/**
+ * Thresholds in seconds, largest first; the defaults when none is a positive finite number.
+ * @param {unknown} values
+ * @returns {number[]}
+ */
+export function thresholdsFrom(values) {
+  const list = Array.isArray(values) ? values : [];
+  const usable = list.filter((v) => typeof v === "number" && Number.isFinite(v) && v > 0);
+  const out = [...new Set(usable)].sort((a, b) => b - a);
+  return out.length ? out : [...DEFAULT_WARN_AT_S];
+}
+
+/**
+ * The largest threshold starts "warning", the smallest "critical" (a single one: its last
+ * minute). `thresholds` as from thresholdsFrom.
+ * @param {number} remainingS
+ * @param {number[]} thresholds
+ * @returns {string}
+ */
+export function stageFor(remainingS, thresholds) {
+  if (remainingS <= 0) return "expired";
+  const last = thresholds[thresholds.length - 1];
+  const critical = thresholds.length > 1 ? last : Math.min(last, 60);
+  if (remainingS <= critical) return "critical";
+  if (remainingS <= thresholds[0]) return "warning";
+  return "plenty";
+}
+
+/**
+ * Whole ms, or null for what is missing, not a number, or beyond year 2200 either way.
+ * @param {unknown} v
+ * @returns {number|null}
+ */
+function ms(v) {
+  if (typeof v !== "number" || !Number.isFinite(v) || Math.abs(v) > MAX_MS) return null;
+  return Math.round(v);
+}
+
+/**
+ * @param {unknown} text
+ * @returns {string}
+ */
+function oneLine(text) {
+  if (typeof text !== "string") return "";
+  const line = text.split(/\s+/).filter(Boolean).join(" ");
+  return line.length <= ERROR_LIMIT ? line : `${line.slice(0, ERROR_LIMIT - 1)}…`;
+}
+
+/**
+ * @param {string} stage
+ * @param {string} headline
+ * @param {string} detail
+ * @param {boolean} stale
+ * @returns {Presentation}
+ */
+function still(stage, headline, detail, stale) {
+  return {
+    stage, headline, detail, warning: null, remainingMs: null, deadlineLocalMs: null,
+    stale, threshold: null, progress: null,
+  };
+}
+
+/**
+ * What a reading looks like at `nowMs` (the browser's Date.now()). The deadline moves onto
+ * the browser's clock here, once: deadline_ms - clock_offset_ms - hostOffsetMs. Never throws.
+ * @param {Partial<ReadingJSON>|null|undefined} state
+ * @param {number} nowMs
+ * @param {DeriveOptions} [options]
+ * @returns {Presentation}
+ */
+export function derive(state, nowMs, options = {}) {
+  /** @type {Partial<ReadingJSON>} */
+  const s = state && typeof state === "object" ? state : {};
+  const stale = s.stale === true;
+  let error = oneLine(s.error);
+  let kind = typeof s.kind === "string" && KINDS.includes(s.kind) ? s.kind : "unknown";
+  if (s.v !== JSON_VERSION) {
+    kind = "unknown";
+    error = `the lease reading has version ${String(s.v)}; this page reads ${JSON_VERSION}`;
+  }
+  const lastKnown = stale ? " (last known)" : "";
+  if (kind === "stopped") return still("stopped", "the instance is not running", error, false);
+  if (kind === "off") return still("off", `auto-stop is off${lastKnown}`, error, stale);
+  if (kind === "idle") {
+    const idle = ms(s.idle_after_ms);
+    const after = idle ? formatRemaining(idle / 1000) : "a period";
+    return still("idle", `stops after ${after} idle${lastKnown}`, error, stale);
+  }
+  const deadline = ms(s.deadline_ms);
+  const offset = ms(s.clock_offset_ms ?? 0);
+  const host = ms(options.hostOffsetMs ?? 0);
+  const now = ms(nowMs);
+  if (kind !== "timed" || deadline === null || offset === null || host === null || now === null) {
+    const neverRead = kind === "unknown" && s.read_at_ms == null && !(error || stale);
+    const headline = neverRead ? "checking the lease…" : "lease unknown";
+    return still("unknown", headline, error, stale);
+  }
+  return timed(s, deadline - offset - host, now, thresholdsFrom(options.warnAt), error);
+}
+
+/**
+ * @param {Partial<ReadingJSON>} s
+ * @param {number} localMs
+ * @param {number} nowMs
+ * @param {number[]} thresholds
+ * @param {string} error
+ * @returns {Presentation}
+ */
+function timed(s, localMs, nowMs, thresholds, error) {
+  const stale = s.stale === true;
+  const remainingMs = Math.max(0, localMs - nowMs);
+  const stage = stageFor(remainingMs / 1000, thresholds);
+  const left = formatRemaining(remainingMs / 1000);
+  const at = when(localMs, nowMs);
+  let headline;
+  let detail;
+  if (stage === "expired") {
+    headline = "the lease has run out: the instance stops now";
+    detail = at ? `ran out at ${at}` : "";
+  } else {
+    headline = `${left} left${stale ? " (last known)" : ""}`;
+    detail = at ? `stops ${at}` : "";
+  }
+  if (error) detail = detail ? `${detail} · ${error}` : error;
+  const crossed = thresholds.filter((t) => remainingMs <= t * 1000);
+  return {
+    stage,
+    headline,
+    detail,
+    warning: URGENT.includes(stage)
+      ? `${left} left before this instance stops — save your work or extend`
+      : null,
+    remainingMs,
+    deadlineLocalMs: localMs,
+    stale,
+    threshold: crossed.length ? crossed[crossed.length - 1] : null,
+    progress: progress(s, remainingMs, thresholds),
+  };
+}
+
+/**
+ * The period runs from the last renewal to the deadline (both on the source's clock); it is
+ * at least as long as the first warning and as what is left.
+ * @param {Partial<ReadingJSON>} s
+ * @param {number} remainingMs
+ * @param {number[]} thresholds
+ * @returns {number|null}
+ */
+function progress(s, remainingMs, thresholds) {
+  const start = ms(s.started_at_ms);
+  const deadline = ms(s.deadline_ms);
+  if (start === null || deadline === null) return null;
+  const span = Math.max(deadline - start, thresholds[0] * 1000, remainingMs);
+  return span > 0 ? remainingMs / span : 0;
+}
+
+/**
+ * "14:05:00 local (13:05:00 UTC)"; "13:05:00 UTC" where local is UTC; the local date in
+ * front when the stop is not today.
+ * @param {number} localMs
+ * @param {number} nowMs
+ * @returns {string}
+ */
+function when(localMs, nowMs) {
+  const stop = new Date(localMs);
+  const today = new Date(nowMs);
+  if (Number.isNaN(stop.getTime()) || Number.isNaN(today.getTime())) return "";
+  const sameDay =
+    stop.getFullYear() === today.getFullYear() &&
+    stop.getMonth() === today.getMonth() &&
+    stop.getDate() === today.getDate();
+  const day = sameDay
+    ? ""
+    : `${stop.getFullYear()}-${two(stop.getMonth() + 1)}-${two(stop.getDate())} `;
+  const utc = `${two(stop.getUTCHours())}:${two(stop.getUTCMinutes())}:${two(stop.getUTCSeconds())}`;
+  if (stop.getTimezoneOffset() === 0) return `${day}${utc} UTC`;
+  const local = `${two(stop.getHours())}:${two(stop.getMinutes())}:${two(stop.getSeconds())}`;
+  return `${day}${local} local (${utc} UTC)`;
+}

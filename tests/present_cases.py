@@ -1,0 +1,106 @@
+"""The table of readings both presentations (Python ``core.present``, ``static/present.js``)
+are checked on: named cases with their expected words in ``test_core_present.py``, and a sweep
+over every boundary (thresholds, the 10-minute switch, the stop), clock offsets, staleness and
+two time zones for the Node parity test. Every instant is a whole number of milliseconds.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone, tzinfo
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional
+
+from jupyter_lease.core import Reading
+
+NOW_MS = 1_780_000_000_000  # 2026-05-28T20:26:40Z (2026-05-29 01:56:40 in Kolkata)
+H = 3_600_000
+M = 60_000
+# Zones the parity test runs Node in, and the same zone for Python. Kolkata: +05:30 all year,
+# so a fixed offset is exactly what Node's IANA zone does.
+ZONES: Dict[str, tzinfo] = {
+    "UTC": timezone.utc,
+    "Asia/Kolkata": timezone(timedelta(hours=5, minutes=30)),
+}
+
+
+class Case(NamedTuple):
+    name: str
+    reading: Reading
+    now_ms: int = NOW_MS
+    warn_at: Optional[List[float]] = None  # seconds; None: the defaults
+    zone: str = "UTC"
+
+
+def timed(remaining_ms: int, offset_ms: int = 0, **fields: Any) -> Reading:
+    """A timed reading with ``remaining_ms`` left at NOW_MS on this host's clock; the source's
+    clock is ``offset_ms`` ahead, so its deadline is that much later in its own numbers."""
+    fields.setdefault("read_at", (NOW_MS + offset_ms) / 1000)
+    return Reading(
+        "timed",
+        deadline=(NOW_MS + remaining_ms + offset_ms) / 1000,
+        clock_offset=offset_ms / 1000,
+        **fields,
+    )
+
+
+REMAINING = [
+    -5_000, 0, 1, 999, 59_000, 59_999, 60_000, 60_001, 299_999, 300_000, 300_001, 599_999,
+    600_000, 600_001, 629_999, 630_000, 1_799_999, 1_800_000, 1_800_001, 3_930_000, 7_199_000,
+    7_200_000, 2 * 86_400_000 + 11_000_000, 400 * 86_400_000,
+]  # fmt: skip
+WARN_SETS: List[Optional[List[float]]] = [None, [7200], [30], [600, 120], [300, 60, 600], []]
+OFFSETS = [0, 12_500, -H]
+
+
+def sweep() -> Iterator[Case]:
+    """Every remaining time against every threshold set, offset, staleness and zone."""
+    for remaining in REMAINING:
+        for warn_at in WARN_SETS:
+            for offset in OFFSETS:
+                for stale in (False, True):
+                    error = "ShowLease: timed out" if stale else None
+                    reading = timed(
+                        remaining,
+                        offset,
+                        stale=stale,
+                        error=error,
+                        started_at=(NOW_MS + offset - 2 * H) / 1000,
+                    )
+                    for zone in ZONES:
+                        name = f"{remaining}ms/{warn_at}/{offset}/{stale}/{zone}"
+                        yield Case(name, reading, NOW_MS, warn_at, zone)
+
+
+def others() -> Iterator[Case]:
+    """Every kind that is not a countdown, with and without staleness and errors."""
+    error = "ShowLease: connection refused by http://127.0.0.1:9"
+    for zone in ZONES:
+        yield Case("idle", Reading("idle", idle_after=3600.0), zone=zone)
+        yield Case("idle 5 min", Reading("idle", idle_after=300.0), zone=zone)
+        yield Case("idle, no duration", Reading("idle"), zone=zone)
+        yield Case("idle stale", Reading("idle", idle_after=3600.0, stale=True), zone=zone)
+        yield Case("off", Reading("off"), zone=zone)
+        yield Case("off stale", Reading("off", stale=True, error=error), zone=zone)
+        yield Case("stopped", Reading("stopped", error="the instance is not running"), zone=zone)
+        yield Case("unknown", Reading(), zone=zone)
+        yield Case("unknown, error", Reading(error=error), zone=zone)
+        yield Case("unknown, stale", Reading(stale=True), zone=zone)
+        yield Case("timed without deadline", Reading("timed"), zone=zone)
+        yield Case("tomorrow", timed(26 * H), zone=zone)
+        yield Case("near midnight", timed(3 * H + 34 * M), zone=zone)
+        yield Case("beyond 2200", Reading("timed", deadline=8e9), zone=zone)
+        yield Case("before 1740", Reading("timed", deadline=-8e9), zone=zone)
+
+
+def all_cases() -> List[Case]:
+    return [*others(), *sweep()]
+
+
+def to_fixture(case: Case) -> Dict[str, Any]:
+    """What the Node harness gets: the browser's JSON of the reading, and how to derive it."""
+    return {
+        "name": case.name,
+        "state": case.reading.to_json(),
+        "now_ms": case.now_ms,
+        "warn_at": case.warn_at,
+        "zone": case.zone,
+    }

@@ -1,0 +1,226 @@
+"""``core.present``: one reading, one set of words, for every kind, stage and boundary."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any, Optional
+
+import pytest
+
+from jupyter_lease._duration import format_remaining as old_format_remaining
+from jupyter_lease._schedule import DEFAULT_WARN_AT as OLD_WARN_AT
+from jupyter_lease._schedule import parse_thresholds
+from jupyter_lease._schedule import stage_for as old_stage_for
+from jupyter_lease.core import (
+    DEFAULT_WARN_AT,
+    DEFAULT_WARN_AT_S,
+    STAGES,
+    Reading,
+    format_remaining,
+    present,
+    stage_for,
+    thresholds_from,
+)
+
+from .present_cases import NOW_MS, REMAINING, WARN_SETS, ZONES, H, M, timed
+
+NOW = NOW_MS / 1000  # 2026-05-28T20:26:40Z
+UTC = ZONES["UTC"]
+KOLKATA = ZONES["Asia/Kolkata"]
+ERROR = "ShowLease: connection refused by http://127.0.0.1:9"
+URGE = "left before this instance stops — save your work or extend"
+
+
+@pytest.mark.parametrize(
+    "reading, stage, headline, detail, warning",
+    [
+        (timed(H + 5 * M + 20_000), "plenty", "1 h 05 min left", "stops 21:32:00 UTC", None),
+        (timed(1_800_001), "plenty", "30 min left", "stops 20:56:40 UTC", None),
+        (timed(1_800_000), "warning", "30 min left", "stops 20:56:40 UTC", f"30 min {URGE}"),
+        (timed(600_000), "warning", "10 min left", "stops 20:36:40 UTC", f"10 min {URGE}"),
+        (timed(599_999), "warning", "9:59 left", "stops 20:36:39 UTC", f"9:59 {URGE}"),
+        (timed(234_000), "warning", "3:54 left", "stops 20:30:34 UTC", f"3:54 {URGE}"),
+        (timed(60_001), "warning", "1:00 left", "stops 20:27:40 UTC", f"1:00 {URGE}"),
+        (timed(60_000), "critical", "1:00 left", "stops 20:27:40 UTC", f"1:00 {URGE}"),
+        (timed(1), "critical", "0:00 left", "stops 20:26:40 UTC", f"0:00 {URGE}"),
+        (
+            timed(0),
+            "expired",
+            "the lease has run out: the instance stops now",
+            "ran out at 20:26:40 UTC",
+            f"0:00 {URGE}",
+        ),
+        (timed(26 * H), "plenty", "1 d 02 h left", "stops 2026-05-29 22:26:40 UTC", None),
+        (
+            timed(2 * H, stale=True, error="ShowLease: timed out reading\nfrom host"),
+            "plenty",
+            "2 h 00 min left (last known)",
+            "stops 22:26:40 UTC · ShowLease: timed out reading from host",
+            None,
+        ),
+        (
+            timed(-5_000, stale=True),
+            "expired",
+            "the lease has run out: the instance stops now",
+            "ran out at 20:26:35 UTC",
+            f"0:00 {URGE}",
+        ),
+        (Reading("idle", idle_after=3600.0), "idle", "stops after 1 h 00 min idle", "", None),
+        (Reading("idle"), "idle", "stops after a period idle", "", None),
+        (Reading("off"), "off", "auto-stop is off", "", None),
+        (
+            Reading("off", stale=True, error=ERROR),
+            "off",
+            "auto-stop is off (last known)",
+            ERROR,
+            None,
+        ),
+        (Reading("stopped", error=ERROR), "stopped", "the instance is not running", ERROR, None),
+        (Reading(), "unknown", "checking the lease…", "", None),
+        (Reading(error=ERROR), "unknown", "lease unknown", ERROR, None),
+        (Reading("timed", read_at=NOW), "unknown", "lease unknown", "", None),
+    ],
+)
+def test_every_kind_and_stage_in_words(
+    reading: Reading, stage: str, headline: str, detail: str, warning: Optional[str]
+) -> None:
+    p = present(reading, NOW, DEFAULT_WARN_AT_S, UTC)
+    assert (p.stage, p.headline, p.detail, p.warning) == (stage, headline, detail, warning)
+    assert p.stage in STAGES
+    assert p.stale == (reading.stale and reading.kind != "stopped")
+
+
+def test_local_time_comes_first_with_utc_beside_it() -> None:
+    p = present(timed(65 * M), NOW, local_tz=KOLKATA)  # now: 2026-05-29 01:56:40 there
+    assert p.detail == "stops 03:01:40 local (21:31:40 UTC)"
+    tomorrow = present(timed(23 * H), NOW, local_tz=KOLKATA)
+    assert tomorrow.detail == "stops 2026-05-30 00:56:40 local (19:26:40 UTC)"
+
+
+def test_the_clock_offset_is_applied_once() -> None:
+    # The source's clock is 12.5 s ahead: its deadline reads 12.5 s later than ours.
+    p = present(timed(65 * M, offset_ms=12_500), NOW, local_tz=UTC)
+    assert p.deadline_local == NOW + 65 * 60
+    assert p.remaining_s == 65 * 60
+    assert p.headline == "1 h 05 min left"
+    # A re-measured offset moves the stop by exactly the change, nothing else.
+    reading = timed(65 * M, offset_ms=12_500)
+    remeasured = replace(reading, clock_offset=12.9)
+    assert present(remeasured, NOW).deadline_local == pytest.approx(NOW + 65 * 60 - 0.4)
+    # The browser's JSON carries the same deadline to the millisecond.
+    again = Reading.from_json(reading.to_json())
+    assert present(again, NOW) == present(reading, NOW)
+
+
+@pytest.mark.parametrize(
+    "warn_at, remaining_ms, stage",
+    [
+        ([7200], 90 * M, "warning"),
+        ([7200], 60_000, "critical"),  # a single threshold: critical is its last minute
+        ([30], 45_000, "plenty"),
+        ([30], 30_000, "critical"),
+        ([600, 120], 120_000, "critical"),
+        ([600, 120], 120_001, "warning"),
+        ([timedelta(minutes=20), timedelta(minutes=5)], 6 * M, "warning"),
+        (["x", -1, math.nan, math.inf, True], 29 * M, "warning"),  # unusable: the defaults
+        ([], 31 * M, "plenty"),
+    ],
+)
+def test_thresholds_decide_the_stage(warn_at: Any, remaining_ms: int, stage: str) -> None:
+    assert present(timed(remaining_ms), NOW, warn_at).stage == stage
+
+
+def test_the_crossed_threshold_and_the_progress_bar() -> None:
+    p = present(timed(4 * M, started_at=NOW - 3600), NOW)
+    assert p.threshold == 300  # the smallest one crossed: the banner's and notification's
+    assert p.progress == pytest.approx(240 / (3600 + 240))
+    assert present(timed(H, started_at=NOW - 3600), NOW).progress == 0.5
+    assert present(timed(H), NOW).progress is None  # period unknown
+    assert present(timed(H), NOW).threshold is None
+    # A short period still starts the bar full: at least the first warning long.
+    assert present(timed(5 * M, started_at=NOW - 60), NOW).progress == pytest.approx(300 / 1800)
+
+
+@pytest.mark.parametrize(
+    "reading, now",
+    [
+        (Reading("timed", deadline=math.nan), NOW),
+        (Reading("timed", deadline=math.inf), NOW),
+        (Reading("timed", deadline=-math.inf), NOW),
+        (Reading("timed", deadline=1e300), NOW),
+        (Reading("timed", deadline=NOW + 60, clock_offset=math.nan), NOW),
+        (Reading("timed", deadline=NOW + 60, clock_offset=1e300), NOW),
+        (Reading("timed", deadline=NOW + 60), math.nan),
+        (Reading("timed", deadline=NOW + 60), -math.inf),
+    ],
+)
+def test_impossible_numbers_read_as_unknown(reading: Reading, now: float) -> None:
+    p = present(reading, now)
+    assert (p.stage, p.headline, p.warning) == ("unknown", "lease unknown", None)
+
+
+def test_never_raises_on_any_number() -> None:
+    rng = random.Random(10)
+    values = [math.nan, math.inf, -math.inf, 0.0, -1.0, 1e300, -1e300, 1e12, NOW, None]
+    for _ in range(3000):
+        pick = lambda: rng.choice(values)  # noqa: E731
+        reading = Reading(
+            rng.choice(["timed", "idle", "off", "stopped", "unknown"]),
+            deadline=pick(),
+            clock_offset=rng.choice(values[:-1]),
+            started_at=pick(),
+            idle_after=pick(),
+            stale=rng.random() < 0.5,
+        )
+        warn_at = [rng.choice(values[:-1]) for _ in range(rng.randrange(4))]
+        p = present(reading, rng.choice(values[:-1]), warn_at)
+        assert p.stage in STAGES and p.headline
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (math.nan, "—"),
+        (math.inf, "—"),
+        (-math.inf, "0:00"),
+        (-5, "0:00"),
+        (0, "0:00"),
+        (599.999, "9:59"),
+        (600, "10 min"),
+        (629.999, "10 min"),
+        (630, "11 min"),
+        (3930, "1 h 06 min"),
+        (7199, "2 h 00 min"),
+        (2 * 86400 + 11_000, "2 d 03 h"),
+    ],
+)
+def test_format_remaining(seconds: float, text: str) -> None:
+    assert format_remaining(seconds) == text
+    assert format_remaining(1e300)  # huge: text, not an OverflowError
+
+
+def test_the_words_and_stages_are_todays() -> None:
+    """Same text as ``_duration.format_remaining``, same stages as ``_schedule.stage_for``
+    (its STOPPED is ``expired`` here), at every boundary of the shared table."""
+    renamed = {"stopped": "expired"}
+    for ms in REMAINING:
+        assert format_remaining(ms / 1000) == old_format_remaining(timedelta(milliseconds=ms))
+        for warn_at in WARN_SETS:
+            if not warn_at:
+                continue
+            old = old_stage_for(timedelta(milliseconds=ms), [timedelta(seconds=s) for s in warn_at])
+            assert stage_for(ms / 1000, thresholds_from(warn_at)) == renamed.get(
+                old.value, old.value
+            )
+
+
+def test_the_defaults_are_defined_once_and_agree_with_todays_copies() -> None:
+    assert DEFAULT_WARN_AT == "30m,10m,5m,1m"
+    assert parse_thresholds(DEFAULT_WARN_AT) == tuple(
+        timedelta(seconds=s) for s in DEFAULT_WARN_AT_S
+    )
+    assert parse_thresholds(DEFAULT_WARN_AT) == OLD_WARN_AT  # until the switch-over removes it
+    assert thresholds_from([]) == DEFAULT_WARN_AT_S == thresholds_from(["junk"])
