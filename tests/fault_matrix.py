@@ -231,7 +231,7 @@ def row(out: Outcome) -> str:
     if case.kind == "stale":
         sees += " · marked stale"
     if case.kind == "refused":
-        sees += ", before anything is sent upstream"
+        sees += "; no renewal is sent"
     continued = {
         "stopped": "reaches 0:00; the watch ends",
         "transparent": "yes (never interrupted)",
