@@ -1,4 +1,5 @@
-"""The command line: pick the benchmarks, run them one after another, print and save figures."""
+"""The command line: pick the benchmarks, run them one after another, print and save figures,
+write the README's results table, and fail when a target is missed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-from ._core import TARGETS, Config, Figure, machine_info
+from ._core import README, TARGETS, Config, Figure, machine_info
+from ._report import markdown, verdict, write_readme
 
 Bench = Callable[[Config], List[Figure]]
 
@@ -89,49 +91,24 @@ def _run_group(group: Group, cfg: Config) -> List[Figure]:
     return figures
 
 
-def _format_value(figure: Figure) -> str:
-    if figure.error:
-        return f"error: {figure.error}"
-    if isinstance(figure.value, bool):
-        return str(figure.value).lower()
-    if figure.value is None:
-        return "—"
-    number = f"{figure.value:.4g}" if isinstance(figure.value, float) else str(figure.value)
-    return f"{number} {figure.unit}".strip()
-
-
-def _verdict(figure: Figure) -> str:
-    if figure.error:
-        return "error"
-    return {True: "pass", False: "**FAIL**", None: "—"}[figure.passed]
-
-
-def markdown(figures: List[Figure], machine: Dict[str, Any], total_s: float, cfg: Config) -> str:
-    lines = [
-        "| key | value | target | pass | runs |",
-        "|---|---|---|---|---|",
-    ]
-    for f in figures:
-        lines.append(
-            f"| `{f.key}` | {_format_value(f)} | {f.target.text} | {_verdict(f)} | {f.runs} |"
-        )
-    mode = "quick (smoke) run" if cfg.quick else "full run"
-    lines += [
-        "",
-        f"{mode}, {total_s:.0f} s in total · {machine['cpu']}, {machine['cores']} cores · "
-        f"Python {machine['python']}, ipykernel {machine['ipykernel']} · {machine['os']} · "
-        f"{machine['date']} · commit {machine['commit']}",
-    ]
-    return "\n".join(lines)
-
-
 def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks", description="jupyter_lease performance figures"
+        prog="python -m benchmarks",
+        description="jupyter_lease performance figures. Exit status: 0 when every benchmark ran "
+        "and met its target, 1 when one crashed or (in a full run) missed its target.",
     )
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON here")
     parser.add_argument("--only", metavar="KEY[,KEY]", help="measure only these keys")
-    parser.add_argument("--quick", action="store_true", help="small samples: a smoke run")
+    parser.add_argument(
+        "--quick", action="store_true", help="small samples: a smoke run (targets not enforced)"
+    )
+    parser.add_argument(
+        "--readme",
+        metavar="PATH",
+        help="write the results table between the markers of this markdown file (default: "
+        "benchmarks/README.md after a full run of every key; nothing after --quick or --only)",
+    )
+    parser.add_argument("--no-readme", action="store_true", help="write no results table")
     args = parser.parse_args(argv)
     if args.only:
         keys = [k.strip() for k in args.only.split(",") if k.strip()]
@@ -139,30 +116,42 @@ def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         if unknown:
             parser.error(f"unknown key(s) {', '.join(unknown)}; known: {', '.join(TARGETS)}")
         args.only = keys
+    if args.readme is None and not (args.no_readme or args.quick or args.only):
+        args.readme = str(README)
+    if args.no_readme:
+        args.readme = None
     return args
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = _parse(argv)
-    cfg = Config(quick=args.quick)
-    wanted = args.only or list(TARGETS)
+def _measure(cfg: Config, wanted: Sequence[str]) -> Dict[str, Any]:
+    """Run the wanted benchmarks; the report as ``--json`` saves it."""
     started = time.monotonic()
     figures: List[Figure] = []
     for group in _groups():
         if any(key in wanted for key in group.keys):
             figures += [f for f in _run_group(group, cfg) if f.key in wanted]
     figures.sort(key=lambda f: list(TARGETS).index(f.key))
-    total_s = time.monotonic() - started
-    machine = machine_info()
-    print(markdown(figures, machine, total_s, cfg))
+    return {
+        "machine": machine_info(),
+        "quick": cfg.quick,
+        "total_s": round(time.monotonic() - started, 1),
+        "figures": {f.key: f.to_json() for f in figures},
+    }
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parse(argv)
+    cfg = Config(quick=args.quick)
+    report = _measure(cfg, args.only or list(TARGETS))
+    print(markdown(report))
     if args.json:
-        report = {
-            "machine": machine,
-            "quick": cfg.quick,
-            "total_s": round(total_s, 1),
-            "figures": {f.key: f.to_json() for f in figures},
-        }
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=2, ensure_ascii=False)
             fh.write("\n")
-    return 1 if any(f.error for f in figures) else 0
+    if args.readme:
+        write_readme(args.readme, report)
+        print(f"results written to {args.readme}", file=sys.stderr)
+    status, lines = verdict(report)
+    for line in lines:
+        print(line, file=sys.stderr)
+    return status

@@ -42,6 +42,9 @@ def import_figures(cfg: Config) -> List[Figure]:
             "import_pulls_heavy",
             bool(pulled),
             runs,
+            summary=f"`import jupyter_lease` in a fresh `python -c`: median "
+            f"{median([s['ms'] for s in samples]):.1f} ms; heavy modules it pulled in: "
+            f"{', '.join(pulled) or 'none'}",
             details={
                 "pulled": pulled,
                 "import_ms_median": round(median([s["ms"] for s in samples]), 2),
@@ -83,6 +86,9 @@ def load_ext_figures(cfg: Config) -> List[Figure]:
             round(median(inside), 2),
             runs,
             "ms",
+            summary=f"in-kernel {min(inside):.1f}–{max(inside):.1f} ms over {runs} kernels; "
+            f"client-side (cell minus an empty cell) median {median(client):.1f} ms; heavy "
+            f"modules loaded by it: {max(s['heavy'] for s in samples)}",
             details={
                 "method": "perf_counter around run_line_magic('load_ext') inside a fresh kernel",
                 "inside_ms_samples": [round(x, 2) for x in inside],

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List
 
-from ._core import Config, Figure, median
+from ._core import Config, Figure
 from ._rigs import BenchKernel, kernel, lease_env, simulator, thread_cpu_s, value, watch_setup
 
 POLL_S = 2.0
@@ -103,22 +103,19 @@ class _Rig:
 
 
 def _window(rig: _Rig, seconds: float) -> Dict[str, float]:
+    """Counts over one window (differences of counters)."""
     a = rig.sample()
     time.sleep(seconds)
     b = rig.sample()
-    minutes = (b.at - a.at) / 60
-    polls, wakes = b.polls - a.polls, b.wakes - a.wakes
-    cpu = b.watcher_cpu - a.watcher_cpu
     return {
         "seconds": b.at - a.at,
-        "widget_per_min": (b.widget_msgs - a.widget_msgs) / minutes,
-        "naive_per_min": (b.naive_msgs - a.naive_msgs) / minutes,
-        "polls": polls,
+        "widget_msgs": b.widget_msgs - a.widget_msgs,
+        "naive_msgs": b.naive_msgs - a.naive_msgs,
+        "polls": b.polls - a.polls,
         "upstream": b.upstream - a.upstream,
-        "wakes": wakes,
-        "cpu_per_poll_s": cpu / max(1, polls),
-        "cpu_per_wake_s": cpu / max(1, wakes),
-        "ticker_cpu_per_min_s": (b.ticker_cpu - a.ticker_cpu) / minutes,
+        "wakes": b.wakes - a.wakes,
+        "watcher_cpu_s": b.watcher_cpu - a.watcher_cpu,
+        "ticker_cpu_s": b.ticker_cpu - a.ticker_cpu,
     }
 
 
@@ -141,57 +138,82 @@ def _setup(stack: contextlib.ExitStack) -> _Rig:
 _TID = "[t.native_id for t in __import__('threading').enumerate() if t.name == {name!r}][0]"
 
 
+def _total(samples: List[Dict[str, float]], name: str) -> float:
+    return sum(s[name] for s in samples)
+
+
 def steady_figures(cfg: Config) -> List[Figure]:
+    """Totals over all windows: a median of windows would read 0/6/0 as 0."""
     windows, seconds = cfg.pick((3, 10.0), (2, 5.0))
     with contextlib.ExitStack() as stack:
         rig = _setup(stack)
         samples = [_window(rig, seconds) for _ in range(windows)]
-    total_s = sum(s["seconds"] for s in samples)
-    total_polls = sum(int(s["upstream"]) for s in samples)
-    cpu_per_poll = median([s["cpu_per_poll_s"] for s in samples])
-    per_hour = cpu_per_poll * (POLLS_PER_HOUR + THRESHOLD_WAKES_PER_HOUR)
-    common = {"windows_s": [round(s["seconds"], 2) for s in samples], "total_s": round(total_s, 1)}
+    upstream = int(_total(samples, "upstream"))
+    ticker_cpu_h = 3600 * _total(samples, "ticker_cpu_s") / _total(samples, "seconds")
     return [
-        Figure(
+        _rate_figure(
             "widget_msgs_per_min_steady",
-            round(median([s["widget_per_min"] for s in samples]), 2),
-            windows,
-            "msg/min",
-            details={
-                **common,
-                "poll_interval_s": POLL_S,
-                "upstream_polls_in_windows": total_polls,
-                "per_window": [round(s["widget_per_min"], 2) for s in samples],
-            },
+            samples,
+            "widget_msgs",
+            f" while the watcher made {upstream} ShowLease calls",
+            {"poll_interval_s": POLL_S, "upstream_polls_in_windows": upstream},
         ),
-        Figure(
+        _rate_figure(
             "naive_ticker_msgs_per_min",
-            round(median([s["naive_per_min"] for s in samples]), 2),
-            windows,
-            "msg/min",
-            details={
-                **common,
-                "per_window": [round(s["naive_per_min"], 2) for s in samples],
-                "ticker_thread_cpu_s_per_hour": round(
-                    60 * median([s["ticker_cpu_per_min_s"] for s in samples]), 3
-                ),
-            },
+            samples,
+            "naive_msgs",
+            f"; its thread used {ticker_cpu_h:.2f} s CPU per hour",
+            {"ticker_thread_cpu_s_per_hour": round(ticker_cpu_h, 3)},
         ),
-        Figure(
-            "watcher_cpu_s_per_hour",
-            round(per_hour, 4),
-            windows,
-            "s/h",
-            details={
-                "cpu_ms_per_poll_median": round(cpu_per_poll * 1000, 3),
-                "cpu_ms_per_poll": [round(s["cpu_per_poll_s"] * 1000, 3) for s in samples],
-                "polls_per_window": [int(s["polls"]) for s in samples],
-                "wakes_per_window": [int(s["wakes"]) for s in samples],
-                "idle_wakes": sum(int(s["wakes"]) - int(s["polls"]) for s in samples),
-                "cpu_ms_per_wake": [round(s["cpu_per_wake_s"] * 1000, 3) for s in samples],
-                "measured_poll_interval_s": POLL_S,
-                "extrapolation": f"per-poll CPU × ({POLLS_PER_HOUR} polls + "
-                f"{THRESHOLD_WAKES_PER_HOUR} threshold wakes) per hour",
-            },
-        ),
+        _cpu_figure(samples),
     ]
+
+
+def _rate_figure(
+    key: str, samples: List[Dict[str, float]], name: str, said: str, details: Dict[str, Any]
+) -> Figure:
+    """Messages per minute over all windows together."""
+    total_s = _total(samples, "seconds")
+    messages = int(_total(samples, name))
+    per_window = [int(s[name]) for s in samples]
+    return Figure(
+        key,
+        round(messages / (total_s / 60), 2),
+        len(samples),
+        "msg/min",
+        summary=f"{messages} messages in {total_s:.0f} s (per window: "
+        f"{', '.join(map(str, per_window))}){said}",
+        details={
+            "value": "messages over all windows / their total time",
+            "messages": messages,
+            "per_window": per_window,
+            "windows_s": [round(s["seconds"], 2) for s in samples],
+            "total_s": round(total_s, 1),
+            **details,
+        },
+    )
+
+
+def _cpu_figure(samples: List[Dict[str, float]]) -> Figure:
+    """CPU per poll over all windows (total CPU / total polls), extrapolated to an hour."""
+    polls, wakes = int(_total(samples, "polls")), int(_total(samples, "wakes"))
+    cpu_per_poll = _total(samples, "watcher_cpu_s") / max(1, polls)
+    wakes_per_hour = POLLS_PER_HOUR + THRESHOLD_WAKES_PER_HOUR
+    return Figure(
+        "watcher_cpu_s_per_hour",
+        round(cpu_per_poll * wakes_per_hour, 4),
+        len(samples),
+        "s/h",
+        summary=f"{cpu_per_poll * 1000:.2f} ms CPU per poll over {polls} polls "
+        f"({wakes - polls} wakes without a poll), × {wakes_per_hour} wakes an hour",
+        details={
+            "cpu_ms_per_poll": round(cpu_per_poll * 1000, 3),
+            "cpu_ms_per_window": [round(s["watcher_cpu_s"] * 1000, 3) for s in samples],
+            "polls_per_window": [int(s["polls"]) for s in samples],
+            "wakes_per_window": [int(s["wakes"]) for s in samples],
+            "idle_wakes": wakes - polls,
+            "measured_poll_interval_s": POLL_S,
+            "extrapolation": f"total CPU / total polls × ({POLLS_PER_HOUR} polls + "
+            f"{THRESHOLD_WAKES_PER_HOUR} threshold wakes) per hour",
+        },
+    )

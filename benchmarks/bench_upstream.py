@@ -116,11 +116,14 @@ def upstream_figures(cfg: Config) -> List[Figure]:
         even_phases = [POLL_S * k / n for k in range(1, n)]
         even = _pair(sim, kernels, seconds, even_phases) if not cfg.quick else None
     ratios = [r for r in map(_ratio, rows) if r is not None]
+    even_ratio = None if even is None else _round(_ratio(even))
     return [
         Figure(
             "upstream_calls_ratio_20_vs_1",
             round(median(ratios), 4),
             len(ratios),
+            summary=f"{n} kernels vs 1, pairs {', '.join(f'{x:.3f}' for x in ratios)}"
+            + ("" if even_ratio is None else f"; the {n - 1} others evenly spread: {even_ratio}"),
             details={
                 "kernels": n,
                 "poll_interval_s": POLL_S,
@@ -130,7 +133,7 @@ def upstream_figures(cfg: Config) -> List[Figure]:
                 "calls_all": [r["all"]["calls"] for r in rows],
                 "gap_s_one": _gap_summary(rows, "one"),
                 "gap_s_all": _gap_summary(rows, "all"),
-                "evenly_spread_ratio": None if even is None else _round(_ratio(even)),
+                "evenly_spread_ratio": even_ratio,
                 "evenly_spread_gap_s": None if even is None else _gap_summary([even], "all"),
                 "kernel_startup_s": round(startup_s, 1),
             },

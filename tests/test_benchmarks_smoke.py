@@ -1,9 +1,12 @@
-"""`python -m benchmarks --quick` still runs and reports every figure (targets are judged by the
-full run, not here: a quick run is too short to be fair to ratios)."""
+"""The benchmark runner: `python -m benchmarks --quick` runs every benchmark and writes its table
+into a copy of benchmarks/README.md (never the repository's own), and a run fails when a target
+is missed (targets are judged by the full run: a quick run is too short to be fair to ratios)."""
 
 from __future__ import annotations
 
+import copy
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,20 +14,93 @@ from pathlib import Path
 import pytest
 
 from benchmarks._core import TARGETS
+from benchmarks._report import END, START, markdown, verdict, write_readme
 
-pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "benchmarks" / "README.md"
+
+REPORT = {
+    "machine": {
+        "cpu": "Test CPU",
+        "cores": 2,
+        "python": "3.11.7",
+        "ipykernel": "7.4.0",
+        "os": "Linux 6",
+        "date": "2026-01-02 03:04 UTC",
+        "commit": "abc1234",
+    },
+    "quick": False,
+    "total_s": 250.0,
+    "figures": {
+        "load_ext_ms": {"value": 14.8, "unit": "ms", "runs": 7, "target": "≤ 20", "pass": True,
+                        "error": None, "summary": "in-kernel 14.3–15.4 ms", "details": {}},
+        "warning_latency_s": {"value": 0.4, "unit": "s", "runs": 5, "target": "≤ 1, early or late",
+                              "pass": True, "error": None, "summary": "earliest -0.280 s",
+                              "details": {}},
+    },
+}  # fmt: skip
 
 
-def test_quick_benchmark_run_reports_every_key(tmp_path):
-    out = tmp_path / "bench.json"
+def _block(text: str) -> str:
+    return text[text.index(START) : text.index(END) + len(END)]
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_quick_run_reports_every_key_and_writes_a_copy_of_the_readme(tmp_path):
+    out, readme = tmp_path / "bench.json", tmp_path / "README.md"
+    shutil.copy(README, readme)
+    original = README.read_text()
+    args = ["--quick", "--json", str(out), "--readme", str(readme)]
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
+        [sys.executable, "-m", "benchmarks", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    data = json.loads(out.read_text())
-    text = json.dumps(data)
-    for key in TARGETS:
-        assert key in text, f"{key} missing from the benchmark report"
-    assert "| key | value | target |" in proc.stdout
+    report = json.loads(out.read_text())
+    assert list(report["figures"]) == list(TARGETS)
+    assert markdown(report) in proc.stdout
+    written = readme.read_text()
+    assert _block(written) != _block(original)
+    assert markdown(report) in _block(written)  # the table comes from the run's JSON
+    assert written.replace(_block(written), "") == original.replace(_block(original), "")
+    assert README.read_text() == original, "a quick run rewrote the repository's README"
+
+
+def test_the_results_block_is_replaced_and_the_rest_kept(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nbefore\n\n{START}\nold figures\n{END}\n\nafter\n")
+    write_readme(readme, REPORT)
+    write_readme(readme, REPORT)  # again: still one block
+    text = readme.read_text()
+    assert text.startswith("# Title\n\nbefore\n\n") and text.endswith("\n\nafter\n")
+    assert text.count(START) == 1 and "old figures" not in text
+    assert "| `warning_latency_s` | 0.4 s | ≤ 1, early or late | pass | 5 |" in text
+    assert "- `warning_latency_s`: earliest -0.280 s" in text
+    assert "Full run, 250 s in total · 2026-01-02 03:04 UTC · Test CPU, 2 cores · " in text
+    assert "Python 3.11.7" in text
+
+
+def test_a_file_without_the_markers_is_refused(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    with pytest.raises(ValueError, match="results:start"):
+        write_readme(readme, REPORT)
+    assert readme.read_text() == "# no markers\n"
+
+
+def test_the_repository_readme_has_the_results_block():
+    assert _block(README.read_text()).count(START) == 1
+
+
+def test_a_missed_target_fails_a_full_run_and_a_crash_fails_any_run():
+    assert verdict(REPORT) == (0, [])
+    missed = copy.deepcopy(REPORT)
+    missed["figures"]["warning_latency_s"].update(value=30.0, **{"pass": False})
+    assert verdict(missed) == (1, ["target missed: warning_latency_s"])
+    missed["quick"] = True
+    assert verdict(missed) == (0, ["missed, not enforced in a quick run: warning_latency_s"])
+    crashed = copy.deepcopy(missed)
+    crashed["figures"]["load_ext_ms"].update(error="BenchTimeout: did not finish", value=None)
+    assert verdict(crashed)[0] == 1
+    assert "| error |" in markdown(crashed)
