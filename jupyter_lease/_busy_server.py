@@ -261,11 +261,12 @@ class BusyKeeper:
         line = scrub(str(exc))
         self.status = Decision(reason=f"the last attempt failed: {line}")
         if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
-            note = f"turned off: ModelArts refused the credentials ({line})"
+            code = exc.code or f"HTTP {exc.status}"  # the whole line is in the log and status
+            note = f"turned off: ModelArts refused the credentials ({code}); not retried"
             self.store.update(lambda s: replace(s, on=False, note=note[:160]))
             self.work.clear()
-            self.status = Decision(reason=note)
-            self.log.warning("jupyter_lease: keep alive while busy %s", note)
+            self.status = Decision(reason=f"{note}: {line}")
+            self.log.warning("jupyter_lease: keep alive while busy %s: %s", note, line)
 
     def _declared(self) -> List[Work]:
         now = self.clock()
