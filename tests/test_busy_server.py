@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -18,7 +20,7 @@ import requests
 from jupyter_lease._cache import CACHE_DIR_ENV
 from jupyter_lease._simulator import Simulator
 
-from .test_server import JupyterServer, _clean_env, renew_calls
+from .test_server import TOKEN, JupyterServer, _clean_env, renew_calls
 
 KEEP_ALIVE = "jupyter-lease/api/keep-alive"
 FAST = {
@@ -32,8 +34,8 @@ FAST = {
 pytestmark = pytest.mark.kernel
 
 
-def configured(root: Path, env: Dict[str, str], **traits: str) -> JupyterServer:
-    server = JupyterServer(root, env)
+def configured(root: Path, env: Dict[str, str], token: str = "", **traits: str) -> JupyterServer:
+    server = JupyterServer(root, env, token=token)
     config = {"JupyterLease": {**FAST, **traits}}
     (root / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
     return server
@@ -46,7 +48,7 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
         if value:
             return value
         time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s: {what}")
+    raise AssertionError(f"not within {timeout} s: {what}; last: {check()}")
 
 
 def start_busy_kernel(server: JupyterServer, path: str) -> str:
@@ -63,7 +65,7 @@ async def _execute(server: JupyterServer, kernel_id: str, code: str) -> None:
     from tornado.websocket import websocket_connect
 
     url = server.url(f"api/kernels/{kernel_id}/channels").replace("http://", "ws://")
-    ws = await asyncio.wait_for(websocket_connect(url), 30)
+    ws = await asyncio.wait_for(websocket_connect(url, connect_timeout=30), 30)
     header = {"msg_id": uuid.uuid4().hex, "session": uuid.uuid4().hex, "username": "test",
               "msg_type": "execute_request", "version": "5.3"}  # fmt: skip
     content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
@@ -126,6 +128,7 @@ def fresh(server: JupyterServer, sim: Simulator) -> Iterator[JupyterServer]:
     """Policy off, no busy kernel, a running instance with 20 min left."""
     sim.clear_faults()
     sim.set_lease(status="RUNNING", lease_type="TIMING", enabled=True, remaining=1200)
+    server.forget_cache()  # the lease changed behind the server's back (an IDLE one is kept long)
     yield server
     for kernel in server.get("api/kernels").json():
         server.post(f"api/kernels/{kernel['id']}/interrupt", {})
@@ -238,16 +241,19 @@ def test_five_busy_kernels_on_two_servers_renew_once_per_step(fresh, sim, tmp_pa
 
 def test_a_restart_keeps_the_policy_and_its_cap(sim, tmp_path):
     env = {**_clean_env(), **sim.environ()}
-    first = configured(tmp_path / "srv", env, renew_while_busy="8h")
+    first = configured(tmp_path / "srv", env, token=TOKEN, renew_while_busy="8h")
     try:
         first.start().wait_ready()
         before = keep_alive(first)
+        shown = run_cli(first, "keep-alive", "status", "--json")  # finds the token itself
+        assert shown.returncode == 0 and json.loads(shown.stdout)["on"], shown.stderr
+        assert TOKEN not in shown.stdout + shown.stderr
     finally:
         first.stop()
     assert before["on"] and before["by"] == "config" and before["asked"] == "for 8h"
     assert before["cap_ms"] == pytest.approx(time.time() * 1000 + 8 * 3600_000, abs=60_000)
     time.sleep(1.0)
-    again = configured(tmp_path / "srv", env, renew_while_busy="8h")
+    again = configured(tmp_path / "srv", env, token=TOKEN, renew_while_busy="8h")
     try:
         again.start().wait_ready()
         after = keep_alive(again)
@@ -273,3 +279,50 @@ def test_bad_input_is_one_line_and_work_can_be_declared(fresh, sim):
     )  # fmt: skip
     assert gone.status_code == 200 and gone.json()["work"] == []
     assert server.post(f"{KEEP_ALIVE}/work", {"id": "bad id!"}).status_code == 400
+
+
+def run_cli(server: JupyterServer, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_lease", *args],
+        env={**server.env, **env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_the_cli_turns_it_on_and_off_and_status_shows_it(fresh, sim, tmp_path):
+    on = run_cli(fresh, "keep-alive", "on", "--for", "2h")
+    assert on.returncode == 0, on.stderr
+    assert on.stdout.startswith("Keep alive while busy: kept alive while busy, until")
+    data = json.loads(run_cli(fresh, "keep-alive", "status", "--json").stdout)
+    assert data["on"] and data["by"] == "cli" and data["asked"] == "for 2h"
+    status = run_cli(fresh, "status")
+    assert status.returncode == 0 and "Keep alive while busy: kept alive" in status.stdout
+    off = run_cli(fresh, "keep-alive", "off")
+    assert off.returncode == 0 and off.stdout.strip() == "Keep alive while busy: off"
+    bad = run_cli(fresh, "keep-alive", "on", "--until", "25:00")
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1 and "HH:MM" in bad.stderr
+    (tmp_path / "empty").mkdir()
+    none = run_cli(fresh, "keep-alive", "status", JUPYTER_RUNTIME_DIR=str(tmp_path / "empty"))
+    assert none.returncode == 2 and none.stderr.count("\n") == 1
+    assert "no running Jupyter server with jupyter_lease's extension" in none.stderr
+
+
+def test_keep_alive_in_code_registers_with_the_server_one_decision(fresh, sim):
+    server = fresh  # the policy is off: only the declared work counts, with its own cap
+    code = (
+        "import jupyter_lease, time\n"
+        "with jupyter_lease.keep_alive(max_total='3h', check_every=1):\n"
+        "    time.sleep(600)\n"
+    )
+    body = {"path": "train.ipynb", "type": "notebook", "name": "t", "kernel": {"name": "python3"}}
+    kernel_id = server.post("api/sessions", body).json()["kernel"]["id"]
+    asyncio.run(_execute(server, kernel_id, code))
+    work = wait_for(lambda: keep_alive(server)["work"], 30, "work registered")
+    assert work[0]["label"].startswith("keep_alive() in process")
+    renews = renew_calls(sim)
+    to_margin(sim)
+    wait_for(lambda: renew_calls(sim) == renews + 1, 15, "renewed for the declared work")
+    time.sleep(2.0)  # the kernel's own keep_alive does not renew as well
+    assert renew_calls(sim) == renews + 1
+    assert "keep_alive() in process" in keep_alive(server)["renewals"][-1]["why"]
+    server.post(f"api/kernels/{kernel_id}/interrupt", {})  # the block ends: unregistered
+    wait_for(lambda: keep_alive(server)["work"] == [], 15, "work ended")
