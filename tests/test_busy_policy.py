@@ -100,7 +100,7 @@ def test_state_file_round_trip_bounded_and_private(tmp_path):
 @pytest.mark.parametrize(
     "content",
     ['{"format": "other"}', "not json", '{"format": "jupyter_lease.keep-alive/1", "renewals": 3}',
-     json.dumps({"format": "jupyter_lease.keep-alive/1", "on": True, "cap": 1e300, "renewals": []})],
+     json.dumps({"format": "jupyter_lease.keep-alive/1", "cap": 1e300, "renewals": []})],
     ids=["foreign", "corrupt", "ill-typed", "out-of-range"],
 )  # fmt: skip
 def test_an_unusable_state_file_is_off_with_a_note(tmp_path, content):
