@@ -6,11 +6,14 @@ All of it reads the process's one watcher (started on first use), so calling
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import threading
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._duration import DurationLike, format_duration, renewal, to_timedelta
 from ._errors import DurationError, LeaseError, scrub
@@ -25,6 +28,30 @@ log = logging.getLogger("jupyter_lease.api")
 # keep_alive renews when less than `margin` is left, for `extend_by` from then: the gap between
 # the two is how often it renews. Ten minutes caps that at six RenewLease calls an hour.
 MIN_RENEWAL_GAP = timedelta(minutes=10)
+
+
+def _register(body: Dict[str, Any]) -> Any:
+    """The server link if this instance's Jupyter server took the work, else None."""
+    from ._busy_client import find_server
+
+    try:
+        link = find_server()
+        status, _ = link.call("POST", "/work", body)
+    except (LeaseError, OSError):
+        return None
+    except Exception:  # never let a discovery problem stop the user's block
+        log.debug("keep_alive: server registration failed", exc_info=True)
+        return None
+    return link if status == 200 else None
+
+
+def _quietly(call: Callable[[], Any]) -> bool:
+    """Run a call to the server; True when it answered 200. Never raises."""
+    try:
+        result = call()
+    except Exception:
+        return False
+    return bool(result and result[0] == 200)
 
 
 def _watching() -> Watcher:
@@ -135,15 +162,20 @@ class keep_alive:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._watcher: Optional[Watcher] = None
+        # With a Jupyter server that has the extension, the work is registered there instead.
+        self._link: Any = None
+        self._id = uuid.uuid4().hex
+        self._entered_at = 0.0
+        self.label = f"keep_alive() in process {os.getpid()}"
 
     def __enter__(self) -> keep_alive:
-        self._watcher = _watching()
-        now = self._server_now()
-        self.cap = now + self.max_total.total_seconds()
         self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name="jupyter-lease-keep-alive", daemon=True
-        )
+        self._entered_at = time.monotonic()
+        self._link = _register(self._work_body())
+        if self._link is None:  # no server to decide for the instance: renew on our own
+            self._own_renewals()
+        target = self._run if self._link is None else self._heartbeat
+        self._thread = threading.Thread(target=target, name="jupyter-lease-keep-alive", daemon=True)
         self._thread.start()
         return self
 
@@ -152,6 +184,36 @@ class keep_alive:
         if self._thread is not None:
             self._thread.join(5)
         self._thread = None
+        link, self._link = self._link, None
+        if link is not None:
+            _quietly(lambda: link.call("DELETE", f"/work?id={self._id}"))
+
+    def _work_body(self) -> Dict[str, Any]:
+        left = self.max_total.total_seconds() - (time.monotonic() - self._entered_at)
+        ttl = max(60.0, 4 * self.check_every)
+        return {"id": self._id, "ttl": ttl, "label": self.label, "for": max(1.0, left)}
+
+    def _own_renewals(self) -> None:
+        self._watcher = _watching()
+        left = self.max_total.total_seconds() - (time.monotonic() - self._entered_at)
+        self.cap = self._server_now() + left
+
+    def _heartbeat(self) -> None:
+        """Server mode: keep the registration alive; the server decides and renews. If the
+        server goes away, fall back to renewing on our own (one decision per instance)."""
+        while not self._stop.wait(self.check_every):
+            link = self._link
+            body = self._work_body()
+            if link is None or _quietly(functools.partial(link.call, "POST", "/work", body)):
+                continue
+            self._link = None
+            try:
+                self._own_renewals()
+            except LeaseError as exc:
+                self.errors.append(scrub(str(exc)))
+                return
+            self._run()
+            return
 
     def _server_now(self) -> float:
         assert self._watcher is not None

@@ -37,7 +37,7 @@ import os
 import threading
 import time
 from dataclasses import replace
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Tuple, Union
 
 from . import _cachefile
 from ._cachedata import (
@@ -184,6 +184,28 @@ class CachedLeaseSource:
                     self._invalidate()
                 raise
             return self._store_success(lease)
+
+    def renew_if(
+        self, decide: Callable[[CacheEntry], Optional[float]]
+    ) -> Tuple[CacheEntry, Optional[float]]:
+        """Read the lease upstream and renew by ``decide(entry)`` seconds unless it says None,
+        both under the cache lock: of several processes deciding at once, the first renews and
+        the others read the renewed lease and decide against it (keep alive while busy)."""
+        with self._locked() as locked:
+            if not locked:  # without the lock two processes could both renew
+                raise LeaseError(
+                    f"no automatic renewal without the cache lock: {self.cache_problem}"
+                )
+            entry = self._fetch(self.read(), record_failure=True)
+            duration = decide(entry)
+            if duration is None:
+                return entry, None
+            try:  # force: decide() has seen the lease's kind in this very read
+                lease = self._client.renew(duration, force=True)
+            except APIError:
+                self._invalidate()  # the PATCH may have gone through
+                raise
+            return self._store_success(lease), duration
 
     def notebook(self) -> Any:
         """ShowNotebook, not cached (only ``%lease``-style explicit calls use it)."""

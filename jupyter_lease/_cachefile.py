@@ -70,7 +70,7 @@ def prepare_dir(path: str) -> None:
     check_dir(path)
 
 
-def _check_file(path: str, st: os.stat_result) -> None:
+def _check_file(path: str, st: os.stat_result, limit: int = MAX_BYTES) -> None:
     if not stat.S_ISREG(st.st_mode):
         raise UnsafeCache(f"{path} is not a regular file")
     uid = _our_uid()
@@ -78,13 +78,13 @@ def _check_file(path: str, st: os.stat_result) -> None:
         raise UnsafeCache(f"{path} belongs to uid {st.st_uid}, not to this user")
     if uid is not None and st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise UnsafeCache(f"{path} is writable by other users")
-    if st.st_size > MAX_BYTES:
-        raise UnsafeCache(f"{path} is {st.st_size} bytes, more than {MAX_BYTES}")
+    if st.st_size > limit:
+        raise UnsafeCache(f"{path} is {st.st_size} bytes, more than {limit}")
 
 
-def read(path: str) -> Optional[bytes]:
+def read(path: str, limit: int = MAX_BYTES) -> Optional[bytes]:
     """The file's bytes; ``None`` when there is no file. :class:`UnsafeCache` when it must not
-    be believed, ``OSError`` when it cannot be read."""
+    be believed (or is over ``limit`` bytes), ``OSError`` when it cannot be read."""
     try:
         fd = os.open(path, _READ_FLAGS)
     except FileNotFoundError:
@@ -94,25 +94,25 @@ def read(path: str) -> Optional[bytes]:
             raise UnsafeCache(f"{path} is a symbolic link") from None
         raise
     try:
-        _check_file(path, os.fstat(fd))
+        _check_file(path, os.fstat(fd), limit)
         chunks, size = [], 0
-        while size <= MAX_BYTES:  # a file growing after fstat still cannot make us read more
-            chunk = os.read(fd, MAX_BYTES + 1 - size)
+        while size <= limit:  # a file growing after fstat still cannot make us read more
+            chunk = os.read(fd, limit + 1 - size)
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
     finally:
         os.close(fd)
-    if size > MAX_BYTES:
-        raise UnsafeCache(f"{path} grew past {MAX_BYTES} bytes while being read")
+    if size > limit:
+        raise UnsafeCache(f"{path} grew past {limit} bytes while being read")
     return b"".join(chunks)
 
 
-def write(path: str, data: bytes) -> None:
+def write(path: str, data: bytes, limit: int = MAX_BYTES) -> None:
     """Atomically replace ``path`` with ``data`` (mode 0600) in a checked directory."""
-    if len(data) > MAX_BYTES:  # never write what no reader would accept
-        raise UnsafeCache(f"a {len(data)}-byte entry is more than {MAX_BYTES}")
+    if len(data) > limit:  # never write what no reader would accept
+        raise UnsafeCache(f"a {len(data)}-byte entry is more than {limit}")
     directory = os.path.dirname(path)
     prepare_dir(directory)
     fd, tmp = tempfile.mkstemp(prefix=".jupyter_lease-", suffix=".tmp", dir=directory)

@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--for", dest="for_", metavar="DURATION", help="stop watching after this long")
     _location_options(p)
 
+    p = sub.add_parser("keep-alive", help="keep the instance alive while a kernel is busy")
+    p.add_argument("action", choices=["on", "off", "status"])
+    cap = p.add_mutually_exclusive_group()
+    cap.add_argument("--until", metavar="HH:MM", help="with on: no renewal past this time")
+    cap.add_argument("--for", dest="for_", metavar="DURATION", help="with on: at most this long")
+    p.add_argument("--json", action="store_true", help="print the server's JSON")
+
     p = sub.add_parser("demo", help="the demo notebook against a simulator with a short lease")
     p.add_argument("--execute", action="store_true", help="run it headless in a real kernel")
     p.add_argument("--lease", help="initial lease (default 5m; 100s with --execute)")
@@ -155,7 +162,47 @@ def _print_status(status, as_json: bool, out: TextIO) -> None:
 
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     with _client(args) as client:
-        _print_status(_status(client), args.json, out)
+        status = _status(client)
+    if args.json:
+        data = status.to_dict()
+        data["keep_alive"] = _keep_alive_summary()
+        print(json.dumps(data, indent=2), file=out)
+    else:
+        print(status.to_text(), file=out)
+        summary = _keep_alive_summary()
+        if summary is not None:
+            print(f"Keep alive while busy: {summary['line']}", file=out)
+    return EXIT_OK
+
+
+def _keep_alive_summary() -> Optional[Dict]:
+    """The policy line from the running server, or None when none answers."""
+    from ._busy_client import answer, find_server
+
+    try:
+        return answer(find_server(), "GET")
+    except LeaseError:
+        return None
+
+
+def cmd_keep_alive(args: argparse.Namespace, out: TextIO) -> int:
+    from ._busy_client import answer, find_server
+
+    if args.action != "on" and (args.until or args.for_):
+        raise UsageError("--until and --for go with 'keep-alive on'")
+    body: Dict[str, object] = {"on": args.action == "on", "via": "cli"}
+    if args.until:
+        body["until"] = args.until
+    if args.for_:
+        body["for"] = args.for_
+    link = find_server()
+    view = answer(link, "GET") if args.action == "status" else answer(link, "POST", "", body)
+    if args.json:
+        print(json.dumps(view, indent=2), file=out)
+        return EXIT_OK
+    print(f"Keep alive while busy: {view['line']}", file=out)
+    if view.get("on"):
+        print(f"Now: {view.get('status')}", file=out)
     return EXIT_OK
 
 
@@ -256,6 +303,7 @@ _COMMANDS: Dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "watch": cmd_watch,
     "simulate": cmd_simulate,
     "demo": cmd_demo,
+    "keep-alive": cmd_keep_alive,
 }
 
 

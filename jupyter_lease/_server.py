@@ -129,6 +129,9 @@ class LeaseService:
         self._failed_at = float("-inf")
         self._logged: Optional[str] = None
         self.offload = Offload()
+        self.schedule = PollSchedule()  # the read intervals; c.JupyterLease.poll_* may set them
+        # Adds the keep-alive policy's summary to every lease view (set by _busy_server).
+        self.keep_alive: Optional[Callable[[], Dict[str, Any]]] = None
 
     def source(self) -> CachedLeaseSource:
         """The lease source; :class:`ConfigurationError` (one line) when not on ModelArts.
@@ -154,6 +157,10 @@ class LeaseService:
             )
             return self._source
 
+    def built(self) -> Optional[CachedLeaseSource]:
+        """The lease source if it has been built; never builds it (no I/O)."""
+        return self._source
+
     def lease(self) -> Dict[str, Any]:
         """GET: the cached lease (fetched upstream only when the cache is due)."""
         source = self.source()
@@ -167,7 +174,13 @@ class LeaseService:
                 entry = replace(entry, error=scrub(str(exc)))
         finally:
             self._report_cache(source)
-        return lease_view(source, entry)
+        return self._view(source, entry)
+
+    def _view(self, source: CachedLeaseSource, entry: CacheEntry) -> Dict[str, Any]:
+        view = lease_view(source, entry)
+        if self.keep_alive is not None:
+            view["keep_alive"] = self.keep_alive()
+        return view
 
     def extend(self, duration: str, force: bool = False) -> Dict[str, Any]:
         """POST extend: RenewLease, then the lease read back, in the GET shape (an IDLE or
@@ -185,7 +198,7 @@ class LeaseService:
             source.notebook_id,
             format_duration(wanted),
         )
-        return lease_view(source, entry)
+        return self._view(source, entry)
 
     def warm_up(self) -> None:
         """Build the source in the background at start, so the first page load is quick and
@@ -222,7 +235,7 @@ class LeaseService:
 
         try:
             location = discover(**self._notebook_hint())
-            return CachedLeaseSource(LeaseClient(location), schedule=PollSchedule())
+            return CachedLeaseSource(LeaseClient(location), schedule=lambda: self.schedule)
         except UsageError as exc:
             if isinstance(exc, ConfigurationError):
                 raise
@@ -235,6 +248,18 @@ class LeaseService:
             return {}
         match = _UUID.search(self.base_url or "")
         return {"notebook_id": match.group(0).lower()} if match else {}
+
+
+def _start_keep_alive(serverapp: Any, service: LeaseService) -> None:
+    """Keep alive while busy (:mod:`._busy_server`); its failure leaves the lease API up."""
+    try:
+        from ._busy_server import start_keep_alive
+
+        start_keep_alive(serverapp, service)  # its periodic callback ends with the IOLoop
+    except Exception as exc:
+        serverapp.log.warning(
+            "jupyter_lease: keep alive while busy unavailable: %s", type(exc).__name__
+        )
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
@@ -250,6 +275,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         # Python waits only for a call in flight, which the client's timeouts bound.
         weakref.finalize(serverapp, service.close)
         serverapp.log.info("jupyter_lease: lease API at %s (GET), %s (POST)", *urls)
+        _start_keep_alive(serverapp, service)
         threading.Thread(target=service.warm_up, name="jupyter-lease-warm-up", daemon=True).start()
     except Exception as exc:
         serverapp.log.warning(

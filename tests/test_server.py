@@ -248,6 +248,7 @@ def test_get_answers_the_lease_on_this_hosts_clock(server, sim):
         "stale",
         "error",
         "fetched_at_ms",
+        "keep_alive",  # the keep-alive-while-busy summary, shown by every view
     }
     assert lease["notebook_id"] == sim.notebook_id
     assert (lease["type"], lease["enabled"], lease["kind"]) == ("TIMING", True, "timed")

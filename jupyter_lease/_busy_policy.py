@@ -1,0 +1,150 @@
+"""Keep alive while busy: the decision. Pure — every time is passed in.
+
+Given the policy (on/off, the cap, margin, step), the lease (its kind and deadline), what is
+busy (kernels, declared work) and the last automatic renewal, :func:`decide` says: renew now
+and by how much, or wait until when — always with a one-line reason for people.
+
+All times are epoch seconds on **the lease's clock** (ModelArts' clock: this host's clock plus
+the measured offset), so that a jump of that clock (a simulator's clock control, a corrected
+skew) moves "now", the deadline and the cap together. ``offset`` (lease clock − local clock) is
+used only to show times in local wall-clock terms.
+
+Rules, in order:
+
+- off, past the cap, no lease known, an IDLE lease or auto-stop off: never renew;
+- nothing busy: wait (the lease counts down and the usual warnings run);
+- more than ``margin`` left: wait until the deadline minus ``margin``;
+- a renewal pushes the deadline by ``step`` (RenewLease counts from now, so it asks for
+  ``remaining + step``): one renewal per step, however long the work runs;
+- never past the cap: the push is shortened to end at the cap, and skipped when that would be
+  under ModelArts' minimum (1 h from now) or would not move the deadline at all;
+- at most one renewal in any ``step - margin`` window (a read that does not show a renewal
+  just made must not cause a second one).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional, Sequence
+
+__all__ = ["Decision", "LeaseNow", "Policy", "Work", "clock_time", "decide", "parse_until"]
+
+MIN_STEP = 3600.0  # RenewLease accepts 1 h ...
+MAX_STEP = 72 * 3600.0  # ... to 72 h, counted from the call
+
+
+@dataclass(frozen=True)
+class Policy:
+    on: bool
+    cap: Optional[float] = None  # lease clock; the latest stop time any renewal may set
+    margin: float = 600.0  # renew when less than this is left
+    step: float = 3600.0  # push the deadline by this much per renewal
+
+
+@dataclass(frozen=True)
+class LeaseNow:
+    kind: Optional[str]  # "timed" | "idle" | "disabled"; None when not known
+    deadline: Optional[float] = None  # lease clock; None unless timed
+
+
+@dataclass(frozen=True)
+class Work:
+    """Something running: a busy kernel (``cap`` None: the policy's cap applies, and only
+    while the policy is on) or declared work (its own cap; counts even with the policy off)."""
+
+    label: str  # a notebook path, "kernel 1a2b3c4d", or the name code gave its work
+    cap: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    renew_for: Optional[float] = None  # seconds to ask RenewLease for; None: do not renew
+    new_deadline: Optional[float] = None  # where that renewal puts the stop (lease clock)
+    wake_at: Optional[float] = None  # when to look again (lease clock); None: next tick
+    reason: str = ""  # one line: what is happening and why
+    why: str = ""  # what is busy, for the record: "t.ipynb was running"
+
+
+def clock_time(at: float, offset: float = 0.0) -> str:
+    """``14:02`` on this host's wall clock for an instant on the lease's clock."""
+    return datetime.fromtimestamp(at - offset).strftime("%H:%M")
+
+
+def _why(work: Sequence[Work]) -> str:
+    labels = sorted({w.label for w in work})
+    shown = ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
+    return f"{shown} {'was' if len(labels) == 1 else 'were'} running"
+
+
+def decide(
+    policy: Policy,
+    lease: LeaseNow,
+    work: Sequence[Work],
+    last_renewal: Optional[float],
+    now: float,
+    offset: float = 0.0,
+) -> Decision:
+    """Renew now (``renew_for``), or wait (``wake_at``); see the module's rules."""
+    counted = [w for w in work if w.cap is not None or policy.on]
+    caps = [w.cap if w.cap is not None else policy.cap for w in counted]
+    cap = max((c for c in caps if c is not None), default=None)
+    if not counted:
+        if not policy.on:
+            return Decision(reason="off")
+        return Decision(reason="nothing is running: the lease counts down as usual")
+    if cap is None or now >= cap:
+        return Decision(reason="the cap has passed: no more automatic renewals")
+    why = _why(counted)
+    if lease.kind is None:
+        return Decision(reason="waiting for the lease to be read", why=why)
+    if lease.kind == "idle":
+        return Decision(reason="an IDLE lease stops only when idle: never renewed", why=why)
+    if lease.kind == "disabled" or lease.deadline is None:
+        return Decision(reason="auto-stop is off: nothing to renew", why=why)
+    return _timed(policy, lease.deadline, cap, last_renewal, now, offset, why)
+
+
+def _timed(
+    policy: Policy,
+    deadline: float,
+    cap: float,
+    last_renewal: Optional[float],
+    now: float,
+    offset: float,
+    why: str,
+) -> Decision:
+    due = deadline - policy.margin
+    if now < due:
+        reason = f"{why.replace(' was ', ' is ').replace(' were ', ' are ')}; renews at "
+        reason += f"{clock_time(due, offset)} if still busy"
+        return Decision(wake_at=due, reason=reason, why=why)
+    if last_renewal is not None and now < last_renewal + policy.step - policy.margin:
+        again = last_renewal + policy.step - policy.margin
+        return Decision(wake_at=again, reason="renewed moments ago: waiting", why=why)
+    target = min(deadline + policy.step, cap, now + MAX_STEP)
+    if target <= deadline or target - now < MIN_STEP:
+        reason = f"not renewed: that would pass the cap ({clock_time(cap, offset)})"
+        return Decision(wake_at=cap, reason=reason, why=why)
+    reason = f"renewing until {clock_time(target, offset)}: {why}"
+    return Decision(renew_for=target - now, new_deadline=target, reason=reason, why=why)
+
+
+def parse_until(text: str, now: float) -> float:
+    """``"18:00"`` → the next 18:00 on this host's wall clock (today, else tomorrow), as
+    local epoch seconds; ``ValueError`` (one line) otherwise."""
+    parts = text.strip().split(":")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) <= 2 for p in parts):
+        raise ValueError(f"cannot read the time {text[:20]!r}; use HH:MM, e.g. 18:00")
+    hour, minute = int(parts[0]), int(parts[1])
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{text[:20]!r} is not a time of day; use HH:MM, e.g. 18:00")
+    local = time.localtime(now)
+    for days in (0, 1):
+        at = time.mktime(
+            (local.tm_year, local.tm_mon, local.tm_mday + days, hour, minute, 0, 0, 0, -1)
+        )
+        if at > now:
+            return at
+    raise ValueError(f"{text[:20]!r} could not be placed after now")  # pragma: no cover

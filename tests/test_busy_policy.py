@@ -1,0 +1,121 @@
+"""Keep alive while busy: the pure decision, table-driven; and the saved state's file."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from jupyter_lease._busy_policy import LeaseNow, Policy, Work, decide, parse_until
+from jupyter_lease._busy_state import MAX_RENEWALS, PolicyState, Renewal, StateFile
+
+H, M = 3600.0, 60.0
+NOW = 1_800_000_000.0
+ON = Policy(on=True, cap=NOW + 8 * H, margin=10 * M, step=H)
+TIMED = LeaseNow("timed", NOW + 5 * M)  # 5 min left: inside the margin
+KERNEL = [Work("t.ipynb")]
+
+CASES = [
+    # id, policy, lease, work, last renewal, expected renew_for (s) or None, reason fragment
+    ("renews-by-one-step", ON, TIMED, KERNEL, None, 65 * M, "t.ipynb was running"),
+    ("off", Policy(on=False), TIMED, KERNEL, None, None, "off"),
+    ("idle-server", ON, TIMED, [], None, None, "nothing is running"),
+    ("idle-lease", ON, LeaseNow("idle"), KERNEL, None, None, "IDLE"),
+    ("auto-stop-off", ON, LeaseNow("disabled"), KERNEL, None, None, "auto-stop is off"),
+    ("unknown-lease", ON, LeaseNow(None), KERNEL, None, None, "waiting for the lease"),
+    ("outside-margin", ON, LeaseNow("timed", NOW + 30 * M), KERNEL, None, None, "renews at"),
+    ("just-renewed", ON, TIMED, KERNEL, NOW - 5 * M, None, "moments ago"),
+    ("renewed-a-step-ago", ON, TIMED, KERNEL, NOW - 55 * M, 65 * M, "was running"),
+    ("cap-passed", Policy(True, NOW - 1), TIMED, KERNEL, None, None, "cap has passed"),
+    # the cap 62 min away, before deadline + step (65 min): the push ends at the cap
+    ("shortened-to-cap", Policy(True, NOW + 62 * M), TIMED, KERNEL, None, 62 * M, "renewing"),
+    # the cap 40 min away: under ModelArts' 1 h minimum, so skipped
+    ("cap-too-near", Policy(True, NOW + 40 * M), TIMED, KERNEL, None, None, "pass the cap"),
+    ("several-busy", ON, TIMED, [Work("a"), Work("b"), Work("a")], None, 65 * M, "a, b were"),
+    # declared work counts with the policy off, up to its own cap
+    ("declared-off", Policy(False), TIMED, [Work("train", NOW + 3 * H)], None, 65 * M, "train"),
+    ("kernel-with-policy-off", Policy(False), TIMED, KERNEL, None, None, "off"),
+]
+
+
+@pytest.mark.parametrize(
+    "policy, lease, work, last, renew_for, fragment",
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_decide(policy, lease, work, last, renew_for, fragment):
+    decision = decide(policy, lease, work, last, NOW)
+    assert fragment in decision.reason
+    if renew_for is None:
+        assert decision.renew_for is None
+    else:
+        assert decision.renew_for == pytest.approx(renew_for)
+        assert decision.new_deadline == pytest.approx(NOW + renew_for)
+        assert decision.new_deadline <= max(w.cap or policy.cap for w in work)
+    assert "\n" not in decision.reason
+
+
+def test_one_renewal_per_step_over_a_long_busy_run():
+    # Simulate 10 h of busy work, checked every 30 s: the deadline is pushed 1 h each time,
+    # and never past the cap.
+    cap = NOW + 6 * H + 20 * M
+    deadline, renewals, now = NOW + 30 * M, [], NOW
+    while now < NOW + 10 * H:
+        if now >= deadline:
+            break  # the instance stopped
+        d = decide(Policy(True, cap, 10 * M, H), LeaseNow("timed", deadline), KERNEL,
+                   renewals[-1] if renewals else None, now)  # fmt: skip
+        if d.renew_for is not None:
+            deadline = now + d.renew_for
+            renewals.append(now)
+        now += 30
+    assert len(renewals) == 6
+    assert all(b - a == pytest.approx(H, abs=60) for a, b in zip(renewals, renewals[1:]))
+    assert deadline <= cap
+
+
+def test_parse_until_is_the_next_such_time():
+    now = time.mktime((2030, 6, 1, 12, 0, 0, 0, 0, -1))
+    assert parse_until("18:00", now) - now == pytest.approx(6 * H)
+    assert parse_until("09:30", now) - now == pytest.approx(21.5 * H)  # tomorrow
+    for bad in ("25:00", "18", "six", "18:60", "1:2:3"):
+        with pytest.raises(ValueError):
+            parse_until(bad, now)
+
+
+def test_state_file_round_trip_bounded_and_private(tmp_path):
+    store = StateFile(str(tmp_path / "rt"))
+    assert store.load() == PolicyState()
+    state = store.update(lambda s: PolicyState(on=True, since=NOW, cap=NOW + H, by="cli"))
+    for i in range(MAX_RENEWALS + 5):
+        store.update(lambda s, i=i: s.with_renewal(Renewal(NOW + i, f"k{i}", NOW + H, H)))
+    loaded = store.load()
+    assert loaded.on and loaded.cap == state.cap and len(loaded.renewals) == MAX_RENEWALS
+    assert loaded.renewals[-1].why == f"k{MAX_RENEWALS + 4}"
+    assert os.stat(store.path).st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"format": "other"}', "not json", '{"format": "jupyter_lease.keep-alive/1", "renewals": 3}',
+     json.dumps({"format": "jupyter_lease.keep-alive/1", "cap": 1e300, "renewals": []})],
+    ids=["foreign", "corrupt", "ill-typed", "out-of-range"],
+)  # fmt: skip
+def test_an_unusable_state_file_is_off_with_a_note(tmp_path, content):
+    directory = tmp_path / "rt"
+    directory.mkdir(mode=0o700)
+    (directory / "jupyter_lease-keep-alive.json").write_text(content)
+    state = StateFile(str(directory)).load()
+    assert state.on is False and "unusable" in state.note
+
+
+def test_a_symlinked_state_file_is_refused(tmp_path):
+    directory = tmp_path / "rt"
+    directory.mkdir(mode=0o700)
+    target = tmp_path / "elsewhere.json"
+    target.write_text(json.dumps(PolicyState(on=True, cap=NOW).to_json()))
+    (directory / "jupyter_lease-keep-alive.json").symlink_to(target)
+    state = StateFile(str(directory)).load()
+    assert state.on is False and "symbolic link" in state.note
