@@ -56,8 +56,11 @@ class _LeaseAPIHandler(APIHandler):
             self._fail(exc, what)
             return
         except Exception as exc:  # a bug: one line in the log, a generic answer
-            self.log.warning("jupyter_lease: %s failed unexpectedly: %s", what, type(exc).__name__)
-            self.log.debug("jupyter_lease: %s failure details", what, exc_info=True)
+            if self.service.first_report(exc):
+                self.log.warning(
+                    "jupyter_lease: %s failed unexpectedly: %s", what, type(exc).__name__
+                )
+                self.log.debug("jupyter_lease: %s failure details", what, exc_info=True)
             self._reply(
                 500, {"error": f"{what} failed inside jupyter_lease ({type(exc).__name__})"}
             )
@@ -78,7 +81,8 @@ class _LeaseAPIHandler(APIHandler):
             body.update(code=exc.code, request_id=exc.request_id)
         else:
             status = 500
-        if status >= 500 and status != 503:  # 503: logged once by the service; 400: the caller's
+        # 503: logged once by the service; 400: the caller's
+        if status >= 500 and status != 503 and self.service.first_report(exc):
             self.log.warning("jupyter_lease: %s: %s", what, line)
         self._reply(status, body)
 

@@ -310,6 +310,19 @@ def test_a_stalled_modelarts_leaves_the_rest_of_jupyter_answering(server, sim):
     assert max(others.values()) < 1.0, others
 
 
+def test_a_shared_read_that_fails_is_one_log_line_and_the_next_get_retries(server, sim):
+    # Eight tabs ask at once while ModelArts throttles every try: one upstream read (its three
+    # tries), every waiter gets its error, the log says it once, and the next GET asks again.
+    sim.inject("429", count=3, retry_after=1)
+    calls, logged = show_calls(sim), server.log().count("jupyter_lease: reading the lease: ")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: server.get(LEASE), range(8)))
+    assert {assert_one_line_error(a, 502)["code"] for a in answers} == {"APIGW.0308"}
+    assert show_calls(sim) == calls + 3
+    assert server.get(LEASE).status_code == 200 and show_calls(sim) == calls + 4
+    assert server.log().count("jupyter_lease: reading the lease: ") == logged + 1
+
+
 def test_offload_shares_one_read_and_keeps_a_thread_for_extends():
     # Five waiting reads hold one worker thread, not all of them: an extend still runs.
     calls: List[str] = []
