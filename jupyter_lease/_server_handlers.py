@@ -12,7 +12,7 @@ No secret and no traceback reaches the response or the log (one WARNING line per
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Dict, List, Tuple
+from typing import Any, Awaitable, Dict, List, Optional, Tuple
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -109,16 +109,16 @@ class ExtendHandler(_LeaseAPIHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        duration = self._duration()
-        if duration is None:
+        wanted = self._wanted()
+        if wanted is None:
             return
-        force = json.loads(self.request.body or b"{}").get("force") is True  # JSON: checked
+        duration, force = wanted
         service = self.service
         work = service.offload.run(lambda: service.extend(duration, force))
         await self._answer(work, "extending the lease")
 
-    def _duration(self) -> Any:
-        """The requested duration string, or None after answering 400."""
+    def _wanted(self) -> Optional[Tuple[str, bool]]:
+        """The requested duration string and ``force``, or None after answering 400."""
         raw = self.request.body
         if len(raw) > _MAX_BODY:
             self._reply(400, {"error": "the request body is too large"})
@@ -132,4 +132,8 @@ class ExtendHandler(_LeaseAPIHandler):
         if not isinstance(duration, str) or not duration.strip():
             self._reply(400, {"error": 'give a duration such as {"duration": "2h"} (1h–72h)'})
             return None
-        return duration.strip()
+        force = data.get("force", False)
+        if not isinstance(force, bool):  # "yes" must not quietly mean "not forced"
+            self._reply(400, {"error": 'force must be true or false, e.g. {"force": true}'})
+            return None
+        return duration.strip(), force

@@ -638,6 +638,19 @@ def test_extend_of_an_idle_or_off_lease_is_409_unless_forced(server, sim, lease,
         sim.set_lease(lease_type="TIMING", enabled=True, remaining=7200)
 
 
+@pytest.mark.parametrize("force", ["yes", 1, None, "true"])
+def test_a_force_that_is_not_a_boolean_is_400(server, sim, force):
+    # Not silently "not forced": the 409 that followed told a script to use --force.
+    sim.set_lease(duration_ms=3_600_000, lease_type="IDLE")
+    try:
+        calls = sim.count()
+        body = assert_one_line_error(server.post(EXTEND, {"duration": "2h", "force": force}), 400)
+        assert "force" in body["error"] and "true or false" in body["error"]
+        assert sim.count() == calls  # refused before any request to ModelArts
+    finally:
+        sim.set_lease(lease_type="TIMING", enabled=True, remaining=7200)
+
+
 @pytest.mark.parametrize("duration", ["99999999999999h", "9999999999999999d", "1" * 400 + "h"])
 def test_a_huge_duration_is_400_not_500(server, sim, duration):
     renews = renew_calls(sim)
