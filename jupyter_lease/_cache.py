@@ -275,11 +275,18 @@ class CachedLeaseSource:
                 return entry
             if not locked:  # no lock to be had: ask upstream ourselves, record only successes
                 return self._fetch(entry, record_failure=False)
-            if entry.error_at is not None and entry.error_at >= started and entry.error_detail:
+            if self._failed_while_waiting(entry, started):
                 # Another process's attempt finished while we waited for the lock: share its
                 # failure instead of asking a failing service again straight away.
-                raise rebuild_error(entry.error_detail)
+                raise rebuild_error(entry.error_detail or {})
             return self._fetch(entry, record_failure=True)
+
+    def _failed_while_waiting(self, entry: CacheEntry, started: float) -> bool:
+        # Between our start and now: a failure "from the future" (the clock stepped back since
+        # it was recorded) would otherwise be shared with every reader until the clock caught
+        # up, and nobody would ask upstream again.
+        at = entry.error_at
+        return bool(entry.error_detail) and at is not None and started <= at <= self._clock()
 
     def _is_fresh(self, entry: CacheEntry) -> bool:
         try:

@@ -81,7 +81,10 @@ def _bounded(seconds: float, shown: str) -> timedelta:
         raise DurationError(
             f"duration {shown} is too long; at most {format_duration(MAX_DURATION)}"
         )
-    return timedelta(seconds=seconds)
+    result = timedelta(seconds=seconds)
+    if not result:  # timedelta keeps microseconds: 1e-7 s would be a zero interval (a busy loop)
+        raise DurationError(f"duration {shown} is shorter than a microsecond; {_EXAMPLES}")
+    return result
 
 
 def _shortened(text: str) -> str:
@@ -97,8 +100,8 @@ def to_timedelta(value: DurationLike) -> timedelta:
     if isinstance(value, timedelta):
         seconds, shown = value.total_seconds(), format_duration(value)
     elif isinstance(value, (int, float)):
-        # An int beyond a float's range cannot be converted: it is too long anyway.
-        seconds = math.inf if value >= 1e300 else float(value)
+        # An int beyond a float's range cannot be converted: too long (or negative) anyway.
+        seconds = (math.inf if value > 0 else -math.inf) if abs(value) >= 1e300 else float(value)
         shown = _shortened(f"{value} s")
     else:
         raise DurationError(f"a duration cannot be a {type(value).__name__}; {_EXAMPLES}")

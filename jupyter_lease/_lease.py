@@ -162,12 +162,13 @@ def _millis(data: Mapping, name: str) -> int:
             f"lease field {name!r} should be an integer of milliseconds, got {_json_type(value)}",
             field=name,
         )
+    shown = str(value) if abs(value) < 10**20 else f"a {len(str(abs(value)))}-digit number of"
     if value < 0:
-        raise LeaseFormatError(f"lease field {name!r} is negative ({value} ms)", field=name)
+        raise LeaseFormatError(f"lease field {name!r} is negative ({shown} ms)", field=name)
     low, high, expected = _RANGES[name]
     if not low <= value <= high:
         raise LeaseFormatError(
-            f"lease field {name!r} is out of range ({value} ms; expected {expected})", field=name
+            f"lease field {name!r} is out of range ({shown} ms; expected {expected})", field=name
         )
     return value
 

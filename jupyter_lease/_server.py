@@ -128,6 +128,7 @@ class LeaseService:
         self._failure: Optional[LeaseError] = None
         self._failed_at = float("-inf")
         self._logged: Optional[str] = None
+        self._reported: weakref.WeakSet = weakref.WeakSet()
         self.offload = Offload()
         self.schedule = PollSchedule()  # the read intervals; c.JupyterLease.poll_* may set them
         # Adds the keep-alive policy's summary to every lease view (set by _busy_server).
@@ -217,6 +218,14 @@ class LeaseService:
             source, self._source = self._source, None
         if source is not None:
             source.close()
+
+    def first_report(self, exc: BaseException) -> bool:
+        """True the first time ``exc`` is reported: the waiters of one shared read all get the
+        same exception, and one failure is one line in the log, not one per waiter."""
+        if exc in self._reported:
+            return False
+        self._reported.add(exc)
+        return True
 
     def _report_cache(self, source: CachedLeaseSource) -> None:
         # A cache that cannot be used (e.g. a runtime dir other users can write to) costs one

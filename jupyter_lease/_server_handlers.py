@@ -12,7 +12,7 @@ No secret and no traceback reaches the response or the log (one WARNING line per
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Dict, List, Tuple
+from typing import Any, Awaitable, Dict, List, Optional, Tuple
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -56,8 +56,11 @@ class _LeaseAPIHandler(APIHandler):
             self._fail(exc, what)
             return
         except Exception as exc:  # a bug: one line in the log, a generic answer
-            self.log.warning("jupyter_lease: %s failed unexpectedly: %s", what, type(exc).__name__)
-            self.log.debug("jupyter_lease: %s failure details", what, exc_info=True)
+            if self.service.first_report(exc):
+                self.log.warning(
+                    "jupyter_lease: %s failed unexpectedly: %s", what, type(exc).__name__
+                )
+                self.log.debug("jupyter_lease: %s failure details", what, exc_info=True)
             self._reply(
                 500, {"error": f"{what} failed inside jupyter_lease ({type(exc).__name__})"}
             )
@@ -78,7 +81,8 @@ class _LeaseAPIHandler(APIHandler):
             body.update(code=exc.code, request_id=exc.request_id)
         else:
             status = 500
-        if status >= 500 and status != 503:  # 503: logged once by the service; 400: the caller's
+        # 503: logged once by the service; 400: the caller's
+        if status >= 500 and status != 503 and self.service.first_report(exc):
             self.log.warning("jupyter_lease: %s: %s", what, line)
         self._reply(status, body)
 
@@ -105,16 +109,16 @@ class ExtendHandler(_LeaseAPIHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        duration = self._duration()
-        if duration is None:
+        wanted = self._wanted()
+        if wanted is None:
             return
-        force = json.loads(self.request.body or b"{}").get("force") is True  # JSON: checked
+        duration, force = wanted
         service = self.service
         work = service.offload.run(lambda: service.extend(duration, force))
         await self._answer(work, "extending the lease")
 
-    def _duration(self) -> Any:
-        """The requested duration string, or None after answering 400."""
+    def _wanted(self) -> Optional[Tuple[str, bool]]:
+        """The requested duration string and ``force``, or None after answering 400."""
         raw = self.request.body
         if len(raw) > _MAX_BODY:
             self._reply(400, {"error": "the request body is too large"})
@@ -128,4 +132,8 @@ class ExtendHandler(_LeaseAPIHandler):
         if not isinstance(duration, str) or not duration.strip():
             self._reply(400, {"error": 'give a duration such as {"duration": "2h"} (1h–72h)'})
             return None
-        return duration.strip()
+        force = data.get("force", False)
+        if not isinstance(force, bool):  # "yes" must not quietly mean "not forced"
+            self._reply(400, {"error": 'force must be true or false, e.g. {"force": true}'})
+            return None
+        return duration.strip(), force

@@ -185,6 +185,7 @@ def _validated(name: str, count: int, path: Optional[str], params: Dict[str, Any
         bounded("latency seconds", params["seconds"], 0, _MAX_LATENCY)
     if "status" in params:
         bounded("fault status", params["status"], 100, 599, integer=True)
+    _check_texts(params)
     if isinstance(params.get("retry_after"), (int, float)):  # a string is an HTTP-date
         bounded("retry_after", params["retry_after"], -MAX_SECONDS, MAX_SECONDS)
     value = params.get("value")
@@ -192,6 +193,18 @@ def _validated(name: str, count: int, path: Optional[str], params: Dict[str, Any
         # Out-of-range numbers are what ill_typed_field is for; NaN and infinity are not JSON.
         raise UsageError(f"fault value must be a finite number, not {value!r}")
     return Fault(name, count, path, method, params)
+
+
+def _check_texts(params: Dict[str, Any]) -> None:
+    """Text parameters are one-line strings: a dict as ``field`` broke the next request (a
+    traceback), a CR/LF in ``retry_after`` wrote a header of the caller's choosing."""
+    for name in ("field", "code", "message", "retry_after"):
+        value = params.get(name)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if value is None or (name == "retry_after" and number):
+            continue  # retry_after: None (no header) or a number, checked by the caller
+        if not isinstance(value, str) or not value.isprintable():
+            raise UsageError(f"fault parameter {name} must be a one-line string")
 
 
 def bounded(name: str, value: Any, low: float, high: float, *, integer: bool = False) -> float:

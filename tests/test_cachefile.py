@@ -13,6 +13,7 @@ import logging
 import os
 import stat
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Dict
 
@@ -268,3 +269,19 @@ def test_a_planted_symlink_at_the_lock_path_is_not_followed(simulator, cache, tm
     os.symlink(target, source.path[: -len(".json")] + ".lock")
     assert_upstream(simulator, source)
     assert not target.exists()
+
+
+def test_a_failure_recorded_in_the_future_is_not_shared(simulator, cache):
+    # Another process recorded a 403, then the wall clock stepped back an hour (NTP at boot, a
+    # VM resumed): that failure's error_at is now in the future. It was shared with every
+    # reader as "finished while you waited for the lock", so nobody asked upstream again and
+    # the cleared fault stayed the answer until the clock caught up.
+    first = make_source(simulator, cache)
+    first.show()
+    simulator.inject("403", count=1)
+    with first.fresh(), pytest.raises(PermissionDeniedError):
+        first.show()
+    stepped_back = make_source(simulator, cache, clock=lambda: time.time() - 3600)
+    lease = assert_upstream(simulator, stepped_back, calls=3)
+    assert read_file(stepped_back)["error"] is None  # the good read replaced the failure
+    assert make_source(simulator, cache, clock=lambda: time.time() - 3600).show() == lease

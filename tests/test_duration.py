@@ -136,3 +136,19 @@ def test_renewal_is_one_to_seventy_two_hours(value):
     with pytest.raises(DurationError):
         renewal(value)
     assert renewal("72h") == timedelta(hours=72) and renewal(3600) == timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "value", [-(10**400), -1e400, -(10**20)], ids=["int", "float", "20-digits"]
+)
+def test_huge_negative_numbers_are_one_line_not_an_overflow(value):
+    with pytest.raises(DurationError, match="not positive"):
+        to_timedelta(value)
+
+
+@pytest.mark.parametrize("value", ["0.0000001s", 1e-7, 1e-300, 5e-324])
+def test_a_positive_duration_that_rounds_to_zero_is_refused(value):
+    # timedelta keeps microseconds: these were "positive" and came back as timedelta(0), a
+    # poll or check interval of zero (a busy loop).
+    with pytest.raises(DurationError, match="shorter than a microsecond"):
+        to_timedelta(value)

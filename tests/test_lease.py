@@ -107,6 +107,16 @@ def test_out_of_range_times_name_the_field(field, value):
 
 
 @pytest.mark.parametrize(
+    "value", [1e308, -1e308, 10**300, -(10**300)], ids=["1e308", "-1e308", "int", "-int"]
+)
+def test_an_absurd_number_is_shortened_in_the_message(value):
+    # It reaches the widget, the cell and the server's log: one short line, not 300 digits.
+    with pytest.raises(LeaseFormatError, match="'duration' is") as info:
+        Lease.from_json({**EXAMPLE, "duration": value})
+    assert len(str(info.value)) < 120, str(info.value)
+
+
+@pytest.mark.parametrize(
     "field, value",
     [("duration", 0), ("duration", 259_200_000), ("duration", 5 * 365 * 86_400_000)],
     ids=["zero", "72h", "five-years-of-renewals"],

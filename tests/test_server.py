@@ -311,6 +311,19 @@ def test_a_stalled_modelarts_leaves_the_rest_of_jupyter_answering(server, sim):
     assert max(others.values()) < 1.0, others
 
 
+def test_a_shared_read_that_fails_is_one_log_line_and_the_next_get_retries(server, sim):
+    # Eight tabs ask at once while ModelArts throttles every try: one upstream read (its three
+    # tries), every waiter gets its error, the log says it once, and the next GET asks again.
+    sim.inject("429", count=3, retry_after=1)
+    calls, logged = show_calls(sim), server.log().count("jupyter_lease: reading the lease: ")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: server.get(LEASE), range(8)))
+    assert {assert_one_line_error(a, 502)["code"] for a in answers} == {"APIGW.0308"}
+    assert show_calls(sim) == calls + 3
+    assert server.get(LEASE).status_code == 200 and show_calls(sim) == calls + 4
+    assert server.log().count("jupyter_lease: reading the lease: ") == logged + 1
+
+
 def test_offload_shares_one_read_and_keeps_a_thread_for_extends():
     # Five waiting reads hold one worker thread, not all of them: an extend still runs.
     calls: List[str] = []
@@ -622,6 +635,19 @@ def test_extend_of_an_idle_or_off_lease_is_409_unless_forced(server, sim, lease,
         assert response.status_code == 200, response.text
         assert response.json()["kind"] == "timed"
         assert renew_calls(sim) == renews + 1
+    finally:
+        sim.set_lease(lease_type="TIMING", enabled=True, remaining=7200)
+
+
+@pytest.mark.parametrize("force", ["yes", 1, None, "true"])
+def test_a_force_that_is_not_a_boolean_is_400(server, sim, force):
+    # Not silently "not forced": the 409 that followed told a script to use --force.
+    sim.set_lease(duration_ms=3_600_000, lease_type="IDLE")
+    try:
+        calls = sim.count()
+        body = assert_one_line_error(server.post(EXTEND, {"duration": "2h", "force": force}), 400)
+        assert "force" in body["error"] and "true or false" in body["error"]
+        assert sim.count() == calls  # refused before any request to ModelArts
     finally:
         sim.set_lease(lease_type="TIMING", enabled=True, remaining=7200)
 

@@ -845,6 +845,29 @@ def test_control_api_takes_only_finite_sane_numbers(simulator, http, path, raw):
     _assert_untouched(simulator, http, lease)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"fault": "missing_field", "field": {"x": 1}}',
+        '{"fault": "ill_typed_field", "field": ["duration"]}',
+        '{"fault": "500", "code": {"a": 1}}',
+        '{"fault": "403", "message": ["no"]}',
+        '{"fault": "429", "retry_after": "1\\r\\nX-Injected: yes"}',
+    ],
+    ids=["field-dict", "field-list", "code-dict", "message-list", "retry-after-crlf"],
+)
+def test_control_api_refuses_fault_params_of_the_wrong_type(simulator, http, raw):
+    # Taken at injection, these used to break the next request instead: a traceback in the
+    # simulator's log (an unhashable field) or a header of the attacker's choosing.
+    lease = call(simulator, http).json()
+    response = _control_post(
+        simulator, http, "/_sim/faults", raw, **{"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert "\n" not in response.json()["error"]
+    _assert_untouched(simulator, http, lease)
+
+
 def test_control_api_bounds_leave_room_for_real_tests(simulator, http):
     control = SimulatorControl(simulator.url)
     control.advance(9 * 365 * 86400)  # nine years: fine ...
