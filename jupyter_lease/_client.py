@@ -279,7 +279,9 @@ def _refuse_kind_change(lease: Lease) -> None:
         )
     else:
         now = "auto-stop is off for this instance, and extending would turn it on at a fixed time"
-    raise ExtendRefusedError(f"not extended: {now} — use --force to do that anyway")
+    raise ExtendRefusedError(
+        f'not extended: {now} — use --force ("force": true over HTTP) to do that anyway'
+    )
 
 
 def _user_agent() -> str:
