@@ -91,6 +91,16 @@ def notebook_json(cells: Sequence[str]) -> Dict[str, Any]:
     }
 
 
+def write_kernelspec(data_dir: Path, python: str) -> Path:
+    """A ``python3`` kernelspec in ``data_dir`` that runs ipykernel on ``python``."""
+    spec = data_dir / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = {"argv": argv, "display_name": "Python 3", "language": "python"}
+    (spec / "kernel.json").write_text(json.dumps(kernel))
+    return spec
+
+
 class JupyterServer:
     """``python -m jupyterlab`` (``app="lab"``) or ``python -m notebook`` (``app="notebook"``)."""
 
@@ -103,10 +113,16 @@ class JupyterServer:
         token: str = "",
         base_url: str = "/",
         lease_extension: bool = True,
+        python: str = sys.executable,
+        kernel_python: Optional[str] = None,
     ) -> None:
+        """``python`` runs the server (another venv's: JupyterLab 3 on jupyter_server 1.x);
+        ``kernel_python``, when given, is the ``python3`` kernel's interpreter (a kernelspec in
+        this server's own data dir, which Jupyter searches before the server's own kernel)."""
         if app not in ("lab", "notebook"):
             raise ValueError(app)
         self.app, self.token, self.lease_extension = app, token, lease_extension
+        self.python = python
         self.base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
         self.port = _free_port()
         self.root = root
@@ -122,6 +138,8 @@ class JupyterServer:
         (settings / "notification.jupyterlab-settings").write_text(
             json.dumps({"fetchNews": "false", "checkForUpdates": False})
         )
+        if kernel_python is not None:
+            write_kernelspec(dirs["data"], kernel_python)
         self.env = {
             **env,
             "HOME": str(dirs["home"]),
@@ -142,7 +160,7 @@ class JupyterServer:
         module = "jupyterlab" if self.app == "lab" else "notebook"
         app_class = "LabApp" if self.app == "lab" else "JupyterNotebookApp"
         args = [
-            sys.executable,
+            self.python,
             "-m",
             module,
             "--no-browser",
@@ -152,7 +170,8 @@ class JupyterServer:
             "--ServerApp.port_retries=0",
             f"--ServerApp.root_dir={self.notebooks}",
             f"--ServerApp.base_url={self.base_url}",
-            f"--IdentityProvider.token={self.token}",
+            # ServerApp.token, not IdentityProvider.token: jupyter_server 1.x ignores the latter.
+            f"--ServerApp.token={self.token}",
             "--ServerApp.password=",
             f"--ServerApp.jpserver_extensions={{'jupyter_lease': {self.lease_extension}}}",
             f"--{app_class}.expose_app_in_browser=True",
