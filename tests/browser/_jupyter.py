@@ -118,7 +118,7 @@ class JupyterServer:
     ) -> None:
         """``python`` runs the server (another venv's: JupyterLab 3 on jupyter_server 1.x);
         ``kernel_python``, when given, is the ``python3`` kernel's interpreter (a kernelspec in
-        this server's own data dir, which Jupyter searches before the server's own kernel)."""
+        this server's own data dir, searched before the server's own ``python3`` kernel)."""
         if app not in ("lab", "notebook"):
             raise ValueError(app)
         self.app, self.token, self.lease_extension = app, token, lease_extension
@@ -138,8 +138,6 @@ class JupyterServer:
         (settings / "notification.jupyterlab-settings").write_text(
             json.dumps({"fetchNews": "false", "checkForUpdates": False})
         )
-        if kernel_python is not None:
-            write_kernelspec(dirs["data"], kernel_python)
         self.env = {
             **env,
             "HOME": str(dirs["home"]),
@@ -150,6 +148,10 @@ class JupyterServer:
             "JUPYTER_LEASE_CACHE_DIR": str(self.cache_dir),
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         }
+        if kernel_python is not None:
+            write_kernelspec(dirs["data"], kernel_python)
+            # jupyter_core 5 searches a venv's own share/jupyter before the user's data dir.
+            self.env["JUPYTER_PREFER_ENV_PATH"] = "0"
         self.log_path = root / "server.log"
         self.proc: Optional[subprocess.Popen] = None
         self._log_file: Any = None
