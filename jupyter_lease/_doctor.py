@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import os
+import sys
 import time
 from dataclasses import astuple, dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -20,6 +21,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from ._credentials import Resolution, try_resolve_credentials
 from ._discovery import ENV_FOR, LABELS, Attempt, Found, Location, discover, memoize_session_factory
 from ._errors import LeaseError, scrub
+from ._versions import ServerVersions, compatibility, kernel_versions, probe_server
 
 __all__ = ["STATUSES", "Report", "Row", "Section", "doctor_report", "run_doctor"]
 
@@ -203,6 +205,45 @@ def _unconfirmed_facts(location: Location, attempts: Sequence[Attempt]) -> Tuple
     return tuple(dict.fromkeys(facts))  # ordered de-duplication
 
 
+def _versions_section(
+    kernel: Mapping[str, Optional[str]], server: Optional[ServerVersions]
+) -> Section:
+    """What runs here and on the server, then one line per known-bad combination."""
+    here = "this Python"  # the kernel in %lease doctor; the CLI's environment in a terminal
+    rows = [Row("Python", f"{kernel.get('Python')} ({sys.executable})", here, OK)]
+    for label, version in kernel.items():
+        if label != "Python":
+            status = OK if version else (SKIPPED if label in _OPTIONAL_HERE else MISSING)
+            rows.append(Row(label, version or "", here, status, "" if version else "not installed"))
+    rows += _server_rows(server)
+    problems = compatibility(kernel, server)
+    rows += [Row("compatibility", "", "", status, _clean(line)) for status, line in problems]
+    if not problems:
+        rows.append(Row("compatibility", "no known problem", "", OK))
+    return Section("Versions", tuple(rows))
+
+
+# Not dependencies of jupyter_lease: a terminal (the CLI) has no reason to have them.
+_OPTIONAL_HERE = ("ipykernel", "jupyter_client")
+
+
+def _server_rows(server: Optional[ServerVersions]) -> List[Row]:
+    if server is None:
+        return [Row("Jupyter server", "", "no running server found (jpserver-*.json)", SKIPPED)]
+    if server.error:
+        return [Row("Jupyter server", "", server.url, WARNING, _clean(server.error))]
+    front_end = server.widgets_front_end
+    manager = f"jupyterlab-manager {server.widgets_manager}"
+    widgets = f"ipywidgets {front_end} ({manager})" if front_end else ""
+    lease = {True: "enabled", False: "not enabled", None: ""}[server.lease_extension]
+    return [
+        Row("jupyter_server", server.jupyter_server or "", server.url, OK),
+        Row("server app", server.app or "", server.url, OK if server.app else SKIPPED),
+        Row("widget front end", widgets, server.url, OK if widgets else SKIPPED),
+        Row("lease server extension", lease, server.url, OK if server.lease_extension else WARNING),
+    ]
+
+
 def _connectivity_status(check: str) -> str:
     return FAILED if "fail" in check.lower() or "error" in check.lower() else OK
 
@@ -217,8 +258,12 @@ def doctor_report(
     *,
     endpoint_check: Optional[str] = None,
     errors: Sequence[str] = (),
+    kernel: Optional[Mapping[str, Optional[str]]] = None,
+    server: Optional[ServerVersions] = None,
 ) -> Report:
-    """Build the report. No I/O; ``endpoint_check`` is a connectivity result from the caller."""
+    """Build the report. No I/O: ``endpoint_check`` (a connectivity result), ``kernel``
+    (:func:`kernel_versions`) and ``server`` (:func:`probe_server`) come from the caller; without
+    ``kernel`` there is no Versions section."""
     credential_error: Optional[str] = None
     if isinstance(credential_attempts, Resolution):
         if credential_attempts.error is not None:
@@ -243,6 +288,8 @@ def doctor_report(
     if endpoint_check is not None:
         row = Row("ShowLease", _clean(endpoint_check), "", _connectivity_status(endpoint_check))
         sections.append(Section("Connectivity", (row,)))
+    if kernel is not None:
+        sections.append(_versions_section(kernel, server))
     if errors:
         sections.append(
             Section("Errors", tuple(Row("error", "", "", FAILED, _clean(e)) for e in errors))
@@ -326,7 +373,14 @@ def run_doctor(
         errors.append(str(resolution.error))
     secrets = (ak, sk, security_token, auth_token, *resolution.secrets)
     errors = [_clean(e, secrets) for e in errors]
-    report = doctor_report(location, resolution, endpoint_check=endpoint_check, errors=errors)
+    report = doctor_report(
+        location,
+        resolution,
+        endpoint_check=endpoint_check,
+        errors=errors,
+        kernel=kernel_versions(),
+        server=probe_server(runtime_dir, env),
+    )
     return _without(report, secrets)
 
 

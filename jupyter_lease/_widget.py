@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from importlib import resources
+from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Sequence
 
 import anywidget
@@ -62,7 +62,8 @@ _DERIVED = (
 
 
 def _static(name: str) -> str:
-    return resources.files("jupyter_lease").joinpath("static", name).read_text(encoding="utf-8")
+    # Next to this module, not importlib.resources.files (3.9+): the kernel may be Python 3.7.
+    return (Path(__file__).parent / "static" / name).read_text(encoding="utf-8")
 
 
 # -- pure: state and text forms -----------------------------------------------------------------

@@ -244,7 +244,7 @@ def test_html_is_escaped(simulator: Simulator, runtime: Path) -> None:
     report = doctor(simulator.environ(), runtime, endpoint_check="<script>alert(1)</script>")
     html = report.to_html()
     assert "<script>" not in html and "&lt;script&gt;" in html
-    assert html.startswith('<div class="jupyter-lease-doctor">') and html.count("<table>") == 4
+    assert html.startswith('<div class="jupyter-lease-doctor">') and html.count("<table>") == 5
     assert report._repr_html_() == html
 
 
@@ -256,6 +256,7 @@ def test_dict_is_json_safe(simulator: Simulator, runtime: Path) -> None:
         "Summary",
         "Discovery sources tried",
         "Credential sources tried",
+        "Versions",
     ]
     assert set(data["sections"][0]["rows"][0]) == {"setting", "value", "source", "status", "hint"}
 

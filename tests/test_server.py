@@ -80,7 +80,8 @@ class JupyterServer:
             f"--port={self.port}",
             "--ServerApp.port_retries=0",
             f"--ServerApp.base_url={self.base_url}",
-            f"--IdentityProvider.token={self.token}",
+            # ServerApp.token, not IdentityProvider.token: jupyter_server 1.x ignores the latter.
+            f"--ServerApp.token={self.token}",
             "--ServerApp.password=",
             # Explicit: this test must not depend on the config file a wheel installs.
             "--ServerApp.jpserver_extensions={'jupyter_lease': True}",

@@ -173,6 +173,12 @@ class Sent:
     def __init__(self, widget: CountdownWidget) -> None:
         self.messages: List[Dict[str, Any]] = []
         widget._send = self._send  # type: ignore[method-assign]
+        if getattr(widget.comm, "kernel", "") is None:
+            # ipywidgets 7 sends nothing while its comm has no kernel (as outside a kernel,
+            # here); 8 has no such check. A kernel object that is never started opens the gate.
+            from ipykernel.kernelbase import Kernel
+
+            widget.comm.kernel = Kernel()
 
     def _send(self, msg: Dict[str, Any], buffers: Any = None) -> None:
         self.messages.append(msg)

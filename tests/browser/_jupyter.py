@@ -91,6 +91,16 @@ def notebook_json(cells: Sequence[str]) -> Dict[str, Any]:
     }
 
 
+def write_kernelspec(data_dir: Path, python: str) -> Path:
+    """A ``python3`` kernelspec in ``data_dir`` that runs ipykernel on ``python``."""
+    spec = data_dir / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = {"argv": argv, "display_name": "Python 3", "language": "python"}
+    (spec / "kernel.json").write_text(json.dumps(kernel))
+    return spec
+
+
 class JupyterServer:
     """``python -m jupyterlab`` (``app="lab"``) or ``python -m notebook`` (``app="notebook"``)."""
 
@@ -103,10 +113,16 @@ class JupyterServer:
         token: str = "",
         base_url: str = "/",
         lease_extension: bool = True,
+        python: str = sys.executable,
+        kernel_python: Optional[str] = None,
     ) -> None:
+        """``python`` runs the server (another venv's: JupyterLab 3 on jupyter_server 1.x);
+        ``kernel_python``, when given, is the ``python3`` kernel's interpreter (a kernelspec in
+        this server's own data dir, searched before the server's own ``python3`` kernel)."""
         if app not in ("lab", "notebook"):
             raise ValueError(app)
         self.app, self.token, self.lease_extension = app, token, lease_extension
+        self.python = python
         self.base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
         self.port = _free_port()
         self.root = root
@@ -132,6 +148,10 @@ class JupyterServer:
             "JUPYTER_LEASE_CACHE_DIR": str(self.cache_dir),
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         }
+        if kernel_python is not None:
+            write_kernelspec(dirs["data"], kernel_python)
+            # jupyter_core 5 searches a venv's own share/jupyter before the user's data dir.
+            self.env["JUPYTER_PREFER_ENV_PATH"] = "0"
         self.log_path = root / "server.log"
         self.proc: Optional[subprocess.Popen] = None
         self._log_file: Any = None
@@ -142,7 +162,7 @@ class JupyterServer:
         module = "jupyterlab" if self.app == "lab" else "notebook"
         app_class = "LabApp" if self.app == "lab" else "JupyterNotebookApp"
         args = [
-            sys.executable,
+            self.python,
             "-m",
             module,
             "--no-browser",
@@ -152,7 +172,8 @@ class JupyterServer:
             "--ServerApp.port_retries=0",
             f"--ServerApp.root_dir={self.notebooks}",
             f"--ServerApp.base_url={self.base_url}",
-            f"--IdentityProvider.token={self.token}",
+            # ServerApp.token, not IdentityProvider.token: jupyter_server 1.x ignores the latter.
+            f"--ServerApp.token={self.token}",
             "--ServerApp.password=",
             f"--ServerApp.jpserver_extensions={{'jupyter_lease': {self.lease_extension}}}",
             f"--{app_class}.expose_app_in_browser=True",
