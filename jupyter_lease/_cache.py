@@ -150,6 +150,11 @@ class CachedLeaseSource:
         (all processes here share one local clock, so either is as good)."""
         return self._offset if self._offset is not None else self._client.clock_offset
 
+    def server_now(self) -> float:
+        """ModelArts' clock now: this clock plus the offset that came with the lease (the
+        inner client may not have measured one: the cache answered for it)."""
+        return self._clock() + (self.clock_offset or 0.0)
+
     def show(self) -> Lease:
         """ShowLease, answered from the cache while it is fresh."""
         entry = self.show_entry()

@@ -63,7 +63,7 @@ class LeaseStatus:
             now=now,
             sources=sources,
             clock_offset=client.clock_offset,
-            reading=reading or reading_of(client, lease, now),
+            reading=reading or reading_of(client, lease),
             **extra,
         )
 

@@ -51,16 +51,16 @@ class SystemClock:
         return event.wait(timeout)
 
 
-def reading_of(client: Any, lease: Lease, wall_now: float) -> Reading:
+def reading_of(client: Any, lease: Lease) -> Reading:
     """What ``client`` just answered, as a :class:`Reading`. When a shared cache answered, its
-    entry's reading (the very one the server extension serves); else read at ``wall_now``."""
+    entry's reading (the very one the server extension serves); else read now."""
     notebook_id = str(getattr(client, "notebook_id", "") or "")
     entry = getattr(client, "last_entry", None)
     if entry is not None and entry.lease == lease and entry.error is None:
         return entry.reading(notebook_id)
     offset = getattr(client, "clock_offset", None) or 0.0
     return lease_reading(
-        lease, read_at=wall_now + offset, clock_offset=offset, notebook_id=notebook_id
+        lease, read_at=client.server_now(), clock_offset=offset, notebook_id=notebook_id
     )
 
 
@@ -70,8 +70,9 @@ class Snapshot:
 
     reading: Reading = Reading()  # what every view presents
     lease: Optional[Lease] = None  # ModelArts' own answer (its type, for ``%lease status``)
+    source_at_poll: Optional[float] = None  # ModelArts' clock at the last success (measured)
     mono_at_poll: Optional[float] = None  # monotonic clock at the last success
-    last_success_wall: Optional[float] = None  # this host's epoch seconds at the last success
+    last_success_wall: Optional[float] = None  # local epoch seconds, for "last successful poll"
     polls: int = 0
     failures: int = 0  # consecutive
     generation: int = 0  # bumped whenever the lease itself changes
@@ -101,10 +102,11 @@ class Snapshot:
         return self.reading.deadline if self.reading.kind == "timed" else None
 
     def local_now(self, mono_now: float) -> Optional[float]:
-        """This host's clock now, as the monotonic clock carries it on from the last success."""
-        if self.last_success_wall is None or self.mono_at_poll is None:
+        """This host's clock now (the one the offset was measured against), as the monotonic
+        clock carries ModelArts' clock on from the last success: a clock step moves nothing."""
+        if self.source_at_poll is None or self.mono_at_poll is None:
             return None
-        return self.last_success_wall + (mono_now - self.mono_at_poll)
+        return self.source_at_poll + (mono_now - self.mono_at_poll) - self.reading.clock_offset
 
     def present(
         self, mono_now: float, warn_at: Sequence[timedelta] = DEFAULT_THRESHOLDS
@@ -375,12 +377,13 @@ class Watcher:
 
     def _succeeded(self, before: Snapshot, lease: Lease, client: Any) -> Snapshot:
         changed = before.lease is None or _lease_key(before.lease) != _lease_key(lease)
-        wall = self._wall()
+        reading = reading_of(client, lease)
         return Snapshot(
-            reading=reading_of(client, lease, wall),
+            reading=reading,
             lease=lease,
+            source_at_poll=client.server_now(),
             mono_at_poll=self._clock.monotonic(),
-            last_success_wall=wall,
+            last_success_wall=self._wall(),
             polls=before.polls + 1,
             failures=0,
             generation=before.generation + (1 if changed else 0),
@@ -390,7 +393,7 @@ class Watcher:
         if isinstance(exc, LeaseError):
             self.last_exception = exc
             stopped = isinstance(exc, NotRunningError) and self._confirmed_stopped(client)
-            return self._failed(before, exc, stopped=stopped)
+            return self._failed(before, exc, stopped_at=client.server_now() if stopped else None)
         # A bug, or a value nothing here can compute with: stale, never a dead watcher.
         self.last_exception = None
         self._log_unexpected(exc)
@@ -407,12 +410,13 @@ class Watcher:
         where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
         log.info("lease poll failed%s, shown as stale: %s", where, _unexpected_line(exc))
 
-    def _failed(self, before: Snapshot, exc: BaseException, *, stopped: bool = False) -> Snapshot:
+    def _failed(
+        self, before: Snapshot, exc: BaseException, *, stopped_at: Optional[float] = None
+    ) -> Snapshot:
         message = scrub(str(exc)) if isinstance(exc, LeaseError) else _unexpected_line(exc)
         reading = before.reading.with_error(message)
-        if stopped:  # read just now (ShowNotebook said so): news, not a stale answer
-            now = self._wall() + reading.clock_offset
-            reading = replace(reading, kind="stopped", stale=False, read_at=now, can_extend=False)
+        if stopped_at is not None:  # ShowNotebook said so just now: newer than any lease read
+            reading = replace(reading, kind="stopped", read_at=stopped_at, can_extend=False)
         return replace(
             before, reading=reading, polls=before.polls + 1, failures=before.failures + 1
         )

@@ -276,7 +276,7 @@ class CountdownWidget(anywidget.AnyWidget):  # type: ignore[misc]
         if snapshot.lease is None or snapshot.stale:  # the read-back is what RenewLease said
             from ._watcher import reading_of
 
-            shown = present(reading_of(client, lease, time.time()), time.time())
+            shown = present(reading_of(client, lease), time.time())
         else:
             shown = watcher.present()
         return f"Extended: {shown.headline}"

@@ -334,9 +334,10 @@ def test_the_reading_is_right_when_the_lease_came_from_the_cache(simulator, tmp_
     assert show_calls(simulator) == 1
     assert b.clock_offset is not None and abs(b.clock_offset - 120) < 1.5
     # What b's views get is the entry's reading, the offset a measured beside the deadline.
-    reading = reading_of(b, lease, time.time())
+    reading = reading_of(b, lease)
     assert reading == a.last_entry.reading(a.notebook_id)
     assert abs(reading.read_at - simulator.now()) < 1.5
+    assert abs(b.server_now() - simulator.now()) < 1.5  # with the offset that came with it
     truth = lease.deadline_ms / 1000 - simulator.now()
     left = present(reading, time.time()).remaining_s
     assert left is not None and abs(left - truth) < 1.5
