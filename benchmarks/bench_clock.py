@@ -71,7 +71,9 @@ def _deadline_error(
     time.sleep(1.0 + rng.random())  # > one poll interval: the cached lease is stale by then
     session.execute(WATCH)
     time.sleep(READ_AFTER_S)
-    deadline_ms = session.widget_state(comm)["deadline_ms"]
+    reading = session.widget_state(comm)["reading"]
+    # What every view shows: ModelArts' deadline minus the offset measured beside it.
+    deadline_ms = reading["deadline_ms"] - reading["clock_offset_ms"]
     truth_host_ms = (_sim_deadline(sim) - shift) * 1000  # the deadline on this host's clock
     return {
         "error": abs(deadline_ms - truth_host_ms) / 1000,

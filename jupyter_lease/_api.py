@@ -84,12 +84,8 @@ def deadline() -> Optional[datetime]:
     It is the server's deadline corrected by the measured clock offset, so comparing it with
     ``datetime.now(timezone.utc)`` gives the right answer even when the local clock is off.
     """
-    watcher = _watching()
-    snap = watcher.snapshot
-    if snap.deadline is None:
-        return None
-    local = snap.deadline - (snap.clock_offset or 0.0)
-    return datetime.fromtimestamp(local, tz=timezone.utc)
+    local = _watching().present().deadline_local  # moved onto this clock there, once
+    return None if local is None else datetime.fromtimestamp(local, tz=timezone.utc)
 
 
 class Subscription:
@@ -156,9 +152,9 @@ class keep_alive:
                 f"({format_duration(self.margin)}), or the lease could run out between checks"
             )
         self.check_every = every.total_seconds()
-        self.renewals: List[Tuple[float, timedelta]] = []  # (server time, duration)
+        self.renewals: List[Tuple[float, timedelta]] = []  # (this host's time, duration)
         self.errors: List[str] = []
-        self.cap: Optional[float] = None  # server epoch seconds
+        self.cap: Optional[float] = None  # this host's epoch seconds
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._watcher: Optional[Watcher] = None
@@ -196,7 +192,7 @@ class keep_alive:
     def _own_renewals(self) -> None:
         self._watcher = _watching()
         left = self.max_total.total_seconds() - (time.monotonic() - self._entered_at)
-        self.cap = self._server_now() + left
+        self.cap = self._now() + left
 
     def _heartbeat(self) -> None:
         """Server mode: keep the registration alive; the server decides and renews. If the
@@ -215,9 +211,10 @@ class keep_alive:
             self._run()
             return
 
-    def _server_now(self) -> float:
+    def _now(self) -> float:
+        """This host's clock as the watcher carries it (steady across a clock step)."""
         assert self._watcher is not None
-        now = self._watcher.snapshot.server_now(self._watcher.monotonic())
+        now = self._watcher.snapshot.local_now(self._watcher.monotonic())
         return now if now is not None else time.time()
 
     def _run(self) -> None:
@@ -245,7 +242,7 @@ class keep_alive:
         left = watcher.remaining()
         if left is None or left > self.margin:
             return True
-        now = self._server_now()
+        now = self._now()
         if now + self.extend_by.total_seconds() > self.cap:
             log.debug("keep_alive: renewing %s would pass the cap", format_duration(self.extend_by))
             return True

@@ -112,6 +112,7 @@ class CachedLeaseSource:
         self._key = cache_key(client.endpoint, client.project_id, client.notebook_id)
         self.path = cache_path(client.endpoint, client.project_id, client.notebook_id, directory)
         self._offset: Optional[float] = None
+        self.last_entry: Optional[CacheEntry] = None  # what the last show() answered from
         self._local = threading.local()  # per-thread "fresh()" requests
         # Why the cache could not be used last time, one line; None once it worked again.
         self.cache_problem: Optional[str] = None
@@ -150,7 +151,8 @@ class CachedLeaseSource:
         return self._offset if self._offset is not None else self._client.clock_offset
 
     def server_now(self) -> float:
-        """The server's clock now: the local clock plus the measured offset."""
+        """ModelArts' clock now: this clock plus the offset that came with the lease (the
+        inner client may not have measured one: the cache answered for it)."""
         return self._clock() + (self.clock_offset or 0.0)
 
     def show(self) -> Lease:
@@ -158,8 +160,10 @@ class CachedLeaseSource:
         entry = self.show_entry()
         assert entry.lease is not None
         # How old the answer is: the watcher times its next poll from when the lease was read
-        # upstream, so every process polls right after the cache expires, not at its own phase.
+        # upstream, so every process polls right after the cache expires, not at its own phase;
+        # and it shows the entry's reading, the one the server extension serves.
         self.last_age = max(0.0, self._clock() - (entry.fetched_at or self._clock()))
+        self.last_entry = entry
         return entry.lease
 
     def renew(self, duration: Any, type: str = "TIMING", *, force: bool = False) -> Lease:
@@ -323,10 +327,11 @@ class CachedLeaseSource:
         offset = self._client.clock_offset
         if offset is not None:
             self._offset = offset
+        fetched_at = self._clock()
         fresh = CacheEntry(
             lease=lease,
-            fetched_at=self._clock(),
-            server_time=self.server_now(),
+            fetched_at=fetched_at,
+            server_time=fetched_at + (self.clock_offset or 0.0),  # ModelArts' clock then
             clock_offset=self.clock_offset,
         )
         self._write(fresh)

@@ -13,7 +13,8 @@ from typing import Any, Dict, Mapping, Optional
 
 from . import _errors
 from ._errors import APIError, LeaseError, ThrottledError, scrub
-from ._lease import Lease
+from ._lease import Lease, lease_reading
+from .core import Reading
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -85,6 +86,18 @@ class CacheEntry:
 
     def age(self, now: float) -> Optional[float]:
         return None if self.fetched_at is None else now - self.fetched_at
+
+    def reading(self, notebook_id: str) -> Reading:
+        """The lease as every view gets it (stale, with the error, after a failed refresh):
+        the server extension serves this, and a kernel whose poll the cache answered shows it."""
+        assert self.lease is not None
+        return lease_reading(
+            self.lease,
+            read_at=self.server_time,
+            clock_offset=self.clock_offset,
+            notebook_id=notebook_id,
+            error=self.error,
+        )
 
     def to_json(self, key: str) -> Dict[str, Any]:
         return {

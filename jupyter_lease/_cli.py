@@ -13,6 +13,7 @@ import sys
 from typing import Callable, Dict, List, NoReturn, Optional, TextIO
 
 from ._errors import APIError, LeaseError, UsageError, scrub
+from .core import DEFAULT_WARN_AT
 
 __all__ = ["main"]
 
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("watch", help="a live countdown line that warns at thresholds")
     p.add_argument(
-        "--warn", default="30m,10m,5m,1m", help="warning thresholds (default %(default)s)"
+        "--warn", default=DEFAULT_WARN_AT, help="warning thresholds (default %(default)s)"
     )
     p.add_argument("--for", dest="for_", metavar="DURATION", help="stop watching after this long")
     _location_options(p)

@@ -47,9 +47,6 @@ MAX_DURATION = timedelta(days=365)
 MIN_RENEWAL = timedelta(hours=1)
 MAX_RENEWAL = timedelta(hours=72)
 
-# Below this, people watch seconds tick ("4:59"); above it, minutes are enough.
-NEAR_END = timedelta(minutes=10)
-
 
 def parse_duration(text: str) -> timedelta:
     """Parse ``90m``, ``1h30m``, ``2h``, ``45s``, ``1d``, ``1.5h``, ``2 hours``.
@@ -136,19 +133,9 @@ def format_duration(value: timedelta) -> str:
 def format_remaining(value: timedelta) -> str:
     """Time left as people read it: ``2 d 03 h``, ``1 h 05 min``, ``42 min``, ``4:59``.
 
-    Far from the stop, minutes are enough, rounded to the nearest (a fresh 2 h renewal reads
-    ``2 h 00 min``, not ``1 h 59 min``); inside :data:`NEAR_END` it counts whole seconds, rounded
-    down, like a clock. Negative time reads ``0:00``.
+    The words are :func:`jupyter_lease.core.format_remaining`'s (what every view shows); this
+    is its ``timedelta`` face for the public API.
     """
-    seconds = max(0, int(value.total_seconds()))
-    if value < NEAR_END:
-        return f"{seconds // 60}:{seconds % 60:02d}"
-    seconds = int(value.total_seconds() / 60 + 0.5) * 60
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{days} d {hours:02d} h"
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min"
+    from .core.present import format_remaining as words  # core imports this module
+
+    return words(value.total_seconds())

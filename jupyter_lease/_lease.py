@@ -3,6 +3,9 @@
 ModelArts returns ``{"create_at": ms, "duration": ms, "enable": bool, "type": "TIMING"|"IDLE",
 "update_at": ms}``. A TIMING lease stops the instance when ``now >= create_at + duration``.
 What ``duration`` means for IDLE is unconfirmed, so an IDLE lease never has a deadline here.
+
+:func:`lease_reading` is the one place a ModelArts lease becomes the provider-neutral
+:class:`~jupyter_lease.core.Reading` that every view presents.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Optional
 
-from ._duration import format_remaining
+from ._duration import MAX_RENEWAL, MIN_RENEWAL
 from ._errors import LeaseFormatError
+from .core import DEFAULT_EXTEND_CHOICES, Reading
 
-__all__ = ["Lease", "StopKind"]
+__all__ = ["Lease", "StopKind", "lease_reading"]
 
 
 class StopKind(str, enum.Enum):
@@ -123,18 +127,56 @@ class Lease:
         ms = self.deadline_ms
         return ms is not None and round(now * 1000) >= ms
 
-    def describe(self, now: float) -> str:
-        """One line for people: ``1 h 05 min left (stops 2026-11-27 14:05 UTC)``."""
-        kind = self.kind
-        if kind is StopKind.DISABLED:
-            return "auto-stop is off"
-        if kind is StopKind.IDLE:
-            return f"stops after {format_remaining(self.idle_after or timedelta(0))} idle"
-        if self.expired(now):
-            return "the lease has run out: the instance stops now"
-        left = format_remaining(self.remaining(now) or timedelta(0))
-        assert self.deadline is not None
-        return f"{left} left (stops {self.deadline:%Y-%m-%d %H:%M:%S} UTC)"
+    @property
+    def period_start_ms(self) -> int:
+        """When the current period began (epoch ms): the last renewal, else the creation.
+
+        A renewal keeps ``create_at`` and moves the deadline to ``now + duration``, so
+        ``update_at`` (the last change) is where what was granted last starts; an ``update_at``
+        outside ``[create_at, deadline)`` says nothing about the period.
+        """
+        deadline = self.deadline_ms
+        update_at = self.update_at
+        if (
+            update_at is not None
+            and deadline is not None
+            and self.create_at <= update_at < deadline
+        ):
+            return update_at
+        return self.create_at
+
+
+_KINDS = {StopKind.TIMED: "timed", StopKind.IDLE: "idle", StopKind.DISABLED: "off"}
+
+
+def lease_reading(
+    lease: Lease,
+    *,
+    read_at: Optional[float],
+    clock_offset: Optional[float],
+    notebook_id: str = "",
+    error: Optional[str] = None,
+) -> Reading:
+    """``lease`` as the :class:`Reading` every view gets. Times stay on ModelArts' clock
+    (``read_at`` too: ModelArts' time when it was read); ``clock_offset`` is ModelArts' clock
+    minus this host's, as measured. With ``error`` it is the last known reading (stale)."""
+    kind = _KINDS[lease.kind]
+    deadline = lease.deadline_ms
+    return Reading(
+        kind=kind,
+        deadline=None if deadline is None else deadline / 1000,
+        clock_offset=clock_offset or 0.0,
+        read_at=read_at,
+        started_at=lease.period_start_ms / 1000 if kind == "timed" else None,
+        idle_after=lease.duration / 1000 if kind == "idle" else None,
+        stale=error is not None,
+        error=error,
+        source=f"ModelArts notebook {notebook_id[:8]}".rstrip(),
+        source_id=notebook_id,
+        can_extend=kind == "timed",  # idle or off: only with --force (it becomes timed)
+        extend_range=(MIN_RENEWAL.total_seconds(), MAX_RENEWAL.total_seconds()),
+        extend_choices=DEFAULT_EXTEND_CHOICES,
+    )
 
 
 def _field(data: Mapping, name: str, kind: type) -> Any:

@@ -22,6 +22,7 @@ from ._errors import LeaseError, UsageError, scrub
 from ._frontend import Frontend, frontend_of
 from ._runtime import Runtime, get_runtime
 from ._schedule import PollSchedule, parse_thresholds
+from .core import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT
 
 __all__ = ["JupyterLease"]
 
@@ -36,7 +37,7 @@ class JupyterLease(Magics):
     """Watch and extend this notebook instance's ModelArts lease."""
 
     warn_at = Unicode(
-        "30m,10m,5m,1m", help="Warn when this much time is left (comma-separated durations)."
+        DEFAULT_WARN_AT, help="Warn when this much time is left (comma-separated durations)."
     ).tag(config=True)
     poll_far = Unicode("5m", help="Poll interval while the stop is more than 30 min away.").tag(
         config=True
@@ -54,7 +55,7 @@ class JupyterLease(Magics):
     ).tag(config=True)
     extend_choices = ListTrait(
         Unicode(),
-        default_value=["1h", "2h", "4h", "8h", "24h", "72h"],
+        default_value=list(DEFAULT_EXTEND_CHOICES),
         help="Durations offered by the widget's Extend button.",
     ).tag(config=True)
     notebook_id = Unicode(
@@ -164,18 +165,21 @@ class JupyterLease(Magics):
 
         watcher = self.runtime.watcher() if self.runtime.watching else None
         client = self.runtime.client()
+        reading = None
         with client.fresh():  # asked explicitly: read upstream now, not the shared cache
             if watcher is not None:
                 snap = watcher.poll()
+                self._sync_widgets()  # the reading just read, as read
                 if snap.lease is None or snap.stopped:
                     raise watcher.last_exception or LeaseError(snap.last_error or "lease unknown")
                 if snap.stale:
                     _say(f"the lease could not be refreshed ({snap.last_error}); last known:")
-                lease = snap.lease
+                lease, reading = snap.lease, snap.reading
             else:
                 lease = client.show()
         health = watcher.health() if watcher is not None else {"running": False}
-        _show(self.shell, LeaseStatus.from_client(client, lease, health=health))
+        status = LeaseStatus.from_client(client, lease, reading, health=health)
+        _show(self.shell, status)
 
     def _do_watch(self, args: Any) -> None:
         _no_duration(args, "watch")
@@ -224,6 +228,7 @@ class JupyterLease(Magics):
         lease = client.renew(duration, force=args.force)
         if self.runtime.watching:
             self.runtime.watcher().poll()  # widgets and thresholds see the new deadline now
+            self._sync_widgets()
         status = LeaseStatus.from_client(client, lease)
         print(f"{PREFIX} extended; {status.headline()}.")
         _show(self.shell, status)
@@ -250,14 +255,11 @@ class JupyterLease(Magics):
         if isinstance(raw_cell, str) and _LEASE_CELL.search(raw_cell):
             return
         try:
-            watcher = self.runtime.watcher()
-            left = watcher.remaining()
-            if watcher.snapshot.stopped:
-                return
-            if left is not None and watcher.warn_at and left <= max(watcher.warn_at):
+            shown = self.runtime.watcher().present()
+            if shown.warning:  # warning, critical or expired: from the largest threshold on
                 from ._terminal import warning_line
 
-                print(warning_line(left), file=sys.stderr, flush=True)
+                print(warning_line(shown), file=sys.stderr, flush=True)
         except Exception:  # a hook that raises would break every cell
             pass
 
@@ -272,6 +274,13 @@ class JupyterLease(Magics):
             self.runtime.watch()
 
         threading.Thread(target=attempt, name="jupyter-lease-autowatch", daemon=True).start()
+
+    def _sync_widgets(self) -> None:
+        """After a read someone asked for: every widget shows that reading as read (background
+        polls send only news, see ``CountdownWidget.sync``)."""
+        for widget in self.widgets:
+            with contextlib.suppress(Exception):
+                widget.sync(exact=True)
 
     def close_widgets(self) -> None:
         for widget in self.widgets:

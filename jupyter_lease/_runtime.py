@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Dict, Optional, Tuple
 
-from ._schedule import DEFAULT_WARN_AT, PollSchedule
-from ._watcher import Watcher
+from ._schedule import PollSchedule
+from ._watcher import DEFAULT_THRESHOLDS, Watcher
 
 __all__ = ["Runtime", "Settings", "get_runtime"]
 
@@ -23,7 +23,7 @@ class Settings:
     """What configuration (traitlets, API arguments) decides about the watcher."""
 
     location: Dict[str, Optional[str]] = field(default_factory=dict)  # explicit discovery args
-    warn_at: Tuple[timedelta, ...] = DEFAULT_WARN_AT
+    warn_at: Tuple[timedelta, ...] = DEFAULT_THRESHOLDS
     schedule: PollSchedule = PollSchedule()
 
 

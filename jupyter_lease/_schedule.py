@@ -1,29 +1,16 @@
-"""How often to ask, and how worried to be. Pure: everything is computed from values passed in."""
+"""How often to ask, and the warning thresholds people give. Pure: values are passed in."""
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import Iterable, Optional, Tuple
 
 from ._duration import parse_duration, to_timedelta
 from ._errors import DurationError
 
-__all__ = ["DEFAULT_WARN_AT", "PollSchedule", "Stage", "backoff", "parse_thresholds", "stage_for"]
-
-DEFAULT_WARN_AT: Tuple[timedelta, ...] = tuple(timedelta(minutes=m) for m in (30, 10, 5, 1))
-
-
-class Stage(str, enum.Enum):
-    """What the countdown should look like. Values are what the front end's CSS keys on."""
-
-    PLENTY = "plenty"
-    WARNING = "warning"
-    CRITICAL = "critical"
-    STOPPED = "stopped"
-    UNKNOWN = "unknown"  # no lease known yet, or the last known one is stale
-    NO_DEADLINE = "no-deadline"  # IDLE or auto-stop off: nothing to count down
+# The default thresholds and the display stages are the core's (jupyter_lease.core.present).
+__all__ = ["PollSchedule", "backoff", "parse_thresholds"]
 
 
 def parse_thresholds(value: str | Iterable[object]) -> Tuple[timedelta, ...]:
@@ -41,34 +28,6 @@ def parse_thresholds(value: str | Iterable[object]) -> Tuple[timedelta, ...]:
     if not out:
         raise DurationError("no warning thresholds given; use e.g. 30m,10m,5m,1m")
     return tuple(sorted(out, reverse=True))
-
-
-def stage_for(
-    remaining: Optional[timedelta],
-    warn_at: Sequence[timedelta] = DEFAULT_WARN_AT,
-    *,
-    has_deadline: bool = True,
-    stale: bool = False,
-) -> Stage:
-    """The display stage. The largest threshold starts WARNING; the smallest starts CRITICAL.
-
-    With a single threshold there is no separate critical band until the last minute.
-    """
-    if not has_deadline:
-        return Stage.NO_DEADLINE
-    if remaining is None:
-        return Stage.UNKNOWN
-    if remaining <= timedelta(0):
-        return Stage.STOPPED
-    if stale:
-        return Stage.UNKNOWN
-    ordered = sorted(warn_at, reverse=True) or list(DEFAULT_WARN_AT)
-    critical = ordered[-1] if len(ordered) > 1 else min(ordered[-1], timedelta(minutes=1))
-    if remaining <= critical:
-        return Stage.CRITICAL
-    if remaining <= ordered[0]:
-        return Stage.WARNING
-    return Stage.PLENTY
 
 
 def backoff(base: float, cap: float, failures: int) -> float:

@@ -50,30 +50,16 @@ T = TypeVar("T")
 def lease_view(
     source: CachedLeaseSource, entry: CacheEntry, *, now: Optional[float] = None
 ) -> Dict[str, Any]:
-    """The JSON the browser gets. Times are ms on *this host's* wall clock, so the page can
-    anchor them to its own ``Date.now()`` through ``now_ms``."""
-    assert entry.lease is not None
-    lease = entry.lease
+    """The JSON the browser gets: ``{"reading": Reading.to_json(), "now_ms": ...}``.
+
+    ``reading`` is the same JSON a kernel's widget syncs (the deadline on ModelArts' clock,
+    the offset beside it); ``now_ms`` is this host's clock as it answers, which the page uses
+    to measure its own clock against this host's. Other fields may come beside these two.
+    """
     local_now = time.time() if now is None else now
-    offset = entry.clock_offset if entry.clock_offset is not None else source.clock_offset
-    server_deadline = lease.deadline_ms
-    deadline_ms = (
-        None if server_deadline is None else int(round(server_deadline - (offset or 0.0) * 1000))
-    )
-    now_ms = int(round(local_now * 1000))
     return {
-        "notebook_id": source.notebook_id,
-        "type": lease.type,
-        "enabled": lease.enabled,
-        "kind": lease.kind.value,
-        "duration_ms": lease.duration,
-        "deadline_ms": deadline_ms,
-        "remaining_ms": None if deadline_ms is None else max(0, deadline_ms - now_ms),
-        "now_ms": now_ms,
-        # The last attempt to refresh failed (here or in a kernel): the lease is the last known.
-        "stale": entry.error is not None,
-        "error": entry.error,
-        "fetched_at_ms": None if entry.fetched_at is None else int(round(entry.fetched_at * 1000)),
+        "reading": entry.reading(source.notebook_id).to_json(),
+        "now_ms": int(round(local_now * 1000)),
     }
 
 

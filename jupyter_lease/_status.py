@@ -1,14 +1,20 @@
-"""A lease status snapshot and its renderings (text, JSON). Pure: ``now`` is passed in."""
+"""A lease status snapshot and its renderings (text, HTML, JSON). Pure: ``now`` is passed in.
+
+The words are :func:`jupyter_lease.core.present`'s; this module lays them out as a table with
+where each setting came from.
+"""
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Dict, List, Optional, Tuple
 
 from ._duration import format_remaining
-from ._lease import Lease, StopKind
+from ._lease import Lease, lease_reading
+from .core import Presentation, Reading, present
 
 __all__ = ["LeaseStatus"]
 
@@ -18,15 +24,31 @@ class LeaseStatus:
     """What is known about one notebook's lease at one instant."""
 
     notebook_id: str
-    lease: Lease
-    now: float  # epoch seconds on the server's clock
+    lease: Lease  # ModelArts' answer: its type and raw JSON for ``--json``
+    now: float  # epoch seconds on this host's clock
     sources: Optional[Dict[str, str]] = None  # setting name → where it came from
     clock_offset: Optional[float] = None  # server minus local, seconds
     health: Optional[Dict[str, Any]] = None  # the watcher's: polls, failures, last success/error
+    reading: Optional[Reading] = field(default=None)  # None: the lease, read at ``now``
+
+    def __post_init__(self) -> None:
+        if self.reading is None:
+            offset = self.clock_offset or 0.0
+            read = lease_reading(
+                self.lease,
+                read_at=self.now + offset,
+                clock_offset=offset,
+                notebook_id=self.notebook_id,
+            )
+            object.__setattr__(self, "reading", read)
 
     @classmethod
-    def from_client(cls, client: Any, lease: Lease, **extra: Any) -> LeaseStatus:
+    def from_client(
+        cls, client: Any, lease: Lease, reading: Optional[Reading] = None, **extra: Any
+    ) -> LeaseStatus:
         """The status right after ``client`` read ``lease``, with the source of every setting."""
+        from ._watcher import reading_of
+
         location = client.location
         sources = {
             "notebook id": location.notebook_id.source,
@@ -34,23 +56,32 @@ class LeaseStatus:
             "endpoint": location.endpoint.source,
             "credentials": client.credentials.source,
         }
+        now = time.time()
         return cls(
             notebook_id=client.notebook_id,
             lease=lease,
-            now=client.server_now(),
+            now=now,
             sources=sources,
             clock_offset=client.clock_offset,
+            reading=reading or reading_of(client, lease),
             **extra,
         )
 
+    def presentation(self, local_tz: Optional[tzinfo] = None) -> Presentation:
+        assert self.reading is not None
+        return present(self.reading, self.now, local_tz=local_tz)
+
     @property
     def remaining(self) -> Optional[timedelta]:
-        return self.lease.remaining(self.now)
+        left = self.presentation().remaining_s
+        return None if left is None else timedelta(seconds=left)
 
     def to_dict(self) -> Dict[str, Any]:
-        """JSON-safe; the keys ``jupyter lease status --json`` promises."""
+        """JSON-safe; the keys ``jupyter lease status --json`` promises, and the reading."""
+        assert self.reading is not None
         remaining = self.remaining
         deadline = self.lease.deadline
+        offset = self.reading.clock_offset
         return {
             "notebook_id": self.notebook_id,
             "type": self.lease.type,
@@ -62,7 +93,8 @@ class LeaseStatus:
                 None if self.lease.idle_after is None else self.lease.idle_after.total_seconds()
             ),
             "lease": self.lease.to_json(),
-            "checked_at": _iso(datetime.fromtimestamp(self.now, tz=timezone.utc)),
+            "reading": self.reading.to_json(),
+            "checked_at": _iso(datetime.fromtimestamp(self.now + offset, tz=timezone.utc)),
             "server_clock_offset_seconds": (
                 None if self.clock_offset is None else round(self.clock_offset, 3)
             ),
@@ -71,23 +103,14 @@ class LeaseStatus:
 
     def headline(self) -> str:
         """One line: ``1 h 05 min left``, ``auto-stop is off``, ``stops after 1 h 00 min idle``."""
-        kind = self.lease.kind
-        if kind is not StopKind.TIMED:
-            return self.lease.describe(self.now)
-        if self.lease.expired(self.now):
-            return "the lease has run out: the instance stops now"
-        return f"{format_remaining(self.remaining or timedelta(0))} left"
+        return self.presentation().headline
 
     def rows(self, local_tz: Optional[tzinfo] = None) -> List[Tuple[str, str]]:
         """(label, value) pairs, shared by the text and HTML renderings."""
-        rows = [("Notebook", self.notebook_id), ("Lease", f"{self.lease.type}, {self.headline()}")]
-        deadline = self.lease.deadline
-        if deadline is not None:
-            local = deadline.astimezone(local_tz) if local_tz else deadline.astimezone()
-            utc = f"{deadline:%H:%M:%S} UTC"
-            same = local.utcoffset() == timedelta(0)  # a UTC machine: say it once
-            when = f"{deadline:%Y-%m-%d} {utc}" if same else f"{local:%Y-%m-%d %H:%M:%S %Z} ({utc})"
-            rows.append(("Stops at", when))
+        shown = self.presentation(local_tz)
+        rows = [("Notebook", self.notebook_id), ("Lease", f"{self.lease.type}, {shown.headline}")]
+        if shown.detail:  # "stops 14:05:00 local (13:05:00 UTC)": under the lease, unlabelled
+            rows.append(("", shown.detail))
         if self.clock_offset is not None and abs(self.clock_offset) >= 5:
             rows.append(("Clock", f"this machine is {_skew(self.clock_offset)} the server"))
         for name, source in (self.sources or {}).items():

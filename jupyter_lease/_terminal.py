@@ -4,49 +4,38 @@ from __future__ import annotations
 
 import queue
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any, Optional, Sequence, TextIO
 
-from ._duration import format_remaining
-from ._schedule import Stage
 from ._watcher import Snapshot, Watcher, WatchEvent
+from .core import Presentation
 
 __all__ = ["countdown_line", "warning_line", "watch_in_terminal"]
 
+# One mark per stage (core.STAGES): a log read later shows where the stage changed.
 _MARK = {
-    Stage.PLENTY: "●",
-    Stage.WARNING: "▲",
-    Stage.CRITICAL: "■",
-    Stage.STOPPED: "✖",
-    Stage.UNKNOWN: "?",
-    Stage.NO_DEADLINE: "○",
+    "plenty": "●",
+    "warning": "▲",
+    "critical": "■",
+    "expired": "✖",
+    "stopped": "✖",
+    "idle": "○",
+    "off": "○",
+    "unknown": "?",
 }
 
 
 def countdown_line(snapshot: Snapshot, mono_now: float, warn_at: Sequence[timedelta]) -> str:
-    """``● 1 h 05 min left · stops 14:05 (local)``, plus staleness and errors when relevant."""
-    stage = snapshot.stage(mono_now, warn_at)
-    lease = snapshot.lease
-    if snapshot.stopped:
-        text = "the instance is not running"
-    elif lease is None:
-        text = "lease unknown" + (f": {snapshot.last_error}" if snapshot.last_error else "")
-    elif snapshot.deadline is None:
-        text = lease.describe(snapshot.server_now(mono_now) or 0.0)
-    else:
-        left = format_remaining(snapshot.remaining(mono_now) or timedelta(0))
-        local = datetime.fromtimestamp(snapshot.deadline, tz=timezone.utc).astimezone()
-        text = f"{left} left · stops {local:%H:%M:%S} local"
-    if snapshot.stale and lease is not None and not snapshot.stopped:
-        text += f" · stale ({snapshot.last_error})" if snapshot.last_error else " · stale"
-    return f"{_MARK[stage]} {text}"
+    """``● 1 h 05 min left · stops 14:05:00 local (13:05:00 UTC)``: the headline and detail
+    every view shows (``(last known)`` and the error after a failed poll)."""
+    shown = snapshot.present(mono_now, warn_at)
+    text = f"{shown.headline} · {shown.detail}" if shown.detail else shown.headline
+    return f"{_MARK.get(shown.stage, '?')} {text}"
 
 
-def warning_line(remaining: timedelta) -> str:
-    return (
-        f"⚠ jupyter_lease: {format_remaining(remaining)} left before this instance stops — "
-        "save your work, or extend with `%lease extend 2h` / `jupyter lease extend 2h`"
-    )
+def warning_line(shown: Presentation) -> str:
+    """The warning of an urgent presentation, with how to extend from here."""
+    return f"⚠ jupyter_lease: {shown.warning} (`%lease extend 2h` / `jupyter lease extend 2h`)"
 
 
 def watch_in_terminal(
@@ -68,8 +57,9 @@ def watch_in_terminal(
     try:
         while max_seconds is None or time.monotonic() - started < max_seconds:
             for event in _drain(events):
-                if event.kind == "warning":
-                    line = warning_line(watcher.remaining() or event.threshold)
+                shown = watcher.present() if event.kind == "warning" else None
+                if shown is not None and shown.warning:
+                    line = warning_line(shown)
                     print(("\r\033[K" if interactive else "") + line + "\a", file=out, flush=True)
             line = countdown_line(watcher.snapshot, watcher.monotonic(), watcher.warn_at)
             if interactive:

@@ -5,14 +5,17 @@ injectable clock (so tests drive it without waiting), and never prints or raises
 person should see goes to listeners, which renderers (widget, terminal line, magic) turn into
 output on their own terms. Listeners run in the watcher thread and must not print either.
 
-Between polls the countdown runs on the monotonic clock, anchored to the server's clock as
-measured from its ``Date`` header, so neither a wrong local clock nor a suspended laptop moves
-the deadline.
+Each poll's answer becomes a :class:`~jupyter_lease.core.Reading` (the deadline on ModelArts'
+clock, the measured offset beside it), and every view presents it with
+:func:`~jupyter_lease.core.present`. Between polls the countdown runs on the monotonic clock,
+anchored to this host's clock at the poll, so neither a clock step nor a suspended laptop
+moves the deadline.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -22,10 +25,14 @@ from datetime import timedelta
 from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
 
 from ._errors import LeaseError, NotRunningError, scrub
-from ._lease import Lease, StopKind
-from ._schedule import DEFAULT_WARN_AT, PollSchedule, Stage, stage_for
+from ._lease import Lease, lease_reading
+from ._schedule import PollSchedule
+from .core import DEFAULT_WARN_AT_S, Presentation, Reading, present
 
-__all__ = ["Snapshot", "SystemClock", "WatchEvent", "Watcher"]
+__all__ = ["DEFAULT_THRESHOLDS", "Snapshot", "SystemClock", "WatchEvent", "Watcher", "reading_of"]
+
+# The core's default thresholds, as the timedeltas the watcher and its callers work in.
+DEFAULT_THRESHOLDS: Tuple[timedelta, ...] = tuple(timedelta(seconds=s) for s in DEFAULT_WARN_AT_S)
 
 log = logging.getLogger("jupyter_lease.watcher")
 
@@ -44,48 +51,75 @@ class SystemClock:
         return event.wait(timeout)
 
 
+def reading_of(client: Any, lease: Lease) -> Reading:
+    """What ``client`` just answered, as a :class:`Reading`. When a shared cache answered, its
+    entry's reading (the very one the server extension serves); else read now."""
+    notebook_id = str(getattr(client, "notebook_id", "") or "")
+    entry = getattr(client, "last_entry", None)
+    if entry is not None and entry.lease == lease and entry.error is None:
+        return entry.reading(notebook_id)
+    offset = getattr(client, "clock_offset", None) or 0.0
+    return lease_reading(
+        lease, read_at=client.server_now(), clock_offset=offset, notebook_id=notebook_id
+    )
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything known about the lease at the last poll. Immutable; replaced whole."""
 
-    lease: Optional[Lease] = None
-    server_time_at_poll: Optional[float] = None  # server's epoch seconds at the last success
+    reading: Reading = Reading()  # what every view presents
+    lease: Optional[Lease] = None  # ModelArts' own answer (its type, for ``%lease status``)
+    source_at_poll: Optional[float] = None  # ModelArts' clock at the last success (measured)
     mono_at_poll: Optional[float] = None  # monotonic clock at the last success
-    stale: bool = False  # the last poll failed: counting from the last known deadline
-    stopped: bool = False  # the instance reported it is not running
-    last_error: Optional[str] = None
     last_success_wall: Optional[float] = None  # local epoch seconds, for "last successful poll"
     polls: int = 0
     failures: int = 0  # consecutive
     generation: int = 0  # bumped whenever the lease itself changes
-    clock_offset: Optional[float] = None
+
+    @property
+    def stale(self) -> bool:
+        """The last poll failed: counting from the last known reading."""
+        return self.reading.stale
+
+    @property
+    def stopped(self) -> bool:
+        """The instance reported (and ShowNotebook confirmed) that it is not running."""
+        return self.reading.kind == "stopped"
+
+    @property
+    def last_error(self) -> Optional[str]:
+        return self.reading.error
+
+    @property
+    def clock_offset(self) -> Optional[float]:
+        """ModelArts' clock minus this host's, as measured at the last success."""
+        return None if self.reading.read_at is None else self.reading.clock_offset
 
     @property
     def deadline(self) -> Optional[float]:
-        """The deadline in server epoch seconds, or ``None`` (unknown, IDLE, or auto-stop off)."""
-        ms = self.lease.deadline_ms if self.lease else None
-        return None if ms is None else ms / 1000
+        """The deadline on ModelArts' clock (epoch s): exact, whatever the offset does."""
+        return self.reading.deadline if self.reading.kind == "timed" else None
 
-    def server_now(self, mono_now: float) -> Optional[float]:
-        if self.server_time_at_poll is None or self.mono_at_poll is None:
+    def local_now(self, mono_now: float) -> Optional[float]:
+        """This host's clock now (the one the offset was measured against), as the monotonic
+        clock carries ModelArts' clock on from the last success: a clock step moves nothing."""
+        if self.source_at_poll is None or self.mono_at_poll is None:
             return None
-        return self.server_time_at_poll + (mono_now - self.mono_at_poll)
+        return self.source_at_poll + (mono_now - self.mono_at_poll) - self.reading.clock_offset
+
+    def present(
+        self, mono_now: float, warn_at: Sequence[timedelta] = DEFAULT_THRESHOLDS
+    ) -> Presentation:
+        now = self.local_now(mono_now)
+        return present(self.reading, math.nan if now is None else now, warn_at)
 
     def remaining(self, mono_now: float) -> Optional[timedelta]:
-        now = self.server_now(mono_now)
-        if self.deadline is None or now is None:
-            return None
-        return timedelta(seconds=max(0.0, self.deadline - now))
-
-    def stage(self, mono_now: float, warn_at: Sequence[timedelta] = DEFAULT_WARN_AT) -> Stage:
+        """Time left; ``None`` without a deadline (idle, off, unknown); nothing once stopped."""
         if self.stopped:
-            return Stage.STOPPED
-        if self.lease is None:
-            return Stage.UNKNOWN
-        has_deadline = self.lease.kind is StopKind.TIMED
-        # A stale countdown still tells the truth about the last known deadline, so warnings
-        # keep firing from it; the view marks it stale separately.
-        return stage_for(self.remaining(mono_now), warn_at, has_deadline=has_deadline)
+            return timedelta(0)
+        left = self.present(mono_now).remaining_s
+        return None if left is None else timedelta(seconds=left)
 
 
 @dataclass(frozen=True)
@@ -95,7 +129,7 @@ class WatchEvent:
     kind: str
     snapshot: Snapshot
     threshold: Optional[timedelta] = None
-    stage: Optional[Stage] = None
+    stage: Optional[str] = None  # one of core.STAGES
 
 
 Listener = Callable[[WatchEvent], None]
@@ -116,7 +150,7 @@ class Watcher:
         client_factory: Callable[[], Any],
         *,
         schedule: PollSchedule = PollSchedule(),
-        warn_at: Sequence[timedelta] = DEFAULT_WARN_AT,
+        warn_at: Sequence[timedelta] = DEFAULT_THRESHOLDS,
         clock: Any = SystemClock(),
         wall: Callable[[], float] = time.time,
     ) -> None:
@@ -134,7 +168,7 @@ class Watcher:
         self._thresholds: List[_Threshold] = []
         self._snapshot = Snapshot()
         self._next_poll_at: float = float("-inf")
-        self._stage: Optional[Stage] = None
+        self._stage: Optional[str] = None
         self.last_exception: Optional[BaseException] = None  # for API callers who must raise it
         self._logged_unexpected: Set[str] = set()  # kinds of unexpected poll failure logged
         self.warn_at = tuple(warn_at)
@@ -197,8 +231,12 @@ class Watcher:
     def remaining(self) -> Optional[timedelta]:
         return self._snapshot.remaining(self._clock.monotonic())
 
-    def stage(self) -> Stage:
-        return self._snapshot.stage(self._clock.monotonic(), self._warn_at)
+    def present(self) -> Presentation:
+        """What the lease looks like now, in the words every view uses."""
+        return self._snapshot.present(self._clock.monotonic(), self._warn_at)
+
+    def stage(self) -> str:
+        return self.present().stage
 
     def health(self) -> dict:
         """Poller health for ``%lease status``: running, polls, failures, last success, error."""
@@ -297,6 +335,7 @@ class Watcher:
             # once here: a value nothing can compute with fails this poll, not every view.
             delay = self._poll_delay(after, client)
             _ = after.lease.deadline if after.lease is not None else None
+            after.present(self._clock.monotonic(), self._warn_at)
         except Exception as exc:  # anything at all: poll() is documented never to raise
             after = self._failed_poll(before, exc, client)
             delay = self._poll_delay(after, client)
@@ -338,25 +377,23 @@ class Watcher:
 
     def _succeeded(self, before: Snapshot, lease: Lease, client: Any) -> Snapshot:
         changed = before.lease is None or _lease_key(before.lease) != _lease_key(lease)
+        reading = reading_of(client, lease)
         return Snapshot(
+            reading=reading,
             lease=lease,
-            server_time_at_poll=client.server_now(),
+            source_at_poll=client.server_now(),
             mono_at_poll=self._clock.monotonic(),
-            stale=False,
-            stopped=False,
-            last_error=None,
             last_success_wall=self._wall(),
             polls=before.polls + 1,
             failures=0,
             generation=before.generation + (1 if changed else 0),
-            clock_offset=getattr(client, "clock_offset", None),
         )
 
     def _failed_poll(self, before: Snapshot, exc: Exception, client: Any) -> Snapshot:
         if isinstance(exc, LeaseError):
             self.last_exception = exc
             stopped = isinstance(exc, NotRunningError) and self._confirmed_stopped(client)
-            return self._failed(before, exc, stopped=stopped)
+            return self._failed(before, exc, stopped_at=client.server_now() if stopped else None)
         # A bug, or a value nothing here can compute with: stale, never a dead watcher.
         self.last_exception = None
         self._log_unexpected(exc)
@@ -373,26 +410,26 @@ class Watcher:
         where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
         log.info("lease poll failed%s, shown as stale: %s", where, _unexpected_line(exc))
 
-    def _failed(self, before: Snapshot, exc: BaseException, *, stopped: bool = False) -> Snapshot:
+    def _failed(
+        self, before: Snapshot, exc: BaseException, *, stopped_at: Optional[float] = None
+    ) -> Snapshot:
         message = scrub(str(exc)) if isinstance(exc, LeaseError) else _unexpected_line(exc)
+        reading = before.reading.with_error(message)
+        if stopped_at is not None:  # ShowNotebook said so just now: newer than any lease read
+            reading = replace(reading, kind="stopped", read_at=stopped_at, can_extend=False)
         return replace(
-            before,
-            stale=True,
-            stopped=stopped or before.stopped,
-            last_error=message,
-            polls=before.polls + 1,
-            failures=before.failures + 1,
+            before, reading=reading, polls=before.polls + 1, failures=before.failures + 1
         )
 
     def _check_thresholds(self, mono_now: float) -> None:
         snap = self._snapshot
-        remaining = snap.remaining(mono_now)
-        stage = snap.stage(mono_now, self._warn_at)
-        if stage != self._stage:
-            self._stage = stage
-            self._emit(WatchEvent("stage", snap, stage=stage))
-        if remaining is None or snap.deadline is None:
+        shown = snap.present(mono_now, self._warn_at)
+        if shown.stage != self._stage:
+            self._stage = shown.stage
+            self._emit(WatchEvent("stage", snap, stage=shown.stage))
+        if shown.remaining_s is None or snap.deadline is None:
             return
+        remaining = timedelta(seconds=shown.remaining_s)
         due = self._due_thresholds(remaining, snap.deadline)
         display = [t for t in due if t.callback is None]
         if display:  # several crossed at once (started late): one warning, the most urgent
@@ -447,10 +484,5 @@ def _lease_key(lease: Lease) -> tuple:
 
 
 def _visible_change(before: Snapshot, after: Snapshot) -> bool:
-    return (
-        before.generation != after.generation
-        or before.stale != after.stale
-        or before.stopped != after.stopped
-        or before.last_error != after.last_error
-        or (before.lease is None) != (after.lease is None)
-    )
+    """Anything a view shows changed: all of the reading but when it was read."""
+    return replace(before.reading, read_at=None) != replace(after.reading, read_at=None)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -32,6 +31,8 @@ from jupyter_lease._retry import RetryPolicy
 from jupyter_lease._runtime import Runtime
 from jupyter_lease._schedule import PollSchedule
 from jupyter_lease._simulator import Simulator
+from jupyter_lease._watcher import reading_of
+from jupyter_lease.core import present
 
 # Every lease in these tests is 2 h away: the "far" interval applies.
 FAST = PollSchedule(far=0.5, near=0.5, final=0.5)
@@ -323,7 +324,7 @@ def test_the_cache_file_holds_no_secret_and_is_private(simulator, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
-def test_server_now_is_right_when_the_lease_came_from_the_cache(simulator, tmp_path):
+def test_the_reading_is_right_when_the_lease_came_from_the_cache(simulator, tmp_path):
     simulator.advance(120)  # the server's clock is 2 min ahead of this machine's
     a = make_source(simulator, tmp_path)
     lease = a.show()
@@ -332,10 +333,14 @@ def test_server_now_is_right_when_the_lease_came_from_the_cache(simulator, tmp_p
     assert b.show() == lease
     assert show_calls(simulator) == 1
     assert b.clock_offset is not None and abs(b.clock_offset - 120) < 1.5
-    assert abs(b.server_now() - simulator.now()) < 1.5
-    truth = timedelta(seconds=lease.deadline_ms / 1000 - simulator.now())
-    left = lease.remaining(b.server_now())
-    assert left is not None and abs(left - truth) < timedelta(seconds=1.5)
+    # What b's views get is the entry's reading, the offset a measured beside the deadline.
+    reading = reading_of(b, lease)
+    assert reading == a.last_entry.reading(a.notebook_id)
+    assert abs(reading.read_at - simulator.now()) < 1.5
+    assert abs(b.server_now() - simulator.now()) < 1.5  # with the offset that came with it
+    truth = lease.deadline_ms / 1000 - simulator.now()
+    left = present(reading, time.time()).remaining_s
+    assert left is not None and abs(left - truth) < 1.5
 
 
 # -- plumbing ------------------------------------------------------------------------------

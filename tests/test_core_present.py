@@ -10,10 +10,8 @@ from typing import Any, Optional
 
 import pytest
 
-from jupyter_lease._duration import format_remaining as old_format_remaining
-from jupyter_lease._schedule import DEFAULT_WARN_AT as OLD_WARN_AT
+from jupyter_lease._duration import format_remaining as public_format_remaining
 from jupyter_lease._schedule import parse_thresholds
-from jupyter_lease._schedule import stage_for as old_stage_for
 from jupyter_lease.core import (
     DEFAULT_WARN_AT,
     DEFAULT_WARN_AT_S,
@@ -21,11 +19,10 @@ from jupyter_lease.core import (
     Reading,
     format_remaining,
     present,
-    stage_for,
     thresholds_from,
 )
 
-from .present_cases import NOW_MS, REMAINING, WARN_SETS, ZONES, H, M, timed
+from .present_cases import NOW_MS, REMAINING, ZONES, H, M, timed
 
 NOW = NOW_MS / 1000  # 2026-05-28T20:26:40Z
 UTC = ZONES["UTC"]
@@ -202,25 +199,15 @@ def test_format_remaining(seconds: float, text: str) -> None:
     assert format_remaining(1e300)  # huge: text, not an OverflowError
 
 
-def test_the_words_and_stages_are_todays() -> None:
-    """Same text as ``_duration.format_remaining``, same stages as ``_schedule.stage_for``
-    (its STOPPED is ``expired`` here), at every boundary of the shared table."""
-    renamed = {"stopped": "expired"}
+def test_the_public_formatter_says_the_same() -> None:
+    """``jupyter_lease.format_remaining(timedelta)`` is the core's words, not a copy of them."""
     for ms in REMAINING:
-        assert format_remaining(ms / 1000) == old_format_remaining(timedelta(milliseconds=ms))
-        for warn_at in WARN_SETS:
-            if not warn_at:
-                continue
-            old = old_stage_for(timedelta(milliseconds=ms), [timedelta(seconds=s) for s in warn_at])
-            assert stage_for(ms / 1000, thresholds_from(warn_at)) == renamed.get(
-                old.value, old.value
-            )
+        assert public_format_remaining(timedelta(milliseconds=ms)) == format_remaining(ms / 1000)
 
 
-def test_the_defaults_are_defined_once_and_agree_with_todays_copies() -> None:
+def test_the_defaults_are_defined_once() -> None:
     assert DEFAULT_WARN_AT == "30m,10m,5m,1m"
     assert parse_thresholds(DEFAULT_WARN_AT) == tuple(
         timedelta(seconds=s) for s in DEFAULT_WARN_AT_S
     )
-    assert parse_thresholds(DEFAULT_WARN_AT) == OLD_WARN_AT  # until the switch-over removes it
     assert thresholds_from([]) == DEFAULT_WARN_AT_S == thresholds_from(["junk"])

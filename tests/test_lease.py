@@ -3,7 +3,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from jupyter_lease._errors import BadResponseError, LeaseFormatError
-from jupyter_lease._lease import Lease, StopKind
+from jupyter_lease._lease import Lease, StopKind, lease_reading
+from jupyter_lease.core import present
 
 EXAMPLE = {
     "create_at": 1638841744515,
@@ -13,6 +14,13 @@ EXAMPLE = {
     "update_at": 1638842905925,
 }
 DEADLINE_S = (1638841744515 + 3600000) / 1000
+NOTEBOOK = "881ed162-ae2e-4154-bf15-052434b9b5df"
+
+
+def words(lease: Lease, now: float) -> str:
+    """The headline every view shows for ``lease`` at ``now`` (one clock: no offset)."""
+    reading = lease_reading(lease, read_at=now, clock_offset=0.0)
+    return present(reading, now, local_tz=timezone.utc).headline
 
 
 def test_parses_the_documented_example():
@@ -41,21 +49,48 @@ def test_idle_has_no_deadline_but_an_idle_period():
     assert lease.kind is StopKind.IDLE
     assert lease.deadline is None and lease.remaining(0) is None
     assert lease.idle_after == timedelta(hours=1)
-    assert lease.describe(0) == "stops after 1 h 00 min idle"
+    reading = lease_reading(lease, read_at=0.0, clock_offset=0.0)
+    assert (reading.kind, reading.idle_after, reading.deadline) == ("idle", 3600.0, None)
+    assert not reading.can_extend  # only with --force: it would become a timed stop
+    assert words(lease, 0) == "stops after 1 h 00 min idle"
 
 
 def test_disabled_lease_has_nothing_to_count():
     lease = Lease.from_json({**EXAMPLE, "enable": False})
     assert lease.kind is StopKind.DISABLED
     assert lease.remaining(DEADLINE_S - 10) is None
-    assert lease.describe(0) == "auto-stop is off"
+    assert lease_reading(lease, read_at=0.0, clock_offset=0.0).kind == "off"
+    assert words(lease, 0) == "auto-stop is off"
 
 
-def test_describe_a_timed_lease():
+def test_a_timed_lease_as_the_reading_every_view_gets():
     lease = Lease.from_json(EXAMPLE)
-    text = lease.describe(DEADLINE_S - 3900)
-    assert text.startswith("1 h 05 min left (stops 2021-12-07 ")
-    assert "run out" in lease.describe(DEADLINE_S + 1)
+    # ModelArts' clock runs 12.5 s ahead of this host's: the deadline stays on ModelArts' clock.
+    reading = lease_reading(
+        lease, read_at=DEADLINE_S - 3900, clock_offset=12.5, notebook_id=NOTEBOOK
+    )
+    assert (reading.kind, reading.deadline, reading.clock_offset) == ("timed", DEADLINE_S, 12.5)
+    assert reading.started_at == EXAMPLE["update_at"] / 1000  # renewed then: the bar's 0 %
+    assert (reading.source_id, reading.source) == (NOTEBOOK, "ModelArts notebook 881ed162")
+    assert reading.can_extend and reading.extend_range == (3600.0, 259200.0)
+    assert not reading.stale and reading.error is None
+    local_now = DEADLINE_S - 3900 - 12.5
+    shown = present(reading, local_now, local_tz=timezone.utc)
+    # On this host's clock the stop is 12.5 s earlier than ModelArts' 02:49:04.515.
+    assert (shown.headline, shown.detail) == ("1 h 05 min left", "stops 02:48:52 UTC")
+    assert shown.deadline_local == DEADLINE_S - 12.5
+    assert "run out" in present(reading, DEADLINE_S + 1 - 12.5).headline
+    stale = lease_reading(lease, read_at=0.0, clock_offset=0.0, error="ShowLease: timed out")
+    assert stale.stale and stale.error == "ShowLease: timed out"
+
+
+def test_the_period_starts_at_the_last_renewal_when_it_is_one():
+    lease = Lease.from_json(EXAMPLE)
+    assert lease.period_start_ms == EXAMPLE["update_at"]
+    for update_at in (EXAMPLE["create_at"] - 1, lease.deadline_ms, None):
+        data = {**EXAMPLE, "update_at": update_at} if update_at else dict(EXAMPLE, update_at=None)
+        odd = Lease.from_json({k: v for k, v in data.items() if v is not None})
+        assert odd.period_start_ms == EXAMPLE["create_at"]
 
 
 def test_update_at_is_optional_and_integral_floats_are_accepted():
@@ -124,7 +159,7 @@ def test_an_absurd_number_is_shortened_in_the_message(value):
 def test_the_bounds_keep_every_real_lease(field, value):
     lease = Lease.from_json({**EXAMPLE, field: value})
     # Every derived value can be computed: nothing overflows downstream.
-    assert lease.deadline is not None and lease.describe(0) and lease.remaining(0) is not None
+    assert lease.deadline is not None and words(lease, 0) and lease.remaining(0) is not None
 
 
 @pytest.mark.parametrize("missing", ["create_at", "duration", "enable", "type"])
@@ -153,7 +188,12 @@ def test_status_shows_the_stop_in_local_time_and_utc():
     from jupyter_lease._status import LeaseStatus
 
     status = LeaseStatus("nb", Lease.from_json(EXAMPLE), now=DEADLINE_S - 600)
-    rows = dict(status.rows(local_tz=tz(timedelta(hours=8), "CST")))
-    assert rows["Stops at"] == "2021-12-07 10:49:04 CST (02:49:04 UTC)"
-    assert dict(status.rows(local_tz=tz.utc))["Stops at"] == "2021-12-07 02:49:04 UTC"
+    # The stop goes under the lease row, in present()'s words (the date only when not today).
+    rows = status.rows(local_tz=tz(timedelta(hours=8), "CST"))
+    assert rows[1:3] == [
+        ("Lease", "TIMING, 10 min left"),
+        ("", "stops 10:49:04 local (02:49:04 UTC)"),
+    ]
+    assert dict(status.rows(local_tz=tz.utc))[""] == "stops 02:49:04 UTC"
     assert status.to_dict()["remaining_seconds"] == 600
+    assert status.to_dict()["reading"]["deadline_ms"] == EXAMPLE["create_at"] + EXAMPLE["duration"]

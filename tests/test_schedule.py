@@ -12,7 +12,7 @@ from jupyter_lease._errors import (
     ThrottledError,
 )
 from jupyter_lease._retry import RetryPolicy, is_retryable, parse_retry_after
-from jupyter_lease._schedule import PollSchedule, Stage, backoff, parse_thresholds, stage_for
+from jupyter_lease._schedule import PollSchedule, backoff, parse_thresholds
 
 M = timedelta(minutes=1)
 
@@ -24,29 +24,6 @@ def test_parse_thresholds_sorts_and_dedups():
         parse_thresholds("")
     with pytest.raises(DurationError):
         parse_thresholds("10m,-1m")
-
-
-@pytest.mark.parametrize(
-    "remaining, stage",
-    [
-        (None, Stage.UNKNOWN),
-        (2 * 60 * M, Stage.PLENTY),
-        (30 * M + timedelta(seconds=1), Stage.PLENTY),
-        (30 * M, Stage.WARNING),
-        (5 * M, Stage.WARNING),
-        (M, Stage.CRITICAL),
-        (timedelta(seconds=1), Stage.CRITICAL),
-        (timedelta(0), Stage.STOPPED),
-    ],
-)
-def test_stages_follow_thresholds(remaining, stage):
-    assert stage_for(remaining, (30 * M, 10 * M, 5 * M, M)) is stage
-
-
-def test_stage_without_deadline_and_single_threshold():
-    assert stage_for(None, has_deadline=False) is Stage.NO_DEADLINE
-    assert stage_for(5 * M, (10 * M,)) is Stage.WARNING
-    assert stage_for(30 * timedelta(seconds=1), (10 * M,)) is Stage.CRITICAL
 
 
 def test_poll_schedule_adapts_to_time_left_and_failures():

@@ -23,6 +23,7 @@ from jupyter_lease._cache import CACHE_DIR_ENV
 from jupyter_lease._errors import AuthenticationError
 from jupyter_lease._server import CONFIG_RETRY, LeaseService, Offload
 from jupyter_lease._simulator import Simulator
+from jupyter_lease.core import Reading, present
 
 from .kernel_helpers import KernelSession
 from .test_cache import make_source
@@ -226,7 +227,7 @@ def assert_no_secret(sim: Simulator, text: str) -> None:
 # -- GET -------------------------------------------------------------------------------------
 
 
-def test_get_answers_the_lease_on_this_hosts_clock(server, sim):
+def test_get_answers_the_reading_with_the_clock_offset_beside_it(server, sim):
     sim.advance(90)  # ModelArts' clock runs 90 s ahead of this machine's
     try:
         truth = sim.set_lease(remaining=5400)
@@ -236,43 +237,31 @@ def test_get_answers_the_lease_on_this_hosts_clock(server, sim):
     finally:
         sim.advance(-90)
     assert response.status_code == 200, response.text
-    lease = response.json()
-    assert set(lease) == {
-        "notebook_id",
-        "type",
-        "enabled",
-        "kind",
-        "duration_ms",
-        "deadline_ms",
-        "remaining_ms",
-        "now_ms",
-        "stale",
-        "error",
-        "fetched_at_ms",
-        "keep_alive",  # the keep-alive-while-busy summary, shown by every view
-    }
-    assert lease["notebook_id"] == sim.notebook_id
-    assert (lease["type"], lease["enabled"], lease["kind"]) == ("TIMING", True, "timed")
-    assert lease["duration_ms"] == truth["duration"]
-    # The server's deadline, moved onto this host's clock (the Date header has 1 s resolution).
-    server_deadline = truth["create_at"] + truth["duration"]
-    assert abs(lease["deadline_ms"] - (server_deadline - 90_000)) < 1500
-    assert before - 5 <= lease["now_ms"] <= after + 5
-    assert abs(lease["remaining_ms"] - 5_400_000) < 1500
-    assert lease["remaining_ms"] == lease["deadline_ms"] - lease["now_ms"]
-    assert lease["stale"] is False and lease["error"] is None
-    assert before - 5 <= lease["fetched_at_ms"] <= after + 5
+    view = response.json()
+    assert set(view) == {"reading", "now_ms", "keep_alive"}  # + the keep-alive summary
+    reading = view["reading"]
+    assert Reading.from_json(reading).to_json() == reading  # THE one shape, version 1
+    assert (reading["kind"], reading["source_id"]) == ("timed", sim.notebook_id)
+    # ModelArts' deadline as it said it, and its clock's offset (Date: 1 s resolution) beside.
+    assert reading["deadline_ms"] == truth["create_at"] + truth["duration"]
+    assert abs(reading["clock_offset_ms"] - 90_000) < 1500
+    assert before - 5 <= view["now_ms"] <= after + 5
+    assert abs(reading["read_at_ms"] - 90_000 - view["now_ms"]) < 1500
+    shown = present(Reading.from_json(reading), view["now_ms"] / 1000)
+    assert abs(shown.remaining_s - 5400) < 1.5 and shown.headline == "1 h 30 min left"
+    assert reading["stale"] is False and reading["error"] is None
+    assert reading["can_extend"] is True and reading["extend_range_ms"] == [3_600_000, 259_200_000]
 
 
 def test_get_has_no_deadline_for_an_idle_lease(server, sim):
     sim.set_lease(lease_type="IDLE")
     try:
-        lease = server.get(LEASE).json()
+        reading = server.get(LEASE).json()["reading"]
     finally:
         sim.set_lease(lease_type="TIMING", remaining=7200)
-    assert (lease["type"], lease["kind"]) == ("IDLE", "idle")
-    assert lease["deadline_ms"] is None and lease["remaining_ms"] is None
-    assert lease["duration_ms"] > 0  # "stops after N idle": the page may show it as such
+    assert reading["kind"] == "idle" and reading["deadline_ms"] is None
+    assert reading["idle_after_ms"] > 0  # "stops after N idle"
+    assert reading["can_extend"] is False  # only with force: it would become timed
 
 
 def test_get_is_answered_from_the_shared_cache(server, sim):
@@ -306,7 +295,7 @@ def test_a_stalled_modelarts_leaves_the_rest_of_jupyter_answering(server, sim):
         answers = [job.result() for job in pending]
         waited = time.monotonic() - started
     assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
-    assert len({a.json()["deadline_ms"] for a in answers}) == 1
+    assert len({a.json()["reading"]["deadline_ms"] for a in answers}) == 1
     assert show_calls(sim) == calls + 1  # one upstream read for all of them
     assert waited >= 3.5  # the stall was real
     assert max(others.values()) < 1.0, others
@@ -367,7 +356,7 @@ def test_an_out_of_range_answer_is_502_once_then_the_lease_again(server, sim):
     response = server.get(LEASE)  # the fault is spent: ModelArts is fine again
     assert response.status_code == 200, response.text
     truth = sim.state()["notebooks"][sim.notebook_id]["lease"]
-    assert response.json()["duration_ms"] == truth["duration"]
+    assert response.json()["reading"]["deadline_ms"] == truth["create_at"] + truth["duration"]
 
 
 def test_a_poisoned_cache_file_does_not_break_the_server(server, sim):
@@ -379,7 +368,9 @@ def test_a_poisoned_cache_file_does_not_break_the_server(server, sim):
     calls = show_calls(sim)
     response = server.get(LEASE)
     assert response.status_code == 200, response.text
-    assert response.json()["duration_ms"] < 10**17 and show_calls(sim) == calls + 1
+    truth = sim.state()["notebooks"][sim.notebook_id]["lease"]
+    deadline = truth["create_at"] + truth["duration"]
+    assert response.json()["reading"]["deadline_ms"] == deadline and show_calls(sim) == calls + 1
     assert server.get(LEASE).status_code == 200 and show_calls(sim) == calls + 1  # rewritten
 
 
@@ -391,14 +382,16 @@ def test_extend_renews_and_answers_the_fresh_lease(server, sim):
     renews = renew_calls(sim)
     response = server.post(EXTEND, {"duration": "2h"})
     assert response.status_code == 200, response.text
-    lease = response.json()
+    view = response.json()
+    reading = view["reading"]
     assert renew_calls(sim) == renews + 1
     truth = sim.state()["notebooks"][sim.notebook_id]["lease"]
-    assert abs(lease["deadline_ms"] - (truth["create_at"] + truth["duration"])) < 1500
-    assert abs(lease["remaining_ms"] - 7_200_000) < 1500
-    assert lease["stale"] is False
+    assert reading["deadline_ms"] == truth["create_at"] + truth["duration"]
+    shown = present(Reading.from_json(reading), view["now_ms"] / 1000)
+    assert abs(shown.remaining_s - 7200) < 1.5
+    assert reading["stale"] is False
     calls = show_calls(sim)
-    assert server.get(LEASE).json()["deadline_ms"] == lease["deadline_ms"]
+    assert server.get(LEASE).json()["reading"] == reading
     assert show_calls(sim) == calls  # the renewal refreshed the cache
     assert "extended by 2h" in server.log()
 
@@ -445,10 +438,11 @@ def test_get_answers_the_last_known_lease_as_stale_when_the_refresh_fails(server
     sim.inject("not_running", count=1)
     response = server.get(LEASE)
     assert response.status_code == 200, response.text
-    stale = response.json()
+    stale = response.json()["reading"]
     assert stale["stale"] is True and "ModelArts.6327" in stale["error"]
-    assert stale["deadline_ms"] == good["deadline_ms"]
-    fresh = server.get(LEASE).json()  # the failure was not cached as fresh: asked again
+    assert stale["deadline_ms"] == good["reading"]["deadline_ms"]
+    assert present(Reading.from_json(stale), time.time()).headline.endswith("(last known)")
+    fresh = server.get(LEASE).json()["reading"]  # the failure was not cached: asked again
     assert fresh["stale"] is False and fresh["error"] is None
 
 
@@ -469,7 +463,7 @@ def test_a_token_server_refuses_requests_without_the_token(servers, sim):
     response = srv.get(LEASE)
     assert response.status_code == 200, response.text
     # No JUPYTER_LEASE_NOTEBOOK_ID here: the id came from the UUID in this server's base_url.
-    assert response.json()["notebook_id"] == sim.notebook_id
+    assert response.json()["reading"]["source_id"] == sim.notebook_id
     # A token-authenticated request needs no XSRF cookie (jupyter_server's rule).
     assert srv.post(EXTEND, {"duration": "1h"}, xsrf=None).status_code == 200
 
@@ -559,7 +553,8 @@ def test_an_unusable_cache_is_one_warning_and_the_lease_still_answers(sim, tmp_p
     finally:
         service.close()
     truth = sim.state()["notebooks"][sim.notebook_id]["lease"]
-    assert [v["duration_ms"] for v in views] == [truth["duration"]] * 3
+    deadline = truth["create_at"] + truth["duration"]
+    assert [v["reading"]["deadline_ms"] for v in views] == [deadline] * 3
     assert [r.getMessage() for r in caplog.records] == [
         f"jupyter_lease: the lease cache is not used: {shared} is writable by every user"
     ]
@@ -617,6 +612,50 @@ def test_five_kernels_ask_upstream_no_more_than_one(tmp_path):
     assert window_many <= window_one + 1, (window_many, window_one)
 
 
+# -- one lease, one JSON: the kernel's widget and the server agree -----------------------------
+
+SEAM_SETUP = """
+%load_ext jupyter_lease
+%config JupyterLease.poll_far = "5m"
+%config JupyterLease.poll_near = "5m"
+%config JupyterLease.poll_final = "5m"
+%lease watch
+"""
+
+
+def _on_this_host(reading: Dict[str, Any]) -> int:
+    """The deadline on the serving host's clock, as every view converts it (once)."""
+    return int(reading["deadline_ms"] - reading["clock_offset_ms"])
+
+
+@pytest.mark.kernel
+def test_the_widget_and_the_server_show_the_same_deadline_after_an_offset_remeasure(server, sim):
+    """The seam of issue 10: a kernel used to move the deadline onto its host's clock and keep
+    it within 1.5 s of the last one sent, while the server moved it with its own offset; after
+    a re-measure the two views differed. Now both send one JSON, built from one cache entry."""
+    env = {**_clean_env(), **sim.environ(), CACHE_DIR_ENV: str(server.cache_dir)}
+    stepped = 0.0
+    try:
+        with KernelSession(env=env) as kernel:
+            kernel.execute(SEAM_SETUP)
+            comm = kernel.find_widget("AnyModel")
+            first = kernel.widget_state(comm)["reading"]
+            for _ in range(8):  # a Date header has 1 s resolution: step until it shows
+                sim.advance(0.6)  # ModelArts' clock steps (less than that old 1.5 s)
+                stepped += 0.6
+                kernel.execute("%lease")  # asked for: read upstream now, re-measured
+                widget = kernel.widget_state(comm)["reading"]
+                if widget["clock_offset_ms"] != first["clock_offset_ms"]:
+                    break
+            assert widget["clock_offset_ms"] != first["clock_offset_ms"], "no re-measure seen"
+            view = server.get(LEASE).json()["reading"]  # the same read, from the shared cache
+    finally:
+        sim.advance(-stepped)
+    assert widget["deadline_ms"] == first["deadline_ms"]  # ModelArts' number: never moves
+    assert _on_this_host(widget) == _on_this_host(view)  # to the millisecond
+    assert widget == view  # one shape, one producer, one read
+
+
 # -- extend keeps the kind of stop; huge numbers -----------------------------------------------
 
 
@@ -634,7 +673,7 @@ def test_extend_of_an_idle_or_off_lease_is_409_unless_forced(server, sim, lease,
         assert renew_calls(sim) == renews  # no RenewLease reached ModelArts
         response = server.post(EXTEND, {"duration": "2h", "force": True})
         assert response.status_code == 200, response.text
-        assert response.json()["kind"] == "timed"
+        assert response.json()["reading"]["kind"] == "timed"
         assert renew_calls(sim) == renews + 1
     finally:
         sim.set_lease(lease_type="TIMING", enabled=True, remaining=7200)

@@ -6,101 +6,94 @@ comm on iopub exactly as a front end would; the browser side is tested elsewhere
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
 import time
-from datetime import timedelta
+from dataclasses import replace
+from datetime import timezone
 from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from jupyter_lease._duration import format_remaining
 from jupyter_lease._lease import Lease
-from jupyter_lease._schedule import stage_for
 from jupyter_lease._watcher import Snapshot, Watcher
-from jupyter_lease._widget import (
-    DEFAULT_EXTEND_CHOICES,
-    CountdownWidget,
-    render_html,
-    render_text,
-    span_ms,
-    widget_state,
-)
+from jupyter_lease._widget import CLOCK_NEWS_MS, CountdownWidget, render_html, render_text
+from jupyter_lease.core import DEFAULT_EXTEND_CHOICES, Reading
 
 from .kernel_helpers import KernelSession, iter_strings
 from .test_client import make_client
 
-M = timedelta(minutes=1)
 NOW_MS = 1_780_000_000_000  # 2026-05-28T20:26:40Z
 H = 3_600_000
+NOTEBOOK = "881ed162-ae2e-4154-bf15-052434b9b5df"
 
 
 def timed_state(remaining_ms: int, **extra: Any) -> Dict[str, Any]:
-    state = {
-        "kind": "timed",
-        "deadline_ms": NOW_MS + remaining_ms,
-        "warn_at_s": [1800, 600, 300, 60],
-        "stale": False,
-        "stopped": False,
-        "error": "",
-        "notebook_id": "881ed162-ae2e-4154-bf15-052434b9b5df",
-    }
-    state.update(extra)
-    return state
+    """The synced state of a timed lease with ``remaining_ms`` left at NOW_MS."""
+    warn_at = extra.pop("warn_at_s", [1800, 600, 300, 60])
+    reading = Reading(
+        "timed",
+        deadline=(NOW_MS + remaining_ms) / 1000,
+        read_at=NOW_MS / 1000,
+        source_id=NOTEBOOK,
+        **extra,
+    )
+    return {"reading": reading.to_json(), "warn_at_s": warn_at}
+
+
+def text(state: Dict[str, Any]) -> str:
+    return render_text(state, NOW_MS, timezone.utc)
 
 
 # -- pure: text and html forms ----------------------------------------------------------------
 
 
 def test_text_form_of_a_timed_lease() -> None:
-    text = render_text(timed_state(H + 5 * 60_000 + 20_000), NOW_MS)
-    assert text == (
-        "jupyter_lease: 1 h 05 min left as of 20:26:40 UTC (stops 21:32:00 UTC) [plenty]"
+    assert text(timed_state(H + 5 * 60_000 + 20_000)) == (
+        "jupyter_lease: 1 h 05 min left as of 20:26:40 UTC · stops 21:32:00 UTC [plenty]"
     )
-    assert render_text(timed_state(299_000), NOW_MS).startswith("jupyter_lease: 4:59 left")
-    assert render_text(timed_state(299_000), NOW_MS).endswith("[warning]")
-    assert render_text(timed_state(59_000), NOW_MS).endswith("[critical]")
+    assert text(timed_state(299_000)).startswith("jupyter_lease: 4:59 left")
+    assert text(timed_state(299_000)).endswith("[warning]")
+    assert text(timed_state(59_000)).endswith("[critical]")
     # The thresholds come from the state: with a single 2 h threshold, 90 min is a warning.
-    assert render_text(timed_state(90 * 60_000, warn_at_s=[7200]), NOW_MS).endswith("[warning]")
+    assert text(timed_state(90 * 60_000, warn_at_s=[7200])).endswith("[warning]")
 
 
 @pytest.mark.parametrize(
-    "state, expected",
+    "reading, expected",
     [
-        ({"kind": "idle", "idle_after_s": 3600}, "jupyter_lease: stops after 1 h 00 min idle"),
-        ({"kind": "disabled"}, "jupyter_lease: auto-stop is off [no-deadline]"),
-        ({"kind": "unknown"}, "jupyter_lease: lease unknown [unknown]"),
+        (Reading("idle", idle_after=3600.0), "jupyter_lease: stops after 1 h 00 min idle [idle]"),
+        (Reading("off"), "jupyter_lease: auto-stop is off [off]"),
+        (Reading(), "jupyter_lease: checking the lease… [unknown]"),
         (
-            {"kind": "unknown", "error": "ShowLease: connection refused by http://x"},
+            Reading(error="ShowLease: connection refused by http://x"),
             "jupyter_lease: lease unknown · ShowLease: connection refused by http://x [unknown]",
         ),
         (
-            {"kind": "timed", "stopped": True, "deadline_ms": NOW_MS},
+            Reading("stopped", deadline=NOW_MS / 1000),
             "jupyter_lease: the instance is not running [stopped]",
         ),
         (
-            {"kind": "timed", "deadline_ms": NOW_MS - 1000},
-            "jupyter_lease: the lease ran out at 20:26:39 UTC [stopped]",
+            Reading("timed", deadline=NOW_MS / 1000 - 1),
+            "jupyter_lease: the lease has run out: the instance stops now as of 20:26:40 UTC"
+            " · ran out at 20:26:39 UTC [expired]",
         ),
     ],
 )
-def test_text_form_without_a_countdown(state: Dict[str, Any], expected: str) -> None:
-    assert render_text(state, NOW_MS).startswith(expected)
+def test_text_form_without_a_countdown(reading: Reading, expected: str) -> None:
+    assert text({"reading": reading.to_json()}) == expected
 
 
 def test_stale_text_says_last_known_and_why() -> None:
     state = timed_state(2 * H, stale=True, error="ShowLease: timed out reading\nfrom host")
-    text = render_text(state, NOW_MS)
-    assert "2 h 00 min left" in text
-    assert "last known; ShowLease: timed out reading from host" in text
-    assert "\n" not in text
+    shown = text(state)
+    assert "2 h 00 min left (last known)" in shown
+    assert "· ShowLease: timed out reading from host" in shown
+    assert "\n" not in shown
 
 
 def test_html_form_is_escaped_and_styled() -> None:
     state = timed_state(4 * 60_000, stale=True, error="<script>alert('x')</script> & co")
-    page = render_html(state, NOW_MS)
+    page = render_html(state, NOW_MS, timezone.utc)
     assert "<script>" not in page
     assert "&lt;script&gt;" in page and "&amp; co" in page
     assert 'data-stage="warning"' in page and "4:00 left" in page
@@ -108,60 +101,37 @@ def test_html_form_is_escaped_and_styled() -> None:
     assert "border-left:4px solid" in page
 
 
-def test_widget_state_moves_the_deadline_onto_this_hosts_clock() -> None:
+def test_a_state_from_another_version_reads_as_unknown_and_says_why() -> None:
+    shown = text({"reading": {"v": 2, "kind": "timed"}})
+    assert shown.startswith("jupyter_lease: lease unknown · the lease reading has version 2")
+
+
+def test_the_synced_reading_keeps_the_deadline_on_the_sources_clock() -> None:
     lease = Lease(create_at=NOW_MS - H, duration=3 * H, enabled=True, type="TIMING")
-    snapshot = Snapshot(
-        lease=lease,
-        server_time_at_poll=NOW_MS / 1000,
-        mono_at_poll=100.0,
-        clock_offset=12.5,  # the server is 12.5 s ahead of this host
-        polls=1,
+    reading = Reading(
+        "timed", deadline=(NOW_MS + 2 * H) / 1000, clock_offset=12.5, started_at=(NOW_MS - H) / 1000
     )
-    state = widget_state(snapshot, mono_now=100.0, warn_at=[10 * M, 30 * M, M])
-    assert state["deadline_ms"] == NOW_MS + 2 * H - 12_500
-    assert state["span_ms"] == 3 * H  # no update_at: the whole duration
-    assert state["warn_at_s"] == [1800, 600, 60]
-    assert (state["kind"], state["stage"], state["idle_after_s"]) == ("timed", "plenty", None)
-    renewed = Lease(NOW_MS - 5 * H, 7 * H, True, "TIMING", update_at=NOW_MS)
-    assert span_ms(renewed) == 2 * H  # renewed just now for 2 h: a full bar
-    assert span_ms(Lease(NOW_MS, H, True, "IDLE")) is None
-    idle = Snapshot(lease=Lease(NOW_MS, H, True, "IDLE"), polls=1)
-    assert widget_state(idle, mono_now=0.0)["idle_after_s"] == 3600
-    assert widget_state(idle, mono_now=0.0)["deadline_ms"] is None
-    assert widget_state(Snapshot(), mono_now=0.0)["kind"] == "unknown"
+    snapshot = Snapshot(reading=reading, lease=lease, mono_at_poll=100.0, polls=1)
 
+    class Fixed:
+        warn_at = ()
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
-def test_javascript_formats_and_stages_like_python(tmp_path) -> None:
-    """The browser's countdown text and stage mirror ``format_remaining`` and ``stage_for``."""
-    import jupyter_lease
+        @staticmethod
+        def monotonic() -> float:
+            return 100.0
 
-    source = os.path.join(os.path.dirname(jupyter_lease.__file__), "static", "countdown.js")
-    shutil.copy(source, tmp_path / "countdown.mjs")
-    samples = [-5, 0, 999, 59_000, 60_000, 299_999, 599_999, 600_000, 629_999, 630_000]
-    samples += [3_920_000, 3_930_000, 7_165_000, 7_199_000, 86_400_000 * 2 + 11_000_000]
-    warn_sets = [[1800, 600, 300, 60], [7200], [30], [600, 120]]
-    script = tmp_path / "check.mjs"
-    script.write_text(
-        "globalThis.document = {getElementById: () => null};\n"
-        'const m = await import("./countdown.mjs");\n'
-        f"const samples = {json.dumps(samples)}, warnSets = {json.dumps(warn_sets)};\n"
-        "console.log(JSON.stringify({text: samples.map(m.formatRemaining),\n"
-        "  stage: warnSets.map((w) => samples.map((ms) => m.stageFor(ms, w)))}));\n"
-    )
-    out = subprocess.run(
-        ["node", str(script)], capture_output=True, text=True, timeout=30, check=True
-    )
-    got = json.loads(out.stdout)
-    assert got["text"] == [format_remaining(timedelta(milliseconds=ms)) for ms in samples]
-    expected = [
-        [
-            stage_for(timedelta(milliseconds=ms), [timedelta(seconds=s) for s in w]).value
-            for ms in samples
-        ]
-        for w in warn_sets
-    ]
-    assert got["stage"] == expected
+        snapshot = None
+
+    fixed = Fixed()
+    fixed.snapshot = snapshot
+    widget = CountdownWidget()
+    widget._watcher = fixed
+    widget.sync()
+    # Not moved onto any clock: the browser converts once, with the offset beside it.
+    assert widget.reading == reading.to_json()
+    assert widget.reading["deadline_ms"] == NOW_MS + 2 * H
+    assert widget.reading["clock_offset_ms"] == 12_500
+    widget.close()
 
 
 # -- in process: the widget against a watcher (real client, real simulator) ----------------------
@@ -208,43 +178,66 @@ def rig(simulator) -> Iterator[Any]:
 def test_bind_sends_one_message_then_nothing_while_the_lease_stands(rig) -> None:
     assert len(rig.sent.updates()) == 1  # bind: one message with everything that changed
     first = rig.sent.updates()[0]
-    assert {"deadline_ms", "kind", "stage", "notebook_id"} <= set(first)
+    assert {"reading", "stage"} <= set(first)
+    assert first["reading"]["source_id"] == rig.sim.notebook_id
     # kernel_now_ms is re-stamped with the change (it is only sent if the millisecond moved
     # since the widget was created, which it may not have).
     assert abs(rig.widget.kernel_now_ms - time.time() * 1000) < 5000
     for _ in range(5):
-        # Each poll re-measures the clock offset (±0.5 s): the same lease must send nothing.
-        rig.watcher.poll()
-        rig.client.clock_offset = (rig.client.clock_offset or 0) + 0.4
-        rig.widget.sync()
-        rig.client.clock_offset -= 0.4
+        rig.watcher.poll()  # a later read of the same lease: nothing to send
     assert len(rig.sent.updates()) == 1
     rig.sim.set_lease(remaining=3 * 3600)
     rig.watcher.poll()
     assert len(rig.sent.updates()) == 2
     second = rig.sent.updates()[1]
-    assert set(second) == {"deadline_ms", "span_ms", "kernel_now_ms"}
+    assert set(second) == {"reading", "kernel_now_ms"}
+    assert second["reading"]["deadline_ms"] > first["reading"]["deadline_ms"] + 3600_000
+
+
+def test_a_narrowed_clock_offset_is_no_news_a_stepped_one_is(rig) -> None:
+    """Each poll re-measures ModelArts' clock (a Date header: ±0.5 s): the same lease read
+    again with a narrowed offset sends nothing; a clock step does; a read someone asked for
+    (``exact``) is sent as read."""
+    shown = rig.widget.reading
+    reading = rig.watcher.snapshot.reading
+
+    def again(offset_change_s: float) -> Snapshot:
+        moved = replace(
+            reading,
+            clock_offset=reading.clock_offset + offset_change_s,
+            read_at=(reading.read_at or 0) + 60,
+        )
+        return replace(rig.watcher.snapshot, reading=moved)
+
+    rig.widget._apply(again(0.4), rig.watcher)
+    rig.widget._apply(again(-0.4), rig.watcher)
+    assert len(rig.sent.updates()) == 1 and rig.widget.reading == shown
+    rig.widget._apply(again(CLOCK_NEWS_MS / 1000 + 0.2), rig.watcher)
+    assert len(rig.sent.updates()) == 2
+    assert rig.widget.reading["clock_offset_ms"] == shown["clock_offset_ms"] + CLOCK_NEWS_MS + 200
+    rig.widget._apply(again(0.3), rig.watcher, exact=True)
+    assert len(rig.sent.updates()) == 3
+    assert rig.widget.reading == again(0.3).reading.to_json()
 
 
 def test_assigning_an_unchanged_value_sends_nothing() -> None:
     widget = CountdownWidget()
     sent = Sent(widget)
     with widget.hold_sync():
-        widget.kind = widget.kind
+        widget.reading = dict(widget.reading)
         widget.warn_at_s = list(widget.warn_at_s)
         widget.extend_choices = list(DEFAULT_EXTEND_CHOICES)
-        widget.deadline_ms = None
-    widget.stale = False
+        widget.stage = "unknown"
     assert sent.messages == []
-    widget.stale = True
-    assert sent.updates() == [{"stale": True}]
+    widget.stage = "plenty"
+    assert sent.updates() == [{"stage": "plenty"}]
     widget.close()
 
 
 def test_extend_in_process_and_its_failures(rig) -> None:
-    before = rig.widget.deadline_ms
+    before = rig.widget.reading["deadline_ms"]
     assert rig.widget.extend("4h") == "Extended: 4 h 00 min left"
-    assert rig.widget.deadline_ms > before + 3600_000
+    assert rig.widget.reading["deadline_ms"] > before + 3600_000
     assert rig.widget.message == "Extended: 4 h 00 min left" and rig.widget.busy is False
     assert rig.widget.extend("10m") == "a renewal must be between 1h and 72h, not 10m"
     assert rig.widget.extend(None) == "extend failed: choose a duration such as 2h"
@@ -272,7 +265,7 @@ def test_unbind_and_close_remove_the_listener(rig) -> None:
 def test_mimebundle_has_text_html_and_the_view() -> None:
     widget = CountdownWidget()
     data, _meta = widget._repr_mimebundle_()
-    assert data["text/plain"] == "jupyter_lease: lease unknown [unknown]"
+    assert data["text/plain"] == "jupyter_lease: checking the lease… [unknown]"
     assert "jupyter-lease-static" in data["text/html"]
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
     assert widget.extend_choices == list(DEFAULT_EXTEND_CHOICES)
@@ -330,14 +323,16 @@ def kernel_value(kernel: KernelSession, expr: str) -> Any:
 def test_kernel_state_then_silence_while_polls_go_on(kernel, simulator) -> None:
     comm = start_widget(kernel)
     state = kernel.widget_state(comm)
-    offset = kernel_value(kernel, "watcher.client.clock_offset") or 0.0
-    truth = sim_deadline_ms(simulator)
-    assert abs(state["deadline_ms"] - (truth - offset * 1000)) <= 1000
-    assert abs(state["deadline_ms"] - truth) <= 1000  # one host: the offset is only noise
-    assert state["kind"] == "timed" and state["stage"] == "plenty"
+    reading = state["reading"]
+    # ModelArts' own deadline, exactly: no clock moved it; the offset goes beside it.
+    assert reading["deadline_ms"] == sim_deadline_ms(simulator)
+    offset = kernel_value(kernel, "watcher.snapshot.reading.clock_offset")
+    assert abs(reading["clock_offset_ms"] - offset * 1000) < CLOCK_NEWS_MS
+    assert abs(reading["clock_offset_ms"]) <= 1000  # one host: the offset is only noise
+    assert reading["kind"] == "timed" and state["stage"] == "plenty"
     assert state["warn_at_s"] == [1800, 600, 300, 60]
-    assert state["notebook_id"] == simulator.notebook_id
-    assert state["stale"] is False and state["stopped"] is False
+    assert reading["source_id"] == simulator.notebook_id
+    assert reading["stale"] is False and reading["error"] is None
 
     polls_before = simulator.count("GET", "/lease")
     mark = kernel.mark()
@@ -390,15 +385,15 @@ def extend_through_comm(kernel, comm: str, duration: str, *, since: int) -> None
 
 def test_kernel_extend_through_the_widget_comm(kernel, simulator) -> None:
     comm = start_widget(kernel)
-    before = kernel.widget_state(comm)["deadline_ms"]
+    before = kernel.widget_state(comm)["reading"]["deadline_ms"]
     mark = kernel.mark()
     extend_through_comm(kernel, comm, "2h", since=mark)
     patches = [r for r in simulator.requests() if r["method"] == "PATCH"]
     assert len(patches) == 1 and patches[0]["status"] == 200
     state = kernel.widget_state(comm)
     assert state["message"] == "Extended: 2 h 00 min left"
-    assert abs(state["deadline_ms"] - sim_deadline_ms(simulator)) <= 1000
-    assert state["deadline_ms"] != before
+    assert state["reading"]["deadline_ms"] == sim_deadline_ms(simulator)
+    assert state["reading"]["deadline_ms"] != before
 
     mark = kernel.mark()
     extend_through_comm(kernel, comm, "soon", since=mark)

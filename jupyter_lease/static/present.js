@@ -127,10 +127,11 @@ function ms(v) {
 }
 
 /**
+ * One line of at most 300 characters (as `core.reading.one_line`, which also scrubs).
  * @param {unknown} text
  * @returns {string}
  */
-function oneLine(text) {
+export function oneLine(text) {
   if (typeof text !== "string") return "";
   const line = text.split(/\s+/).filter(Boolean).join(" ");
   return line.length <= ERROR_LIMIT ? line : `${line.slice(0, ERROR_LIMIT - 1)}…`;
@@ -266,4 +267,20 @@ function when(localMs, nowMs) {
   if (stop.getTimezoneOffset() === 0) return `${day}${utc} UTC`;
   const local = `${two(stop.getHours())}:${two(stop.getMinutes())}:${two(stop.getSeconds())}`;
   return `${day}${local} local (${utc} UTC)`;
+}
+
+/**
+ * The reading to show: the later read wins (`read_at_ms`; never read is oldest). At the same
+ * read time a fresh one beats a stale one, else `b` (the one that arrived last). Mirrors
+ * `core.reading.newer`.
+ * @param {Partial<ReadingJSON>|null|undefined} a
+ * @param {Partial<ReadingJSON>|null|undefined} b
+ * @returns {Partial<ReadingJSON>|null|undefined}
+ */
+export function newer(a, b) {
+  if (!a || typeof a !== "object") return b;
+  if (!b || typeof b !== "object") return a;
+  const at = (/** @type {Partial<ReadingJSON>} */ r) => ms(r.read_at_ms) ?? -Infinity;
+  if (at(a) !== at(b)) return at(a) > at(b) ? a : b;
+  return b.stale === true && a.stale !== true ? a : b;
 }

@@ -187,7 +187,9 @@ def test_extend_falls_back_to_the_kernel_without_the_server_extension(
 
 # -- Extend only where there is a deadline to move -------------------------------------------------
 
-WIDGET_KIND = "print(get_ipython().magics_manager.registry['JupyterLease'].widgets[-1].kind)"
+WIDGET_KIND = (
+    "print(get_ipython().magics_manager.registry['JupyterLease'].widgets[-1].reading['kind'])"
+)
 
 
 def cell_output(nb: Any, index: int) -> str:
@@ -208,10 +210,10 @@ def test_extend_is_offered_for_a_timed_lease_only(
         (sim.clear_faults, "timed", lambda s: s["stage"] == "plenty"),
         (lambda: sim.set_lease(lease_type="IDLE"), "idle",
          lambda s: s["label"].startswith("stops after 2 h") and s["label"].endswith(" idle")),
-        (lambda: sim.set_lease(lease_type="TIMING", enabled=False), "disabled",
+        (lambda: sim.set_lease(lease_type="TIMING", enabled=False), "off",
          lambda s: s["label"] == "auto-stop is off"),
-        # The kernel keeps the last lease it read; "stopped" is a flag of its own.
-        (lambda: sim.set_lease(enabled=True, status="STOPPED"), "disabled",
+        # A stopped instance is a kind of reading of its own (read from ShowNotebook).
+        (lambda: sim.set_lease(enabled=True, status="STOPPED"), "stopped",
          lambda s: s["stage"] == "stopped"),
     ]  # fmt: skip
     nb = open_notebook(lab, "kinds.ipynb", [LOAD + "%lease watch", "%lease", WIDGET_KIND])

@@ -1,5 +1,6 @@
-"""The widget's two transports (``fetchLease``, ``requestExtend`` in countdown.js) under Node,
-with a fake page: which requests they make, and when Extend falls back to the kernel.
+"""The widget's two transports (``fetchLease``, ``requestExtend`` in effects.js) under Node,
+with a fake page: which requests they make, and when Extend falls back to the kernel; and the
+view's choice between the kernel's reading and the server's (``newer`` in present.js).
 
 No browser needed (the real-browser tests cover the same code end to end); skipped without
 ``node``.
@@ -35,14 +36,19 @@ globalThis.fetch = async (url, init) => {
   return {status: a.status, json: async () => { if (a.body === undefined) throw new Error("x");
                                                  return a.body; }};
 };
-const m = await import("./countdown.mjs");
+const m = await import("./effects.js");
+const present = await import("./present.js");
 const shared = globalThis.__jupyterLeaseCountdown_v1;
 const sent = [];
 const model = {send: (msg) => sent.push(msg), get: () => null};
 const NOW = Date.now() + 60000; // the Jupyter server's clock runs 60 s ahead of the browser's
-const LEASE = {notebook_id: "nb", type: "TIMING", enabled: true, kind: "timed",
-               deadline_ms: NOW + 7200000, remaining_ms: 7200000, now_ms: NOW,
-               stale: false, error: null, fetched_at_ms: NOW - 5};
+// What the server extension answers: the reading (ModelArts' clock 2 s ahead of the server's)
+// and the server's own clock.
+const READING = {v: 1, kind: "timed", deadline_ms: NOW + 2000 + 7200000, clock_offset_ms: 2000,
+                 read_at_ms: NOW + 2000 - 5, started_at_ms: NOW, idle_after_ms: null,
+                 stale: false, error: null, source: "ModelArts notebook nb", source_id: "nb",
+                 can_extend: true, extend_range_ms: [3600000, 259200000], extend_choices: ["2h"]};
+const LEASE = {reading: READING, now_ms: NOW};
 const results = {now: NOW};
 async function run(name, {cfg = '{"baseUrl": "/base/"}', respond}, what) {
   calls.length = 0; sent.length = 0; config = cfg; answer = respond;
@@ -55,7 +61,7 @@ async function run(name, {cfg = '{"baseUrl": "/base/"}', respond}, what) {
                    clock: {...shared.clock}};
 }
 const extend = () => m.requestExtend(model, "2h");
-const fetchTwice = async () => [await m.fetchLease(model), await m.fetchLease(model)];
+const fetchTwice = async () => [await m.fetchLease(), await m.fetchLease()];
 await run("no_config", {cfg: null, respond: () => ({status: 200, body: LEASE})}, extend);
 await run("ok", {respond: () => ({status: 200, body: LEASE})}, extend);
 await run("not_found", {respond: () => ({status: 404, body: {message: "Not Found"}})}, extend);
@@ -67,7 +73,21 @@ await run("modelarts_failed", {respond: () => ({status: 502, body: {
 await run("xsrf", {respond: () => ({status: 403, body: {
   message: "'_xsrf' argument missing from POST", reason: null}})}, extend);
 await run("html_error", {respond: () => ({status: 500})}, extend);
-await run("get_ok", {respond: () => ({status: 200, body: LEASE})}, () => m.fetchLease(model));
+await run("get_ok", {respond: () => ({status: 200, body: LEASE})}, () => m.fetchLease());
+await run("get_old_shape", {respond: () => ({status: 200, body: {kind: "timed", now_ms: NOW}})},
+          () => m.fetchLease());
+// Newest read wins: a later read, else a fresh one over a stale one, else the later arrival.
+const later = {...READING, read_at_ms: READING.read_at_ms + 1};
+const stale = {...READING, stale: true, error: "ShowLease: timed out"};
+const never = {v: 1, kind: "unknown", read_at_ms: null};
+const copy = {...READING};
+const n = present.newer;
+results.newer = [n(READING, later) === later, n(later, READING) === later,
+                 n(READING, stale) === READING, n(stale, READING) === READING,
+                 n(copy, READING) === READING, n(null, READING) === READING,
+                 n(never, READING) === READING];
+// Derived on the browser's clock once: the deadline minus both offsets.
+results.derived = present.derive(READING, Date.now(), {hostOffsetMs: 60000}).deadlineLocalMs;
 await run("get_404", {respond: () => ({status: 404})}, fetchTwice);
 await run("get_no_config", {cfg: null, respond: () => ({status: 200, body: LEASE})},
           fetchTwice);
@@ -78,8 +98,9 @@ console.log(JSON.stringify(results));
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     folder: Path = tmp_path_factory.mktemp("transport-js")
-    source = os.path.join(os.path.dirname(jupyter_lease.__file__), "static", "countdown.js")
-    shutil.copy(source, folder / "countdown.mjs")
+    static = os.path.join(os.path.dirname(jupyter_lease.__file__), "static")
+    for name in ("present.js", "effects.js"):
+        shutil.copy(os.path.join(static, name), folder / name)
     (folder / "harness.mjs").write_text(HARNESS)
     out = subprocess.run(
         ["node", "harness.mjs"], cwd=folder, capture_output=True, text=True, timeout=30
@@ -97,11 +118,11 @@ def test_extend_posts_to_the_server_extension_with_xsrf(results: Dict[str, Any])
     assert call["headers"]["X-XSRFToken"] == "2|ab12|cd34|1700000000"
     assert call["headers"]["Content-Type"] == "application/json"
     assert json.loads(call["body"]) == {"duration": "2h"}
-    lease = ok["result"]["lease"]
+    reading = ok["result"]["reading"]
     now = results["now"]
     assert ok["result"]["via"] == "server"
-    assert lease["kind"] == "timed" and lease["deadline_ms"] == now + 7_200_000
-    assert lease["fetchedAt"] == now - 5
+    # The reading as the server sent it: the page converts it once, when it derives.
+    assert reading["kind"] == "timed" and reading["deadline_ms"] == now + 2000 + 7_200_000
     # The server's clock, anchored to the browser's Date.now() at the request's midpoint.
     assert ok["clock"]["source"] == "lease-api"
     assert ok["clock"]["offset"] == pytest.approx(60_000, abs=1000)
@@ -137,10 +158,22 @@ def test_fetch_lease(results: Dict[str, Any]) -> None:
     got = results["get_ok"]
     (call,) = got["calls"]
     assert call["url"] == "/base/jupyter-lease/api/lease" and call["method"] == "GET"
-    assert got["result"]["deadline_ms"] == results["now"] + 7_200_000 and got["state"] == "ok"
+    assert got["result"]["reading"]["deadline_ms"] == results["now"] + 2000 + 7_200_000
+    assert got["state"] == "ok" and got["clock"]["source"] == "lease-api"
+    assert results["get_old_shape"]["result"] is None  # not {reading, now_ms}: not a lease
+    assert results["get_old_shape"]["state"] == "failing"
     # No server extension: asked once, then never again on this page.
     for case in ("get_404", "get_no_config"):
         assert results[case]["result"] == [None, None]
         assert results[case]["state"] == "absent"
     assert len(results["get_404"]["calls"]) == 1
     assert results["get_no_config"]["calls"] == []
+
+
+def test_the_newest_read_wins(results: Dict[str, Any]) -> None:
+    assert results["newer"] == [True] * 7
+
+
+def test_the_browser_converts_once_with_both_offsets(results: Dict[str, Any]) -> None:
+    # ModelArts 2 s ahead of the serving host, which is 60 s ahead of the browser.
+    assert results["derived"] == results["now"] + 7_200_000 - 60_000

@@ -1,0 +1,422 @@
+// jupyter_lease: the countdown's effects, page-wide — the clock, one ticker, the tab title,
+// thresholds fired, notifications, and the two transports to the lease.
+//
+// Transports: GET {baseUrl}jupyter-lease/api/lease (the server extension, answered from the
+// shared cache while the kernel is busy) on render, every few minutes, when the tab becomes
+// visible again; POST …/extend with the XSRF header from the `_xsrf` cookie. Both answer
+// {reading, now_ms}: the reading is the JSON the kernel's widget syncs too. Only where no
+// server extension answers (no Jupyter page config, 404, 503 "not configured", a network
+// error: VS Code, a bare kernel) Extend goes to the kernel over the widget comm.
+//
+// The clock. A reading's deadline is on the SOURCE's clock with `clock_offset_ms` (source -
+// serving host) beside it; the page measures `offset` = serving host - browser, and derive()
+// converts once. `offset` comes, best first:
+//   1. from the lease API's `now_ms` and the midpoint of that request (ms resolution);
+//   2. from the Jupyter server's `Date` header (GET api/status, +500 ms, 1 s resolution),
+//      re-measured at most every 10 minutes while a view is open;
+//   3. without a Jupyter page config (VS Code, ...): the kernel's `kernel_now_ms`, whenever a
+//      state change arrives live (a restored state is never an anchor: it may be hours old);
+//   4. otherwise 0 (same machine, or synced clocks).
+
+import { oneLine } from "./present.js";
+
+const SHARED_KEY = "__jupyterLeaseCountdown_v1";
+const REMEASURE_MS = 10 * 60 * 1000;
+const TICK_MS = 250;
+const TITLE_PREFIX = /^⏳ [^·]* · /;
+const FIRED_STORAGE_KEY = "jupyter-lease-fired";
+const LEASE_API = "jupyter-lease/api/lease";
+const EXTEND_API = "jupyter-lease/api/lease/extend";
+const REFRESH_MS = 2 * 60 * 1000; // the server answers from its shared cache: cheap
+const RETRY_MS = 30 * 1000; // after a failed GET (network, 5xx)
+const GET_TIMEOUT_MS = 30 * 1000;
+const EXTEND_TIMEOUT_MS = 90 * 1000; // RenewLease with its retries, then the read-back
+const MAX_RTT_MS = 5000; // slower answers say little about the clock offset
+
+// One set of page-wide helpers, shared by every view (and by re-imports of this module).
+export const shared = (globalThis[SHARED_KEY] ??= {
+  clock: { offset: 0, source: "none", measuredWall: null, measuredPerf: null, pending: false },
+  ticker: null,
+  titles: new Map(),
+  fired: null,
+  nextId: 1,
+});
+// The server extension, page-wide: one GET in flight for all views; listeners hear every
+// answer. state: "unknown" | "ok" | "absent" (no page config, 404) | "failing".
+shared.server ??= {
+  state: "unknown",
+  answer: null,
+  inflight: null,
+  lastAttempt: null,
+  listeners: new Set(),
+};
+
+// -- the clock offset (serving host - browser) ------------------------------------------------
+
+function pageBaseUrl() {
+  const el = document.getElementById("jupyter-config-data");
+  if (!el) return null;
+  try {
+    const base = JSON.parse(el.textContent || "{}").baseUrl;
+    if (typeof base !== "string") return null;
+    return base.endsWith("/") ? base : `${base}/`;
+  } catch {
+    return null;
+  }
+}
+
+async function measureServerOffset(baseUrl) {
+  const sent = Date.now();
+  const response = await fetch(`${baseUrl}api/status`, {
+    credentials: "same-origin",
+    cache: "no-store",
+  });
+  const received = Date.now();
+  const date = response.headers.get("Date"); // present on every answer, a 403 included
+  const server = date ? Date.parse(date) : NaN;
+  if (Number.isNaN(server) || received - sent > MAX_RTT_MS) return null;
+  return server + 500 - (sent + received) / 2;
+}
+
+function remeasureDue(clock) {
+  if (clock.pending || clock.source === "lease-api") return false; // the lease API measures
+  if (clock.measuredWall === null) return true;
+  // At most every 10 minutes: by the monotonic clock, or by the wall clock after a suspend.
+  const elapsed = Math.max(
+    performance.now() - clock.measuredPerf,
+    Date.now() - clock.measuredWall,
+  );
+  return elapsed >= REMEASURE_MS;
+}
+
+export function maybeMeasureClock() {
+  const clock = shared.clock;
+  if (!remeasureDue(clock)) return;
+  clock.measuredWall = Date.now();
+  clock.measuredPerf = performance.now();
+  const base = pageBaseUrl();
+  if (base === null) return; // not a Jupyter server page (VS Code, ...): kernel anchor or 0
+  clock.pending = true;
+  measureServerOffset(base)
+    .then((offset) => {
+      // The lease API's measurement (ms resolution) beats the Date header's (1 s).
+      if (offset !== null && clock.source !== "lease-api") {
+        clock.offset = offset;
+        clock.source = "server";
+      }
+    })
+    .catch(() => {})
+    .finally(() => {
+      clock.pending = false;
+    });
+}
+
+export function anchorOnKernel(kernelNowMs) {
+  const clock = shared.clock;
+  if (clock.source === "server" || clock.source === "lease-api") return; // measured: better
+  if (!Number.isFinite(kernelNowMs) || kernelNowMs <= 0) return;
+  clock.offset = kernelNowMs - Date.now();
+  clock.source = "kernel";
+}
+
+// -- one ticker for the page --------------------------------------------------------------------
+// A dedicated worker's timer is not throttled like a hidden tab's (Chrome slows those to once a
+// minute after 5 minutes), so warnings and the tab title stay on time in a background tab.
+
+function startTimer(fire) {
+  const timer = { worker: null, url: null, interval: null };
+  const fallback = () => {
+    stopTimer(timer);
+    timer.interval = setInterval(fire, TICK_MS);
+  };
+  try {
+    const source = `setInterval(() => postMessage(0), ${TICK_MS});`;
+    timer.url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    timer.worker = new Worker(timer.url);
+    timer.worker.onmessage = fire;
+    timer.worker.onerror = fallback;
+  } catch {
+    fallback();
+  }
+  return timer;
+}
+
+function stopTimer(timer) {
+  if (timer.worker) timer.worker.terminate();
+  if (timer.url) URL.revokeObjectURL(timer.url);
+  if (timer.interval !== null) clearInterval(timer.interval);
+  Object.assign(timer, { worker: null, url: null, interval: null });
+}
+
+function makeTicker() {
+  const subscribers = new Set();
+  let timer = null;
+  const fire = () => {
+    for (const fn of [...subscribers]) {
+      try {
+        fn();
+      } catch (err) {
+        console.error("jupyter_lease countdown:", err);
+      }
+    }
+  };
+  return {
+    add(fn) {
+      subscribers.add(fn);
+      if (subscribers.size === 1) {
+        timer = startTimer(fire);
+        document.addEventListener("visibilitychange", fire);
+      }
+      return () => {
+        subscribers.delete(fn);
+        if (subscribers.size > 0 || timer === null) return;
+        stopTimer(timer);
+        timer = null;
+        document.removeEventListener("visibilitychange", fire);
+      };
+    },
+  };
+}
+
+/** Call `fn` on the page's one ticker; returns the function that stops it. */
+export function onTick(fn) {
+  shared.ticker ??= makeTicker();
+  return shared.ticker.add(fn);
+}
+
+// -- the tab title: the most urgent countdown on the page wins ---------------------------------
+
+export function setTitle(viewId, entry) {
+  if (entry) shared.titles.set(viewId, entry);
+  else shared.titles.delete(viewId);
+  const base = document.title.replace(TITLE_PREFIX, "");
+  let best = null;
+  for (const e of shared.titles.values()) {
+    if (best === null || e.remaining < best.remaining) best = e;
+  }
+  const wanted = best ? `⏳ ${best.text} · ${base}` : base;
+  if (document.title !== wanted) document.title = wanted;
+}
+
+// -- thresholds fired, per lease and threshold: the deadline they fired for ---------------------
+
+function firedMap() {
+  if (shared.fired === null) {
+    shared.fired = new Map();
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(FIRED_STORAGE_KEY) || "{}");
+      for (const [k, v] of Object.entries(saved)) if (Number.isFinite(v)) shared.fired.set(k, v);
+    } catch {
+      /* storage unavailable: a reload may warn again, which is harmless */
+    }
+  }
+  return shared.fired;
+}
+
+function saveFired() {
+  try {
+    sessionStorage.setItem(FIRED_STORAGE_KEY, JSON.stringify(Object.fromEntries(shared.fired)));
+  } catch {
+    /* ignore */
+  }
+}
+
+// The thresholds crossed (remaining <= t) that have not fired for this deadline yet; marks them
+// fired. `deadline` is the source's own number: a re-measured clock offset never moves it, so
+// only a real extension (a later deadline) re-arms them. Several at once (a page opened late):
+// only the most urgent one is returned.
+export function newlyCrossed(leaseId, deadline, remainingMs, warnAt) {
+  const fired = firedMap();
+  let due = null;
+  for (const t of warnAt) {
+    if (remainingMs > t * 1000) continue;
+    const key = `${leaseId}|${t}`;
+    const firedFor = fired.get(key);
+    if (firedFor !== undefined && deadline <= firedFor) continue;
+    fired.set(key, deadline);
+    if (due === null || t < due) due = t;
+  }
+  if (due !== null) saveFired();
+  return due;
+}
+
+/** A browser notification `{title, body, tag, urgent}`, where the user allowed them. */
+export function notify(note) {
+  if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
+  try {
+    const shown = new Notification(note.title, {
+      body: note.body,
+      tag: note.tag,
+      requireInteraction: note.urgent,
+    });
+    shown.onclick = () => {
+      window.focus();
+      shown.close();
+    };
+  } catch {
+    /* some browsers allow Notification only from a service worker */
+  }
+}
+
+// -- transports: the only functions that talk to the lease (swappable) ------------------------
+
+function xsrfToken() {
+  // As JupyterLab's ServerConnection does: the raw cookie value, echoed in X-XSRFToken.
+  const match = document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/);
+  return match ? match[1] : null;
+}
+
+async function callApi(url, init, timeoutMs) {
+  const controller = typeof AbortController === "undefined" ? null : new AbortController();
+  const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
+  const sent = Date.now();
+  try {
+    const response = await fetch(url, {
+      credentials: "same-origin",
+      cache: "no-store",
+      ...init,
+      headers: { Accept: "application/json", ...(init.headers || {}) },
+      signal: controller ? controller.signal : undefined,
+    });
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      /* not JSON: a proxy's or the server's HTML page */
+    }
+    return { status: response.status, body, sent, received: Date.now() };
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
+}
+
+// The server's answer {reading, now_ms}: the reading as it came (derive() reads it), and what
+// it says about the clock offset. null when it is not such an answer.
+function answerOf(body, sent, received) {
+  if (!body || typeof body !== "object") return null;
+  const reading = body.reading;
+  if (!reading || typeof reading !== "object" || Array.isArray(reading)) return null;
+  const nowMs = typeof body.now_ms === "number" && Number.isFinite(body.now_ms) ? body.now_ms : null;
+  return {
+    reading,
+    offset: nowMs === null ? null : nowMs - (sent + received) / 2,
+    rtt: received - sent,
+  };
+}
+
+function publish(answer) {
+  const server = shared.server;
+  server.state = "ok";
+  server.answer = answer;
+  if (answer.offset !== null && answer.rtt <= MAX_RTT_MS) {
+    shared.clock.offset = answer.offset;
+    shared.clock.source = "lease-api";
+  }
+  for (const fn of [...server.listeners]) {
+    try {
+      fn(answer);
+    } catch (err) {
+      console.error("jupyter_lease countdown:", err);
+    }
+  }
+}
+
+async function getLease(base) {
+  const server = shared.server;
+  try {
+    const { status, body, sent, received } = await callApi(
+      `${base}${LEASE_API}`,
+      { method: "GET" },
+      GET_TIMEOUT_MS,
+    );
+    if (status === 404) {
+      server.state = "absent"; // no server extension on this Jupyter server
+      return null;
+    }
+    const answer = status === 200 ? answerOf(body, sent, received) : null;
+    if (answer === null) {
+      server.state = "failing"; // 503 not configured, 502 ModelArts failed, ...: the kernel's
+      return null;
+    }
+    publish(answer);
+    return answer;
+  } catch {
+    server.state = "failing"; // network error or timeout: try again later
+    return null;
+  } finally {
+    server.inflight = null;
+  }
+}
+
+// GET the lease from the server extension; every view hears the answer (publish). Resolves to
+// the answer {reading, offset, rtt}, or null (no server extension, or it failed this time).
+export async function fetchLease({ minAge = 0 } = {}) {
+  const server = shared.server;
+  if (server.inflight) return server.inflight;
+  if (server.state === "absent") return null;
+  if (server.lastAttempt !== null && Date.now() - server.lastAttempt < minAge) {
+    return server.state === "ok" ? server.answer : null; // the last attempt's answer
+  }
+  const base = pageBaseUrl();
+  if (base === null) {
+    server.state = "absent"; // not a Jupyter server page (VS Code, ...)
+    return null;
+  }
+  server.lastAttempt = Date.now();
+  server.inflight = getLease(base);
+  return server.inflight;
+}
+
+export function refreshDue() {
+  const server = shared.server;
+  if (server.state === "absent" || server.inflight || server.lastAttempt === null) return false;
+  const wait = server.state === "failing" ? RETRY_MS : REFRESH_MS;
+  return Date.now() - server.lastAttempt >= wait;
+}
+
+async function sendExtend(base, duration) {
+  const headers = { "Content-Type": "application/json" };
+  const xsrf = xsrfToken();
+  if (xsrf !== null) headers["X-XSRFToken"] = xsrf;
+  return callApi(
+    `${base}${EXTEND_API}`,
+    { method: "POST", headers, body: JSON.stringify({ duration }) },
+    EXTEND_TIMEOUT_MS,
+  );
+}
+
+// POST an extension to the server extension. Resolves to {reading} or {error}, or null when no
+// server extension answers (then the caller asks the kernel).
+async function postExtend(duration) {
+  const base = pageBaseUrl();
+  if (base === null || shared.server.state === "absent") return null;
+  let sent;
+  try {
+    sent = await sendExtend(base, duration);
+  } catch (err) {
+    if (err && err.name === "AbortError") {
+      // The renewal may have gone through: never send it again through the kernel.
+      return { error: "extend: no answer from the Jupyter server; check the lease before retrying" };
+    }
+    return null; // network error: no server to talk to
+  }
+  const { status, body } = sent;
+  if (status === 404 || status === 503) return null; // no extension / it is not configured here
+  if (status === 200) {
+    const answer = answerOf(body, sent.sent, sent.received);
+    if (answer === null) return { error: "extend: the Jupyter server's answer was not a lease" };
+    publish(answer);
+    return { reading: answer.reading };
+  }
+  const line = body && typeof body === "object" ? oneLine(body.error || body.message) : "";
+  return { error: line || `extend failed: HTTP ${status} from the Jupyter server` };
+}
+
+// Extend by `duration`: through the Jupyter server when it has the extension, else the kernel.
+// Resolves to {via: "server", reading} | {via: "server", error} | {via: "kernel"}.
+export async function requestExtend(model, duration) {
+  const result = await postExtend(duration);
+  if (result !== null) return { via: "server", ...result };
+  model.send({ type: "extend", duration });
+  return { via: "kernel" };
+}
