@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.timeout(330)  # above the run's own 300 s
 def test_quick_benchmark_run_reports_every_key(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run(

@@ -131,7 +131,7 @@ def test_widget_state_moves_the_deadline_onto_this_hosts_clock() -> None:
     assert widget_state(Snapshot(), mono_now=0.0)["kind"] == "unknown"
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+@pytest.mark.node
 def test_javascript_formats_and_stages_like_python(tmp_path) -> None:
     """The browser's countdown text and stage mirror ``format_remaining`` and ``stage_for``."""
     import jupyter_lease
