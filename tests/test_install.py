@@ -76,8 +76,8 @@ def installs(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Dict[str,
     env = clean_env(root)
     requirements = {"wheel": [f"{wheel}[demo]"], "editable": ["-e", f"{ROOT}[demo]"]}
     venvs = {kind: root / kind for kind in requirements}
-    for venv in venvs.values():
-        run([sys.executable, "-m", "venv", str(venv)], 120, env=env)
+    for venv in venvs.values():  # a current pip, as make has: older resolvers can backtrack
+        run([sys.executable, "-m", "venv", "--upgrade-deps", str(venv)], 180, env=env)
     pip = ["-m", "pip", "install", "-q", "--no-compile"]  # byte-compiling JupyterLab: ~20 s
     commands = {
         kind: ([str(venvs[kind] / "bin" / "python"), *pip, *requirement], root)
