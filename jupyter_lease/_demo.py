@@ -1,6 +1,6 @@
 """``jupyter lease demo``: the simulator with a short lease, and the demo notebook against it.
 
-Interactive: JupyterLab opens ``demo.ipynb`` (a copy, so the checked-in notebook stays clean).
+Interactive: JupyterLab opens ``demo.ipynb`` (a copy, so the packaged notebook stays clean).
 ``--execute``: the same notebook runs headless in a real kernel; the executed copy is saved and
 a summary of what happened is printed.
 """
@@ -23,20 +23,17 @@ from ._errors import UsageError
 __all__ = ["find_demo_notebook", "run_demo"]
 
 DEMO_NAME = "demo.ipynb"
+# Package data next to this module (not importlib.resources.files: Python 3.9+). Editable
+# installs import the checkout, so this is the checkout's jupyter_lease/notebooks/ there.
+NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
 
 
 def find_demo_notebook() -> Path:
-    """``notebooks/demo.ipynb`` from the current directory or the source checkout."""
-    candidates = [
-        Path.cwd() / "notebooks" / DEMO_NAME,
-        Path(__file__).resolve().parent.parent / "notebooks" / DEMO_NAME,
-    ]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise UsageError(
-        "cannot find notebooks/demo.ipynb: run `jupyter lease demo` from a jupyter_lease checkout"
-    )
+    """The ``demo.ipynb`` shipped in the package."""
+    path = NOTEBOOKS / DEMO_NAME
+    if not path.is_file():
+        raise UsageError(f"{path} is missing: reinstall jupyter_lease")
+    return path
 
 
 def _workdir(output: Optional[str]) -> Path:
@@ -59,6 +56,8 @@ def run_demo(
     from ._simulator import Simulator
 
     source = find_demo_notebook()
+    if execute:
+        _require_headless()  # before anything starts
     workdir = _workdir(output)
     notebook = workdir / (Path(output).name if output else DEMO_NAME)
     shutil.copyfile(source, notebook)
@@ -82,7 +81,7 @@ def _lab(notebook: Path, env: Dict[str, str], port: int, open_browser: bool, out
         f"--ServerApp.root_dir={notebook.parent}",
         f"--LabApp.default_url=/lab/tree/{notebook.name}",
         "--ServerApp.ip=127.0.0.1",
-        # An editable install has no jupyter_server_config.d file: enable the extension here.
+        # Also when the install's jupyter_server_config.d file is not on Jupyter's config path.
         "--ServerApp.jpserver_extensions={'jupyter_lease': True}",
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -101,33 +100,26 @@ def _lab(notebook: Path, env: Dict[str, str], port: int, open_browser: bool, out
         return 0
 
 
+def _require_headless() -> None:
+    try:  # the [demo] extra; ipykernel provides the python3 kernel
+        import ipykernel  # noqa: F401
+        import jupyter_client  # noqa: F401
+        import nbclient  # noqa: F401
+        import nbformat  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(
+            f"the headless demo needs {exc.name}: pip install 'jupyter_lease[demo]'"
+        ) from None
+
+
 def _execute(notebook: Path, env: Dict[str, str], sim: Any, out: TextIO) -> int:
     import nbformat
-    from jupyter_client.manager import KernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(
-        nb,
-        km=KernelManager(kernel_name="python3", transport="ipc"),  # no TCP, no TCP warning
-        timeout=180,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(notebook.parent)}},
-        store_widget_state=True,
-    )
     print(f"Executing {notebook.name} in a real kernel…", file=out, flush=True)
-    saved_env = dict(os.environ)
-    os.environ.update(env)  # the kernel inherits this process's environment
-    try:
-        client.execute()
-        status = 0
-    except CellExecutionError as exc:
-        print(f"a cell failed: {str(exc).splitlines()[0] if str(exc) else exc}", file=out)
-        status = 1
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
+    failure = _run(nb, notebook.parent, env)
+    if failure:
+        print(failure, file=out)
     nbformat.write(nb, notebook)
     for line in summarize(nb):
         print(line, file=out)
@@ -137,7 +129,43 @@ def _execute(notebook: Path, env: Dict[str, str], sim: Any, out: TextIO) -> int:
         file=out,
     )
     print(f"Executed notebook saved to {notebook}", file=out)
-    return status
+    return 1 if failure else 0
+
+
+def _run(nb: Any, folder: Path, env: Dict[str, str]) -> Optional[str]:
+    """Runs ``nb`` in a new kernel whose cwd is ``folder``: None, or one line saying what failed."""
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    # ipc, not TCP: no port open to other users, no port race, no "running over TCP without
+    # encryption" warning. Absolute socket paths in a folder private to this run (0700): the
+    # kernel runs in ``folder``, where a relative name would be, but not for this process.
+    with tempfile.TemporaryDirectory(prefix="jupyter-lease-kernel-") as sockets:
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "k"))
+        km.start_kernel(cwd=str(folder), env=env)
+        kc = km.client()
+        try:
+            kc.start_channels()
+            kc.wait_for_ready(timeout=60)
+            # Started and ready before nbclient sees it: nbclient leaves an atexit hook that
+            # raises when the kernel it starts dies before answering.
+            client = NotebookClient(nb, km=km, timeout=180, store_widget_state=True)
+            client.kc = kc
+            client.execute()
+            return None
+        except CellExecutionError as exc:
+            return f"a cell failed: {_first_line(exc)}"
+        except (RuntimeError, TimeoutError) as exc:  # the kernel died, or never answered
+            return f"the kernel failed: {_first_line(exc)}"
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=not km.is_alive())
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def summarize(nb: Any, width: int = 100) -> List[str]:

@@ -1,7 +1,11 @@
-"""Shared fixtures: a real, in-process ModelArts simulator per test."""
+"""Shared fixtures: a real, in-process ModelArts simulator per test. Also: no test leaks a
+secret, and no skip goes unnoticed (listed at the end; a failure in CI for browser, node and
+kernel tests)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -48,6 +52,45 @@ def pytest_runtest_makereport(item, call):
     if leaked and report.passed:
         report.outcome = "failed"
         report.longrepr = f"secret(s) starting {', '.join(leaked)} appeared in this test's output"
+    _no_skip_in_ci(item, report)
+
+
+# -- no silent skips -----------------------------------------------------------------------------
+# A missing prerequisite skips a test on a developer's machine (and says so loudly at the end);
+# in CI ($CI set) the tests that need a browser, node or a kernel must run, so a skip fails.
+
+GUARDED = ("browser", "node", "kernel")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("node") and shutil.which("node") is None:
+        pytest.skip("needs node (apt-get install nodejs)")
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    if isinstance(report.longrepr, tuple):  # (path, line, "Skipped: reason")
+        return str(report.longrepr[2]).replace("Skipped: ", "", 1)
+    return str(report.longrepr)
+
+
+def _no_skip_in_ci(item: pytest.Item, report: pytest.TestReport) -> None:
+    guarded = [m for m in GUARDED if item.get_closest_marker(m)]
+    if report.skipped and guarded and os.environ.get("CI") and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but {guarded[0]} tests must run in CI: {_skip_reason(report)}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.write_sep("!", f"{len(skipped)} TESTS SKIPPED: NOT RUN", red=True, bold=True)
+    for report in skipped:
+        write(f"SKIPPED {report.nodeid}: {_skip_reason(report)}", yellow=True, bold=True)
+    terminalreporter.write_sep(
+        "!", "what they need is in each reason; with it installed, they run", red=True, bold=True
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -47,6 +47,7 @@ def _block(text: str) -> str:
 
 @pytest.mark.kernel
 @pytest.mark.slow
+@pytest.mark.timeout(330)  # above the run's own 300 s
 def test_quick_run_reports_every_key_and_writes_a_copy_of_the_readme(tmp_path):
     out, readme = tmp_path / "bench.json", tmp_path / "README.md"
     shutil.copy(README, readme)

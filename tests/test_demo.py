@@ -1,36 +1,90 @@
-"""The README's main job, headless: `jupyter lease demo --execute` in a real kernel."""
+"""The README's main job, headless: `jupyter lease demo --execute` in a real kernel, run the way
+people run it — from some other directory, with and without ``--output``."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
 
 import pytest
 
 from jupyter_lease._simulator import DEFAULT_AK, DEFAULT_SK
 
-pytestmark = [pytest.mark.kernel, pytest.mark.slow]
+DEMO_TIMEOUT = 240  # s, one headless demo run (about a minute on an idle machine)
+Command = Tuple[List[str], Path]  # the arguments, the directory to run them in
+Run = Tuple[subprocess.CompletedProcess, Path]
 
 
-def test_demo_executes_and_saves_a_clean_notebook(tmp_path):
-    output = tmp_path / "demo-executed.ipynb"
-    proc = subprocess.run(
-        [sys.executable, "-m", "jupyter_lease", "demo", "--execute", "--output", str(output)],
-        capture_output=True, text=True, timeout=240, cwd=tmp_path,
-        env={
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("JUPYTER_LEASE_") or k == "JUPYTER_LEASE_CACHE_DIR"
-        },
-    )  # fmt: skip
+def demo_env(tmpdir: Path) -> Dict[str, str]:
+    """No lease settings of the developer's; the lease cache and temporary folders (the demo's
+    own) under tmpdir."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_LEASE_")}
+    env.update(TMPDIR=str(tmpdir), JUPYTER_LEASE_CACHE_DIR=str(tmpdir / "lease-cache"))
+    return env
+
+
+def side_by_side(
+    commands: Dict[str, Command], timeout: float, env: Dict[str, str]
+) -> Dict[str, subprocess.CompletedProcess]:
+    """Runs the commands at once and waits for all of them, ``timeout`` seconds in total."""
+    procs = {
+        name: subprocess.Popen(
+            args, cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for name, (args, cwd) in commands.items()
+    }
+    deadline = time.monotonic() + timeout
+    try:
+        done = {}
+        for name, proc in procs.items():
+            out, err = proc.communicate(timeout=max(1, deadline - time.monotonic()))
+            done[name] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        return done
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Run]:
+    """Both runs at once (each is mostly a kernel sleeping through a training loop): without
+    ``--output`` from ``/``, and with ``--output`` from an empty folder elsewhere. Each value is
+    the finished process and the folder it ran in."""
+    root = tmp_path_factory.mktemp("demo")
+    elsewhere, tmpdir = root / "elsewhere", root / "tmp"
+    elsewhere.mkdir()
+    tmpdir.mkdir()
+    output = root / "out" / "demo-executed.ipynb"
+    demo = [sys.executable, "-m", "jupyter_lease", "demo", "--execute"]
+    commands = {
+        "default": (demo, Path("/")),
+        "output": ([*demo, "--output", str(output)], elsewhere),
+    }
+    done = side_by_side(commands, DEMO_TIMEOUT, demo_env(tmpdir))
+    return {name: (proc, commands[name][1]) for name, proc in done.items()}
+
+
+def saved_notebook(proc: subprocess.CompletedProcess) -> Path:
+    found = re.search(r"^Executed notebook saved to (.+)$", proc.stdout, re.MULTILINE)
+    assert found, proc.stdout
+    return Path(found.group(1))
+
+
+def assert_demo_ran_clean(proc: subprocess.CompletedProcess) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "checkpoint saved" in proc.stdout  # on_warning fired during the training cell
     assert "jupyter_lease: extended; 1 h 00 min left." in proc.stdout
     assert "1 RenewLease calls" in proc.stdout
-    assert "Traceback" not in proc.stdout + proc.stderr
-    saved = output.read_text()
+    assert proc.stderr == ""  # no traceback, no kernel warnings (e.g. about unencrypted TCP)
+    saved = saved_notebook(proc).read_text()
     assert DEFAULT_SK not in saved and DEFAULT_AK not in saved
     nb = json.loads(saved)
     widgets = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
@@ -38,3 +92,56 @@ def test_demo_executes_and_saves_a_clean_notebook(tmp_path):
     assert any(s.get("deadline_ms") for s in states)  # the countdown's state is saved, secret-free
     errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert errors == []
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_demo_from_root_without_output(demo_runs):
+    proc, _ = demo_runs["default"]
+    assert_demo_ran_clean(proc)
+    saved = saved_notebook(proc)
+    assert saved.name == "demo.ipynb" and saved.parent.name.startswith("jupyter-lease-demo-")
+    assert (saved.parent / "demo-checkpoint.json").is_file()  # the kernel ran in that folder
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_demo_with_output_elsewhere_than_the_cwd(demo_runs):
+    proc, cwd = demo_runs["output"]
+    assert_demo_ran_clean(proc)
+    saved = saved_notebook(proc)
+    assert saved.name == "demo-executed.ipynb" and saved.parent != cwd
+    assert (saved.parent / "demo-checkpoint.json").is_file()
+    assert list(cwd.iterdir()) == []  # nothing lands in the directory it was run from
+
+
+def test_demo_without_the_demo_extra_says_what_to_install(tmp_path):
+    code = (
+        "import sys; sys.modules['nbclient'] = None\n"  # as if not installed: import fails
+        "from jupyter_lease._cli import main; sys.exit(main(['demo', '--execute']))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env=demo_env(tmp_path),
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.splitlines() == [
+        "jupyter lease: error: the headless demo needs nbclient: pip install 'jupyter_lease[demo]'"
+    ]
+
+
+@pytest.mark.kernel
+def test_demo_with_a_kernel_that_dies_says_so_in_one_line(tmp_path):
+    spec = tmp_path / "data" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", "raise SystemExit(3)", "-f", "{connection_file}"]
+    kernel = {"argv": argv, "display_name": "dies", "language": "python"}
+    (spec / "kernel.json").write_text(json.dumps(kernel))
+    env = {**demo_env(tmp_path), "JUPYTER_PATH": str(tmp_path / "data")}  # searched first
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_lease", "demo", "--execute"],
+        capture_output=True, text=True, timeout=90, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "the kernel failed: Kernel died before replying to kernel_info" in proc.stdout

@@ -2,8 +2,9 @@
 simulator and a JupyterLab / Notebook 7 server per module, a fresh browser context per test.
 
 Without Playwright or /usr/bin/chromium these tests are skipped — except in CI (``$CI`` set),
-where a missing browser is a failure. Screenshots for the README are written only when
-``JUPYTER_LEASE_SCREENSHOTS`` names a directory (``JUPYTER_LEASE_SCREENSHOTS=docs/img``).
+where tests/conftest.py makes a skipped browser test a failure. Screenshots for the README are
+written only when ``JUPYTER_LEASE_SCREENSHOTS`` names a directory
+(``JUPYTER_LEASE_SCREENSHOTS=docs/img``).
 """
 
 from __future__ import annotations
@@ -44,10 +45,8 @@ def _missing_browser() -> str:
 
 
 def require(missing: str) -> None:
-    """Skip for a clear reason — or fail in CI (``$CI`` set), where everything must be there."""
+    """Skip for a clear reason (in CI, tests/conftest.py makes that skip a failure)."""
     if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests cannot run in CI: {missing}", pytrace=False)
         pytest.skip(f"browser tests need {missing}")
 
 

@@ -2,8 +2,8 @@
 with a fake page: which requests they make, and when Extend falls back to the kernel; and the
 view's choice between the kernel's reading and the server's (``newer`` in present.js).
 
-No browser needed (the real-browser tests cover the same code end to end); skipped without
-``node``.
+No browser needed (the real-browser tests cover the same code end to end). Marked ``node``:
+skipped without it, a failure in CI (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 import jupyter_lease
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+pytestmark = pytest.mark.node
 
 HARNESS = r"""
 const calls = [];
