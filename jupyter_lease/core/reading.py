@@ -19,7 +19,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 from .._errors import BadResponseError, scrub
 
 # ruff's target is 3.9 (the server side); kernels go down to 3.7, where these are a backport.
-if sys.version_info >= (3, 8):  # noqa: UP036
+if sys.version_info >= (3, 8):
     from typing import Literal, Protocol, runtime_checkable
 else:  # Python 3.7 kernels (ModelArts images): the backport
     from typing_extensions import Literal, Protocol, runtime_checkable
