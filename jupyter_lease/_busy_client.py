@@ -57,20 +57,19 @@ class ServerLink:
 
 def find_server(environ: Optional[Mapping[str, str]] = None) -> ServerLink:
     """The running server whose extension answers; :class:`ConfigurationError` (one line)."""
-    from ._discovery import _default_runtime_dir, _rank_server_files, _server_files
+    from ._jupyter_runtime import default_runtime_dir, running_servers
 
     env = os.environ if environ is None else environ
-    runtime = _default_runtime_dir(env)
-    if runtime and os.path.isdir(runtime):
-        parent = _int(env.get("JPY_PARENT_PID")) or os.getppid()
-        for _, info in _rank_server_files(_server_files(runtime), parent):
-            try:
-                link = ServerLink(info)
-                status, _ = link.call("GET")
-            except (KeyError, TypeError, ValueError, NetworkError):
-                continue
-            if status == 200:
-                return link
+    runtime = default_runtime_dir(env)
+    parent = _int(env.get("JPY_PARENT_PID")) or os.getppid()
+    for _, info in running_servers(env, runtime, parent):
+        try:
+            link = ServerLink(info)
+            status, _ = link.call("GET")
+        except (KeyError, TypeError, ValueError, NetworkError):
+            continue
+        if status == 200:
+            return link
     raise ConfigurationError(
         "no running Jupyter server with jupyter_lease's extension was found"
         + (f" (runtime dir {runtime})" if runtime else "")

@@ -221,10 +221,10 @@ def cmd_extend(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
-    from ._doctor import run_doctor
+    from ._doctor import DoctorOptions, run_doctor
 
     check = _connectivity_check(args) if args.check else None
-    report = run_doctor(**_explicit(args), endpoint_check=check)
+    report = run_doctor(DoctorOptions(**_explicit(args), endpoint_check=check))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2), file=out)
     else:

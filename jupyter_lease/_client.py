@@ -42,8 +42,8 @@ from ._retry import RetryPolicy, parse_retry_after
 if TYPE_CHECKING:  # requests is imported lazily: `import jupyter_lease` must stay cheap
     import requests
 
-    from ._credentials import CredentialProvider
     from ._discovery import Location
+    from ._providers import CredentialProvider
 
 __all__ = ["LeaseClient", "NotebookInfo", "MIN_RENEWAL", "MAX_RENEWAL"]
 

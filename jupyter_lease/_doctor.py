@@ -1,7 +1,7 @@
 """``jupyter lease doctor`` / ``%lease doctor``: what was discovered, from where, and why.
 
 :func:`doctor_report` turns a :class:`~jupyter_lease._discovery.Location` and the credential
-attempts into a :class:`Report` — plain data with text, HTML and JSON renderings.  It makes no
+records into a :class:`Report` — plain data with text, HTML and JSON renderings.  It makes no
 network calls itself; a connectivity check result may be passed in.  :func:`run_doctor` runs
 discovery and credential resolution without raising and reports whatever happened.
 
@@ -18,12 +18,14 @@ import time
 from dataclasses import astuple, dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ._chain import Outcome, Record
 from ._credentials import Resolution, try_resolve_credentials
-from ._discovery import ENV_FOR, LABELS, Attempt, Found, Location, discover, memoize_session_factory
+from ._discovery import ENV_FOR, LABELS, Found, Location, discover
 from ._errors import LeaseError, scrub
+from ._modelarts_env import memoize_session_factory
 from ._versions import ServerVersions, compatibility, kernel_versions, probe_server
 
-__all__ = ["STATUSES", "Report", "Row", "Section", "doctor_report", "run_doctor"]
+__all__ = ["STATUSES", "DoctorOptions", "Report", "Row", "Section", "doctor_report", "run_doctor"]
 
 OK, UNCONFIRMED, WARNING, MISSING, SKIPPED, FAILED = (
     "ok",
@@ -33,15 +35,7 @@ OK, UNCONFIRMED, WARNING, MISSING, SKIPPED, FAILED = (
     "skipped",
     "failed",
 )
-STATUSES = (OK, UNCONFIRMED, WARNING, MISSING, SKIPPED, FAILED)
-
-_OUTCOME_STATUS = {
-    "found": OK,
-    "not set": MISSING,
-    "skipped": SKIPPED,
-    "failed": FAILED,
-    "invalid": FAILED,
-}
+STATUSES = (OK, UNCONFIRMED, WARNING, MISSING, SKIPPED, FAILED)  # Record.status is one of them
 
 _TEXT_WIDTH = 60  # longest cell in the terminal table; HTML and JSON keep everything
 
@@ -152,10 +146,6 @@ def _clean(text: Optional[str], secrets: Sequence[Optional[str]] = ()) -> str:
     return scrub(" ".join(str(text or "").split()), secrets)
 
 
-def _source_label(attempt: Attempt) -> str:
-    return f"{attempt.source} (unconfirmed)" if attempt.unconfirmed else attempt.source
-
-
 # ---------------------------------------------------------------------------------------------
 # Rows
 
@@ -176,32 +166,23 @@ def _summary_row(found: Found, location: Location) -> Row:
     return Row(label, str(found.value), _clean(source), status, hint)
 
 
-def _attempt_row(setting: str, attempt: Attempt) -> Row:
-    status = _OUTCOME_STATUS.get(attempt.outcome, FAILED)
-    if status == OK and attempt.unconfirmed:
-        status = UNCONFIRMED
-    value = attempt.detail if status in (OK, UNCONFIRMED) else ""
-    hint = "" if status in (OK, UNCONFIRMED) else attempt.detail
-    if status == MISSING and hint == "not set":
-        hint = ""
-    return Row(setting, _clean(value), _clean(_source_label(attempt)), status, _clean(hint))
+def _record_row(setting: str, record: Record) -> Row:
+    """A source tried, as the chain recorded it."""
+    return Row(setting, record.value, _clean(record.label), record.status, record.reason)
 
 
-def _credentials_summary(attempts: Sequence[Attempt], error: Optional[str]) -> Row:
-    for attempt in attempts:
-        if attempt.outcome == "found":
-            status = UNCONFIRMED if attempt.unconfirmed else OK
-            return Row(
-                "credentials", _clean(attempt.detail), _clean(_source_label(attempt)), status
-            )
+def _credentials_summary(records: Sequence[Record], error: Optional[str]) -> Row:
+    for record in records:
+        if record.found:
+            return _record_row("credentials", record)
     hint = error or "set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK"
     return Row("credentials", "", "not found", MISSING, _clean(hint))
 
 
-def _unconfirmed_facts(location: Location, attempts: Sequence[Attempt]) -> Tuple[str, ...]:
+def _unconfirmed_facts(location: Location, records: Sequence[Record]) -> Tuple[str, ...]:
     """The unconfirmed facts this report *relies on*: winning sources only, in order."""
     facts: List[str] = [f.unconfirmed for f in location.fields() if f.ok and f.unconfirmed]
-    facts += [a.unconfirmed for a in attempts if a.outcome == "found" and a.unconfirmed]
+    facts += [r.unconfirmed for r in records if r.found and r.unconfirmed]
     return tuple(dict.fromkeys(facts))  # ordered de-duplication
 
 
@@ -254,7 +235,7 @@ def _connectivity_status(check: str) -> str:
 
 def doctor_report(
     location: Location,
-    credential_attempts: Union[Sequence[Attempt], Resolution],
+    credential_records: Union[Sequence[Record], Resolution],
     *,
     endpoint_check: Optional[str] = None,
     errors: Sequence[str] = (),
@@ -265,25 +246,23 @@ def doctor_report(
     (:func:`kernel_versions`) and ``server`` (:func:`probe_server`) come from the caller; without
     ``kernel`` there is no Versions section."""
     credential_error: Optional[str] = None
-    if isinstance(credential_attempts, Resolution):
-        if credential_attempts.error is not None:
-            credential_error = str(credential_attempts.error)
-        attempts: Sequence[Attempt] = credential_attempts.attempts
+    if isinstance(credential_records, Resolution):
+        if credential_records.error is not None:
+            credential_error = str(credential_records.error)
+        records: Sequence[Record] = credential_records.attempts
     else:
-        attempts = credential_attempts
+        records = credential_records
     sections = [
         Section(
             "Summary",
             tuple(_summary_row(f, location) for f in location.fields())
-            + (_credentials_summary(attempts, credential_error),),
+            + (_credentials_summary(records, credential_error),),
         ),
         Section(
             "Discovery sources tried",
-            tuple(_attempt_row(LABELS[f.name], a) for f in location.fields() for a in f.tried),
+            tuple(_record_row(LABELS[f.name], r) for f in location.fields() for r in f.tried),
         ),
-        Section(
-            "Credential sources tried", tuple(_attempt_row("credentials", a) for a in attempts)
-        ),
+        Section("Credential sources tried", tuple(_record_row("credentials", r) for r in records)),
     ]
     if endpoint_check is not None:
         row = Row("ShowLease", _clean(endpoint_check), "", _connectivity_status(endpoint_check))
@@ -294,94 +273,115 @@ def doctor_report(
         sections.append(
             Section("Errors", tuple(Row("error", "", "", FAILED, _clean(e)) for e in errors))
         )
-    found_credentials = any(a.outcome == "found" for a in attempts)
+    found_credentials = any(r.found for r in records)
     ready = (
         not location.missing()
         and found_credentials
         and not errors
         and (endpoint_check is None or _connectivity_status(endpoint_check) == OK)
     )
-    return Report(tuple(sections), _unconfirmed_facts(location, attempts), ready)
+    return Report(tuple(sections), _unconfirmed_facts(location, records), ready)
 
 
 def _empty_location(error: str) -> Location:
-    failed = (Attempt("discovery", "failed", error),)
+    failed = (Record("discovery", Outcome.FAILED, error),)
     return Location(*(Found(name, None, "", failed) for name in LABELS))
 
 
-def run_doctor(
-    environ: Optional[Mapping[str, str]] = None,
-    *,
-    notebook_id: Optional[str] = None,
-    project_id: Optional[str] = None,
-    region: Optional[str] = None,
-    endpoint: Optional[str] = None,
-    ak: Optional[str] = None,
-    sk: Optional[str] = None,
-    security_token: Optional[str] = None,
-    auth_token: Optional[str] = None,
-    endpoint_check: Optional[str] = None,
-    runtime_dir: Optional[str] = None,
-    hostname: Optional[str] = None,
-    session_factory: Optional[Callable[[], Any]] = None,
-    session: Any = None,
-    use_metadata: Optional[bool] = None,
-    clock: Callable[[], float] = time.time,
-) -> Report:
+@dataclass(frozen=True)
+class DoctorOptions:
+    """What ``doctor`` is given: the settings a person passed (as for :func:`discover` and
+    :func:`try_resolve_credentials`), a connectivity result, and where to look (tests)."""
+
+    environ: Optional[Mapping[str, str]] = None
+    notebook_id: Optional[str] = None
+    project_id: Optional[str] = None
+    region: Optional[str] = None
+    endpoint: Optional[str] = None
+    ak: Optional[str] = None
+    sk: Optional[str] = None
+    security_token: Optional[str] = None
+    auth_token: Optional[str] = None
+    endpoint_check: Optional[str] = None
+    runtime_dir: Optional[str] = None
+    hostname: Optional[str] = None
+    session_factory: Optional[Callable[[], Any]] = None
+    session: Any = None  # the requests.Session for IAM and metadata calls
+    use_metadata: Optional[bool] = None
+    clock: Callable[[], float] = time.time
+
+    def given_secrets(self) -> Tuple[Optional[str], ...]:
+        return (self.ak, self.sk, self.security_token, self.auth_token)
+
+
+def run_doctor(options: Optional[DoctorOptions] = None) -> Report:
     """Discovery + credential resolution, never raising: problems become rows."""
-    env: Mapping[str, str] = os.environ if environ is None else environ
-    factory = memoize_session_factory(session_factory)  # one Session() for both halves
+    opts = options or DoctorOptions()
+    env: Mapping[str, str] = os.environ if opts.environ is None else opts.environ
+    factory = memoize_session_factory(opts.session_factory)  # one Session() for both halves
     errors: List[str] = []
+    location = _location(opts, env, factory, errors)
+    resolution = _resolution(opts, env, factory, location)
+    if resolution.error is not None:
+        errors.append(str(resolution.error))
+    secrets = opts.given_secrets() + resolution.secrets
+    report = doctor_report(
+        location,
+        resolution,
+        endpoint_check=opts.endpoint_check,
+        errors=[_clean(e, secrets) for e in errors],
+        kernel=kernel_versions(),
+        server=probe_server(opts.runtime_dir, env),
+    )
+    return _without(report, secrets)
+
+
+def _location(
+    opts: DoctorOptions, env: Mapping[str, str], factory: Callable[[], Any], errors: List[str]
+) -> Location:
+    """Discovery without raising; what went wrong is appended to ``errors``."""
     try:
         location = discover(
-            notebook_id=notebook_id,
-            project_id=project_id,
-            region=region,
-            endpoint=endpoint,
+            notebook_id=opts.notebook_id,
+            project_id=opts.project_id,
+            region=opts.region,
+            endpoint=opts.endpoint,
             environ=env,
-            runtime_dir=runtime_dir,
-            hostname=hostname,
+            runtime_dir=opts.runtime_dir,
+            hostname=opts.hostname,
             session_factory=factory,
             strict=False,
         )
     except Exception as exc:  # doctor must always produce a report
-        message = _error_text(exc)
-        errors.append(message)
-        location = _empty_location(message)
+        errors.append(_error_text(exc))
+        return _empty_location(errors[-1])
     try:
         location.require()
     except LeaseError as exc:
         errors.append(str(exc))
+    return location
+
+
+def _resolution(
+    opts: DoctorOptions, env: Mapping[str, str], factory: Callable[[], Any], location: Location
+) -> Resolution:
+    """The credential chain without raising, scoped by what discovery found."""
     try:
-        resolution = try_resolve_credentials(
-            ak=ak,
-            sk=sk,
-            security_token=security_token,
-            auth_token=auth_token,
+        return try_resolve_credentials(
+            ak=opts.ak,
+            sk=opts.sk,
+            security_token=opts.security_token,
+            auth_token=opts.auth_token,
             environ=env,
             region=location.region.value,
             project_id=location.project_id.value,
-            session=session,
+            session=opts.session,
             session_factory=factory,
-            use_metadata=use_metadata,
-            clock=clock,
+            use_metadata=opts.use_metadata,
+            clock=opts.clock,
         )
     except Exception as exc:
-        message = _error_text(exc)
-        resolution = Resolution(None, (Attempt("credentials", "failed", message),))
-    if resolution.error is not None:
-        errors.append(str(resolution.error))
-    secrets = (ak, sk, security_token, auth_token, *resolution.secrets)
-    errors = [_clean(e, secrets) for e in errors]
-    report = doctor_report(
-        location,
-        resolution,
-        endpoint_check=endpoint_check,
-        errors=errors,
-        kernel=kernel_versions(),
-        server=probe_server(runtime_dir, env),
-    )
-    return _without(report, secrets)
+        return Resolution(None, (Record("credentials", Outcome.FAILED, _error_text(exc)),))
 
 
 def _without(report: Report, secrets: Sequence[Optional[str]]) -> Report:

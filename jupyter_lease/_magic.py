@@ -235,10 +235,10 @@ class JupyterLease(Magics):
 
     def _do_doctor(self, args: Any) -> None:
         _no_duration(args, "doctor")
-        from ._doctor import run_doctor
+        from ._doctor import DoctorOptions, run_doctor
 
         explicit = {k: v for k, v in self.runtime.settings.location.items() if v}
-        _show(self.shell, run_doctor(**explicit))
+        _show(self.shell, run_doctor(DoctorOptions(**explicit)))
 
     # -- hooks ----------------------------------------------------------------------------------
 

@@ -85,12 +85,9 @@ class ServerVersions:
 
 
 def _server_info(runtime_dir: Optional[str], environ: Mapping[str, str]) -> Optional[dict]:
-    from ._discovery import _default_runtime_dir, _rank_server_files, _server_files
+    from ._jupyter_runtime import running_servers
 
-    directory = runtime_dir or _default_runtime_dir(environ)
-    if not directory or not os.path.isdir(directory):
-        return None
-    for path, info in _rank_server_files(_server_files(directory), os.getppid()):
+    for path, info in running_servers(environ, runtime_dir):
         if os.path.basename(path).startswith("jpserver-") and isinstance(info.get("port"), int):
             return info
     return None

@@ -12,18 +12,20 @@ import requests
 
 from jupyter_lease import _signer
 from jupyter_lease._credentials import (
+    metadata_enabled,
+    resolve_credentials,
+    try_resolve_credentials,
+)
+from jupyter_lease._errors import CredentialsError
+from jupyter_lease._providers import (
     RETRY_AFTER_FAILURE,
     Credentials,
     RefreshingProvider,
     SessionProvider,
     StaticProvider,
     mask,
-    metadata_enabled,
     parse_expires_at,
-    resolve_credentials,
-    try_resolve_credentials,
 )
-from jupyter_lease._errors import CredentialsError
 from jupyter_lease._simulator import Simulator
 
 AK = "QTWAOYTTINDUT2QVKYUC"
@@ -291,6 +293,22 @@ def test_session_that_raises_is_recorded(fake_modelarts: Callable) -> None:
     assert resolution.provider is None and resolution.error is not None
 
 
+def test_a_session_whose_keys_raise_is_a_failed_source_not_a_crash(simulator: Simulator) -> None:
+    """A broken SDK attribute is one failed row; the chain goes on to the metadata service."""
+
+    class Broken:
+        @property
+        def access_key(self) -> str:
+            raise RuntimeError(f"agency expired for {SK}")
+
+    env = {"JUPYTER_LEASE_METADATA_URL": simulator.url}
+    resolution = try_resolve_credentials(environ=env, session_factory=Broken)
+    (attempt,) = [a for a in resolution.attempts if a.source == "modelarts Session"]
+    assert (attempt.outcome, attempt.detail) == ("failed", "RuntimeError: agency expired for ***")
+    assert resolution.provider is not None
+    assert resolution.provider.source == f"metadata service {simulator.url}"
+
+
 def test_session_without_keys_is_recorded(fake_modelarts: Callable) -> None:
     fake_modelarts(session_module("", ""))
     resolution = try_resolve_credentials(environ={}, use_metadata=False)
@@ -525,7 +543,7 @@ class Issuer:
         self.fail = False
 
     def __call__(self, now: float) -> Credentials:
-        from jupyter_lease._credentials import FetchFailed
+        from jupyter_lease._providers import FetchFailed
 
         self.calls.append(now)
         if self.fail:
@@ -644,7 +662,7 @@ def test_a_failing_source_does_not_echo_a_secret_of_the_chain(
     simulator: Simulator, fake_modelarts: Callable
 ) -> None:
     """IAM refuses, then the ModelArts SDK fails with the IAM password in its message."""
-    from jupyter_lease._doctor import run_doctor
+    from jupyter_lease._doctor import DoctorOptions, run_doctor
 
     password = "5f0d8a2b1c3e4f5a6b7c8d9e0f1a2b3c"
     fake_modelarts(
@@ -657,17 +675,19 @@ def test_a_failing_source_does_not_echo_a_secret_of_the_chain(
     )
     (attempt,) = [a for a in resolution.attempts if a.source == "modelarts Session"]
     assert attempt.detail == "Session() failed: RuntimeError: login refused: ***"
-    report = run_doctor(environ=env, use_metadata=False)
+    report = run_doctor(DoctorOptions(environ=env, use_metadata=False))
     texts = [repr(resolution), str(resolution.error), report.to_text(), report.to_html()]
     assert_no_secret("\n".join(texts), password)
 
 
 def test_doctor_scrubs_the_secrets_in_use_from_every_cell(simulator: Simulator) -> None:
-    from jupyter_lease._doctor import run_doctor
+    from jupyter_lease._doctor import DoctorOptions, run_doctor
 
     name, token = ECHOED["token of 32 hex digits"]
     env = echo_env(simulator, name, token)
-    report = run_doctor(environ=env, endpoint_check=f"ShowLease failed: server said {token}")
+    report = run_doctor(
+        DoctorOptions(environ=env, endpoint_check=f"ShowLease failed: server said {token}")
+    )
     (row,) = report.section("Connectivity").rows
     assert row.value == "ShowLease failed: server said ***"
     assert_no_secret(report.to_text() + report.to_html() + repr(report.to_dict()), token)

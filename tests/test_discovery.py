@@ -11,16 +11,14 @@ from typing import Any, Dict
 
 import pytest
 
-from jupyter_lease._discovery import (
-    ENDPOINT_SOURCES,
-    Location,
+from jupyter_lease._discovery import ENDPOINT_SOURCES, Location, discover
+from jupyter_lease._errors import ConfigurationError
+from jupyter_lease._modelarts_env import (
     default_endpoint,
-    discover,
     memoize_session_factory,
     modelarts_hint,
     normalize_endpoint,
 )
-from jupyter_lease._errors import ConfigurationError
 
 NB = "1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"
 NB2 = "99999999-8888-4777-8666-555555555555"

@@ -10,9 +10,10 @@ from typing import Any, Dict, List
 
 import pytest
 
+from jupyter_lease._chain import Record
 from jupyter_lease._credentials import try_resolve_credentials
-from jupyter_lease._discovery import Attempt, discover
-from jupyter_lease._doctor import STATUSES, Report, doctor_report, run_doctor
+from jupyter_lease._discovery import discover
+from jupyter_lease._doctor import STATUSES, DoctorOptions, Report, doctor_report, run_doctor
 from jupyter_lease._simulator import Simulator
 
 NB = "1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"
@@ -41,7 +42,7 @@ def doctor(env: Dict[str, str], runtime: Path, **kw: Any) -> Report:
     """run_doctor isolated from this machine (runtime dir, host name, ModelArts SDK)."""
     kw.setdefault("hostname", "laptop")
     kw.setdefault("session_factory", no_session)
-    return run_doctor(env, runtime_dir=str(runtime), **kw)
+    return run_doctor(DoctorOptions(env, runtime_dir=str(runtime), **kw))
 
 
 def renderings(report: Report) -> List[str]:
@@ -268,7 +269,7 @@ def test_doctor_report_from_parts(simulator: Simulator, runtime: Path) -> None:
     from_resolution = doctor_report(location, resolution)
     from_list = doctor_report(location, list(resolution.attempts))
     assert from_resolution == from_list and from_list.ok
-    no_creds = doctor_report(location, [Attempt("x", "not set")])
+    no_creds = doctor_report(location, [Record("x", "not set")])
     assert not no_creds.ok
 
 
@@ -276,7 +277,7 @@ def test_report_scrubs_what_a_source_forgot_to_mask_but_keeps_variable_names(
     simulator: Simulator, runtime: Path
 ) -> None:
     location = discover(environ=simulator.environ(), runtime_dir=str(runtime), hostname="h")
-    leaky = Attempt("custom source", "failed", f"boom {SK}: set JUPYTER_LEASE_AUTH_TOKEN")
+    leaky = Record("custom source", "failed", f"boom {SK}: set JUPYTER_LEASE_AUTH_TOKEN")
     report = doctor_report(location, [leaky], errors=[f"token {TOKEN} rejected"])
     assert_masked(report, SK, TOKEN)
     (row,) = report.section("Credential sources tried").rows

@@ -14,7 +14,7 @@ from typing import Dict, Iterator, Optional
 
 import pytest
 
-from jupyter_lease._doctor import run_doctor
+from jupyter_lease._doctor import DoctorOptions, run_doctor
 from jupyter_lease._simulator import Simulator
 from jupyter_lease._versions import ServerVersions, compatibility, kernel_versions, probe_server
 
@@ -105,10 +105,12 @@ def test_doctor_asks_the_running_server_without_leaking_its_token(
     import jupyter_server
 
     report = run_doctor(
-        simulator.environ(),
-        runtime_dir=runtime_dir(token_server),
-        hostname="laptop",
-        session_factory=lambda: None,
+        DoctorOptions(
+            simulator.environ(),
+            runtime_dir=runtime_dir(token_server),
+            hostname="laptop",
+            session_factory=lambda: None,
+        )
     )
     rows = {r.setting: r for r in report.section("Versions").rows}
     assert rows["jupyter_server"].value == jupyter_server.__version__
