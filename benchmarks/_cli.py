@@ -33,6 +33,7 @@ def _groups() -> List[Group]:
     # Imported here so that `--help` and bad arguments answer without loading jupyter_client.
     from .bench_cells import cell_figures
     from .bench_clock import deadline_figures, warning_figures
+    from .bench_first_watch import first_watch_figures
     from .bench_import import import_figures, load_ext_figures
     from .bench_steady import steady_figures
     from .bench_upstream import upstream_figures
@@ -40,6 +41,7 @@ def _groups() -> List[Group]:
     return [
         Group("import", ["import_pulls_heavy"], import_figures, 60),
         Group("load_ext", ["load_ext_ms"], load_ext_figures, 90),
+        Group("first_watch", ["first_watch_ms"], first_watch_figures, 120),
         Group("cells", ["cell_latency_ratio"], cell_figures, 90),
         Group(
             "steady",

@@ -8,6 +8,7 @@ kernel's stderr goes to a log file instead of this terminal.
 from __future__ import annotations
 
 import ast
+import compileall
 import contextlib
 import os
 import subprocess
@@ -22,6 +23,7 @@ from ._core import REPO
 
 __all__ = [
     "BenchKernel",
+    "bytecode",
     "kernel",
     "lease_env",
     "pinned",
@@ -92,6 +94,14 @@ def lease_env(sim: Simulator) -> Iterator[Dict[str, str]]:
     """The kernel environment for ``sim`` with a private lease cache directory."""
     with tempfile.TemporaryDirectory(prefix="bench-lease-cache-") as cache:
         yield {**os.environ, **sim.environ(), "JUPYTER_LEASE_CACHE_DIR": cache}
+
+
+def bytecode() -> None:
+    """Compile the package's bytecode, as installing a wheel does. The kernels would otherwise
+    compile every module from source on import when ``PYTHONDONTWRITEBYTECODE`` is set (it
+    is on these machines), which triples what loading the extension costs and is not what
+    users pay (measured: 7 ms instead of 2.5 for ``%load_ext``)."""
+    compileall.compile_dir(str(REPO / "jupyter_lease"), quiet=1)
 
 
 def watch_setup(poll: str) -> str:

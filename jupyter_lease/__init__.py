@@ -2,51 +2,59 @@
 
 from __future__ import annotations
 
-from ._api import deadline, keep_alive, on_warning, remaining
-from ._errors import (
-    APIError,
-    AuthenticationError,
-    BadResponseError,
-    ConfigurationError,
-    CredentialsError,
-    DurationError,
-    ExtendRefusedError,
-    InvalidRenewalError,
-    LeaseError,
-    LeaseFormatError,
-    NetworkError,
-    NotFoundError,
-    NotRunningError,
-    PermissionDeniedError,
-    RequestTimeout,
-    ServerError,
-    ThrottledError,
-    UsageError,
-)
+import importlib
+from typing import Any, Dict, List
+
 from ._extension import load_ipython_extension, unload_ipython_extension
 
 __version__ = "0.1.0"
 
+_ERRORS = (
+    "APIError",
+    "AuthenticationError",
+    "BadResponseError",
+    "ConfigurationError",
+    "CredentialsError",
+    "DurationError",
+    "ExtendRefusedError",
+    "InvalidRenewalError",
+    "LeaseError",
+    "LeaseFormatError",
+    "NetworkError",
+    "NotFoundError",
+    "NotRunningError",
+    "PermissionDeniedError",
+    "RequestTimeout",
+    "ServerError",
+    "ThrottledError",
+    "UsageError",
+)
+# Every public name but the extension hooks loads on first use: `%load_ext jupyter_lease`
+# imports this package, and its budget (≤ 5 ms, benchmarks/) has no room for the watcher,
+# the errors' module or the HTTP stack.
+_LAZY: Dict[str, str] = {
+    **{name: "_errors" for name in _ERRORS},
+    **{name: "_api" for name in ("deadline", "keep_alive", "on_warning", "remaining")},
+    "LeaseClient": "_client",
+    "Simulator": "_simulator",
+    "Lease": "_lease",
+    "StopKind": "_lease",
+    "parse_duration": "_duration",
+    "format_remaining": "_duration",
+}
 
-def __getattr__(name: str):
-    # The heavier pieces load on first use, so `import jupyter_lease` stays cheap.
-    if name == "LeaseClient":
-        from ._client import LeaseClient
 
-        return LeaseClient
-    if name == "Simulator":
-        from ._simulator import Simulator
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jupyter_lease' has no attribute {name!r}")
+    found = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = found  # the next lookup is a plain attribute
+    return found
 
-        return Simulator
-    if name in ("Lease", "StopKind"):
-        from . import _lease
 
-        return getattr(_lease, name)
-    if name in ("parse_duration", "format_remaining"):
-        from . import _duration
-
-        return getattr(_duration, name)
-    raise AttributeError(f"module 'jupyter_lease' has no attribute {name!r}")
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [

@@ -1,35 +1,81 @@
-"""``%lease``: the IPython magic, its traitlets configuration, and the extension hooks.
+"""``%lease``: the IPython magic's configuration and its pre-run hook, all that loading registers.
 
 Configuration works like any IPython configurable (jupysql's pattern):
 ``%config JupyterLease.warn_at = "20m,5m"`` in a notebook, or
 ``c.JupyterLease.auto_watch = True`` in ``ipython_config.py``.
+
+``%load_ext jupyter_lease`` has a budget of 5 ms (benchmarks/), so this module imports only
+what IPython has loaded already. The commands (argument parsing, the runtime, the watcher,
+discovery, the HTTP client, the widget) are in ``_magic_commands`` and load on the first
+``%lease``; the runtime is created there, or by the API, and takes this configuration then.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import re
 import sys
 import threading
-from typing import Any, List, Optional
+from typing import Any, Callable, Dict, List, Tuple
 
 from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Unicode, observe, validate
 from traitlets import List as ListTrait
 
-from ._errors import LeaseError, UsageError, scrub
-from ._frontend import Frontend, frontend_of
-from ._runtime import Runtime, get_runtime
-from ._schedule import PollSchedule, parse_thresholds
-from .core import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT
+from ._defaults import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT
 
-__all__ = ["JupyterLease"]
+__all__ = ["ARGUMENTS", "JupyterLease", "existing_runtime", "say"]
 
-COMMANDS = ("status", "watch", "stop", "extend", "doctor")
 PREFIX = "jupyter_lease:"
 # A line running the magic, or the CLI through a shell escape (`!jupyter lease extend 2h`).
 _LEASE_CELL = re.compile(r"^\s*(?:%lease\b|!.*\bjupyter[- ]lease\b)", re.MULTILINE)
+
+# The magic's arguments, defined once: `%lease?` shows them (written into the docstring at
+# load, a string join), and ``_magic_commands`` builds its parser from them on first use.
+ARGUMENTS: Tuple[Tuple[str, Dict[str, Any]], ...] = (
+    (
+        "command",
+        {
+            "nargs": "?",
+            "default": "status",
+            "metavar": "command",
+            "help": "status (default) | watch | stop | extend DURATION | doctor",
+        },
+    ),
+    (
+        "duration",
+        {
+            "nargs": "?",
+            "metavar": "duration",
+            "help": "for extend: how long to keep running from now, 1h-72h",
+        },
+    ),
+    ("--warn", {"metavar": "WARN", "help": "for watch: warning thresholds, e.g. 30m,10m,5m,1m"}),
+    (
+        "--force",
+        {
+            "action": "store_true",
+            "help": "for extend: even an IDLE lease or auto-stop off (it becomes a timed stop)",
+        },
+    ),
+)
+
+
+def _arguments_help() -> str:
+    def shown(name: str, spec: Dict[str, Any]) -> str:
+        return name if "action" in spec or not name.startswith("-") else f"{name} {spec['metavar']}"
+
+    usage = " ".join(f"[{shown(name, spec)}]" for name, spec in ARGUMENTS)
+    rows = [f"  {shown(name, spec):<14}{spec['help']}" for name, spec in ARGUMENTS]
+    return f"\n\n::\n\n  %lease {usage}\n\n" + "\n".join(rows) + "\n"
+
+
+def existing_runtime() -> Any:
+    """The process's runtime if something created it, else None, without creating or even
+    importing it: before that there is no watcher to configure, warn from or close."""
+    module = sys.modules.get("jupyter_lease._runtime")
+    return None if module is None else module.existing_runtime()
 
 
 @magics_class
@@ -69,11 +115,19 @@ class JupyterLease(Magics):
         config=True
     )
 
-    def __init__(self, shell: Any = None, runtime: Optional[Runtime] = None, **kwargs: Any) -> None:
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self.runtime = runtime or get_runtime()
         self.widgets: List[Any] = []
-        self._apply_settings()
+        runtime = existing_runtime()
+        if runtime is not None:  # %reload_ext: the process's runtime takes the new settings
+            self.apply_settings(runtime)
+
+    @property
+    def runtime(self) -> Any:
+        """The process's runtime; created on first use, configured by every loaded magic."""
+        from ._runtime import get_runtime
+
+        return get_runtime()
 
     # -- configuration --------------------------------------------------------------------------
 
@@ -81,6 +135,8 @@ class JupyterLease(Magics):
     # a TraitError would put a traceback in the user's cell.
     @validate("warn_at")
     def _valid_thresholds(self, proposal: Any) -> str:
+        from ._schedule import parse_thresholds
+
         return _checked(proposal, parse_thresholds)
 
     @validate("poll_far", "poll_near", "poll_final")
@@ -100,12 +156,15 @@ class JupyterLease(Magics):
         "endpoint",
     )
     def _settings_changed(self, change: Any) -> None:
-        self._apply_settings()
+        runtime = existing_runtime()
+        if runtime is not None:  # otherwise the runtime reads the settings when created
+            self.apply_settings(runtime)
 
-    def _apply_settings(self) -> None:
+    def apply_settings(self, runtime: Any) -> None:
         from ._duration import parse_duration
+        from ._schedule import PollSchedule, parse_thresholds
 
-        self.runtime.configure(
+        runtime.configure(
             warn_at=parse_thresholds(self.warn_at),
             schedule=PollSchedule(
                 far=parse_duration(self.poll_far).total_seconds(),
@@ -122,20 +181,6 @@ class JupyterLease(Magics):
 
     # -- the magic --------------------------------------------------------------------------------
 
-    @magic_arguments()
-    @argument(
-        "command",
-        nargs="?",
-        default="status",
-        help="status (default) | watch | stop | extend DURATION | doctor",
-    )
-    @argument("duration", nargs="?", help="for extend: how long to keep running from now, 1h-72h")
-    @argument("--warn", help="for watch: warning thresholds, e.g. 30m,10m,5m,1m")
-    @argument(
-        "--force",
-        action="store_true",
-        help="for extend: even an IDLE lease or auto-stop off (it becomes a timed stop)",
-    )
     @line_magic
     def lease(self, line: str = "") -> Any:
         """Show, watch and extend this notebook instance's ModelArts lease.
@@ -147,98 +192,11 @@ class JupyterLease(Magics):
         %lease stop             stop watching
         %lease doctor           what was discovered, which credentials are used
         """
-        args = parse_argstring(self.lease, line)
-        if args.command not in COMMANDS:
-            _say(f"unknown command {args.command!r}; use one of: {', '.join(COMMANDS)}")
-            return None
-        try:
-            if args.force and args.command != "extend":
-                raise UsageError("--force goes with extend only, e.g. %lease extend 2h --force")
-            return getattr(self, f"_do_{args.command}")(args)
-        except LeaseError as exc:
-            _say(scrub(str(exc)))
-        return None
+        from ._magic_commands import run
 
-    def _do_status(self, args: Any) -> None:
-        _no_duration(args, "status")
-        from ._status import LeaseStatus
+        return run(self, line)
 
-        watcher = self.runtime.watcher() if self.runtime.watching else None
-        client = self.runtime.client()
-        reading = None
-        with client.fresh():  # asked explicitly: read upstream now, not the shared cache
-            if watcher is not None:
-                snap = watcher.poll()
-                self._sync_widgets()  # the reading just read, as read
-                if snap.lease is None or snap.stopped:
-                    raise watcher.last_exception or LeaseError(snap.last_error or "lease unknown")
-                if snap.stale:
-                    _say(f"the lease could not be refreshed ({snap.last_error}); last known:")
-                lease, reading = snap.lease, snap.reading
-            else:
-                lease = client.show()
-        health = watcher.health() if watcher is not None else {"running": False}
-        status = LeaseStatus.from_client(client, lease, reading, health=health)
-        _show(self.shell, status)
-
-    def _do_watch(self, args: Any) -> None:
-        _no_duration(args, "watch")
-        if args.warn:
-            parse_thresholds(args.warn)  # a bad --warn stops here with one line
-            self.warn_at = args.warn
-        watcher = self.runtime.watcher()
-        if watcher.snapshot.polls == 0:
-            watcher.poll()  # the first view shows the lease, not "unknown"
-        watcher.start()
-        if frontend_of(self.shell) is Frontend.NOTEBOOK:
-            self._display_widget(watcher)
-        else:
-            from ._terminal import countdown_line
-
-            print(countdown_line(watcher.snapshot, watcher.monotonic(), watcher.warn_at))
-            print(f"{PREFIX} watching; warnings appear before cells run.")
-
-    def _display_widget(self, watcher: Any) -> None:
-        from IPython.display import display
-
-        from ._widget import CountdownWidget
-
-        widget = CountdownWidget(
-            notifications=self.notifications, extend_choices=list(self.extend_choices)
-        )
-        widget.bind(watcher)
-        self.widgets.append(widget)
-        display(widget)
-
-    def _do_stop(self, args: Any) -> None:
-        _no_duration(args, "stop")
-        was = self.runtime.watching
-        self.close_widgets()
-        self.runtime.stop()
-        print(f"{PREFIX} stopped watching." if was else f"{PREFIX} was not watching.")
-
-    def _do_extend(self, args: Any) -> None:
-        if not args.duration:
-            raise UsageError("extend needs a duration, e.g. %lease extend 2h")
-        from ._duration import renewal
-        from ._status import LeaseStatus
-
-        duration = renewal(args.duration)
-        client = self.runtime.client()
-        lease = client.renew(duration, force=args.force)
-        if self.runtime.watching:
-            self.runtime.watcher().poll()  # widgets and thresholds see the new deadline now
-            self._sync_widgets()
-        status = LeaseStatus.from_client(client, lease)
-        print(f"{PREFIX} extended; {status.headline()}.")
-        _show(self.shell, status)
-
-    def _do_doctor(self, args: Any) -> None:
-        _no_duration(args, "doctor")
-        from ._doctor import DoctorOptions, run_doctor
-
-        explicit = {k: v for k, v in self.runtime.settings.location.items() if v}
-        _show(self.shell, run_doctor(DoctorOptions(**explicit)))
+    lease.__doc__ = inspect.cleandoc(lease.__doc__ or "") + _arguments_help()
 
     # -- hooks ----------------------------------------------------------------------------------
 
@@ -249,13 +207,14 @@ class JupyterLease(Magics):
         would land after the cell's own output. A cell that runs ``%lease`` or ``jupyter
         lease`` gets none: it shows or changes the lease itself, so its own answer is newer.
         """
-        if not (self.cell_warnings and self.runtime.watching):
+        runtime = existing_runtime()
+        if not (self.cell_warnings and runtime is not None and runtime.watching):
             return
         raw_cell = getattr(info[0], "raw_cell", None) if info else None
         if isinstance(raw_cell, str) and _LEASE_CELL.search(raw_cell):
             return
         try:
-            shown = self.runtime.watcher().present()
+            shown = runtime.watcher().present()
             if shown.warning:  # warning, critical or expired: from the largest threshold on
                 from ._terminal import warning_line
 
@@ -275,13 +234,6 @@ class JupyterLease(Magics):
 
         threading.Thread(target=attempt, name="jupyter-lease-autowatch", daemon=True).start()
 
-    def _sync_widgets(self) -> None:
-        """After a read someone asked for: every widget shows that reading as read (background
-        polls send only news, see ``CountdownWidget.sync``)."""
-        for widget in self.widgets:
-            with contextlib.suppress(Exception):
-                widget.sync(exact=True)
-
     def close_widgets(self) -> None:
         for widget in self.widgets:
             with contextlib.suppress(Exception):
@@ -289,7 +241,9 @@ class JupyterLease(Magics):
         self.widgets.clear()
 
 
-def _checked(proposal: Any, parse: Any) -> str:
+def _checked(proposal: Any, parse: Callable[[str], Any]) -> str:
+    from ._errors import LeaseError
+
     owner, name, value = proposal["owner"], proposal["trait"].name, proposal["value"]
     # Remember good values ourselves: while %config holds notifications, traitlets has
     # already stored the new value by the time it validates.
@@ -298,27 +252,12 @@ def _checked(proposal: Any, parse: Any) -> str:
         parse(value)
     except LeaseError as exc:
         old = good.get(name, proposal["trait"].default_value)
-        _say(f"{name} = {value!r} ignored ({exc}); keeping {old!r}")
+        say(f"{name} = {value!r} ignored ({exc}); keeping {old!r}")
         return old
     good[name] = value
     return value
 
 
-def _no_duration(args: Any, command: str) -> None:
-    if args.duration:
-        raise UsageError(f"'{command}' takes no argument (got {args.duration!r})")
-
-
-def _say(message: str) -> None:
+def say(message: str) -> None:
     """One line on stderr; never a traceback."""
     print(f"{PREFIX} {message}", file=sys.stderr)
-
-
-def _show(shell: Any, view: Any) -> None:
-    """Rich display in a notebook, text in a terminal: decided in one place (``frontend_of``)."""
-    if frontend_of(shell) is Frontend.NOTEBOOK:
-        from IPython.display import display
-
-        display(view)
-    else:
-        print(view.to_text())

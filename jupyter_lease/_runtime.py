@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Tuple
 from ._schedule import PollSchedule
 from ._watcher import DEFAULT_THRESHOLDS, Watcher
 
-__all__ = ["Runtime", "Settings", "get_runtime"]
+__all__ = ["Runtime", "Settings", "existing_runtime", "get_runtime"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,16 @@ def get_runtime() -> Runtime:
     with _RUNTIME_LOCK:
         if _RUNTIME is None:
             _RUNTIME = Runtime()
+            # A loaded extension's magic kept its configuration while no runtime existed.
+            from ._extension import configure_runtime
+
+            configure_runtime(_RUNTIME)
         return _RUNTIME
+
+
+def existing_runtime() -> Optional[Runtime]:
+    """The process-wide runtime if it has been created, else None (never creates it)."""
+    return _RUNTIME
 
 
 def active_watchers() -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Iterable, Optional, Tuple
 
-from .._duration import format_duration
+from .._defaults import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT, DEFAULT_WARN_AT_S
 from .reading import Reading
 
 __all__ = [
@@ -32,10 +32,6 @@ __all__ = [
     "thresholds_from",
 ]
 
-# The one definition of the defaults (configuration traits, CLI options and the JS take these).
-DEFAULT_WARN_AT_S: Tuple[float, ...] = (1800.0, 600.0, 300.0, 60.0)
-DEFAULT_WARN_AT = ",".join(format_duration(timedelta(seconds=s)) for s in DEFAULT_WARN_AT_S)
-DEFAULT_EXTEND_CHOICES: Tuple[str, ...] = ("1h", "2h", "4h", "8h", "24h", "72h")
 # Below this, people watch seconds tick ("4:59"); above it, minutes are enough.
 NEAR_END_S = 600
 # What a view looks like; the front end's CSS keys on these. Staleness is not a stage: a stale
