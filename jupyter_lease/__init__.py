@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any, Dict, List
 
-from ._extension import load_ipython_extension, unload_ipython_extension
+from ._extension import load_ipython_extension as load_ipython_extension
+from ._extension import unload_ipython_extension as unload_ipython_extension
 
 __version__ = "0.1.0"
 
@@ -57,39 +58,8 @@ def __dir__() -> List[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = [
-    "APIError",
-    "AuthenticationError",
-    "BadResponseError",
-    "ConfigurationError",
-    "CredentialsError",
-    "DurationError",
-    "ExtendRefusedError",
-    "InvalidRenewalError",
-    "Lease",
-    "LeaseClient",
-    "LeaseError",
-    "LeaseFormatError",
-    "NetworkError",
-    "NotFoundError",
-    "NotRunningError",
-    "PermissionDeniedError",
-    "RequestTimeout",
-    "Simulator",
-    "StopKind",
-    "ServerError",
-    "ThrottledError",
-    "UsageError",
-    "__version__",
-    "deadline",
-    "format_remaining",
-    "keep_alive",
-    "load_ipython_extension",
-    "on_warning",
-    "parse_duration",
-    "remaining",
-    "unload_ipython_extension",
-]
+# What the package exports: every lazy name, the version and the extension hooks.
+__all__ = sorted([*_LAZY, "__version__", "load_ipython_extension", "unload_ipython_extension"])
 
 
 def _jupyter_server_extension_points() -> list:

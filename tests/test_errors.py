@@ -76,8 +76,13 @@ def test_scrub_removes_known_secrets_of_any_shape():
 
 
 def test_public_api_is_small_and_importable():
+    from jupyter_lease import _errors
+
     for name in jupyter_lease.__all__:
         assert getattr(jupyter_lease, name) is not None
+    # The package re-exports the whole exception tree, lazily: no name left behind.
+    assert set(_errors.__all__) <= set(jupyter_lease.__all__)
+    assert len(jupyter_lease.__all__) < 40  # small: the rest stays private
     assert issubclass(jupyter_lease.LeaseFormatError, jupyter_lease.BadResponseError)
 
 
