@@ -89,7 +89,8 @@ def assert_demo_ran_clean(proc: subprocess.CompletedProcess) -> None:
     nb = json.loads(saved)
     widgets = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     states = [w["state"] for w in widgets.values() if w["state"].get("_model_name") == "AnyModel"]
-    assert any(s.get("deadline_ms") for s in states)  # the countdown's state is saved, secret-free
+    # The countdown's state (the one Reading JSON) is saved, secret-free.
+    assert any((s.get("reading") or {}).get("deadline_ms") for s in states), states
     errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert errors == []
 

@@ -55,9 +55,11 @@ def require_module(name: str) -> None:
         require(f"{name} (pip install {name})")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium for the browser tests. Package scope, not session: Playwright's
+    sync API keeps an asyncio loop running in the main thread while it is started, and the
+    tests after this package call asyncio.run()."""
     require(_missing_browser())
     from playwright.sync_api import sync_playwright
 
