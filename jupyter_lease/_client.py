@@ -205,17 +205,14 @@ class LeaseClient:
 
     def _call(self, method: str, suffix: str, *, body: Any = None, what: str) -> Any:
         """A call on this notebook (path + ``suffix``), its id confirmed once first."""
+        from ._confirm import confirmed_call  # cheap after the first call
+
+        def call() -> Any:
+            path = self.notebook_path(self.notebook_id) + suffix
+            return self._call_with_retries(method, path, body, what)
+
         with self._lock:
-
-            def call() -> Any:
-                path = self.notebook_path(self.notebook_id) + suffix
-                return self._call_with_retries(method, path, body, what)
-
-            if self.confirmation is None:
-                from ._confirm import confirmed_call
-
-                return confirmed_call(self, call, what)
-            return call()
+            return call() if self.confirmation else confirmed_call(self, call, what)
 
     def request(self, method: str, path: str, what: str) -> Any:
         """One call without confirming the notebook id first (for :mod:`._confirm`)."""
