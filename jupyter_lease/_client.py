@@ -42,6 +42,7 @@ from ._retry import RetryPolicy, parse_retry_after
 if TYPE_CHECKING:  # requests is imported lazily: `import jupyter_lease` must stay cheap
     import requests
 
+    from ._confirm import Confirmation
     from ._discovery import Location
     from ._providers import CredentialProvider
 
@@ -116,6 +117,7 @@ class LeaseClient:
         self.clock_offset: Optional[float] = None  # server − local seconds, see _clock.py
         self._offset: Optional[OffsetEstimate] = None
         self.last_request_id: Optional[str] = None
+        self.confirmation: Optional[Confirmation] = None  # set by the first call (_confirm.py)
         # The watcher thread polls while the main thread may extend: one request at a time.
         self._lock = threading.RLock()
 
@@ -143,7 +145,7 @@ class LeaseClient:
 
     def show(self) -> Lease:
         """ShowLease: the current lease."""
-        return Lease.from_json(self._call("GET", self._lease_path(), what="ShowLease"))
+        return Lease.from_json(self._call("GET", "/lease", what="ShowLease"))
 
     def renew(self, duration: DurationLike, type: str = "TIMING", *, force: bool = False) -> Lease:
         """RenewLease: the instance keeps running for ``duration`` from now (1 h – 72 h).
@@ -157,12 +159,12 @@ class LeaseClient:
         if not force:
             _refuse_kind_change(self.show())
         body = {"duration": int(wanted.total_seconds() * 1000), "type": type.upper()}
-        self._call("PATCH", self._lease_path(), body=body, what="RenewLease")
+        self._call("PATCH", "/lease", body=body, what="RenewLease")
         return self.show()
 
     def notebook(self) -> NotebookInfo:
         """ShowNotebook: status (RUNNING, STOPPED, …) and the nested lease."""
-        data = self._call("GET", self._notebook_path(), what="ShowNotebook")
+        data = self._call("GET", "", what="ShowNotebook")
         if not isinstance(data, dict) or not isinstance(data.get("status"), str):
             raise BadResponseError("ShowNotebook answered without a 'status' field")
         lease = data.get("lease")
@@ -189,11 +191,8 @@ class LeaseClient:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def _notebook_path(self) -> str:
-        return f"/v1/{quote(self.project_id, safe='')}/notebooks/{quote(self.notebook_id, safe='')}"
-
-    def _lease_path(self) -> str:
-        return self._notebook_path() + "/lease"
+    def notebook_path(self, notebook_id: str) -> str:
+        return f"/v1/{quote(self.project_id, safe='')}/notebooks/{quote(notebook_id, safe='')}"
 
     @property
     def session(self) -> requests.Session:
@@ -204,9 +203,21 @@ class LeaseClient:
             self._session.headers["User-Agent"] = _user_agent()
         return self._session
 
-    def _call(self, method: str, path: str, *, body: Any = None, what: str) -> Any:
-        with self._lock:
+    def _call(self, method: str, suffix: str, *, body: Any = None, what: str) -> Any:
+        """A call on this notebook (path + ``suffix``), its id confirmed once first."""
+        from ._confirm import confirmed_call  # cheap after the first call
+
+        def call() -> Any:
+            path = self.notebook_path(self.notebook_id) + suffix
             return self._call_with_retries(method, path, body, what)
+
+        with self._lock:
+            return call() if self.confirmation else confirmed_call(self, call, what)
+
+    def request(self, method: str, path: str, what: str) -> Any:
+        """One call without confirming the notebook id first (for :mod:`._confirm`)."""
+        with self._lock:
+            return self._call_with_retries(method, path, None, what)
 
     def _call_with_retries(self, method: str, path: str, body: Any, what: str) -> Any:
         tries = 0

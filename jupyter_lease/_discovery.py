@@ -35,6 +35,7 @@ from ._modelarts_env import (
     memoize_session_factory,
     project_id_warning,
     show,
+    uuids_in,
 )
 
 __all__ = [
@@ -89,13 +90,17 @@ class Location:
     project_id: Found
     region: Found
     endpoint: Found
+    base_url: str = ""  # the running server's, for ListNotebooks (see _confirm.py)
 
     def fields(self) -> Tuple[Found, ...]:
         return (self.notebook_id, self.project_id, self.region, self.endpoint)
 
     def missing(self) -> List[str]:
         """Names of the settings a lease call needs but that were not found."""
-        return [f.name for f in (self.notebook_id, self.project_id, self.endpoint) if not f.ok]
+        needed = (self.project_id, self.endpoint)
+        if not uuids_in(self.base_url):  # else ListNotebooks may find the id (_confirm.py)
+            needed = (self.notebook_id,) + needed
+        return [f.name for f in needed if not f.ok]
 
     def require(self) -> Location:
         """Return ``self``, or raise one-line :class:`ConfigurationError` naming what's missing."""
@@ -241,4 +246,4 @@ def discover(
         if found.value is not None:
             ctx.found[name] = found.value
         results[name] = found
-    return Location(**results)
+    return Location(**results, base_url=ctx.found.get("base_url", ""))

@@ -94,12 +94,17 @@ def session_attr(attr: str) -> Reader:
 
 
 def notebook_id_from_runtime(ctx: DiscoveryContext) -> Optional[Hit[str]]:
+    """A path segment of a server's ``base_url`` that is a UUID (the documented ``/<id>/``).
+    The first live server's ``base_url`` is kept for ListNotebooks (:mod:`._confirm`)."""
     for path, info in running_servers(ctx.environ, ctx.runtime_dir, ctx.parent_pid):
         base_url = info.get("base_url")
-        match = UUID.search(base_url) if isinstance(base_url, str) else None
-        if match:
+        if not isinstance(base_url, str):
+            continue
+        ctx.found.setdefault("base_url", base_url)
+        segment = next((s for s in base_url.split("/") if UUID.fullmatch(s)), None)
+        if segment:
             where = f"base_url of {os.path.basename(path)}"
-            return Hit(match.group(0).lower(), source=where, unconfirmed=UNCONFIRMED_BASE_URL)
+            return Hit(segment.lower(), source=where, unconfirmed=UNCONFIRMED_BASE_URL)
     return None
 
 

@@ -19,6 +19,7 @@ from dataclasses import astuple, dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._chain import Outcome, Record
+from ._confirm import remembered
 from ._credentials import Resolution, try_resolve_credentials
 from ._discovery import ENV_FOR, LABELS, Found, Location, discover
 from ._errors import LeaseError, scrub
@@ -27,15 +28,9 @@ from ._versions import ServerVersions, compatibility, kernel_versions, probe_ser
 
 __all__ = ["STATUSES", "DoctorOptions", "Report", "Row", "Section", "doctor_report", "run_doctor"]
 
-OK, UNCONFIRMED, WARNING, MISSING, SKIPPED, FAILED = (
-    "ok",
-    "unconfirmed",
-    "warning",
-    "missing",
-    "skipped",
-    "failed",
-)
-STATUSES = (OK, UNCONFIRMED, WARNING, MISSING, SKIPPED, FAILED)  # Record.status is one of them
+# Record.status is one of them.
+STATUSES = ("ok", "unconfirmed", "warning", "missing", "skipped", "failed")
+OK, UNCONFIRMED, WARNING, MISSING, SKIPPED, FAILED = STATUSES
 
 _TEXT_WIDTH = 60  # longest cell in the terminal table; HTML and JSON keep everything
 
@@ -163,6 +158,9 @@ def _summary_row(found: Found, location: Location) -> Row:
     else:
         status, hint = OK, ""
     source = f"{found.source} (unconfirmed)" if found.unconfirmed else found.source
+    done = remembered(location) if found.name == "notebook_id" else None
+    if done is not None:  # this process asked ModelArts (_confirm.py)
+        status, hint = (OK if done.confirmed else UNCONFIRMED), done.line()
     return Row(label, str(found.value), _clean(source), status, hint)
 
 

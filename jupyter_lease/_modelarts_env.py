@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ._errors import scrub
@@ -55,6 +55,13 @@ UNCONFIRMED_APIGW = "notebooks having MA_APIGW_ENDPOINT (seen in training jobs) 
 UNCONFIRMED_EU = "the ModelArts host on the EU site (.myhuaweicloud.eu) is unconfirmed"
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def uuids_in(text: str) -> List[str]:
+    """The UUIDs anywhere in ``text`` (a ``base_url``), lower case, in order."""
+    return list(dict.fromkeys(m.group(0).lower() for m in UUID.finditer(text or "")))
+
+
 _NOTEBOOK_ID = re.compile(r"^(?:[0-9a-fA-F]{32}|" + UUID.pattern + r")$")
 _PROJECT_ID_STRICT = re.compile(r"^[0-9a-f]{32}$")
 # What may appear in a URL path segment without surprises.

@@ -32,7 +32,7 @@ import uuid
 import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qs, parse_qsl, quote, unquote
 
 from . import _signer
 from ._errors import UsageError
@@ -108,7 +108,10 @@ STATUSES = frozenset(
 )
 
 _log = logging.getLogger("jupyter_lease.simulator")
-_API_RE = re.compile(r"/v1/([^/]+)/notebooks/([^/]+)(/lease)?/?")
+_API_RE = re.compile(r"/v1/([^/]+)/notebooks(?:/([^/]+)(/lease)?)?/?")
+#: Where the simulated JupyterLab of an instance lives (the API's examples: ``…/<id>/lab``).
+URL_PREFIX = "https://authoring-modelarts-sim.example.com/"
+_LIST_MAX = 100  # ListNotebooks' largest page
 _NO_API = ("APIG.0101", "The API does not exist or has not been published in the environment.")
 
 
@@ -122,6 +125,7 @@ class _Notebook:
     enable: bool
     type: str
     update_at: int
+    url: str = ""
 
     def lease(self) -> Dict[str, Any]:
         return {
@@ -138,6 +142,7 @@ class _Notebook:
             "name": self.name,
             "status": self.status,
             "flavor": FLAVOR,
+            "url": self.url,
             "lease": self.lease(),
         }
 
@@ -336,8 +341,10 @@ class Simulator:
         lease_type: str = "TIMING",
         status: str = "RUNNING",
         name: Optional[str] = None,
+        url_id: Optional[str] = None,
     ) -> Dict[str, Any]:
-        """Add (or replace) an instance whose lease ends ``lease`` seconds from now."""
+        """Add (or replace) an instance whose lease ends ``lease`` seconds from now; its
+        ``url`` ends ``/<url_id>/lab`` (default: its id)."""
         lease = bounded("lease", lease, -MAX_SECONDS, MAX_SECONDS)
         now_ms = self._now_ms()
         notebook = _Notebook(
@@ -349,6 +356,7 @@ class Simulator:
             enable=True,
             type=_checked_type(lease_type),
             update_at=now_ms,
+            url=f"{URL_PREFIX}{quote(url_id or notebook_id, safe='')}/lab",
         )
         with self._lock:
             self._notebooks[notebook_id] = notebook
@@ -554,6 +562,8 @@ class Simulator:
             return error_response(
                 403, "ModelArts.0210", "The project id does not match the credentials."
             )
+        if notebook_id is None:
+            return self._list(request)
         with self._lock:
             notebook = self._notebooks.get(notebook_id)
             if notebook is None:
@@ -568,6 +578,22 @@ class Simulator:
             if method == "GET":
                 return json_response(200, notebook.lease())
             return self._renew(notebook, request)
+
+    def _list(self, request: Request) -> Response:
+        """ListNotebooks: ``limit`` (1–100, default 10) instances from record ``offset``."""
+        query = parse_qs(request.query)
+        try:
+            limit = int(query.get("limit", ["10"])[0])
+            offset = int(query.get("offset", ["0"])[0])
+        except ValueError:
+            return error_response(400, "ModelArts.0101", "limit and offset must be integers.")
+        if not (1 <= limit <= _LIST_MAX and offset >= 0):
+            return error_response(400, "ModelArts.0101", "limit or offset out of range.")
+        with self._lock:
+            self._tick_all()
+            every = [self._notebooks[k].show() for k in sorted(self._notebooks)]
+        page = every[offset : offset + limit]
+        return json_response(200, {"current": offset // limit, "data": page, "total": len(every)})
 
     def _renew(self, notebook: _Notebook, request: Request) -> Response:
         """RenewLease: the new deadline is ``now + requested``; ``create_at`` stays."""

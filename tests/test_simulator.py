@@ -114,7 +114,8 @@ def test_show_notebook(simulator, http):
     response = call(simulator, http, tail="")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"id", "name", "status", "flavor", "lease"}
+    assert set(body) == {"id", "name", "status", "flavor", "url", "lease"}
+    assert body["url"].endswith(f"/{simulator.notebook_id}/lab")  # the API's examples' shape
     assert body["id"] == simulator.notebook_id and body["status"] == "RUNNING"
     assert body["flavor"] == "modelarts.vm.cpu.2u"
     assert body["lease"] == call(simulator, http).json()
