@@ -294,12 +294,66 @@ How it ran:
 """
 
 
+# Faults that need a whole Jupyter server (or two) and real kernels: each is proven by the named
+# test, which tests/test_faults.py checks exists; the rows say what that test asserts.
+ELSEWHERE = [
+    ("ModelArts stalled for 4 s, 8 concurrent lease GETs",
+     "the GETs share one ShowLease; `/api/kernelspecs` and `/api/status` answer in ms",
+     "by itself; at most 2 threads are ever held",
+     "tests/test_server.py::test_a_stalled_modelarts_leaves_the_rest_of_jupyter_answering"),
+    ("8 concurrent GETs while ModelArts throttles",
+     "one upstream read; every GET gets the 502 line; one WARNING in the log",
+     "the next GET asks upstream again",
+     "tests/test_server.py::test_a_shared_read_that_fails_is_one_log_line_and_the_next_get_retries"),
+    ("keep alive while busy: a kernel runs `time.sleep` across 3 would-be stops",
+     "\"renewed automatically at HH:MM — t.ipynb was running\" ×3; never past the cap",
+     "exactly 3 RenewLease calls, then the lease runs out at the cap",
+     "tests/test_busy_server.py::test_a_busy_kernel_is_kept_alive_once_per_step_and_never_past_the_cap"),
+    ("keep alive while busy: nothing runs",
+     "\"nothing is running: the lease counts down as usual\"",
+     "0 RenewLease; the normal warnings, then the stop",
+     "tests/test_busy_server.py::test_an_idle_server_lets_the_lease_run_out"),
+    ("keep alive while busy: an IDLE lease",
+     "\"an IDLE lease stops only when idle: never renewed\"",
+     "0 RenewLease",
+     "tests/test_busy_server.py::test_an_idle_lease_is_never_renewed"),
+    ("keep alive while busy: a 401",
+     "the policy turns off with one line (\"ModelArts refused the credentials …; not retried\")",
+     "exactly one 401 request; turn it on again after fixing the credentials",
+     "tests/test_busy_server.py::test_a_401_turns_the_policy_off_after_one_attempt"),
+    ("keep alive while busy: 5 busy kernels on 2 servers",
+     "one renewal record per step",
+     "1 RenewLease per step",
+     "tests/test_busy_server.py::test_five_busy_kernels_on_two_servers_renew_once_per_step"),
+    ("keep alive while busy: the server restarts",
+     "the policy and its cap are kept",
+     "not reset to a new cap from the restart",
+     "tests/test_busy_server.py::test_a_restart_keeps_the_policy_and_its_cap"),
+]  # fmt: skip
+
+
+ELSEWHERE_HEADING = "\n## With a Jupyter server and real kernels\n\n"
+
+
+def elsewhere_section() -> str:
+    rows = "".join(
+        f"| {fault} | {seen} | {how} | `{test}` |\n" for fault, seen, how, test in ELSEWHERE
+    )
+    return (
+        ELSEWHERE_HEADING
+        + "Proven by the named tests (run by `make test`), not by this generator.\n\n"
+        + "| fault | what the user sees | recovery | proven by |\n|---|---|---|---|\n"
+        + rows
+    )
+
+
 def render(outcomes: List[Outcome]) -> str:
-    return preamble() + "".join(row(out) + "\n" for out in outcomes)
+    return preamble() + "".join(row(out) + "\n" for out in outcomes) + elsewhere_section()
 
 
 def documented_rows(text: str) -> Dict[str, str]:
     """The document's rows by fault name (its first column)."""
+    text = text.split(ELSEWHERE_HEADING)[0]  # the generated matrix only
     rows = [line for line in text.splitlines() if line.startswith("| ")][1:]  # past the header
     return {line[2:].split(" | ", 1)[0]: line for line in rows}
 

@@ -7,6 +7,7 @@ import pytest
 
 from jupyter_lease._simulator_faults import FAULTS
 
+from . import fault_matrix
 from .fault_cases import CASES, NOT_INJECTED, Inject
 from .fault_matrix import DOC, NeedsRoot, documented_rows, preamble, row, run_case
 
@@ -30,10 +31,22 @@ def test_reliability_doc_has_one_row_per_case_in_order():
     text = DOC.read_text()
     rows = documented_rows(text)
     assert list(rows) == [case.name for case in CASES], "python -m tests.fault_matrix"
-    assert text == preamble() + "".join(line + "\n" for line in rows.values())
+    matrix = "".join(line + "\n" for line in rows.values())
+    assert text == preamble() + matrix + fault_matrix.elsewhere_section()
 
 
 def test_every_fault_the_simulator_can_inject_is_in_the_matrix():
     injected = {case.arm.fault for case in CASES if isinstance(case.arm, Inject)}
     assert set(FAULTS) - injected == set(NOT_INJECTED)
     assert injected <= set(FAULTS)
+
+
+def test_every_fault_proven_elsewhere_names_a_test_that_exists():
+    import importlib
+
+    text = DOC.read_text(encoding="utf-8")
+    for fault, _seen, _recovery, test in fault_matrix.ELSEWHERE:
+        path, name = test.split("::")
+        module = importlib.import_module(path[: -len(".py")].replace("/", "."))
+        assert callable(getattr(module, name, None)), f"{fault}: no test {test}"
+        assert f"`{test}`" in text, f"docs/reliability.md does not list {fault}"
