@@ -8,7 +8,8 @@
 #         (ci/constraints-lab3.txt), jupyter_lease installed as a user would (the server
 #         extension enabled by its config file); its browser tests run the kernel in py37.
 #
-# Usage: ci/compat.sh [py37|lab3|all]   (default all; lab3 needs py37's venv and $VENV)
+# Usage: ci/compat.sh [py37|lab3|all|install|test-py37|test-lab3]   (default all; lab3 needs
+# py37's venv and $VENV; `install` only builds the two venvs, as .ci/run does up front)
 # $VENV (default .venv) is the test environment with Playwright: `make test` creates it.
 # Venvs are kept (.venv-py37, .venv-lab3): a rerun only reinstalls jupyter_lease.
 # --refreeze rewrites the two constraints files from fresh, unpinned resolutions (review!).
@@ -38,19 +39,21 @@ make_venv() { # make_venv DIR PYTHON_VERSION PIP_SPEC
 
 seconds() { echo $((SECONDS - $1)); }
 
-py37() {
-  local start=$SECONDS
+py37_install() {
   make_venv "$PY37_VENV" 3.7 "pip==24.0" # the last pip for Python 3.7
   echo "--- py37: install (kernel pins from $PY37_CONSTRAINTS)"
   nice -n 10 "$PY37_VENV/bin/python" -m pip install -q -e ".[test]" -c "$PY37_CONSTRAINTS"
+}
+
+py37_test() {
+  local start=$SECONDS
   echo "--- py37: core suite on $("$PY37_VENV/bin/python" --version)"
   nice -n 10 "$PY37_VENV/bin/python" -m pytest -m "not browser and not slow" \
     -p no:cacheprovider -q
   echo "--- py37: $(seconds "$start") s"
 }
 
-lab3() {
-  local start=$SECONDS
+lab3_install() {
   make_venv "$LAB3_VENV" 3.9 "pip>=24"
   echo "--- lab3: install (JupyterLab 3.6 stack from $LAB3_CONSTRAINTS)"
   # Not editable: the wheel installs the config file that enables the server extension (pip
@@ -58,6 +61,10 @@ lab3() {
   nice -n 10 "$LAB3_VENV/bin/python" -m pip install -q jupyterlab jupyterlab_widgets . \
     -c "$LAB3_CONSTRAINTS"
   "$LAB3_VENV/bin/jupyter" server extension list 2>&1 | grep -q "jupyter_lease.*enabled"
+}
+
+lab3_test() {
+  local start=$SECONDS
   echo "--- lab3: browser tests (server $LAB3_VENV, kernel $PY37_VENV)"
   JUPYTER_LEASE_LAB3_PYTHON="$PWD/$LAB3_VENV/bin/python" \
     JUPYTER_LEASE_PY37_PYTHON="$PWD/$PY37_VENV/bin/python" \
@@ -82,9 +89,15 @@ refreeze() {
 }
 
 case "$what" in
-  py37) py37 ;;
-  lab3) lab3 ;;
-  all) py37 && lab3 ;;
+  py37) py37_install && py37_test ;;
+  lab3) lab3_install && lab3_test ;;
+  all) py37_install && lab3_install && py37_test && lab3_test ;;
+  install) py37_install && lab3_install ;; # CI builds these while the main suite runs
+  test-py37) py37_test ;;
+  test-lab3) lab3_test ;;
   --refreeze) refreeze ;;
-  *) echo "usage: ci/compat.sh [py37|lab3|all|--refreeze]" >&2; exit 2 ;;
+  *)
+    echo "usage: ci/compat.sh [py37|lab3|all|install|test-py37|test-lab3|--refreeze]" >&2
+    exit 2
+    ;;
 esac

@@ -55,8 +55,8 @@ def test_pythons_are_the_ones_the_scripts_use() -> None:
     assert rows["ci/constraints-lab3.txt"] == venvs["LAB3"]
     assert '-c "$PY37_CONSTRAINTS"' in compat and '-c "$LAB3_CONSTRAINTS"' in compat
     ci_run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    loop = re.search(r"for version in ([\d. ]+); do", ci_run)
-    assert loop, "the core-suite loop over Pythons is gone from .ci/run"
+    loop = re.search(r'^CORE_PYTHONS="([\d. ]+)"', ci_run, re.M)
+    assert loop, "the core-suite Pythons (CORE_PYTHONS) are gone from .ci/run"
     [core] = [row["Python"] for row in _table() if row["tested"] == "core suite"]
     assert core == ", ".join(loop.group(1).split())
 
