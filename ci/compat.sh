@@ -14,6 +14,8 @@
 # Venvs are kept (.venv-py37, .venv-lab3): a rerun only reinstalls jupyter_lease.
 # --refreeze rewrites the two constraints files from fresh, unpinned resolutions (review!).
 set -euo pipefail
+# Every step below also ends in `|| return`: `set -e` does not apply inside a function called
+# from an `&&` or `||` list, where a failing pytest would otherwise pass unnoticed.
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 
@@ -33,8 +35,8 @@ make_venv() { # make_venv DIR PYTHON_VERSION PIP_SPEC
   local py
   py=$(pyenv_python "$2")
   if [ -z "$py" ]; then echo "Python $2 not found (pyenv install $2)" >&2; exit 1; fi
-  [ -x "$1/bin/python" ] || nice -n 10 "$py" -m venv "$1"
-  nice -n 10 "$1/bin/python" -m pip install -q "$3"
+  [ -x "$1/bin/python" ] || nice -n 10 "$py" -m venv "$1" || return
+  nice -n 10 "$1/bin/python" -m pip install -q "$3" || return
 }
 
 seconds() { echo $((SECONDS - $1)); }
@@ -42,14 +44,14 @@ seconds() { echo $((SECONDS - $1)); }
 py37_install() {
   make_venv "$PY37_VENV" 3.7 "pip==24.0" # the last pip for Python 3.7
   echo "--- py37: install (kernel pins from $PY37_CONSTRAINTS)"
-  nice -n 10 "$PY37_VENV/bin/python" -m pip install -q -e ".[test]" -c "$PY37_CONSTRAINTS"
+  nice -n 10 "$PY37_VENV/bin/python" -m pip install -q -e ".[test]" -c "$PY37_CONSTRAINTS" || return
 }
 
 py37_test() {
   local start=$SECONDS
   echo "--- py37: core suite on $("$PY37_VENV/bin/python" --version)"
   nice -n 10 "$PY37_VENV/bin/python" -m pytest -m "not browser and not slow" \
-    -p no:cacheprovider -q
+    -p no:cacheprovider -q || return
   echo "--- py37: $(seconds "$start") s"
 }
 
@@ -59,8 +61,11 @@ lab3_install() {
   # Not editable: the wheel installs the config file that enables the server extension (pip
   # always rebuilds a local directory, so a rerun tests the current code).
   nice -n 10 "$LAB3_VENV/bin/python" -m pip install -q jupyterlab jupyterlab_widgets . \
-    -c "$LAB3_CONSTRAINTS"
-  "$LAB3_VENV/bin/jupyter" server extension list 2>&1 | grep -q "jupyter_lease.*enabled"
+    -c "$LAB3_CONSTRAINTS" || return
+  "$LAB3_VENV/bin/jupyter" server extension list 2>&1 | grep -q "jupyter_lease.*enabled" || {
+    echo "lab3: the jupyter_lease server extension is not enabled" >&2
+    return 1
+  }
 }
 
 lab3_test() {
@@ -68,7 +73,8 @@ lab3_test() {
   echo "--- lab3: browser tests (server $LAB3_VENV, kernel $PY37_VENV)"
   JUPYTER_LEASE_LAB3_PYTHON="$PWD/$LAB3_VENV/bin/python" \
     JUPYTER_LEASE_PY37_PYTHON="$PWD/$PY37_VENV/bin/python" \
-    nice -n 10 "$VENV/bin/python" -m pytest tests/browser/test_lab3.py -p no:cacheprovider -q
+    nice -n 10 "$VENV/bin/python" -m pytest tests/browser/test_lab3.py -p no:cacheprovider -q ||
+    return
   echo "--- lab3: $(seconds "$start") s"
 }
 
@@ -89,10 +95,10 @@ refreeze() {
 }
 
 case "$what" in
-  py37) py37_install && py37_test ;;
-  lab3) lab3_install && lab3_test ;;
-  all) py37_install && lab3_install && py37_test && lab3_test ;;
-  install) py37_install && lab3_install ;; # CI builds these while the main suite runs
+  py37) py37_install; py37_test ;;
+  lab3) lab3_install; lab3_test ;;
+  all) py37_install; lab3_install; py37_test; lab3_test ;;
+  install) py37_install; lab3_install ;; # CI builds these while the main suite runs
   test-py37) py37_test ;;
   test-lab3) lab3_test ;;
   --refreeze) refreeze ;;

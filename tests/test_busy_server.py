@@ -41,13 +41,17 @@ def configured(root: Path, env: Dict[str, str], token: str = "", **traits: str) 
     return server
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float, what: str, tries: int = 1) -> Any:
+    """``check()``'s first truthy value within ``timeout``; past it, an AssertionError — or,
+    with ``tries`` > 1 (the caller retries), False."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
         time.sleep(0.1)
+    if tries > 1:
+        return False
     raise AssertionError(f"not within {timeout} s: {what}; last: {check()}")
 
 
@@ -56,8 +60,14 @@ def start_busy_kernel(server: JupyterServer, path: str) -> str:
     body = {"path": path, "type": "notebook", "name": path, "kernel": {"name": "python3"}}
     session = server.post("api/sessions", body).json()
     kernel_id = session["kernel"]["id"]
-    asyncio.run(_execute(server, kernel_id, "import time; time.sleep(600)"))
-    wait_for(lambda: kernel_state(server, kernel_id) == "busy", 30, f"{path} busy")
+    # A message sent while the server is still connecting the new kernel's channels can be lost
+    # (seen on jupyter_server 1.24 with a slow-starting kernel): send again until it is busy.
+    for attempt in range(3):
+        asyncio.run(_execute(server, kernel_id, "import time; time.sleep(600)"))
+        busy = wait_for(lambda: kernel_state(server, kernel_id) == "busy", 20, f"{path} busy", 2)
+        if busy or attempt == 2:
+            break
+    assert busy, f"{path} never became busy"
     return str(kernel_id)
 
 
