@@ -72,17 +72,39 @@ def start_busy_kernel(server: JupyterServer, path: str) -> str:
 
 
 async def _execute(server: JupyterServer, kernel_id: str, code: str) -> None:
+    """Send ``code`` and keep the websocket open until the kernel says it is busy with it:
+    jupyter_server 1.x closes the kernel's channels with the socket and can drop a message
+    still on its way."""
     from tornado.websocket import websocket_connect
 
     url = server.url(f"api/kernels/{kernel_id}/channels").replace("http://", "ws://")
     ws = await asyncio.wait_for(websocket_connect(url, connect_timeout=30), 30)
-    header = {"msg_id": uuid.uuid4().hex, "session": uuid.uuid4().hex, "username": "test",
+    msg_id = uuid.uuid4().hex
+    header = {"msg_id": msg_id, "session": uuid.uuid4().hex, "username": "test",
               "msg_type": "execute_request", "version": "5.3"}  # fmt: skip
     content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
     message = {"header": header, "parent_header": {}, "metadata": {}, "content": content,
                "channel": "shell", "buffers": []}  # fmt: skip
     await ws.write_message(json.dumps(message))
-    ws.close()
+    try:
+        await asyncio.wait_for(_until_busy(ws, msg_id), 20)
+    except asyncio.TimeoutError:
+        pass  # the caller checks the kernel's state and sends again
+    finally:
+        ws.close()
+
+
+async def _until_busy(ws: Any, msg_id: str) -> None:
+    while True:
+        raw = await ws.read_message()
+        if raw is None:  # closed by the server
+            return
+        if not isinstance(raw, str):
+            continue  # a binary frame: not the status message
+        msg = json.loads(raw)
+        busy = msg.get("content", {}).get("execution_state") == "busy"
+        if busy and msg.get("parent_header", {}).get("msg_id") == msg_id:
+            return
 
 
 def kernel_state(server: JupyterServer, kernel_id: str) -> str:
