@@ -165,7 +165,8 @@ class BadValue(ValueError):
 
 def show(value: str) -> str:
     """A bad value, safe to print: no secrets, bounded length, quoted."""
-    text = scrub(value)
+    # A URL's user:password part is a secret of no known shape: masked whatever it looks like.
+    text = scrub(re.sub(r"(?<=://)[^/@\s]*@", "***@", value))
     if len(text) > 80:
         text = text[:77] + "..."
     return repr(text)

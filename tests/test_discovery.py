@@ -498,3 +498,10 @@ def test_importing_the_shell_modules_does_not_import_requests() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_bad_endpoint_never_echoes_its_password():
+    for endpoint in ("http://user:s3cretpass@", "http://user:s3cretpass@host:notaport"):
+        with pytest.raises(ConfigurationError) as info:
+            discover(endpoint=endpoint, environ={})
+        assert "s3cretpass" not in str(info.value) and "***@" in str(info.value)
