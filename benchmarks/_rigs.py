@@ -16,7 +16,7 @@ import sys
 import tempfile
 from typing import IO, Any, Callable, Dict, Iterator, Set
 
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.simulator.app import Simulator
 from tests.kernel_helpers import KernelSession, Received
 
 from ._core import REPO

@@ -18,7 +18,7 @@ from typing import Dict, List
 from ._core import Config, Figure, median
 from ._rigs import BenchKernel, kernel, lease_env, pinned, simulator, watch_setup
 
-RUNTIME = "from jupyter_lease._runtime import get_runtime as _bgr\n"
+RUNTIME = "from jupyter_lease.watch.runtime import get_runtime as _bgr\n"
 WATCH = RUNTIME + "_bgr().watch()\nassert _bgr().watching"
 STOP = RUNTIME + "_bgr().stop()\nassert not _bgr().watching"
 

@@ -23,7 +23,7 @@ from ._core import Config, Figure, median, wall_to_monotonic
 from ._rigs import BenchKernel, kernel, lease_env, simulator, stage_msg, value, watch_setup
 
 POLL = "1s"
-RUNTIME = "from jupyter_lease._runtime import get_runtime as _bgr\n"
+RUNTIME = "from jupyter_lease.watch.runtime import get_runtime as _bgr\n"
 WATCH = RUNTIME + "_bgr().watch()"
 STOP = RUNTIME + "_bgr().stop()"
 OFFSET = RUNTIME + "_bgr().watcher().snapshot.clock_offset"

@@ -39,7 +39,7 @@ _bt_steps = [_bt.perf_counter()]
 for _bm in {modules!r}:
     _bi.import_module(_bm)
 _bt_steps.append(_bt.perf_counter())
-from jupyter_lease._runtime import get_runtime as _bgr
+from jupyter_lease.watch.runtime import get_runtime as _bgr
 _bgr().watcher().poll()
 _bt_steps.append(_bt.perf_counter())
 get_ipython().run_line_magic("lease", "watch")

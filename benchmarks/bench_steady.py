@@ -44,7 +44,7 @@ _ticker.start()
 # Instrumentation, not a product change: wrap the watcher's injectable clock to count its
 # sleeps; each sleep ends in one wake. Costs a counter increment per wake.
 COUNT_WAKES = """\
-from jupyter_lease._runtime import get_runtime as _bgr
+from jupyter_lease.watch.runtime import get_runtime as _bgr
 
 _bw = _bgr().watcher()
 

@@ -28,7 +28,7 @@ from ._core import Config, Figure, median
 from ._rigs import BenchKernel, kernel, lease_env, simulator, watch_setup
 
 POLL_S = 2.0
-RUNTIME = "from jupyter_lease._runtime import get_runtime as _bgr\n"
+RUNTIME = "from jupyter_lease.watch.runtime import get_runtime as _bgr\n"
 WATCH = RUNTIME + "_bgr().watch()"
 STOP = RUNTIME + "_bgr().stop()"
 

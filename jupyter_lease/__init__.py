@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any, Dict, List
 
-from ._extension import load_ipython_extension as load_ipython_extension
-from ._extension import unload_ipython_extension as unload_ipython_extension
+from .kernel.extension import load_ipython_extension as load_ipython_extension
+from .kernel.extension import unload_ipython_extension as unload_ipython_extension
 
 __version__ = "0.1.0"
 
@@ -36,12 +36,12 @@ _ERRORS = (
 _LAZY: Dict[str, str] = {
     **{name: "_errors" for name in _ERRORS},
     **{name: "_api" for name in ("deadline", "keep_alive", "on_warning", "remaining")},
-    "LeaseClient": "_client",
-    "Simulator": "_simulator",
-    "Lease": "_lease",
-    "StopKind": "_lease",
-    "parse_duration": "_duration",
-    "format_remaining": "_duration",
+    "LeaseClient": "modelarts.client",
+    "Simulator": "simulator.app",
+    "Lease": "modelarts.lease",
+    "StopKind": "modelarts.lease",
+    "parse_duration": "core.duration",
+    "format_remaining": "core.duration",
 }
 
 
@@ -63,5 +63,5 @@ __all__ = sorted([*_LAZY, "__version__", "load_ipython_extension", "unload_ipyth
 
 
 def _jupyter_server_extension_points() -> list:
-    """jupyter_server's entry point: the extension lives in ``jupyter_lease._server``."""
-    return [{"module": "jupyter_lease._server"}]
+    """jupyter_server's entry point: the extension lives in ``jupyter_lease.server.extension``."""
+    return [{"module": "jupyter_lease.server.extension"}]

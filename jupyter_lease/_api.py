@@ -15,11 +15,11 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ._duration import DurationLike, format_duration, renewal, to_timedelta
 from ._errors import DurationError, LeaseError, scrub
-from ._runtime import get_runtime
-from ._schedule import backoff
-from ._watcher import Watcher
+from .core.duration import DurationLike, format_duration, renewal, to_timedelta
+from .core.schedule import backoff
+from .watch.runtime import get_runtime
+from .watch.watcher import Watcher
 
 __all__ = ["deadline", "keep_alive", "on_warning", "remaining", "Subscription"]
 
@@ -32,7 +32,7 @@ MIN_RENEWAL_GAP = timedelta(minutes=10)
 
 def _register(body: Dict[str, Any]) -> Any:
     """The server link if this instance's Jupyter server took the work, else None."""
-    from ._busy_client import find_server
+    from .server.busy_client import find_server
 
     try:
         link = find_server()

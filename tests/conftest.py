@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.simulator.app import Simulator
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def sim_env(simulator: Simulator) -> Dict[str, str]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    from jupyter_lease._simulator import DEFAULT_AK, DEFAULT_SK, issued_secrets
+    from jupyter_lease.simulator.app import DEFAULT_AK, DEFAULT_SK, issued_secrets
 
     outcome = yield
     report = outcome.get_result()

@@ -22,14 +22,14 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from jupyter_lease._cache import CACHE_DIR_ENV, CachedLeaseSource
-from jupyter_lease._client import LeaseClient
-from jupyter_lease._credentials import resolve_credentials
-from jupyter_lease._discovery import discover
-from jupyter_lease._retry import RetryPolicy
-from jupyter_lease._schedule import PollSchedule
-from jupyter_lease._simulator import Simulator
-from jupyter_lease._watcher import Watcher, WatchEvent
+from jupyter_lease.core.retry import RetryPolicy
+from jupyter_lease.core.schedule import PollSchedule
+from jupyter_lease.modelarts.client import LeaseClient
+from jupyter_lease.modelarts.credentials import resolve_credentials
+from jupyter_lease.modelarts.discovery import discover
+from jupyter_lease.simulator.app import Simulator
+from jupyter_lease.watch.cache import CACHE_DIR_ENV, CachedLeaseSource
+from jupyter_lease.watch.watcher import Watcher, WatchEvent
 
 FAKE_HOST = "modelarts.sim-fault.invalid"  # resolved by the stand-in resolver below, never by DNS
 SCALE = 60  # every poll interval of the default schedule is divided by this

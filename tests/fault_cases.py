@@ -21,9 +21,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
-from jupyter_lease._cache import CacheEntry, cache_key
-from jupyter_lease._credentials import resolve_credentials
-from jupyter_lease._discovery import discover
+from jupyter_lease.modelarts.credentials import resolve_credentials
+from jupyter_lease.modelarts.discovery import discover
+from jupyter_lease.watch.cache import CacheEntry, cache_key
 
 from .fault_bench import FAKE_HOST, RETRY, TIMEOUT, Bench
 

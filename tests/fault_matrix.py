@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from jupyter_lease._client import DEFAULT_TIMEOUT
-from jupyter_lease._retry import RetryPolicy
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.core.retry import RetryPolicy
+from jupyter_lease.modelarts.client import DEFAULT_TIMEOUT
+from jupyter_lease.simulator.app import Simulator
 
 from .fault_bench import (
     DEFAULT_SCHEDULE,

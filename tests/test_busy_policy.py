@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from jupyter_lease._busy_policy import LeaseNow, Policy, Work, decide, parse_until
-from jupyter_lease._busy_state import MAX_RENEWALS, PolicyState, Renewal, StateFile
+from jupyter_lease.server.busy_policy import LeaseNow, Policy, Work, decide, parse_until
+from jupyter_lease.server.busy_state import MAX_RENEWALS, PolicyState, Renewal, StateFile
 
 H, M = 3600.0, 60.0
 NOW = 1_800_000_000.0

@@ -17,8 +17,8 @@ from typing import Any, Callable, Dict, Iterator
 import pytest
 import requests
 
-from jupyter_lease._cache import CACHE_DIR_ENV
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.simulator.app import Simulator
+from jupyter_lease.watch.cache import CACHE_DIR_ENV
 
 from .test_server import TOKEN, JupyterServer, _clean_env, renew_calls
 

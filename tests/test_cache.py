@@ -13,7 +13,16 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from jupyter_lease._cache import (
+from jupyter_lease._errors import AuthenticationError, RequestTimeout, ServerError
+from jupyter_lease.core import present
+from jupyter_lease.core.retry import RetryPolicy
+from jupyter_lease.core.schedule import PollSchedule
+from jupyter_lease.modelarts.client import LeaseClient
+from jupyter_lease.modelarts.credentials import resolve_credentials
+from jupyter_lease.modelarts.discovery import discover
+from jupyter_lease.modelarts.lease import Lease
+from jupyter_lease.simulator.app import Simulator
+from jupyter_lease.watch.cache import (
     CACHE_DIR_ENV,
     FORMAT,
     CachedLeaseSource,
@@ -21,18 +30,9 @@ from jupyter_lease._cache import (
     cache_path,
     max_age,
 )
-from jupyter_lease._client import LeaseClient
-from jupyter_lease._credentials import resolve_credentials
-from jupyter_lease._discovery import discover
-from jupyter_lease._errors import AuthenticationError, RequestTimeout, ServerError
-from jupyter_lease._filelock import FileLock, LockTimeout
-from jupyter_lease._lease import Lease
-from jupyter_lease._retry import RetryPolicy
-from jupyter_lease._runtime import Runtime
-from jupyter_lease._schedule import PollSchedule
-from jupyter_lease._simulator import Simulator
-from jupyter_lease._watcher import reading_of
-from jupyter_lease.core import present
+from jupyter_lease.watch.filelock import FileLock, LockTimeout
+from jupyter_lease.watch.runtime import Runtime
+from jupyter_lease.watch.watcher import reading_of
 
 # Every lease in these tests is 2 h away: the "far" interval applies.
 FAST = PollSchedule(far=0.5, near=0.5, final=0.5)
@@ -66,7 +66,7 @@ def subprocess_env(sim: Simulator, directory: Any) -> Dict[str, str]:
 
 HOLD_LOCK = """
 import sys, time
-from jupyter_lease._filelock import FileLock
+from jupyter_lease.watch.filelock import FileLock
 with FileLock(sys.argv[1]):
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]))
@@ -119,9 +119,9 @@ def test_the_lock_excludes_threads_of_one_process(tmp_path):
 
 POLLER = """
 import json, sys, time
-from jupyter_lease._cache import CachedLeaseSource
-from jupyter_lease._client import LeaseClient
-from jupyter_lease._schedule import PollSchedule
+from jupyter_lease.watch.cache import CachedLeaseSource
+from jupyter_lease.modelarts.client import LeaseClient
+from jupyter_lease.core.schedule import PollSchedule
 
 start, seconds = float(sys.argv[1]), float(sys.argv[2])
 schedule = PollSchedule(far=2.0, near=2.0, final=2.0)
@@ -190,8 +190,8 @@ def test_renew_updates_the_cache_for_everyone(simulator, tmp_path):
         [
             sys.executable,
             "-c",
-            "from jupyter_lease._cache import CachedLeaseSource;"
-            "from jupyter_lease._client import LeaseClient;"
+            "from jupyter_lease.watch.cache import CachedLeaseSource;"
+            "from jupyter_lease.modelarts.client import LeaseClient;"
             "print(CachedLeaseSource(LeaseClient()).show().deadline_ms)",
         ],
         env=subprocess_env(simulator, tmp_path),
@@ -367,7 +367,11 @@ def test_the_cache_lives_in_the_runtime_dir_unless_overridden(tmp_path):
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime)}
     env.pop(CACHE_DIR_ENV, None)
     found = subprocess.run(
-        [sys.executable, "-c", "from jupyter_lease._cache import cache_dir; print(cache_dir())"],
+        [
+            sys.executable,
+            "-c",
+            "from jupyter_lease.watch.cache import cache_dir; print(cache_dir())",
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -19,13 +19,13 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-from jupyter_lease._cache import CACHE_DIR_ENV, CachedLeaseSource
-from jupyter_lease._cachefile import MAX_BYTES
 from jupyter_lease._errors import LeaseFormatError, PermissionDeniedError
-from jupyter_lease._lease import Lease
-from jupyter_lease._runtime import Runtime
-from jupyter_lease._schedule import PollSchedule
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.core.schedule import PollSchedule
+from jupyter_lease.modelarts.lease import Lease
+from jupyter_lease.simulator.app import Simulator
+from jupyter_lease.watch.cache import CACHE_DIR_ENV, CachedLeaseSource
+from jupyter_lease.watch.cachefile import MAX_BYTES
+from jupyter_lease.watch.runtime import Runtime
 
 from .test_cache import make_source, read_file, show_calls
 

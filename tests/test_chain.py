@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from jupyter_lease._chain import Chain, Failed, Hit, Invalid, Link, NotSet, Outcome, Skipped
+from jupyter_lease.core.chain import Chain, Failed, Hit, Invalid, Link, NotSet, Outcome, Skipped
 
 SK = "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.simulator.app import Simulator
 
 BIN = Path(sys.executable).parent
 

@@ -9,9 +9,6 @@ from datetime import timedelta
 
 import pytest
 
-from jupyter_lease._client import LeaseClient
-from jupyter_lease._credentials import resolve_credentials
-from jupyter_lease._discovery import discover
 from jupyter_lease._errors import (
     APIError,
     AuthenticationError,
@@ -28,9 +25,12 @@ from jupyter_lease._errors import (
     ThrottledError,
     UsageError,
 )
-from jupyter_lease._lease import StopKind
-from jupyter_lease._retry import RetryPolicy
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.core.retry import RetryPolicy
+from jupyter_lease.modelarts.client import LeaseClient
+from jupyter_lease.modelarts.credentials import resolve_credentials
+from jupyter_lease.modelarts.discovery import discover
+from jupyter_lease.modelarts.lease import StopKind
+from jupyter_lease.simulator.app import Simulator
 
 
 class Sleeps(list):

@@ -1,6 +1,6 @@
 import pytest
 
-from jupyter_lease._clock import OffsetEstimate, observe
+from jupyter_lease.core.clock import OffsetEstimate, observe
 
 
 def test_one_observation_brackets_the_truth():

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Dict, List
 
-from jupyter_lease._versions import PIP_WIDGETS_7
+from jupyter_lease.doctor.versions import PIP_WIDGETS_7
 
 ROOT = Path(__file__).resolve().parent.parent
 

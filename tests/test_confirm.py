@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_lease._client import LeaseClient
-from jupyter_lease._confirm import remembered
-from jupyter_lease._credentials import resolve_credentials
-from jupyter_lease._discovery import discover
-from jupyter_lease._doctor import DoctorOptions, run_doctor
 from jupyter_lease._errors import ConfigurationError, NotFoundError
-from jupyter_lease._retry import RetryPolicy
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.core.retry import RetryPolicy
+from jupyter_lease.doctor.report import DoctorOptions, run_doctor
+from jupyter_lease.modelarts.client import LeaseClient
+from jupyter_lease.modelarts.confirm import remembered
+from jupyter_lease.modelarts.credentials import resolve_credentials
+from jupyter_lease.modelarts.discovery import discover
+from jupyter_lease.simulator.app import Simulator
 
 REAL = "5a2c7e0b-3f41-4d6e-9b8a-0c1d2e3f4a5b"  # the instance this notebook is
 URL_ID = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"  # the UUID in its url (and base_url)

@@ -10,8 +10,6 @@ from typing import Any, Optional
 
 import pytest
 
-from jupyter_lease._duration import format_remaining as public_format_remaining
-from jupyter_lease._schedule import parse_thresholds
 from jupyter_lease.core import (
     DEFAULT_WARN_AT,
     DEFAULT_WARN_AT_S,
@@ -21,6 +19,8 @@ from jupyter_lease.core import (
     present,
     thresholds_from,
 )
+from jupyter_lease.core.duration import format_remaining as public_format_remaining
+from jupyter_lease.core.schedule import parse_thresholds
 
 from .present_cases import NOW_MS, REMAINING, ZONES, H, M, timed
 

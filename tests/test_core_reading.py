@@ -179,7 +179,8 @@ def test_the_core_exports_a_small_tested_surface_and_imports_nothing_heavy() -> 
     code = (
         "import sys, jupyter_lease.core; "
         "print(sorted(m for m in ('requests', 'ipywidgets', 'anywidget', 'IPython', "
-        "'urllib3', 'jupyter_lease._client', 'jupyter_lease._widget') if m in sys.modules))"
+        "'urllib3', 'jupyter_lease.modelarts.client', 'jupyter_lease.kernel.widget') "
+        "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr

@@ -10,14 +10,9 @@ from typing import Any, Callable, Dict, List
 import pytest
 import requests
 
-from jupyter_lease import _signer
-from jupyter_lease._credentials import (
-    metadata_enabled,
-    resolve_credentials,
-    try_resolve_credentials,
-)
 from jupyter_lease._errors import CredentialsError
-from jupyter_lease._providers import (
+from jupyter_lease.modelarts import signer as _signer
+from jupyter_lease.modelarts.credential_providers import (
     RETRY_AFTER_FAILURE,
     Credentials,
     RefreshingProvider,
@@ -26,7 +21,12 @@ from jupyter_lease._providers import (
     mask,
     parse_expires_at,
 )
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.modelarts.credentials import (
+    metadata_enabled,
+    resolve_credentials,
+    try_resolve_credentials,
+)
+from jupyter_lease.simulator.app import Simulator
 
 AK = "QTWAOYTTINDUT2QVKYUC"
 SK = "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc"
@@ -543,7 +543,7 @@ class Issuer:
         self.fail = False
 
     def __call__(self, now: float) -> Credentials:
-        from jupyter_lease._providers import FetchFailed
+        from jupyter_lease.modelarts.credential_providers import FetchFailed
 
         self.calls.append(now)
         if self.fail:
@@ -628,9 +628,9 @@ def run_cli(args: List[str], env: Dict[str, str]) -> Any:
 
 @pytest.mark.parametrize("shape", list(ECHOED))
 def test_a_secret_echoed_by_the_server_never_reaches_a_message(shape: str) -> None:
-    from jupyter_lease._client import LeaseClient
-    from jupyter_lease._discovery import discover
     from jupyter_lease._errors import PermissionDeniedError
+    from jupyter_lease.modelarts.client import LeaseClient
+    from jupyter_lease.modelarts.discovery import discover
 
     name, secret = ECHOED[shape]
     with echoing_simulator(name, secret) as sim:
@@ -648,7 +648,7 @@ def test_a_secret_echoed_by_the_server_never_reaches_a_message(shape: str) -> No
 
 
 def test_network_errors_are_scrubbed_of_the_secrets_in_use() -> None:
-    from jupyter_lease._client import _network_error
+    from jupyter_lease.modelarts.client import _network_error
 
     secret = "q7vb.x2nd.k9wm"
     try:
@@ -662,7 +662,7 @@ def test_a_failing_source_does_not_echo_a_secret_of_the_chain(
     simulator: Simulator, fake_modelarts: Callable
 ) -> None:
     """IAM refuses, then the ModelArts SDK fails with the IAM password in its message."""
-    from jupyter_lease._doctor import DoctorOptions, run_doctor
+    from jupyter_lease.doctor.report import DoctorOptions, run_doctor
 
     password = "5f0d8a2b1c3e4f5a6b7c8d9e0f1a2b3c"
     fake_modelarts(
@@ -681,7 +681,7 @@ def test_a_failing_source_does_not_echo_a_secret_of_the_chain(
 
 
 def test_doctor_scrubs_the_secrets_in_use_from_every_cell(simulator: Simulator) -> None:
-    from jupyter_lease._doctor import DoctorOptions, run_doctor
+    from jupyter_lease.doctor.report import DoctorOptions, run_doctor
 
     name, token = ECHOED["token of 32 hex digits"]
     env = echo_env(simulator, name, token)

@@ -14,7 +14,7 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-from jupyter_lease._simulator import DEFAULT_AK, DEFAULT_SK
+from jupyter_lease.simulator.app import DEFAULT_AK, DEFAULT_SK
 
 DEMO_TIMEOUT = 240  # s, one headless demo run (about a minute on an idle machine)
 Command = Tuple[List[str], Path]  # the arguments, the directory to run them in
@@ -119,7 +119,7 @@ def test_demo_with_output_elsewhere_than_the_cwd(demo_runs):
 def test_demo_without_the_demo_extra_says_what_to_install(tmp_path):
     code = (
         "import sys; sys.modules['nbclient'] = None\n"  # as if not installed: import fails
-        "from jupyter_lease._cli import main; sys.exit(main(['demo', '--execute']))"
+        "from jupyter_lease.cli.main import main; sys.exit(main(['demo', '--execute']))"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,

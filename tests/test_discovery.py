@@ -11,9 +11,9 @@ from typing import Any, Dict
 
 import pytest
 
-from jupyter_lease._discovery import ENDPOINT_SOURCES, Location, discover
 from jupyter_lease._errors import ConfigurationError
-from jupyter_lease._modelarts_env import (
+from jupyter_lease.modelarts.discovery import ENDPOINT_SOURCES, Location, discover
+from jupyter_lease.modelarts.env import (
     default_endpoint,
     memoize_session_factory,
     modelarts_hint,
@@ -493,8 +493,9 @@ def test_modelarts_hint() -> None:
 
 def test_importing_the_shell_modules_does_not_import_requests() -> None:
     code = (
-        "import sys, jupyter_lease, jupyter_lease._discovery, jupyter_lease._credentials, "
-        "jupyter_lease._doctor; print('requests' in sys.modules)"
+        "import sys, jupyter_lease, jupyter_lease.modelarts.discovery, "
+        "jupyter_lease.modelarts.credentials, "
+        "jupyter_lease.doctor.report; print('requests' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -10,11 +10,11 @@ from typing import Any, Dict, List
 
 import pytest
 
-from jupyter_lease._chain import Record
-from jupyter_lease._credentials import try_resolve_credentials
-from jupyter_lease._discovery import discover
-from jupyter_lease._doctor import STATUSES, DoctorOptions, Report, doctor_report, run_doctor
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.core.chain import Record
+from jupyter_lease.doctor.report import STATUSES, DoctorOptions, Report, doctor_report, run_doctor
+from jupyter_lease.modelarts.credentials import try_resolve_credentials
+from jupyter_lease.modelarts.discovery import discover
+from jupyter_lease.simulator.app import Simulator
 
 NB = "1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"
 PROJECT = "0123456789abcdef0123456789abcdef"

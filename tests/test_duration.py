@@ -2,14 +2,14 @@ from datetime import timedelta
 
 import pytest
 
-from jupyter_lease._duration import (
+from jupyter_lease._errors import DurationError, UsageError
+from jupyter_lease.core.duration import (
     format_duration,
     format_remaining,
     parse_duration,
     renewal,
     to_timedelta,
 )
-from jupyter_lease._errors import DurationError, UsageError
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_lease._simulator_faults import FAULTS
+from jupyter_lease.simulator.faults import FAULTS
 
 from . import fault_matrix
 from .fault_cases import CASES, NOT_INJECTED, Inject

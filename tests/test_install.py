@@ -29,8 +29,8 @@ NOTEBOOKS = [
 ]
 BUILD_TIMEOUT, PIP_TIMEOUT = 180, 420  # s
 PROBE = """import json, jupyter_lease
-from jupyter_lease._demo import find_demo_notebook
-from jupyter_lease._widget import CountdownWidget
+from jupyter_lease.cli.demo import find_demo_notebook
+from jupyter_lease.kernel.widget import CountdownWidget
 print(json.dumps({"module": jupyter_lease.__file__, "notebook": str(find_demo_notebook()),
                   "esm": len(CountdownWidget._esm)}))"""
 

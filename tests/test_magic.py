@@ -143,7 +143,7 @@ def test_config_traits_apply_and_bad_values_are_refused_in_one_line(kernel):
     out = run(
         kernel,
         """
-from jupyter_lease._runtime import get_runtime
+from jupyter_lease.watch.runtime import get_runtime
 print([int(t.total_seconds()) for t in get_runtime().settings.warn_at])
 """,
     ).stdout
@@ -169,7 +169,7 @@ def test_reload_leaves_exactly_one_watcher_and_one_hook(kernel):
     out = run(
         kernel,
         """
-from jupyter_lease._runtime import active_watchers
+from jupyter_lease.watch.runtime import active_watchers
 hooks = [cb for cb in get_ipython().events.callbacks["pre_run_cell"]
          if getattr(cb, "__qualname__", "").endswith("before_cell")]
 configurables = [c for c in get_ipython().configurables if type(c).__name__ == "JupyterLease"]
@@ -186,7 +186,7 @@ def test_unload_removes_everything(kernel):
         kernel,
         """
 import time
-from jupyter_lease._runtime import active_watchers
+from jupyter_lease.watch.runtime import active_watchers
 time.sleep(0.2)
 hooks = [cb for cb in get_ipython().events.callbacks["pre_run_cell"]
          if getattr(cb, "__qualname__", "").endswith("before_cell")]
@@ -200,7 +200,7 @@ def test_stop_stops_the_thread(kernel):
     run(kernel, "%load_ext jupyter_lease\n%lease watch")
     assert "stopped watching" in run(kernel, "%lease stop").stdout
     out = run(
-        kernel, "from jupyter_lease._runtime import active_watchers; print(active_watchers())"
+        kernel, "from jupyter_lease.watch.runtime import active_watchers; print(active_watchers())"
     )
     assert out.stdout.strip() == "0"
     assert "was not watching" in run(kernel, "%lease stop").stdout
@@ -258,7 +258,7 @@ def test_the_instance_stopping_is_reported(kernel, simulator):
         kernel,
         """
 import time
-from jupyter_lease._runtime import get_runtime, active_watchers
+from jupyter_lease.watch.runtime import get_runtime, active_watchers
 w = get_runtime().watcher()
 for _ in range(50):
     if not w.running:
@@ -305,7 +305,7 @@ def autoloading_kernel(env, tmp_path):
 
 WAIT_FOR_WATCHER = """
 import time
-from jupyter_lease._runtime import active_watchers
+from jupyter_lease.watch.runtime import active_watchers
 for _ in range(100):
     if active_watchers():
         break
@@ -349,8 +349,9 @@ print(" ".join(sorted(set(sys.modules) - before)))
     assert ours == {
         "jupyter_lease",
         "jupyter_lease._defaults",
-        "jupyter_lease._extension",
-        "jupyter_lease._magic",
+        "jupyter_lease.kernel",  # its __init__ is a docstring
+        "jupyter_lease.kernel.extension",
+        "jupyter_lease.kernel.magic",
     }
     assert "IPython.core.magic_arguments" not in out
 
@@ -363,16 +364,16 @@ def test_the_first_lease_call_loads_what_loading_deferred(kernel, simulator):
         kernel,
         """
 import sys
-print("jupyter_lease._runtime" in sys.modules)
+print("jupyter_lease.watch.runtime" in sys.modules)
 import jupyter_lease
 jupyter_lease.remaining()
-from jupyter_lease._runtime import get_runtime
+from jupyter_lease.watch.runtime import get_runtime
 print([int(t.total_seconds()) for t in get_runtime().watcher().warn_at])
 """,
     ).stdout.split("\n")
     assert out[:2] == ["False", "[1200, 300]"]
-    from jupyter_lease._magic import ARGUMENTS, JupyterLease
-    from jupyter_lease._magic_commands import _PARSER
+    from jupyter_lease.kernel.magic import ARGUMENTS, JupyterLease
+    from jupyter_lease.kernel.magic_commands import _PARSER
 
     assert [a.dest for a in _PARSER._actions] == [n.lstrip("-") for n, _ in ARGUMENTS]
     for action in _PARSER._actions:

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from jupyter_lease._demo import NOTEBOOKS  # shipped in the package
+from jupyter_lease.cli.demo import NOTEBOOKS  # shipped in the package
 
 pytestmark = pytest.mark.kernel
 CELL_TIMEOUT, STARTUP_TIMEOUT = 30, 60  # s; the test's own timeout is above their sum

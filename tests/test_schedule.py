@@ -11,8 +11,8 @@ from jupyter_lease._errors import (
     ServerError,
     ThrottledError,
 )
-from jupyter_lease._retry import RetryPolicy, is_retryable, parse_retry_after
-from jupyter_lease._schedule import PollSchedule, backoff, parse_thresholds
+from jupyter_lease.core.retry import RetryPolicy, is_retryable, parse_retry_after
+from jupyter_lease.core.schedule import PollSchedule, backoff, parse_thresholds
 
 M = timedelta(minutes=1)
 

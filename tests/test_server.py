@@ -19,11 +19,11 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 import requests
 
-from jupyter_lease._cache import CACHE_DIR_ENV
 from jupyter_lease._errors import AuthenticationError
-from jupyter_lease._server import CONFIG_RETRY, LeaseService, Offload
-from jupyter_lease._simulator import Simulator
 from jupyter_lease.core import Reading, present
+from jupyter_lease.server.extension import CONFIG_RETRY, LeaseService, Offload
+from jupyter_lease.simulator.app import Simulator
+from jupyter_lease.watch.cache import CACHE_DIR_ENV
 
 from .kernel_helpers import KernelSession
 from .test_cache import make_source
@@ -568,7 +568,7 @@ KERNEL_SETUP = """
 %config JupyterLease.poll_far = "2s"
 %config JupyterLease.poll_near = "2s"
 %config JupyterLease.poll_final = "2s"
-from jupyter_lease._runtime import get_runtime
+from jupyter_lease.watch.runtime import get_runtime
 get_runtime().watch()
 """
 

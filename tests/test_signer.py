@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
-from jupyter_lease import _signer
-from jupyter_lease._signer import (
+from jupyter_lease.modelarts import signer as _signer
+from jupyter_lease.modelarts.signer import (
     ParsedAuthorization,
     canonical_request,
     format_sdk_date,

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from jupyter_lease._errors import UsageError
-from jupyter_lease._signer import signed_headers
-from jupyter_lease._simulator import (
+from jupyter_lease.modelarts.signer import signed_headers
+from jupyter_lease.simulator.app import (
     DEFAULT_AK,
     DEFAULT_NOTEBOOK_ID,
     DEFAULT_PROJECT_ID,
@@ -26,7 +26,7 @@ from jupyter_lease._simulator import (
     Simulator,
     SimulatorControl,
 )
-from jupyter_lease._simulator_faults import Request, is_loopback
+from jupyter_lease.simulator.faults import Request, is_loopback
 
 HOUR_MS = 3_600_000
 FROZEN = 1_800_000_000.0  # a fixed simulator clock for exact boundary tests

@@ -14,9 +14,14 @@ from typing import Dict, Iterator, Optional
 
 import pytest
 
-from jupyter_lease._doctor import DoctorOptions, run_doctor
-from jupyter_lease._simulator import Simulator
-from jupyter_lease._versions import ServerVersions, compatibility, kernel_versions, probe_server
+from jupyter_lease.doctor.report import DoctorOptions, run_doctor
+from jupyter_lease.doctor.versions import (
+    ServerVersions,
+    compatibility,
+    kernel_versions,
+    probe_server,
+)
+from jupyter_lease.simulator.app import Simulator
 
 from .test_server import TOKEN, JupyterServer, _clean_env
 

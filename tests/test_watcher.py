@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from jupyter_lease._retry import RetryPolicy
-from jupyter_lease._schedule import PollSchedule
-from jupyter_lease._watcher import Watcher
+from jupyter_lease.core.retry import RetryPolicy
+from jupyter_lease.core.schedule import PollSchedule
+from jupyter_lease.watch.watcher import Watcher
 
 from .clocks import FakeClock
 from .test_client import make_client

@@ -14,10 +14,10 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from jupyter_lease._lease import Lease
-from jupyter_lease._watcher import Snapshot, Watcher
-from jupyter_lease._widget import CLOCK_NEWS_MS, CountdownWidget, render_html, render_text
 from jupyter_lease.core import DEFAULT_EXTEND_CHOICES, Reading
+from jupyter_lease.kernel.widget import CLOCK_NEWS_MS, CountdownWidget, render_html, render_text
+from jupyter_lease.modelarts.lease import Lease
+from jupyter_lease.watch.watcher import Snapshot, Watcher
 
 from .kernel_helpers import KernelSession, iter_strings
 from .test_client import make_client
@@ -276,10 +276,10 @@ def test_mimebundle_has_text_html_and_the_view() -> None:
 
 SETUP = """
 from IPython.display import display
-from jupyter_lease._client import LeaseClient
-from jupyter_lease._schedule import PollSchedule
-from jupyter_lease._watcher import Watcher
-from jupyter_lease._widget import CountdownWidget
+from jupyter_lease.modelarts.client import LeaseClient
+from jupyter_lease.core.schedule import PollSchedule
+from jupyter_lease.watch.watcher import Watcher
+from jupyter_lease.kernel.widget import CountdownWidget
 
 watcher = Watcher(LeaseClient, schedule=PollSchedule(far=2, near=2, final=1))
 watcher.poll()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict, List, Tuple
 
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.simulator.app import Simulator
 
 from ._jupyter import JupyterServer, NotebookPage
 

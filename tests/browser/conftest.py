@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Iterator, List, Sequence
 
 import pytest
 
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.simulator.app import Simulator
 
 from ._jupyter import JupyterServer, NotebookPage, screenshot_dir
 

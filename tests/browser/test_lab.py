@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
 
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.simulator.app import Simulator
 
 from ._jupyter import JupyterServer, parse_countdown
 from ._scenarios import (

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.simulator.app import Simulator
 
 from ._jupyter import JupyterServer
 from ._scenarios import (

@@ -1,0 +1,1 @@
+"""``jupyter lease …``: status, extend, doctor, watch, simulate, demo, keep-alive."""

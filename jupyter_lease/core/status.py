@@ -1,0 +1,161 @@
+"""A lease status snapshot and its renderings (text, HTML, JSON). Pure: ``now`` is passed in.
+
+The words are :func:`jupyter_lease.core.present`'s; this module lays them out as a table with
+where each setting came from.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..modelarts.lease import Lease, lease_reading
+from . import Presentation, Reading, present
+from .duration import format_remaining
+
+__all__ = ["LeaseStatus"]
+
+
+@dataclass(frozen=True)
+class LeaseStatus:
+    """What is known about one notebook's lease at one instant."""
+
+    notebook_id: str
+    lease: Lease  # ModelArts' answer: its type and raw JSON for ``--json``
+    now: float  # epoch seconds on this host's clock
+    sources: Optional[Dict[str, str]] = None  # setting name → where it came from
+    clock_offset: Optional[float] = None  # server minus local, seconds
+    health: Optional[Dict[str, Any]] = None  # the watcher's: polls, failures, last success/error
+    reading: Optional[Reading] = field(default=None)  # None: the lease, read at ``now``
+
+    def __post_init__(self) -> None:
+        if self.reading is None:
+            offset = self.clock_offset or 0.0
+            read = lease_reading(
+                self.lease,
+                read_at=self.now + offset,
+                clock_offset=offset,
+                notebook_id=self.notebook_id,
+            )
+            object.__setattr__(self, "reading", read)
+
+    @classmethod
+    def from_client(
+        cls, client: Any, lease: Lease, reading: Optional[Reading] = None, **extra: Any
+    ) -> LeaseStatus:
+        """The status right after ``client`` read ``lease``, with the source of every setting."""
+        from ..watch.watcher import reading_of
+
+        location = client.location
+        sources = {
+            "notebook id": location.notebook_id.source,
+            "project id": location.project_id.source,
+            "endpoint": location.endpoint.source,
+            "credentials": client.credentials.source,
+        }
+        now = time.time()
+        return cls(
+            notebook_id=client.notebook_id,
+            lease=lease,
+            now=now,
+            sources=sources,
+            clock_offset=client.clock_offset,
+            reading=reading or reading_of(client, lease),
+            **extra,
+        )
+
+    def presentation(self, local_tz: Optional[tzinfo] = None) -> Presentation:
+        assert self.reading is not None
+        return present(self.reading, self.now, local_tz=local_tz)
+
+    @property
+    def remaining(self) -> Optional[timedelta]:
+        left = self.presentation().remaining_s
+        return None if left is None else timedelta(seconds=left)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """JSON-safe; the keys ``jupyter lease status --json`` promises, and the reading."""
+        assert self.reading is not None
+        remaining = self.remaining
+        deadline = self.lease.deadline
+        offset = self.reading.clock_offset
+        return {
+            "notebook_id": self.notebook_id,
+            "type": self.lease.type,
+            "enabled": self.lease.enabled,
+            "kind": self.lease.kind.value,
+            "deadline": None if deadline is None else _iso(deadline),
+            "remaining_seconds": None if remaining is None else round(remaining.total_seconds(), 3),
+            "idle_after_seconds": (
+                None if self.lease.idle_after is None else self.lease.idle_after.total_seconds()
+            ),
+            "lease": self.lease.to_json(),
+            "reading": self.reading.to_json(),
+            "checked_at": _iso(datetime.fromtimestamp(self.now + offset, tz=timezone.utc)),
+            "server_clock_offset_seconds": (
+                None if self.clock_offset is None else round(self.clock_offset, 3)
+            ),
+            "sources": dict(self.sources or {}),
+        }
+
+    def headline(self) -> str:
+        """One line: ``1 h 05 min left``, ``auto-stop is off``, ``stops after 1 h 00 min idle``."""
+        return self.presentation().headline
+
+    def rows(self, local_tz: Optional[tzinfo] = None) -> List[Tuple[str, str]]:
+        """(label, value) pairs, shared by the text and HTML renderings."""
+        shown = self.presentation(local_tz)
+        rows = [("Notebook", self.notebook_id), ("Lease", f"{self.lease.type}, {shown.headline}")]
+        if shown.detail:  # "stops 14:05:00 local (13:05:00 UTC)": under the lease, unlabelled
+            rows.append(("", shown.detail))
+        if self.clock_offset is not None and abs(self.clock_offset) >= 5:
+            rows.append(("Clock", f"this machine is {_skew(self.clock_offset)} the server"))
+        for name, source in (self.sources or {}).items():
+            rows.append((name.capitalize(), f"from {source}"))
+        if self.health is not None:
+            rows.append(("Watcher", _health_text(self.health)))
+        return rows
+
+    def to_text(self, local_tz: Optional[tzinfo] = None) -> str:
+        rows = self.rows(local_tz)
+        width = max(len(name) for name, _ in rows)
+        return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+    def to_html(self, local_tz: Optional[tzinfo] = None) -> str:
+        cells = "".join(
+            f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self.rows(local_tz)
+        )
+        return f"<table class='jupyter-lease-status'>{cells}</table>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Dict[str, str]:
+        return {"text/plain": self.to_text(), "text/html": self.to_html()}
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _skew(offset: float) -> str:
+    # offset = server - local: a positive offset means the local clock is behind.
+    amount = (
+        format_remaining(timedelta(seconds=abs(offset)))
+        if abs(offset) >= 600
+        else (f"{abs(offset):.0f} s")
+    )
+    return f"{amount} {'behind' if offset > 0 else 'ahead of'}"
+
+
+def _health_text(health: Dict[str, Any]) -> str:
+    if not health.get("running"):
+        return "not watching (start with %lease watch)"
+    parts = [f"{health.get('polls', 0)} polls"]
+    last = health.get("last_success_ago")
+    parts.append("no successful poll yet" if last is None else f"last success {last:.0f} s ago")
+    if health.get("failures"):
+        parts.append(f"{health['failures']} failing in a row: {health.get('last_error')}")
+    return "watching; " + ", ".join(parts)

@@ -1,0 +1,263 @@
+"""``%lease``: the IPython magic's configuration and its pre-run hook, all that loading registers.
+
+Configuration works like any IPython configurable (jupysql's pattern):
+``%config JupyterLease.warn_at = "20m,5m"`` in a notebook, or
+``c.JupyterLease.auto_watch = True`` in ``ipython_config.py``.
+
+``%load_ext jupyter_lease`` has a budget of 5 ms (benchmarks/), so this module imports only
+what IPython has loaded already. The commands (argument parsing, the runtime, the watcher,
+discovery, the HTTP client, the widget) are in ``_magic_commands`` and load on the first
+``%lease``; the runtime is created there, or by the API, and takes this configuration then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import re
+import sys
+import threading
+from typing import Any, Callable, Dict, List, Tuple
+
+from IPython.core.magic import Magics, line_magic, magics_class
+from traitlets import Bool, Unicode, observe, validate
+from traitlets import List as ListTrait
+
+from .._defaults import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT
+
+__all__ = ["ARGUMENTS", "JupyterLease", "existing_runtime", "say"]
+
+PREFIX = "jupyter_lease:"
+# A line running the magic, or the CLI through a shell escape (`!jupyter lease extend 2h`).
+_LEASE_CELL = re.compile(r"^\s*(?:%lease\b|!.*\bjupyter[- ]lease\b)", re.MULTILINE)
+
+# The magic's arguments, defined once: `%lease?` shows them (written into the docstring at
+# load, a string join), and ``_magic_commands`` builds its parser from them on first use.
+ARGUMENTS: Tuple[Tuple[str, Dict[str, Any]], ...] = (
+    (
+        "command",
+        {
+            "nargs": "?",
+            "default": "status",
+            "metavar": "command",
+            "help": "status (default) | watch | stop | extend DURATION | doctor",
+        },
+    ),
+    (
+        "duration",
+        {
+            "nargs": "?",
+            "metavar": "duration",
+            "help": "for extend: how long to keep running from now, 1h-72h",
+        },
+    ),
+    ("--warn", {"metavar": "WARN", "help": "for watch: warning thresholds, e.g. 30m,10m,5m,1m"}),
+    (
+        "--force",
+        {
+            "action": "store_true",
+            "help": "for extend: even an IDLE lease or auto-stop off (it becomes a timed stop)",
+        },
+    ),
+)
+
+
+def _arguments_help() -> str:
+    def shown(name: str, spec: Dict[str, Any]) -> str:
+        return name if "action" in spec or not name.startswith("-") else f"{name} {spec['metavar']}"
+
+    usage = " ".join(f"[{shown(name, spec)}]" for name, spec in ARGUMENTS)
+    rows = [f"  {shown(name, spec):<14}{spec['help']}" for name, spec in ARGUMENTS]
+    return f"\n\n::\n\n  %lease {usage}\n\n" + "\n".join(rows) + "\n"
+
+
+def existing_runtime() -> Any:
+    """The process's runtime if something created it, else None, without creating or even
+    importing it: before that there is no watcher to configure, warn from or close."""
+    module = sys.modules.get("jupyter_lease.watch.runtime")
+    return None if module is None else module.existing_runtime()
+
+
+@magics_class
+class JupyterLease(Magics):
+    """Watch and extend this notebook instance's ModelArts lease."""
+
+    warn_at = Unicode(
+        DEFAULT_WARN_AT, help="Warn when this much time is left (comma-separated durations)."
+    ).tag(config=True)
+    poll_far = Unicode("5m", help="Poll interval while the stop is more than 30 min away.").tag(
+        config=True
+    )
+    poll_near = Unicode("1m", help="Poll interval inside 30 min.").tag(config=True)
+    poll_final = Unicode("15s", help="Poll interval inside 5 min.").tag(config=True)
+    auto_watch = Bool(
+        False, help="Start watching when the extension loads, if a lease is discoverable."
+    ).tag(config=True)
+    notifications = Bool(
+        True, help="Offer browser notifications at warning thresholds (asked on a click)."
+    ).tag(config=True)
+    cell_warnings = Bool(
+        True, help="Print one warning line before a cell runs when the stop is near."
+    ).tag(config=True)
+    extend_choices = ListTrait(
+        Unicode(),
+        default_value=list(DEFAULT_EXTEND_CHOICES),
+        help="Durations offered by the widget's Extend button.",
+    ).tag(config=True)
+    notebook_id = Unicode(
+        None, allow_none=True, help="Notebook instance id (default: discovered)"
+    ).tag(config=True)
+    project_id = Unicode(None, allow_none=True, help="Project id (default: discovered)").tag(
+        config=True
+    )
+    region = Unicode(None, allow_none=True, help="Region (default: discovered)").tag(config=True)
+    endpoint = Unicode(None, allow_none=True, help="ModelArts endpoint (default: discovered)").tag(
+        config=True
+    )
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.widgets: List[Any] = []
+        runtime = existing_runtime()
+        if runtime is not None:  # %reload_ext: the process's runtime takes the new settings
+            self.apply_settings(runtime)
+
+    @property
+    def runtime(self) -> Any:
+        """The process's runtime; created on first use, configured by every loaded magic."""
+        from ..watch.runtime import get_runtime
+
+        return get_runtime()
+
+    # -- configuration --------------------------------------------------------------------------
+
+    # A bad value from %config or a profile is refused with one line and the old value kept:
+    # a TraitError would put a traceback in the user's cell.
+    @validate("warn_at")
+    def _valid_thresholds(self, proposal: Any) -> str:
+        from ..core.schedule import parse_thresholds
+
+        return _checked(proposal, parse_thresholds)
+
+    @validate("poll_far", "poll_near", "poll_final")
+    def _valid_interval(self, proposal: Any) -> str:
+        from ..core.duration import parse_duration
+
+        return _checked(proposal, parse_duration)
+
+    @observe(
+        "warn_at",
+        "poll_far",
+        "poll_near",
+        "poll_final",
+        "notebook_id",
+        "project_id",
+        "region",
+        "endpoint",
+    )
+    def _settings_changed(self, change: Any) -> None:
+        runtime = existing_runtime()
+        if runtime is not None:  # otherwise the runtime reads the settings when created
+            self.apply_settings(runtime)
+
+    def apply_settings(self, runtime: Any) -> None:
+        from ..core.duration import parse_duration
+        from ..core.schedule import PollSchedule, parse_thresholds
+
+        runtime.configure(
+            warn_at=parse_thresholds(self.warn_at),
+            schedule=PollSchedule(
+                far=parse_duration(self.poll_far).total_seconds(),
+                near=parse_duration(self.poll_near).total_seconds(),
+                final=parse_duration(self.poll_final).total_seconds(),
+            ),
+            location={
+                "notebook_id": self.notebook_id,
+                "project_id": self.project_id,
+                "region": self.region,
+                "endpoint": self.endpoint,
+            },
+        )
+
+    # -- the magic --------------------------------------------------------------------------------
+
+    @line_magic
+    def lease(self, line: str = "") -> Any:
+        """Show, watch and extend this notebook instance's ModelArts lease.
+
+        %lease                  time left, stop time, where each setting came from
+        %lease watch            a live countdown (widget in notebooks, warnings in terminals)
+        %lease extend 2h        keep the instance running 2 h from now (1h-72h)
+        %lease extend 2h --force   the same for an IDLE lease or auto-stop off (becomes timed)
+        %lease stop             stop watching
+        %lease doctor           what was discovered, which credentials are used
+        """
+        from .magic_commands import run
+
+        return run(self, line)
+
+    lease.__doc__ = inspect.cleandoc(lease.__doc__ or "") + _arguments_help()
+
+    # -- hooks ----------------------------------------------------------------------------------
+
+    def before_cell(self, *info: Any) -> None:
+        """``pre_run_cell``: the one safe place to print a warning (we are in the main thread).
+
+        Flushed at once: the kernel sends stdout and stderr separately, and an unflushed line
+        would land after the cell's own output. A cell that runs ``%lease`` or ``jupyter
+        lease`` gets none: it shows or changes the lease itself, so its own answer is newer.
+        """
+        runtime = existing_runtime()
+        if not (self.cell_warnings and runtime is not None and runtime.watching):
+            return
+        raw_cell = getattr(info[0], "raw_cell", None) if info else None
+        if isinstance(raw_cell, str) and _LEASE_CELL.search(raw_cell):
+            return
+        try:
+            shown = runtime.watcher().present()
+            if shown.warning:  # warning, critical or expired: from the largest threshold on
+                from .terminal import warning_line
+
+                print(warning_line(shown), file=sys.stderr, flush=True)
+        except Exception:  # a hook that raises would break every cell
+            pass
+
+    def start_auto_watch(self) -> None:
+        """Discover in a background thread; watch only if a lease is discoverable."""
+
+        def attempt() -> None:
+            try:
+                self.runtime.client()
+            except Exception:  # not on ModelArts, or not configured: stay quiet
+                return
+            self.runtime.watch()
+
+        threading.Thread(target=attempt, name="jupyter-lease-autowatch", daemon=True).start()
+
+    def close_widgets(self) -> None:
+        for widget in self.widgets:
+            with contextlib.suppress(Exception):
+                widget.close()
+        self.widgets.clear()
+
+
+def _checked(proposal: Any, parse: Callable[[str], Any]) -> str:
+    from .._errors import LeaseError
+
+    owner, name, value = proposal["owner"], proposal["trait"].name, proposal["value"]
+    # Remember good values ourselves: while %config holds notifications, traitlets has
+    # already stored the new value by the time it validates.
+    good = owner.__dict__.setdefault("_last_good", {})
+    try:
+        parse(value)
+    except LeaseError as exc:
+        old = good.get(name, proposal["trait"].default_value)
+        say(f"{name} = {value!r} ignored ({exc}); keeping {old!r}")
+        return old
+    good[name] = value
+    return value
+
+
+def say(message: str) -> None:
+    """One line on stderr; never a traceback."""
+    print(f"{PREFIX} {message}", file=sys.stderr)

@@ -1,0 +1,280 @@
+"""The Jupyter server extension: the lease over HTTP, answered while every kernel is busy.
+
+A kernel cannot handle a click while a cell runs (measured: Python click handlers wait for
+the cell); the Jupyter server can. So the browser reads and extends the lease here:
+
+    GET  {base_url}jupyter-lease/api/lease          the lease (from the shared cache)
+    POST {base_url}jupyter-lease/api/lease/extend   {"duration": "2h"} → RenewLease
+
+Loading never fails the server: the lease source is built lazily (discovery and credentials
+may do network I/O, and the server must start without ModelArts), and when it cannot be built
+the endpoints answer 503 with the one-line reason and the log gets one WARNING line.
+
+All blocking work (file lock, ModelArts calls, credentials) runs on the extension's own two
+worker threads (:class:`Offload`), never on the event loop and never on asyncio's default
+executor, which jupyter_server's own handlers use: a slow ModelArts must not stall
+``/api/kernelspecs`` and the rest of Jupyter. Concurrent GETs share one in-flight read. The
+handlers live in :mod:`jupyter_lease.server.handlers`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import threading
+import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any, Callable, Dict, Optional, TypeVar
+
+from .._errors import APIError, ConfigurationError, LeaseError, UsageError, scrub
+from ..core.schedule import PollSchedule
+from ..watch.cache import CachedLeaseSource, CacheEntry
+
+__all__ = ["LeaseService", "Offload", "lease_view", "_load_jupyter_server_extension"]
+
+API_PATH = "jupyter-lease/api/lease"
+EXTEND_PATH = "jupyter-lease/api/lease/extend"
+CONFIG_RETRY = 30.0  # seconds before a failed discovery is tried again
+# One thread for the (shared) read, one for an Extend: a stalled ModelArts holds at most these.
+WORKERS = 2
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+SourceFactory = Callable[[], CachedLeaseSource]
+T = TypeVar("T")
+
+
+def lease_view(
+    source: CachedLeaseSource, entry: CacheEntry, *, now: Optional[float] = None
+) -> Dict[str, Any]:
+    """The JSON the browser gets: ``{"reading": Reading.to_json(), "now_ms": ...}``.
+
+    ``reading`` is the same JSON a kernel's widget syncs (the deadline on ModelArts' clock,
+    the offset beside it); ``now_ms`` is this host's clock as it answers, which the page uses
+    to measure its own clock against this host's. Other fields may come beside these two.
+    """
+    local_now = time.time() if now is None else now
+    return {
+        "reading": entry.reading(source.notebook_id).to_json(),
+        "now_ms": int(round(local_now * 1000)),
+    }
+
+
+class Offload:
+    """The extension's own small thread pool, and single flight for lease reads.
+
+    :meth:`run` runs blocking work on the pool; :meth:`shared` does too, unless the same
+    ``work`` is already in flight in this process, whose result (or exception) every waiter
+    then gets: eight tabs opening at once make one upstream read and hold one thread, not
+    eight. Extends go through :meth:`run`, never merged: each is a RenewLease someone asked for.
+    """
+
+    def __init__(self, workers: int = WORKERS) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jupyter-lease")
+        self._flights: Dict[Callable[[], Any], asyncio.Future] = {}
+
+    async def run(self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, work)
+
+    async def shared(self, work: Callable[[], T]) -> T:
+        """``run(work)``, or join the same ``work`` still in flight (bound methods of one
+        object compare equal, so ``service.lease`` is one key however often it is spelled)."""
+        flight = self._flights.get(work)
+        if flight is None or flight.done():
+            flight = self._flights[work] = asyncio.ensure_future(self.run(work))
+        # shield: a waiter that goes away must not cancel the read the others wait for.
+        return await asyncio.shield(flight)
+
+    def shutdown(self) -> None:
+        """Stop taking work; idle threads exit now, a call in flight when it returns."""
+        self._pool.shutdown(wait=False)
+
+
+class LeaseService:
+    """The server's one lease source, built on first use. Every method blocks: the handlers
+    run them on :attr:`offload`'s threads."""
+
+    def __init__(
+        self,
+        log: logging.Logger,
+        *,
+        base_url: str = "/",
+        factory: Optional[SourceFactory] = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.log = log
+        self.base_url = base_url
+        self._factory = factory or self._default_factory
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._source: Optional[CachedLeaseSource] = None
+        self._failure: Optional[LeaseError] = None
+        self._failed_at = float("-inf")
+        self._logged: Optional[str] = None
+        self._reported: weakref.WeakSet = weakref.WeakSet()
+        self.offload = Offload()
+        self.schedule = PollSchedule()  # the read intervals; c.JupyterLease.poll_* may set them
+        # Adds the keep-alive policy's summary to every lease view (set by _busy_server).
+        self.keep_alive: Optional[Callable[[], Dict[str, Any]]] = None
+
+    def source(self) -> CachedLeaseSource:
+        """The lease source; :class:`ConfigurationError` (one line) when not on ModelArts.
+
+        A failure is remembered for ``CONFIG_RETRY`` seconds: resolving credentials may ask IAM
+        or the metadata service, and a page polling this API must not turn into a login loop
+        (IAM and the API gateway lock accounts after repeated failures).
+        """
+        with self._lock:
+            if self._source is not None:
+                return self._source
+            if self._failure is not None and self._clock() - self._failed_at < CONFIG_RETRY:
+                raise self._failure
+            try:
+                self._source = self._factory()
+            except LeaseError as exc:
+                self._failure, self._failed_at = exc, self._clock()
+                self._log_once(f"jupyter_lease: the lease API is unavailable: {scrub(str(exc))}")
+                raise
+            self._failure = None
+            self.log.debug(
+                "jupyter_lease: serving the lease of notebook %s", self._source.notebook_id
+            )
+            return self._source
+
+    def built(self) -> Optional[CachedLeaseSource]:
+        """The lease source if it has been built; never builds it (no I/O)."""
+        return self._source
+
+    def lease(self) -> Dict[str, Any]:
+        """GET: the cached lease (fetched upstream only when the cache is due)."""
+        source = self.source()
+        try:
+            entry = source.show_entry()
+        except APIError as exc:
+            entry = source.read()
+            if entry.lease is None:  # nothing known at all: the caller answers the error
+                raise
+            if entry.error is None:  # the cache could not record it (no lock): say it anyway
+                entry = replace(entry, error=scrub(str(exc)))
+        finally:
+            self._report_cache(source)
+        return self._view(source, entry)
+
+    def _view(self, source: CachedLeaseSource, entry: CacheEntry) -> Dict[str, Any]:
+        view = lease_view(source, entry)
+        if self.keep_alive is not None:
+            view["keep_alive"] = self.keep_alive()
+        return view
+
+    def extend(self, duration: str, force: bool = False) -> Dict[str, Any]:
+        """POST extend: RenewLease, then the lease read back, in the GET shape (an IDLE or
+        auto-stop-off lease only with ``force``: ExtendRefusedError, the caller answers 409)."""
+        from ..core.duration import format_duration, parse_duration
+
+        wanted = parse_duration(duration)  # DurationError: the caller answers 400
+        source = self.source()
+        try:
+            entry = source.renew_entry(wanted, force=force)
+        finally:
+            self._report_cache(source)
+        self.log.info(
+            "jupyter_lease: lease of notebook %s extended by %s",
+            source.notebook_id,
+            format_duration(wanted),
+        )
+        return self._view(source, entry)
+
+    def warm_up(self) -> None:
+        """Build the source in the background at start, so the first page load is quick and
+        a missing configuration is logged at start rather than at the first request."""
+        try:
+            self.source()
+        except LeaseError:
+            pass  # logged once by source()
+        except Exception as exc:  # never let a warm-up thread print a traceback
+            self.log.warning("jupyter_lease: lease source failed: %s", type(exc).__name__)
+
+    def close(self) -> None:
+        """Shut the worker threads down and close the lease source's HTTP session."""
+        self.offload.shutdown()
+        with self._lock:
+            source, self._source = self._source, None
+        if source is not None:
+            source.close()
+
+    def first_report(self, exc: BaseException) -> bool:
+        """True the first time ``exc`` is reported: the waiters of one shared read all get the
+        same exception, and one failure is one line in the log, not one per waiter."""
+        if exc in self._reported:
+            return False
+        self._reported.add(exc)
+        return True
+
+    def _report_cache(self, source: CachedLeaseSource) -> None:
+        # A cache that cannot be used (e.g. a runtime dir other users can write to) costs one
+        # upstream call per request: worth one line in the server log, not one per request.
+        if source.cache_problem is not None:
+            self._log_once(f"jupyter_lease: the lease cache is not used: {source.cache_problem}")
+
+    def _log_once(self, line: str) -> None:
+        if line != self._logged:
+            self._logged = line
+            self.log.warning(line)
+
+    def _default_factory(self) -> CachedLeaseSource:
+        from ..modelarts.client import LeaseClient
+        from ..modelarts.discovery import discover
+
+        try:
+            location = discover(**self._notebook_hint())
+            return CachedLeaseSource(LeaseClient(location), schedule=lambda: self.schedule)
+        except UsageError as exc:
+            if isinstance(exc, ConfigurationError):
+                raise
+            raise ConfigurationError(str(exc)) from None
+
+    def _notebook_hint(self) -> Dict[str, str]:
+        """This server's own ``base_url`` is the best "Jupyter server base_url" source for the
+        notebook id (kernels read it from the runtime file); the env variable still wins."""
+        if os.environ.get("JUPYTER_LEASE_NOTEBOOK_ID", "").strip():
+            return {}
+        match = _UUID.search(self.base_url or "")
+        return {"notebook_id": match.group(0).lower()} if match else {}
+
+
+def _start_keep_alive(serverapp: Any, service: LeaseService) -> None:
+    """Keep alive while busy (:mod:`._busy_server`); its failure leaves the lease API up."""
+    try:
+        from .busy import start_keep_alive
+
+        start_keep_alive(serverapp, service)  # its periodic callback ends with the IOLoop
+    except Exception as exc:
+        serverapp.log.warning(
+            "jupyter_lease: keep alive while busy unavailable: %s", type(exc).__name__
+        )
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Register the handlers; never raise (a broken extension must not stop the server)."""
+    try:
+        from .handlers import register
+
+        base_url = serverapp.web_app.settings.get("base_url", "/")
+        service = LeaseService(serverapp.log, base_url=base_url)
+        urls = register(serverapp.web_app, service, base_url)
+        # jupyter_server has no stop hook for a function-style extension: the threads go with
+        # the ServerApp object (in-process servers in tests) or at interpreter exit, where
+        # Python waits only for a call in flight, which the client's timeouts bound.
+        weakref.finalize(serverapp, service.close)
+        serverapp.log.info("jupyter_lease: lease API at %s (GET), %s (POST)", *urls)
+        _start_keep_alive(serverapp, service)
+        threading.Thread(target=service.warm_up, name="jupyter-lease-warm-up", daemon=True).start()
+    except Exception as exc:
+        serverapp.log.warning(
+            "jupyter_lease: server extension not loaded: %s: %s",
+            type(exc).__name__,
+            scrub(" ".join(str(exc).split()))[:200],
+        )

@@ -1,0 +1,889 @@
+"""A local ModelArts: the only HTTP peer of the tests and the demo.
+
+A real HTTP/1.1 server (stdlib ``http.server``, one daemon thread, loopback only unless told
+otherwise) that answers ShowLease, RenewLease and ShowNotebook like the real service, checks
+AK/SK signatures, temporary credentials and IAM tokens like the API gateway, serves the
+metadata and IAM endpoints that issue them, and can be told to misbehave (``FAULTS``).
+
+Its clock is the injected ``clock`` plus a shift that ``advance()`` moves, so tests cross a
+lease deadline without sleeping.  Every answer carries a ``Date`` from that clock.
+
+The control API under ``/_sim/`` (JSON, no auth, loopback clients only) lets code in another
+process (a kernel, the demo) drive it; :class:`SimulatorControl` is the matching client. It
+refuses anything a web page could send (see :func:`_control_refusal`): any site open in the
+user's browser can reach 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import logging
+import os
+import re
+import secrets
+import shlex
+import ssl
+import string
+import threading
+import time
+import uuid
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import parse_qs, parse_qsl, quote, unquote
+
+from .._errors import UsageError
+from ..modelarts import signer as _signer
+from .faults import (
+    BODY_FAULTS,
+    FAULTS,
+    MAX_SECONDS,
+    SHORT_CIRCUIT,
+    Fault,
+    FaultQueue,
+    Handler,
+    Request,
+    Response,
+    Server,
+    SimulatorControl,
+    auth_error,
+    bounded,
+    damage_body,
+    error_response,
+    fault_error,
+    iam_error,
+    is_loopback,
+    json_response,
+    matches,
+    read_request,
+    send,
+)
+
+__all__ = [
+    "DEFAULT_AK",
+    "DEFAULT_NOTEBOOK_ID",
+    "DEFAULT_PROJECT_ID",
+    "DEFAULT_REGION",
+    "DEFAULT_SK",
+    "FAULTS",
+    "Simulator",
+    "SimulatorControl",
+    "issued_secrets",
+]
+
+DEFAULT_PROJECT_ID = "9e7769b10f4205b4907a70c31012f037"
+DEFAULT_NOTEBOOK_ID = "881ed162-ae2e-4154-bf15-052434b9b5df"
+DEFAULT_AK = "UJZDE8GXD6NCF10EPF91"
+DEFAULT_SK = "d0Kh8oOOL8dKLzdocJ2isAjIhKtJ0RlgLKOmxgJT"
+DEFAULT_REGION = "sim-local-1"
+FLAVOR = "modelarts.vm.cpu.2u"
+
+MIN_RENEW_MS = 3_600_000
+MAX_RENEW_MS = 259_200_000
+DEFAULT_RENEW_MS = 3_600_000
+MAX_DATE_SKEW = 900.0  # the gateway's 15 minutes
+_MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01: a create_at later than that is a typo
+LOCKOUT_AFTER = 5  # consecutive failures per AK ...
+LOCKOUT_SECONDS = 300.0  # ... lock it for 5 minutes
+IAM_TOKEN_TTL = 86_400.0
+STATUSES = frozenset(
+    (
+        "INIT",
+        "CREATING",
+        "STARTING",
+        "STOPPING",
+        "DELETING",
+        "RUNNING",
+        "STOPPED",
+        "FROZEN",
+        "SNAPSHOTTING",
+        "CREATE_FAILED",
+        "START_FAILED",
+        "DELETE_FAILED",
+        "ERROR",
+        "DELETED",
+    )
+)
+
+_log = logging.getLogger("jupyter_lease.simulator")
+_API_RE = re.compile(r"/v1/([^/]+)/notebooks(?:/([^/]+)(/lease)?)?/?")
+#: Where the simulated JupyterLab of an instance lives (the API's examples: ``…/<id>/lab``).
+URL_PREFIX = "https://authoring-modelarts-sim.example.com/"
+_LIST_MAX = 100  # ListNotebooks' largest page
+_NO_API = ("APIG.0101", "The API does not exist or has not been published in the environment.")
+
+
+@dataclass
+class _Notebook:
+    id: str
+    name: str
+    status: str
+    create_at: int
+    duration: int
+    enable: bool
+    type: str
+    update_at: int
+    url: str = ""
+
+    def lease(self) -> Dict[str, Any]:
+        return {
+            "create_at": self.create_at,
+            "duration": self.duration,
+            "enable": self.enable,
+            "type": self.type,
+            "update_at": self.update_at,
+        }
+
+    def show(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "flavor": FLAVOR,
+            "url": self.url,
+            "lease": self.lease(),
+        }
+
+
+@dataclass
+class _Issued:
+    """A temporary credential (metadata service) or an IAM token, valid until ``expires_at``."""
+
+    expires_at: float
+    secret: str = ""
+    token: str = ""
+    project_id: Optional[str] = None
+
+
+def _iso(epoch: float) -> str:
+    """ISO 8601 with microseconds and ``Z``, the format IAM and the metadata service use."""
+    micros = int(round((epoch - int(epoch)) * 1e6)) % 1_000_000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(epoch))) + f".{micros:06d}Z"
+
+
+def _random_text(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+_INSTANCES: weakref.WeakSet = weakref.WeakSet()
+
+
+def issued_secrets() -> List[str]:
+    """Every key, secret and token of every simulator alive in this process (for leak scans)."""
+    return sorted({secret for sim in list(_INSTANCES) for secret in sim._secrets() if secret})
+
+
+class Simulator:
+    """The local ModelArts. ``start()`` it (or use ``with``), point a client at ``url``."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        project_id: str = DEFAULT_PROJECT_ID,
+        notebook_id: str = DEFAULT_NOTEBOOK_ID,
+        lease: float = 7200.0,
+        lease_type: str = "TIMING",
+        ak: str = DEFAULT_AK,
+        sk: str = DEFAULT_SK,
+        clock: Callable[[], float] = time.time,
+        allow_remote: bool = False,
+        region: str = DEFAULT_REGION,
+        not_found_status: int = 400,
+        metadata_ttl: float = 3600.0,
+        iam_user: str = "sim-user",
+        iam_password: str = "sim-password",
+        iam_domain: str = "sim-domain",
+        max_date_skew: Optional[float] = MAX_DATE_SKEW,
+        tls: Optional[Tuple[str, str]] = None,
+    ) -> None:
+        if not allow_remote and not is_loopback(host):
+            raise UsageError(
+                f"the simulator listens on loopback only; {host!r} needs allow_remote=True"
+            )
+        if not_found_status not in (400, 404):
+            raise UsageError("not_found_status must be 400 or 404")
+        self.host = "127.0.0.1" if host.lower() == "localhost" else host.strip("[]")
+        self.port = port
+        self.project_id, self.notebook_id, self.region = project_id, notebook_id, region
+        self.ak, self.sk = ak, sk
+        self.not_found_status = not_found_status
+        self.metadata_ttl = float(metadata_ttl)
+        self.iam_user, self.iam_password, self.iam_domain = iam_user, iam_password, iam_domain
+        self.max_date_skew = max_date_skew
+        self.tls = tls  # (certfile, keyfile): serve HTTPS, to test certificate verification
+        self._clock = clock
+        self._shift = 0.0
+        self._lock = threading.RLock()
+        self._notebooks: Dict[str, _Notebook] = {}
+        self._temporary: Dict[str, _Issued] = {}  # AK -> temporary credential
+        self._tokens: Dict[str, _Issued] = {}  # IAM token -> scope
+        self._metadata_tokens: Dict[str, _Issued] = {}
+        self._failures: Dict[str, int] = {}
+        self._locked_until: Dict[str, float] = {}
+        _INSTANCES.add(self)
+        self._log: List[Dict[str, Any]] = []
+        self._faults = FaultQueue()
+        self._server: Optional[Server] = None
+        self._thread: Optional[threading.Thread] = None
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self.add_notebook(notebook_id, lease=lease, lease_type=lease_type)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Simulator:
+        """Bind and serve in a daemon thread; returns ``self``. Idempotent while running."""
+        if self._server is not None:
+            if self._stopped.is_set():
+                raise UsageError("a stopped simulator cannot be started again")
+            return self
+        server = Server(self)
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+        self._server, self.port = server, server.server_address[1]
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"jupyter-lease-simulator-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        _log.debug("simulator listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every socket, open keep-alive connections included (< 1 s)."""
+        server = self._server
+        if server is None or self._stopped.is_set():
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=0.5)
+        server.wait_connections_closed(timeout=0.3)
+        self._stopped.set()
+
+    def wait(self) -> None:
+        """Block until ``stop()`` is called (from another thread) or Ctrl-C, then stop."""
+        try:
+            while not self._stopped.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` — the ModelArts endpoint, and the control API's base."""
+        if self._server is None:
+            raise UsageError("the simulator has not been started")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    def environ(self) -> Dict[str, str]:
+        """The environment a client needs to reach this simulator."""
+        return {
+            "JUPYTER_LEASE_ENDPOINT": self.url,
+            "JUPYTER_LEASE_NOTEBOOK_ID": self.notebook_id,
+            "JUPYTER_LEASE_PROJECT_ID": self.project_id,
+            "JUPYTER_LEASE_REGION": self.region,
+            "HUAWEICLOUD_SDK_AK": self.ak,
+            "HUAWEICLOUD_SDK_SK": self.sk,
+            "JUPYTER_LEASE_SIMULATOR": self.url,
+        }
+
+    def export_lines(self) -> List[str]:
+        """``export K=V`` lines (values shell-quoted) for ``jupyter lease simulate``."""
+        return [f"export {k}={shlex.quote(v)}" for k, v in self.environ().items()]
+
+    # -- clock and state -------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The simulator's clock: the injected clock plus everything ``advance()`` added."""
+        return self._clock() + self._shift
+
+    def _now_ms(self) -> int:
+        return int(self.now() * 1000)
+
+    def advance(self, seconds: float) -> float:
+        """Move the simulator's clock (negative moves it back); returns the new ``now()``.
+
+        The total shift stays within ±10 years (``MAX_SECONDS``): a clock at 1e308 has no
+        ``Date`` header to send, and every answer after it would fail.
+        """
+        with self._lock:
+            step = bounded("advance", seconds, -MAX_SECONDS, MAX_SECONDS)
+            bounded("the total clock shift", self._shift + step, -MAX_SECONDS, MAX_SECONDS)
+            self._shift += step
+            self._tick_all()
+            return self.now()
+
+    def add_notebook(
+        self,
+        notebook_id: str,
+        *,
+        lease: float = 7200.0,
+        lease_type: str = "TIMING",
+        status: str = "RUNNING",
+        name: Optional[str] = None,
+        url_id: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Add (or replace) an instance whose lease ends ``lease`` seconds from now; its
+        ``url`` ends ``/<url_id>/lab`` (default: its id)."""
+        lease = bounded("lease", lease, -MAX_SECONDS, MAX_SECONDS)
+        now_ms = self._now_ms()
+        notebook = _Notebook(
+            id=notebook_id,
+            name=name or f"notebook-{notebook_id[:8]}",
+            status=_checked_status(status),
+            create_at=now_ms,
+            duration=int(lease * 1000),
+            enable=True,
+            type=_checked_type(lease_type),
+            update_at=now_ms,
+            url=f"{URL_PREFIX}{quote(url_id or notebook_id, safe='')}/lab",
+        )
+        with self._lock:
+            self._notebooks[notebook_id] = notebook
+            self._tick(notebook)
+            return notebook.show()
+
+    def set_lease(
+        self,
+        notebook_id: Optional[str] = None,
+        *,
+        remaining: Optional[float] = None,
+        duration_ms: Optional[int] = None,
+        create_at_ms: Optional[int] = None,
+        lease_type: Optional[str] = None,
+        enabled: Optional[bool] = None,
+        status: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Change a lease behind the client's back; returns the lease JSON.
+
+        ``remaining`` (seconds from now) sets ``duration`` so the deadline lands there,
+        keeping ``create_at``.  ``status`` can restart a stopped instance.  A deadline in
+        the past stops a RUNNING TIMING instance at once.
+        """
+        if remaining is not None and duration_ms is not None:
+            raise UsageError("give remaining or duration_ms, not both")
+        _check_lease_numbers(remaining, duration_ms, create_at_ms)
+        with self._lock:
+            notebook = self._notebook(notebook_id)
+            if create_at_ms is not None:
+                notebook.create_at = int(create_at_ms)
+            if duration_ms is not None:
+                notebook.duration = int(duration_ms)
+            if remaining is not None:
+                notebook.duration = self._now_ms() + int(remaining * 1000) - notebook.create_at
+            if lease_type is not None:
+                notebook.type = _checked_type(lease_type)
+            if enabled is not None:
+                notebook.enable = bool(enabled)
+            if status is not None:
+                notebook.status = _checked_status(status)
+            notebook.update_at = self._now_ms()
+            self._tick(notebook)
+            return notebook.lease()
+
+    def state(self) -> Dict[str, Any]:
+        """Everything a test may want to assert on, JSON-able (no secrets)."""
+        with self._lock:
+            self._tick_all()
+            return {
+                "url": self.url if self._server else None,
+                "project_id": self.project_id,
+                "notebook_id": self.notebook_id,
+                "region": self.region,
+                "now": self.now(),
+                "shift": self._shift,
+                "notebooks": {k: nb.show() for k, nb in self._notebooks.items()},
+                "faults": self._faults.pending(),
+                "requests": len(self._log),
+                "auth_failures": self._failures.get(self.ak, 0),
+                "locked": self._is_locked(self.ak, self.now()),
+            }
+
+    def auth_failures(self, ak: Optional[str] = None) -> int:
+        """Consecutive authentication failures recorded for ``ak`` (default: the main AK)."""
+        with self._lock:
+            return self._failures.get(ak or self.ak, 0)
+
+    def _notebook(self, notebook_id: Optional[str]) -> _Notebook:
+        notebook = self._notebooks.get(notebook_id or self.notebook_id)
+        if notebook is None:
+            raise UsageError(f"no notebook {notebook_id!r} in the simulator")
+        return notebook
+
+    def _tick(self, notebook: _Notebook) -> None:
+        """Stop the instance if its TIMING lease has run out (``now >= create_at + duration``)."""
+        if (
+            notebook.status == "RUNNING"
+            and notebook.enable
+            and notebook.type.upper() == "TIMING"
+            and self._now_ms() >= notebook.create_at + notebook.duration
+        ):
+            notebook.status = "STOPPED"
+
+    def _tick_all(self) -> None:
+        for notebook in self._notebooks.values():
+            self._tick(notebook)
+
+    # -- faults and the request log --------------------------------------------------------
+
+    def inject(self, fault: str, count: int = 1, path: Optional[str] = None, **params: Any) -> None:
+        """Make the next ``count`` matching requests fail as ``fault`` says (see ``FAULTS``)."""
+        self._faults.add(fault, count, path, **params)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def requests(self) -> List[Dict[str, Any]]:
+        """The request log: method, path, query, status, code, time (sim), auth, fault, id."""
+        with self._lock:
+            return [dict(entry) for entry in self._log]
+
+    def count(self, method: Optional[str] = None, path_suffix: Optional[str] = None) -> int:
+        """How many logged requests match ``method`` and end in ``path_suffix``."""
+        with self._lock:
+            return sum(1 for entry in self._log if matches(entry, method, path_suffix))
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self._log.clear()
+
+    def _secrets(self) -> List[str]:
+        """Everything that must never reach the log, even if a client puts it in a URL."""
+        issued = [*self._temporary.values(), *self._tokens.values()]
+        return [
+            self.sk,
+            self.ak,
+            self.iam_password,
+            *self._temporary,
+            *self._tokens,
+            *self._metadata_tokens,
+            *(i.secret for i in issued),
+            *(i.token for i in issued),
+        ]
+
+    def _record(self, entry: Dict[str, Any]) -> None:
+        with self._lock:
+            for key in ("path", "query"):
+                for secret in self._secrets():
+                    if secret and secret in entry[key]:
+                        entry[key] = entry[key].replace(secret, "***")
+            self._log.append(entry)
+        _log.debug("%s %s -> %s", entry["method"], entry["path"], entry["status"])
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def _serve(self, handler: Handler) -> None:
+        """Answer one request: control API, or fault / route, then log, then send."""
+        request = read_request(handler)
+        if request is None:
+            return
+        if request.path == "/_sim" or request.path.startswith("/_sim/"):
+            send(handler, self._control(request), uuid.uuid4().hex)
+            return
+        entry = {
+            "method": request.method,
+            "path": request.path,
+            "query": request.query,
+            "status": None,
+            "code": None,
+            "time": self.now(),
+            "auth": "none",
+            "fault": None,
+            "request_id": uuid.uuid4().hex,
+        }
+        fault = self._faults.take(request.method, request.path)
+        if fault is not None:
+            entry["fault"] = fault.name
+        response = self._respond(request, entry, fault)
+        if response is None:  # stopped while delaying: nobody to answer
+            return
+        entry["status"] = None if response.mode == "drop" else response.status
+        entry["code"] = response.code
+        self._record(entry)
+        send(handler, response, entry["request_id"])
+
+    def _respond(
+        self, request: Request, entry: Dict[str, Any], fault: Optional[Fault]
+    ) -> Optional[Response]:
+        delay = float(fault.params.get("seconds", 1.0)) if fault and fault.name == "latency" else 0
+        if delay and self._stopping.wait(delay):
+            return None
+        if fault is not None and fault.name == "drop":
+            return Response(0, mode="drop")
+        if fault is not None and fault.name in SHORT_CIRCUIT:
+            status, headers, body = fault_error(fault, self.not_found_status)
+            response = json_response(status, body, headers)
+            response.code = body["error_code"]
+            return response
+        response = self._route(request, entry)
+        if fault is not None and fault.name in BODY_FAULTS and 200 <= response.status < 300:
+            response.body = damage_body(fault, response.body)
+        if fault is not None and fault.name == "reset_mid_body":
+            response.mode = "reset"
+        return response
+
+    def _route(self, request: Request, entry: Dict[str, Any]) -> Response:
+        method, path = request.method, request.path
+        if path == "/meta-data/latest/api/token" and method == "PUT":
+            return self._metadata_token(request)
+        if path == "/openstack/latest/securitykey" and method == "GET":
+            return self._security_key(request)
+        if path == "/v3/auth/tokens" and method == "POST":
+            return self._iam_token(request)
+        match = _API_RE.fullmatch(unquote(path))
+        if match is None or method not in (("GET", "PATCH") if match.group(3) else ("GET",)):
+            return error_response(404, *_NO_API)
+        project_id, notebook_id, is_lease = match.groups()
+        kind, failure, token_project = self._authenticate(request)
+        entry["auth"] = kind
+        if failure is not None:
+            return failure
+        if project_id != self.project_id or (kind == "token" and token_project != project_id):
+            return error_response(
+                403, "ModelArts.0210", "The project id does not match the credentials."
+            )
+        if notebook_id is None:
+            return self._list(request)
+        with self._lock:
+            notebook = self._notebooks.get(notebook_id)
+            if notebook is None:
+                return error_response(
+                    self.not_found_status, "ModelArts.6309", "Notebook not found."
+                )
+            self._tick(notebook)
+            if not is_lease:
+                return json_response(200, notebook.show())
+            if notebook.status != "RUNNING":
+                return error_response(400, "ModelArts.6327", "The notebook is not running.")
+            if method == "GET":
+                return json_response(200, notebook.lease())
+            return self._renew(notebook, request)
+
+    def _list(self, request: Request) -> Response:
+        """ListNotebooks: ``limit`` (1–100, default 10) instances from record ``offset``."""
+        query = parse_qs(request.query)
+        try:
+            limit = int(query.get("limit", ["10"])[0])
+            offset = int(query.get("offset", ["0"])[0])
+        except ValueError:
+            return error_response(400, "ModelArts.0101", "limit and offset must be integers.")
+        if not (1 <= limit <= _LIST_MAX and offset >= 0):
+            return error_response(400, "ModelArts.0101", "limit or offset out of range.")
+        with self._lock:
+            self._tick_all()
+            every = [self._notebooks[k].show() for k in sorted(self._notebooks)]
+        page = every[offset : offset + limit]
+        return json_response(200, {"current": offset // limit, "data": page, "total": len(every)})
+
+    def _renew(self, notebook: _Notebook, request: Request) -> Response:
+        """RenewLease: the new deadline is ``now + requested``; ``create_at`` stays."""
+        requested = _requested_duration(request)
+        if isinstance(requested, Response):
+            return requested
+        if not MIN_RENEW_MS <= requested <= MAX_RENEW_MS:
+            return error_response(
+                400,
+                "ModelArts.6349",
+                f"duration must be between {MIN_RENEW_MS} and {MAX_RENEW_MS} ms.",
+            )
+        now_ms = self._now_ms()
+        notebook.duration = now_ms + requested - notebook.create_at
+        notebook.update_at = now_ms
+        notebook.type, notebook.enable = "TIMING", True
+        return json_response(200, notebook.lease())
+
+    # -- authentication --------------------------------------------------------------------
+
+    def _authenticate(self, request: Request) -> Tuple[str, Optional[Response], Optional[str]]:
+        """(auth kind, the 401 to send or None, the token's project) — as the gateway checks."""
+        now = self.now()
+        token = request.headers.get("x-auth-token")
+        if token is not None:
+            with self._lock:
+                issued = self._tokens.get(token)
+            if issued is None:
+                return "token", auth_error("the token is invalid."), None
+            if now >= issued.expires_at:
+                return "token", auth_error("the token has expired."), None
+            return "token", None, issued.project_id
+        authorization = request.headers.get("authorization")
+        if not authorization:
+            return "none", auth_error("the Authorization header is missing."), None
+        kind = "temporary" if "x-security-token" in request.headers else "aksk"
+        try:
+            parsed = _signer.parse_authorization(authorization)
+        except ValueError:
+            return kind, auth_error("the Authorization header is malformed."), None
+        with self._lock:
+            if self._is_locked(parsed.access, now):
+                message = "the access key is locked after repeated failures; retry later."
+                return kind, auth_error(message), None
+            failure = self._check_signature(request, parsed.access, now)
+            if failure is None:
+                self._failures.pop(parsed.access, None)
+            else:
+                self._note_failure(parsed.access, now)
+        return kind, failure, None
+
+    def _check_signature(self, request: Request, ak: str, now: float) -> Optional[Response]:
+        temporary = self._temporary.get(ak)
+        secret = self.sk if ak == self.ak else (temporary.secret if temporary else None)
+        if secret is None:
+            return auth_error("the access key does not exist.")
+        try:
+            sent = _signer.parse_sdk_date(request.headers.get("x-sdk-date", ""))
+        except ValueError:
+            return auth_error("X-Sdk-Date is missing or malformed.")
+        if self.max_date_skew is not None and abs(now - sent) > self.max_date_skew:
+            return auth_error("the request date is more than 15 minutes off.", "APIG.0303")
+        if not _signer.verify(
+            request.method, request.target, request.headers, request.body, sk=secret
+        ):
+            return auth_error("verify aksk signature fail.")
+        if temporary is not None and ak != self.ak:
+            sent_token = request.headers.get("x-security-token", "")
+            if not hmac.compare_digest(sent_token.encode(), temporary.token.encode()):
+                return auth_error("the security token is missing or does not match.")
+            if now >= temporary.expires_at:
+                return auth_error("the security token expired.")
+        return None
+
+    def _is_locked(self, ak: str, now: float) -> bool:
+        until = self._locked_until.get(ak)
+        if until is not None and now >= until:
+            del self._locked_until[ak]
+            self._failures.pop(ak, None)
+            return False
+        return until is not None
+
+    def _note_failure(self, ak: str, now: float) -> None:
+        self._failures[ak] = self._failures.get(ak, 0) + 1
+        if self._failures[ak] >= LOCKOUT_AFTER:
+            self._locked_until[ak] = now + LOCKOUT_SECONDS
+
+    # -- metadata service and IAM ----------------------------------------------------------
+
+    def _metadata_token(self, request: Request) -> Response:
+        ttl = request.headers.get("x-metadata-token-ttl-seconds", "21600")
+        if not ttl.isdigit() or not 1 <= int(ttl) <= 21600:
+            return error_response(
+                400, "Metadata.0001", "X-Metadata-Token-Ttl-Seconds must be 1-21600."
+            )
+        token = base64.urlsafe_b64encode(os.urandom(33)).decode()
+        with self._lock:
+            self._metadata_tokens[token] = _Issued(expires_at=self.now() + int(ttl))
+        return Response(200, token.encode(), content_type="text/plain")
+
+    def _security_key(self, request: Request) -> Response:
+        """Fresh temporary credentials, valid ``metadata_ttl`` seconds of simulator time."""
+        now = self.now()
+        token = request.headers.get("x-metadata-token")
+        with self._lock:
+            if token is not None:
+                issued = self._metadata_tokens.get(token)
+                if issued is None or now >= issued.expires_at:
+                    return error_response(401, "Metadata.0401", "The metadata token is invalid.")
+            ak = _random_text(string.ascii_uppercase + string.digits, 20)
+            credential = _Issued(
+                expires_at=now + self.metadata_ttl,
+                secret=_random_text(string.ascii_letters + string.digits, 40),
+                token="gQ" + base64.b64encode(os.urandom(300)).decode(),
+            )
+            self._temporary[ak] = credential
+        return json_response(
+            200,
+            {
+                "credential": {
+                    "access": ak,
+                    "secret": credential.secret,
+                    "securitytoken": credential.token,
+                    "expires_at": _iso(credential.expires_at),
+                }
+            },
+        )
+
+    def _iam_token(self, request: Request) -> Response:
+        """``POST /v3/auth/tokens``, password identity, project scope: 201 + X-Subject-Token."""
+        try:
+            auth = json.loads(request.body)["auth"]
+            identity = auth["identity"]
+            user = identity["password"]["user"]
+            scope = (auth.get("scope") or {}).get("project") or {}
+        except (ValueError, KeyError, TypeError):
+            return iam_error(400, "The request body is malformed.")
+        if not isinstance(user, dict) or "password" not in identity.get("methods", []):
+            return iam_error(400, "The request body is malformed.")
+        domain = user.get("domain") if isinstance(user.get("domain"), dict) else {}
+        expected = (self.iam_user, self.iam_password, self.iam_domain)
+        if (user.get("name"), user.get("password"), domain.get("name")) != expected:
+            return iam_error(401, "The username or password is wrong.")
+        if scope.get("id"):
+            project_id, project_name = str(scope["id"]), None
+        elif scope.get("name") == self.region:
+            project_id, project_name = self.project_id, self.region
+        else:
+            return iam_error(400, "A project scope (id, or name equal to the region) is required.")
+        now = self.now()
+        token = "MIIsim" + base64.b64encode(os.urandom(600)).decode()
+        with self._lock:
+            self._tokens[token] = _Issued(expires_at=now + IAM_TOKEN_TTL, project_id=project_id)
+        name = project_name or (self.region if project_id == self.project_id else project_id)
+        body = {
+            "token": {
+                "expires_at": _iso(now + IAM_TOKEN_TTL),
+                "issued_at": _iso(now),
+                "methods": ["password"],
+                "project": {"id": project_id, "name": name, "domain": {"name": self.iam_domain}},
+                "user": {"name": self.iam_user, "domain": {"name": self.iam_domain}},
+            }
+        }
+        return json_response(201, body, {"X-Subject-Token": token})
+
+    # -- control API -----------------------------------------------------------------------
+
+    def _control(self, request: Request) -> Response:
+        """``/_sim/...``: JSON in and out, no auth, never from a web page (see module doc)."""
+        refusal = _control_refusal(request)
+        if refusal is not None:
+            return refusal
+        try:
+            data = json.loads(request.body) if request.body.strip() else {}
+            if not isinstance(data, dict):
+                raise UsageError("the control API takes a JSON object")
+            return json_response(
+                200, self._control_call(request.method, request.path.rstrip("/"), data)
+            )
+        except _NoRoute:
+            return json_response(404, {"error": f"no control call {request.method} {request.path}"})
+        except (UsageError, TypeError, ValueError, KeyError, OverflowError) as exc:
+            return json_response(400, {"error": " ".join(str(exc).split())})
+
+    def _control_call(self, method: str, path: str, data: Dict[str, Any]) -> Any:
+        if (method, path) == ("GET", "/_sim/state"):
+            return self.state()
+        if (method, path) == ("POST", "/_sim/lease"):
+            return self.set_lease(**data)
+        if (method, path) == ("POST", "/_sim/notebooks"):
+            return self.add_notebook(**data)
+        if (method, path) == ("POST", "/_sim/clock"):
+            return {"now": self.advance(data["advance"])}
+        if (method, path) == ("POST", "/_sim/faults"):
+            self.inject(**data)
+            return {"faults": self._faults.pending()}
+        if (method, path) == ("DELETE", "/_sim/faults"):
+            self.clear_faults()
+            return {"faults": []}
+        if (method, path) == ("GET", "/_sim/log"):
+            return self.requests()
+        if (method, path) == ("DELETE", "/_sim/log"):
+            self.clear_log()
+            return {"requests": 0}
+        raise _NoRoute
+
+
+class _NoRoute(Exception):
+    pass
+
+
+def _check_lease_numbers(
+    remaining: Optional[float], duration_ms: Optional[int], create_at_ms: Optional[int]
+) -> None:
+    """Finite, and within ten years (of now, or of the epoch's range for ``create_at``)."""
+    if remaining is not None:
+        bounded("remaining", remaining, -MAX_SECONDS, MAX_SECONDS)
+    if duration_ms is not None:
+        bounded("duration_ms", duration_ms, -MAX_SECONDS * 1000, MAX_SECONDS * 1000)
+    if create_at_ms is not None:
+        bounded("create_at_ms", create_at_ms, 0, _MAX_EPOCH_MS)
+
+
+def _control_refusal(request: Request) -> Optional[Response]:
+    """Why a control request is refused (a 403 or 415), or ``None``.
+
+    A page in the user's browser can send a "simple" cross-origin POST (``text/plain``, no
+    preflight) to 127.0.0.1, or reach it by DNS rebinding under its own host name: so the
+    control API wants a loopback client, a loopback ``Host``, no ``Origin`` (browsers send one
+    with every POST) and, for anything but GET, ``Content-Type: application/json`` (which a
+    page cannot send cross-origin without a preflight that this server never answers).
+    """
+    headers = request.headers
+    if not is_loopback(request.client):
+        return _refused(403, "the control API answers loopback clients only")
+    host = _host_name(headers.get("host", ""))
+    if host and not is_loopback(host):
+        return _refused(403, "the control API answers requests to a loopback host only")
+    if "origin" in headers or headers.get("sec-fetch-site", "none") != "none":
+        return _refused(403, "the control API refuses requests from web pages (Origin header)")
+    media = headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method != "GET" and media != "application/json":
+        return _refused(415, "the control API takes Content-Type: application/json")
+    return None
+
+
+def _host_name(value: str) -> str:
+    """The host of a ``Host`` header: ``[::1]:8000`` -> ``::1``, ``localhost:80`` -> localhost."""
+    value = value.strip()
+    if value.startswith("["):
+        return value[1:].split("]")[0]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def _refused(status: int, message: str) -> Response:
+    return json_response(status, {"error": message})
+
+
+def _checked_type(value: str) -> str:
+    """TIMING or IDLE, in the case given (tests may want the docs' lower-case variant)."""
+    if not isinstance(value, str) or value.upper() not in ("TIMING", "IDLE"):
+        raise UsageError(f"lease type must be TIMING or IDLE, not {value!r}")
+    return value
+
+
+def _checked_status(value: str) -> str:
+    if value not in STATUSES:
+        raise UsageError(f"unknown notebook status {value!r}")
+    return value
+
+
+def _requested_duration(request: Request) -> Any:
+    """The RenewLease duration in ms from ``?duration=`` (wins) or the JSON body, or a 400."""
+    invalid = error_response(
+        400, "ModelArts.6346", "duration must be an integer number of milliseconds."
+    )
+    query = dict(parse_qsl(request.query, keep_blank_values=True))
+    if "duration" in query:
+        raw = query["duration"].strip()
+        return int(raw) if re.fullmatch(r"[+-]?\d+", raw) else invalid
+    if not request.body.strip():
+        return DEFAULT_RENEW_MS
+    try:
+        payload = json.loads(request.body)
+    except ValueError:
+        return error_response(400, "ModelArts.6346", "The request body is not valid JSON.")
+    if not isinstance(payload, dict):
+        return error_response(400, "ModelArts.6346", "The request body must be a JSON object.")
+    lease_type = payload.get("type", "TIMING")
+    if not isinstance(lease_type, str) or lease_type.upper() != "TIMING":
+        return error_response(400, "ModelArts.6346", "Only TIMING leases can be renewed.")
+    value = payload.get("duration", DEFAULT_RENEW_MS)
+    return value if isinstance(value, int) and not isinstance(value, bool) else invalid

@@ -1,0 +1,395 @@
+"""One upstream ShowLease per poll interval per instance, however many processes ask.
+
+Every kernel on a notebook instance runs its own watcher, and the Jupyter server answers the
+browser's countdown too; without sharing, each of them would call ShowLease on its own
+schedule. They all share one small JSON file instead, under the Jupyter runtime directory
+(``JUPYTER_LEASE_CACHE_DIR`` overrides it), named from a hash of (endpoint, project id,
+notebook id) and guarded by an advisory file lock (:mod:`jupyter_lease.watch.filelock`).
+
+:class:`CachedLeaseSource` wraps a :class:`~..modelarts.client.LeaseClient` and has the same
+surface the watcher, the magic and the server use. ``show()`` returns the cached lease while
+it is younger than the poll interval the schedule would pick for it (minus a little slack,
+so that N processes polling at that interval collapse into one upstream call); otherwise it
+calls ModelArts and rewrites the file. Callers that waited on the lock while another process
+was asking share that attempt's result, failure included (single flight), so a slow or
+failing ModelArts is not asked N times in a row; a failure is never stored as a fresh lease,
+so the next poll after it goes upstream again.
+
+The file holds the lease JSON, when it was fetched (local and server clock), the measured
+clock offset and the last error line, scrubbed. Never credentials, tokens or headers.
+The cache must never be why a poll fails: an entry that cannot be read, parsed or judged
+(corrupt, out of range, refused by :mod:`jupyter_lease.watch.cachefile` as planted, a FIFO,
+oversized) counts as no entry, and the next good read replaces it; a directory that cannot be
+used (read-only, shared with other users, lock timeout) means working uncached. Each such
+problem is logged once at DEBUG (a kernel's watcher thread must never print) and kept in
+:attr:`CachedLeaseSource.cache_problem` for whoever can report it (the server's log).
+
+Independent of jupyter_server; ``jupyter_core`` is imported lazily, only to find the runtime
+directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import replace
+from typing import Any, Callable, Iterator, Optional, Tuple, Union
+
+from .._errors import APIError, LeaseError, scrub
+from ..core.schedule import PollSchedule
+from ..modelarts.lease import Lease
+from . import cachefile as _cachefile
+from .cachedata import (
+    CACHE_DIR_ENV,
+    FORMAT,
+    CacheEntry,
+    cache_dir,
+    cache_key,
+    cache_path,
+    error_detail,
+    rebuild_error,
+)
+from .cachefile import UnsafeCache
+from .filelock import FileLock, LockTimeout
+
+__all__ = [  # the names from _cachedata are re-exported: this is the cache's public face
+    "CACHE_DIR_ENV",
+    "FORMAT",
+    "CacheEntry",
+    "CachedLeaseSource",
+    "cache_dir",
+    "cache_path",
+    "max_age",
+]
+
+log = logging.getLogger("jupyter_lease.cache")
+
+# Longer than one ShowLease with its retries usually takes (3 tries, 3 s connect + 10 s read
+# timeouts, short backoff): a waiter normally gets the holder's result instead of timing out.
+LOCK_TIMEOUT = 60.0
+SLACK_FRACTION = 0.1  # of the poll interval ...
+SLACK_MAX = 2.0  # ... but never more than this many seconds
+
+ScheduleLike = Union[PollSchedule, Callable[[], PollSchedule]]
+
+
+def max_age(lease: Lease, server_now: float, schedule: PollSchedule) -> float:
+    """How long a cached lease counts as fresh: the poll interval the schedule would use for it
+    now, minus a little slack so that a process polling at exactly that interval finds its
+    own last fetch stale and N processes polling at it collapse into one upstream call."""
+    interval = schedule.next_poll(lease.remaining(server_now))
+    return max(0.0, interval - min(SLACK_MAX, interval * SLACK_FRACTION))
+
+
+# -- the facade --------------------------------------------------------------------------
+
+
+class CachedLeaseSource:
+    """A ``LeaseClient`` whose ``show()`` is shared through the cache file.
+
+    ``schedule`` is a :class:`PollSchedule` or a function returning the current one (the
+    runtime's settings change under ``%config``). Everything not defined here is delegated to
+    the wrapped client.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        schedule: ScheduleLike = PollSchedule(),
+        directory: Optional[str] = None,
+        lock_timeout: float = LOCK_TIMEOUT,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._schedule = schedule
+        self._clock = clock
+        self.lock_timeout = lock_timeout
+        self._key = cache_key(client.endpoint, client.project_id, client.notebook_id)
+        self.path = cache_path(client.endpoint, client.project_id, client.notebook_id, directory)
+        self._offset: Optional[float] = None
+        self.last_entry: Optional[CacheEntry] = None  # what the last show() answered from
+        self._local = threading.local()  # per-thread "fresh()" requests
+        # Why the cache could not be used last time, one line; None once it worked again.
+        self.cache_problem: Optional[str] = None
+        self._logged_problem: Optional[str] = None
+
+    # -- the LeaseClient surface ----------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        return self._client
+
+    @property
+    def location(self) -> Any:
+        return self._client.location
+
+    @property
+    def credentials(self) -> Any:
+        return self._client.credentials
+
+    @property
+    def notebook_id(self) -> str:
+        return str(self._client.notebook_id)
+
+    @property
+    def project_id(self) -> str:
+        return str(self._client.project_id)
+
+    @property
+    def endpoint(self) -> str:
+        return str(self._client.endpoint)
+
+    @property
+    def clock_offset(self) -> Optional[float]:
+        """The newest measurement, whether this process or the one that filled the cache made it
+        (all processes here share one local clock, so either is as good)."""
+        return self._offset if self._offset is not None else self._client.clock_offset
+
+    def server_now(self) -> float:
+        """ModelArts' clock now: this clock plus the offset that came with the lease (the
+        inner client may not have measured one: the cache answered for it)."""
+        return self._clock() + (self.clock_offset or 0.0)
+
+    def show(self) -> Lease:
+        """ShowLease, answered from the cache while it is fresh."""
+        entry = self.show_entry()
+        assert entry.lease is not None
+        # How old the answer is: the watcher times its next poll from when the lease was read
+        # upstream, so every process polls right after the cache expires, not at its own phase;
+        # and it shows the entry's reading, the one the server extension serves.
+        self.last_age = max(0.0, self._clock() - (entry.fetched_at or self._clock()))
+        self.last_entry = entry
+        return entry.lease
+
+    def renew(self, duration: Any, type: str = "TIMING", *, force: bool = False) -> Lease:
+        """RenewLease, always upstream; the lease read back is written for everyone."""
+        entry = self.renew_entry(duration, type, force=force)
+        assert entry.lease is not None
+        return entry.lease
+
+    def renew_entry(
+        self, duration: Any, type: str = "TIMING", *, force: bool = False
+    ) -> CacheEntry:
+        """:meth:`renew`, returning the new cache entry (the server reports ``fetched_at``)."""
+        # Under the lock: a ShowLease in flight elsewhere must not overwrite the renewed lease
+        # with the one it read before the renewal.
+        with self._locked() as locked:
+            try:
+                lease = self._client.renew(duration, type, force=force)
+            except APIError:
+                # The PATCH may have gone through before the read-back failed: the cached lease
+                # can no longer be trusted as fresh.
+                if locked:
+                    self._invalidate()
+                raise
+            return self._store_success(lease)
+
+    def renew_if(
+        self, decide: Callable[[CacheEntry], Optional[float]]
+    ) -> Tuple[CacheEntry, Optional[float]]:
+        """Read the lease upstream and renew by ``decide(entry)`` seconds unless it says None,
+        both under the cache lock: of several processes deciding at once, the first renews and
+        the others read the renewed lease and decide against it (keep alive while busy)."""
+        with self._locked() as locked:
+            if not locked:  # without the lock two processes could both renew
+                raise LeaseError(
+                    f"no automatic renewal without the cache lock: {self.cache_problem}"
+                )
+            entry = self._fetch(self.read(), record_failure=True)
+            duration = decide(entry)
+            if duration is None:
+                return entry, None
+            try:  # force: decide() has seen the lease's kind in this very read
+                lease = self._client.renew(duration, force=True)
+            except APIError:
+                self._invalidate()  # the PATCH may have gone through
+                raise
+            return self._store_success(lease), duration
+
+    def notebook(self) -> Any:
+        """ShowNotebook, not cached (only ``%lease``-style explicit calls use it)."""
+        return self._client.notebook()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> CachedLeaseSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # never recurse while half-built
+            raise AttributeError(name)
+        return getattr(self._client, name)
+
+    def __repr__(self) -> str:
+        return f"CachedLeaseSource({self._client!r}, path={self.path!r})"
+
+    # -- cache-aware reading ---------------------------------------------------------------------
+
+    def read(self) -> CacheEntry:
+        """The file as it is now (no lock, no upstream call); an empty entry if unusable."""
+        try:
+            _cachefile.check_dir(os.path.dirname(self.path))
+            raw = _cachefile.read(self.path)
+            if raw is None:
+                return CacheEntry()
+            return CacheEntry.from_json(json.loads(raw.decode("utf-8")), self._key)
+        except FileNotFoundError:  # no directory yet
+            return CacheEntry()
+        except UnsafeCache as exc:
+            self._problem(str(exc))
+        # Whatever else goes wrong (corrupt, out of range, unreadable), the entry is no entry
+        # and the next good read replaces it: the cache must never be why a poll fails.
+        except Exception as exc:
+            self._problem(f"unusable lease cache {self.path} ({type(exc).__name__})")
+        return CacheEntry()
+
+    @contextlib.contextmanager
+    def fresh(self) -> Iterator[None]:
+        """Within this block, ``show()`` *in this thread* answers a lease read upstream after the
+        block began (by this process or another): for explicit requests such as
+        ``%lease status``, where a person expects the truth now, not the last poll's answer.
+        Background polling stays shared."""
+        previous = getattr(self._local, "since", None)
+        self._local.since = self._clock()
+        try:
+            yield
+        finally:
+            self._local.since = previous
+
+    def show_entry(self) -> CacheEntry:
+        """The entry with a fresh lease (from the file or just fetched); raises the fetch error.
+
+        The server uses this to tell ``fetched_at`` and the offset along with the lease.
+        """
+        started = self._clock()
+        with self._locked() as locked:
+            entry = self.read()  # safe without the lock too: writers replace the file whole
+            if self._is_fresh(entry):
+                if entry.clock_offset is not None:
+                    self._offset = entry.clock_offset
+                return entry
+            if not locked:  # no lock to be had: ask upstream ourselves, record only successes
+                return self._fetch(entry, record_failure=False)
+            if self._failed_while_waiting(entry, started):
+                # Another process's attempt finished while we waited for the lock: share its
+                # failure instead of asking a failing service again straight away.
+                raise rebuild_error(entry.error_detail or {})
+            return self._fetch(entry, record_failure=True)
+
+    def _failed_while_waiting(self, entry: CacheEntry, started: float) -> bool:
+        # Between our start and now: a failure "from the future" (the clock stepped back since
+        # it was recorded) would otherwise be shared with every reader until the clock caught
+        # up, and nobody would ask upstream again.
+        at = entry.error_at
+        return bool(entry.error_detail) and at is not None and started <= at <= self._clock()
+
+    def _is_fresh(self, entry: CacheEntry) -> bool:
+        try:
+            return self._judge(entry)
+        except Exception as exc:  # an entry that cannot even be judged is no entry
+            self._problem(f"lease cache entry could not be judged ({type(exc).__name__})")
+            return False
+
+    def _judge(self, entry: CacheEntry) -> bool:
+        now = self._clock()
+        age = entry.age(now)
+        if entry.lease is None or age is None or age < 0:  # a negative age: the clock jumped
+            return False
+        since = getattr(self._local, "since", None)
+        if since is not None:  # inside fresh(): only a read made since then will do
+            return entry.fetched_at is not None and entry.fetched_at >= since
+        server_now = now + (entry.clock_offset or 0.0)
+        return age < max_age(entry.lease, server_now, self._current_schedule())
+
+    def _current_schedule(self) -> PollSchedule:
+        schedule = self._schedule
+        return schedule if isinstance(schedule, PollSchedule) else schedule()
+
+    def _fetch(self, entry: CacheEntry, *, record_failure: bool) -> CacheEntry:
+        try:
+            lease = self._client.show()
+        except LeaseError as exc:
+            if record_failure:
+                self._write(self._with_failure(entry, exc))
+            raise
+        return self._store_success(lease)
+
+    def _store_success(self, lease: Lease) -> CacheEntry:
+        offset = self._client.clock_offset
+        if offset is not None:
+            self._offset = offset
+        fetched_at = self._clock()
+        fresh = CacheEntry(
+            lease=lease,
+            fetched_at=fetched_at,
+            server_time=fetched_at + (self.clock_offset or 0.0),  # ModelArts' clock then
+            clock_offset=self.clock_offset,
+        )
+        self._write(fresh)
+        return fresh
+
+    def _with_failure(self, entry: CacheEntry, exc: LeaseError) -> CacheEntry:
+        # The last good lease stays (for a "stale" display) with its old fetched_at, so it is
+        # no fresher than before: the next poll anywhere goes upstream again.
+        return replace(
+            entry,
+            error=scrub(str(exc)),
+            error_at=self._clock(),
+            error_detail=error_detail(exc),
+            failures=entry.failures + 1,
+        )
+
+    def _invalidate(self) -> None:
+        entry = self.read()
+        if entry.fetched_at is not None:
+            self._write(replace(entry, fetched_at=None))
+
+    # -- the file --------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[bool]:
+        """Hold the cache lock; yields False (work uncached) if it cannot be had."""
+        lock = FileLock(self.path[: -len(".json")] + ".lock", timeout=self.lock_timeout)
+        try:
+            _cachefile.prepare_dir(os.path.dirname(self.path))
+            lock.acquire()
+        except UnsafeCache as exc:
+            self._problem(str(exc))
+            yield False
+            return
+        except (OSError, LockTimeout) as exc:
+            self._problem(f"lease cache lock unavailable ({type(exc).__name__}); working uncached")
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
+
+    def _write(self, entry: CacheEntry) -> None:
+        """Atomically replace the file (temp file + ``os.replace``), mode 0600; never raises."""
+        try:
+            data = json.dumps(entry.to_json(self._key), separators=(",", ":"))
+            _cachefile.write(self.path, data.encode("utf-8"))
+        except UnsafeCache as exc:
+            self._problem(str(exc))
+        except (OSError, TypeError, ValueError) as exc:
+            self._problem(f"could not write the lease cache {self.path} ({type(exc).__name__})")
+        else:
+            self.cache_problem = None
+
+    def _problem(self, line: str) -> None:
+        """Remember why the cache was not used; log it at DEBUG once, not on every poll."""
+        if line != self._logged_problem:
+            self._logged_problem = line
+            log.debug("%s", line)
+        self.cache_problem = line
