@@ -159,7 +159,7 @@ def _summary_row(found: Found, location: Location) -> Row:
         status, hint = OK, ""
     source = f"{found.source} (unconfirmed)" if found.unconfirmed else found.source
     done = remembered(location) if found.name == "notebook_id" else None
-    if done is not None:  # this process asked ModelArts (_confirm.py)
+    if done is not None:  # this process asked ModelArts (modelarts/confirm.py)
         status, hint = (OK if done.confirmed else UNCONFIRMED), done.line()
     return Row(label, str(found.value), _clean(source), status, hint)
 

@@ -1,7 +1,7 @@
 """``%load_ext jupyter_lease``: register the magic and the pre-run hook; undo both on unload.
 
 Loading must stay cheap (≤ 5 ms, measured in benchmarks): it creates the light magics class
-of ``_magic`` and registers its hook, nothing else; the runtime, the watcher, the client and
+of ``magic`` and registers its hook, nothing else; the runtime, the watcher, the client and
 the widget load on first use. Auto-watch does its discovery in a background thread.
 """
 

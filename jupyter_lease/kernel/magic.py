@@ -6,7 +6,7 @@ Configuration works like any IPython configurable (jupysql's pattern):
 
 ``%load_ext jupyter_lease`` has a budget of 5 ms (benchmarks/), so this module imports only
 what IPython has loaded already. The commands (argument parsing, the runtime, the watcher,
-discovery, the HTTP client, the widget) are in ``_magic_commands`` and load on the first
+discovery, the HTTP client, the widget) are in ``magic_commands`` and load on the first
 ``%lease``; the runtime is created there, or by the API, and takes this configuration then.
 """
 
@@ -32,7 +32,7 @@ PREFIX = "jupyter_lease:"
 _LEASE_CELL = re.compile(r"^\s*(?:%lease\b|!.*\bjupyter[- ]lease\b)", re.MULTILINE)
 
 # The magic's arguments, defined once: `%lease?` shows them (written into the docstring at
-# load, a string join), and ``_magic_commands`` builds its parser from them on first use.
+# load, a string join), and ``magic_commands`` builds its parser from them on first use.
 ARGUMENTS: Tuple[Tuple[str, Dict[str, Any]], ...] = (
     (
         "command",

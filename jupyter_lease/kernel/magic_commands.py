@@ -1,6 +1,6 @@
 """The ``%lease`` commands: argument parsing, the runtime, the watcher, the client, the views.
 
-Loaded by the first ``%lease``, never by ``%load_ext`` (``_magic`` keeps loading cheap).
+Loaded by the first ``%lease``, never by ``%load_ext`` (``magic`` keeps loading cheap).
 """
 
 from __future__ import annotations

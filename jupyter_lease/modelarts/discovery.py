@@ -90,7 +90,7 @@ class Location:
     project_id: Found
     region: Found
     endpoint: Found
-    base_url: str = ""  # the running server's, for ListNotebooks (see _confirm.py)
+    base_url: str = ""  # the running server's, for ListNotebooks (see confirm.py)
 
     def fields(self) -> Tuple[Found, ...]:
         return (self.notebook_id, self.project_id, self.region, self.endpoint)
@@ -98,7 +98,7 @@ class Location:
     def missing(self) -> List[str]:
         """Names of the settings a lease call needs but that were not found."""
         needed = (self.project_id, self.endpoint)
-        if not uuids_in(self.base_url):  # else ListNotebooks may find the id (_confirm.py)
+        if not uuids_in(self.base_url):  # else ListNotebooks may find the id (modelarts/confirm.py)
             needed = (self.notebook_id,) + needed
         return [f.name for f in needed if not f.ok]
 

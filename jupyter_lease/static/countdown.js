@@ -10,7 +10,7 @@
 // when the deadline moves later), each shows a banner, prefixes the tab title with the time
 // left, and raises a browser Notification when allowed.
 //
-// _widget.py inlines present.js, paint.js and effects.js before this file (anywidget's `_esm`
+// kernel/widget.py inlines present.js, paint.js and effects.js before this file (anywidget's `_esm`
 // is one string), so their local imports below are removed there.
 
 import { derive, newer, oneLine, thresholdsFrom } from "./present.js";

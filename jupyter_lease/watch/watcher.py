@@ -358,7 +358,7 @@ class Watcher:
         # A shared cache may have answered with a lease read `last_age` seconds ago: poll when
         # it expires, so every process on the machine polls in step and one of them fetches.
         # The odd fraction of a second moves each poll to another point of the second, which is
-        # what lets whole-second Date headers pin the server's clock down (see _clock.py); being
+        # what lets whole-second Date headers pin the server's clock down (see core/clock.py); being
         # the same in every process, it does not make many kernels poll more often than one.
         age = getattr(client, "last_age", 0.0) or 0.0
         return max(1.0, interval - age) + PHASE_STEP
