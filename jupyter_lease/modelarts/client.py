@@ -117,7 +117,7 @@ class LeaseClient:
         self.clock_offset: Optional[float] = None  # server − local seconds, see core/clock.py
         self._offset: Optional[OffsetEstimate] = None
         self.last_request_id: Optional[str] = None
-        self.confirmation: Optional[Confirmation] = None  # set by the first call (modelarts/confirm.py)
+        self.confirmation: Optional[Confirmation] = None  # set by the first call (confirm.py)
         # The watcher thread polls while the main thread may extend: one request at a time.
         self._lock = threading.RLock()
 
