@@ -57,10 +57,10 @@ def _quietly(call: Callable[[], Any]) -> bool:
 def _watching() -> Watcher:
     """The running watcher, with at least one poll done (raising if it has never succeeded)."""
     watcher = get_runtime().watcher()
-    if watcher.snapshot.lease is None:
+    if not watcher.snapshot.known:
         watcher.poll()  # before starting the thread, so its first step does not poll again
     watcher.start()
-    if watcher.snapshot.lease is None:
+    if not watcher.snapshot.known:
         error = watcher.last_exception
         if isinstance(error, LeaseError):
             raise error
@@ -246,7 +246,7 @@ class keep_alive:
         if now + self.extend_by.total_seconds() > self.cap:
             log.debug("keep_alive: renewing %s would pass the cap", format_duration(self.extend_by))
             return True
-        watcher.client.renew(self.extend_by)
+        watcher.source.extend(self.extend_by.total_seconds())
         self.renewals.append((now, self.extend_by))
         watcher.poll()
         return True

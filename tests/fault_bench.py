@@ -52,7 +52,7 @@ NOT_THE_PRODUCT = "jupyter_lease.simulator"  # the test peer's own logs are not 
 
 @dataclass
 class Call:
-    """One ``show()`` the watcher thread made."""
+    """One ``read()`` the watcher thread made."""
 
     started: float  # time.monotonic(), the watcher's clock
     ended: float = math.nan
@@ -68,14 +68,14 @@ class Recorder:
         self._upstream = upstream
         self.calls: List[Call] = []
 
-    def show(self) -> Any:
+    def read(self) -> Any:
         call = Call(time.monotonic())
         before = self._upstream()
         self.calls.append(call)
         try:
-            lease = self._source.show()
+            reading = self._source.read()
             call.ok = True
-            return lease
+            return reading
         finally:
             call.upstream = self._upstream() - before
             call.ended = time.monotonic()
@@ -142,7 +142,7 @@ class Bench:
         return time.time() + self.skew
 
     def start(self) -> None:
-        self.watcher = Watcher(lambda: self.recorder, schedule=SCHEDULE)
+        self.watcher = Watcher(lambda: self.recorder, schedule=SCHEDULE, wall=self.wall)
         self.watcher.add_listener(self.events.append)
         self.watcher.start()
 

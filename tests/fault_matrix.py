@@ -84,7 +84,7 @@ def run_case(case: Case) -> Outcome:
 
 def _observe(case: Case, b: Bench) -> Outcome:
     out = Outcome(case, countdown=b.countdown)
-    if not b.wait(lambda: b.watcher.snapshot.lease is not None, WAIT_S, sample=False):
+    if not b.wait(lambda: b.watcher.snapshot.known, WAIT_S, sample=False):
         out.problems.append(f"the first poll failed: {b.watcher.snapshot.last_error}")
         return out
     polls, b.armed_at, seen = b.watcher.snapshot.polls, len(b.recorder.calls), len(b.events)
@@ -144,7 +144,7 @@ def _recovered(case: Case, b: Bench, cleared_at: float) -> bool:
             return False
         b.wait(lambda: not b.watcher.snapshot.stale, 1.0)  # the snapshot follows show()
     snap = b.watcher.snapshot
-    return snap.lease is not None and not snap.stale and not snap.stopped
+    return snap.known and not snap.stale and not snap.stopped
 
 
 def _refusal(case: Case, b: Bench, out: Outcome) -> None:

@@ -32,7 +32,6 @@ from jupyter_lease.watch.cache import (
 )
 from jupyter_lease.watch.filelock import FileLock, LockTimeout
 from jupyter_lease.watch.runtime import Runtime
-from jupyter_lease.watch.watcher import reading_of
 
 # Every lease in these tests is 2 h away: the "far" interval applies.
 FAST = PollSchedule(far=0.5, near=0.5, final=0.5)
@@ -334,8 +333,8 @@ def test_the_reading_is_right_when_the_lease_came_from_the_cache(simulator, tmp_
     assert show_calls(simulator) == 1
     assert b.clock_offset is not None and abs(b.clock_offset - 120) < 1.5
     # What b's views get is the entry's reading, the offset a measured beside the deadline.
-    reading = reading_of(b, lease)
-    assert reading == a.last_entry.reading(a.notebook_id)
+    reading = b.read()
+    assert reading == a.read() == a.peek().reading(a.notebook_id)
     assert abs(reading.read_at - simulator.now()) < 1.5
     assert abs(b.server_now() - simulator.now()) < 1.5  # with the offset that came with it
     truth = lease.deadline_ms / 1000 - simulator.now()
@@ -390,11 +389,11 @@ def test_the_runtime_hands_out_a_cached_source_following_the_settings(
         monkeypatch.setenv(name, value)
     runtime = Runtime()
     try:
-        source = runtime.client()
+        source = runtime.source()
         assert isinstance(source, CachedLeaseSource)
         assert os.path.dirname(source.path) == str(tmp_path)
         runtime.configure(schedule=SHARE)
         assert source._current_schedule() is SHARE  # %config after creation still applies
-        assert runtime.watcher().poll().lease is not None
+        assert runtime.watcher().poll().known
     finally:
         runtime.close()

@@ -46,7 +46,7 @@ def test_an_out_of_range_answer_never_poisons_the_cache(simulator, tmp_path, mon
         monkeypatch.setenv(name, value)
     runtime = Runtime()
     try:
-        source = runtime.client()
+        source = runtime.source()
         simulator.inject("ill_typed_field", count=1, field="duration", value=1e17)
         with pytest.raises(LeaseFormatError, match="'duration' is out of range") as info:
             source.show()
@@ -54,13 +54,13 @@ def test_an_out_of_range_answer_never_poisons_the_cache(simulator, tmp_path, mon
         assert read_file(source)["lease"] is None  # recorded as a failure, not as a lease
         watcher = runtime.watcher()
         snapshot = watcher.poll()  # never raises; the fault is gone: a good lease
-        assert snapshot.lease is not None and not snapshot.stale
-        assert (
-            snapshot.lease.duration
-            == simulator.state()["notebooks"][simulator.notebook_id]["lease"]["duration"]
+        assert snapshot.known and not snapshot.stale
+        lease = simulator.state()["notebooks"][simulator.notebook_id]["lease"]
+        assert snapshot.reading.idle_after == lease["duration"] / 1000 or (
+            snapshot.reading.deadline == (lease["create_at"] + lease["duration"]) / 1000
         )
         other = make_source(simulator, tmp_path)  # another process's view of the same file
-        assert other.show() == snapshot.lease
+        assert other.read() == snapshot.reading
     finally:
         runtime.close()
 

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ def run(args, sim: Simulator | None = None, env_overrides=None, timeout=60):
     }
     if sim is not None:
         env.update(sim.environ())
+    # Each run has its own lease cache, as a fresh machine would (never the user's runtime dir).
+    env["JUPYTER_LEASE_CACHE_DIR"] = tempfile.mkdtemp(prefix="jl-cli-cache-")
     env.update(env_overrides or {})
     return subprocess.run(
         [sys.executable, "-m", "jupyter_lease", *args],

@@ -262,7 +262,7 @@ class _BuggySource:
     def __init__(self, client, error: Exception) -> None:
         self.client, self.error = client, error
 
-    def show(self):
+    def read(self):
         raise self.error
 
     def __getattr__(self, name):
@@ -277,11 +277,11 @@ def test_poll_never_raises_logs_once_and_never_prints(simulator, caplog, capfd):
     watcher.poll()
     secret = "AKIDq9Z3x7Yb2Wc4Vd6Ue8Tf0Sg1Rh3Q"  # key-shaped: scrub() must take it out
     source = _BuggySource(client, RuntimeError(f"bug\nwith {secret} inside"))
-    watcher.forget_client()
+    watcher.forget_source()
     with caplog.at_level(logging.DEBUG, logger="jupyter_lease"):
         for _ in range(3):
             snap = watcher.poll()
-    assert snap.stale and snap.failures == 3 and snap.lease is not None
+    assert snap.stale and snap.failures == 3 and snap.known
     assert snap.last_error.startswith("unexpected RuntimeError while polling: bug with ")
     assert secret not in snap.last_error and "\n" not in snap.last_error
     assert close(watcher.remaining(), timedelta(hours=1), tolerance=5)  # the countdown goes on

@@ -16,7 +16,6 @@ import pytest
 
 from jupyter_lease.core import DEFAULT_EXTEND_CHOICES, Reading
 from jupyter_lease.kernel.widget import CLOCK_NEWS_MS, CountdownWidget, render_html, render_text
-from jupyter_lease.modelarts.lease import Lease
 from jupyter_lease.watch.watcher import Snapshot, Watcher
 
 from .kernel_helpers import KernelSession, iter_strings
@@ -107,11 +106,10 @@ def test_a_state_from_another_version_reads_as_unknown_and_says_why() -> None:
 
 
 def test_the_synced_reading_keeps_the_deadline_on_the_sources_clock() -> None:
-    lease = Lease(create_at=NOW_MS - H, duration=3 * H, enabled=True, type="TIMING")
     reading = Reading(
         "timed", deadline=(NOW_MS + 2 * H) / 1000, clock_offset=12.5, started_at=(NOW_MS - H) / 1000
     )
-    snapshot = Snapshot(reading=reading, lease=lease, mono_at_poll=100.0, polls=1)
+    snapshot = Snapshot(reading=reading, mono_at_poll=100.0, polls=1)
 
     class Fixed:
         warn_at = ()

@@ -142,16 +142,18 @@ def _explicit(args: argparse.Namespace) -> Dict[str, Optional[str]]:
 
 
 def _client(args: argparse.Namespace):
-    from ..modelarts.client import LeaseClient
-    from ..modelarts.discovery import discover
+    """The source every process uses (:func:`~..watch.sources.build_source`): behind the
+    shared cache, so `jupyter lease watch` and a dozen kernels make one upstream read."""
+    from ..watch.sources import build_source
 
-    return LeaseClient(discover(**_explicit(args)))
+    return build_source(_explicit(args))
 
 
 def _status(client):
     from ..core.status import LeaseStatus
 
-    return LeaseStatus.from_client(client, client.show())
+    with client.fresh():  # asked explicitly: the truth now, not the last poll's answer
+        return LeaseStatus.from_client(client, client.show())
 
 
 def _print_status(status, as_json: bool, out: TextIO) -> None:

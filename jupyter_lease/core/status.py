@@ -47,8 +47,6 @@ class LeaseStatus:
         cls, client: Any, lease: Lease, reading: Optional[Reading] = None, **extra: Any
     ) -> LeaseStatus:
         """The status right after ``client`` read ``lease``, with the source of every setting."""
-        from ..watch.watcher import reading_of
-
         location = client.location
         sources = {
             "notebook id": location.notebook_id.source,
@@ -63,7 +61,13 @@ class LeaseStatus:
             now=now,
             sources=sources,
             clock_offset=client.clock_offset,
-            reading=reading or reading_of(client, lease),
+            reading=reading
+            or lease_reading(
+                lease,
+                read_at=client.server_now(),
+                clock_offset=client.clock_offset,
+                notebook_id=client.notebook_id,
+            ),
             **extra,
         )
 

@@ -227,7 +227,7 @@ class JupyterLease(Magics):
 
         def attempt() -> None:
             try:
-                self.runtime.client()
+                self.runtime.source()
             except Exception:  # not on ModelArts, or not configured: stay quiet
                 return
             self.runtime.watch()

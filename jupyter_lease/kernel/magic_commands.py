@@ -51,21 +51,23 @@ def _do_status(magics: Any, args: Any) -> None:
 
     runtime = magics.runtime
     watcher = runtime.watcher() if runtime.watching else None
-    client = runtime.client()
+    source = runtime.source()
     reading = None
-    with client.fresh():  # asked explicitly: read upstream now, not the shared cache
+    with source.fresh():  # asked explicitly: read upstream now, not the shared cache
         if watcher is not None:
             snap = watcher.poll()
             _sync_widgets(magics)  # the reading just read, as read
-            if snap.lease is None or snap.stopped:
+            if not snap.known or snap.stopped:
                 raise watcher.last_exception or LeaseError(snap.last_error or "lease unknown")
             if snap.stale:
                 say(f"the lease could not be refreshed ({snap.last_error}); last known:")
-            lease, reading = snap.lease, snap.reading
-        else:
-            lease = client.show()
+            reading = snap.reading
+        # ModelArts' own answer for the table: the one just read (the cache holds it), or the
+        # last known one when that read failed.
+        lease = source.peek().lease if reading is not None and reading.stale else None
+        lease = lease or source.show()
     health = watcher.health() if watcher is not None else {"running": False}
-    status = LeaseStatus.from_client(client, lease, reading, health=health)
+    status = LeaseStatus.from_client(source, lease, reading, health=health)
     _show(magics.shell, status)
 
 
@@ -117,7 +119,7 @@ def _do_extend(magics: Any, args: Any) -> None:
 
     duration = renewal(args.duration)
     runtime = magics.runtime
-    client = runtime.client()
+    client = runtime.source()
     lease = client.renew(duration, force=args.force)
     if runtime.watching:
         runtime.watcher().poll()  # widgets and thresholds see the new deadline now

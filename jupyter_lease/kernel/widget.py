@@ -29,6 +29,7 @@ import traitlets as t
 
 from .._errors import BadResponseError, LeaseError
 from ..core import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT_S, Presentation, Reading, present
+from ..core.duration import renewal
 from ..core.reading import one_line
 
 __all__ = ["CountdownWidget", "render_html", "render_text"]
@@ -266,17 +267,14 @@ class CountdownWidget(anywidget.AnyWidget):  # type: ignore[misc]
         if not isinstance(duration, str) or not duration.strip():
             return "extend failed: choose a duration such as 2h"
         try:
-            client = watcher.client
-            lease = client.renew(duration.strip())
+            extended = watcher.source.extend(renewal(duration.strip()).total_seconds())
         except LeaseError as exc:
             return one_line(str(exc)) or "extend failed"
         snapshot = watcher.poll()  # listeners (this widget too) see the new deadline now
         watcher.refresh()  # and the thread re-plans its polls around it
         self.sync(exact=True)
-        if snapshot.lease is None or snapshot.stale:  # the read-back is what RenewLease said
-            from ..watch.watcher import reading_of
-
-            shown = present(reading_of(client, lease), time.time())
+        if not snapshot.known or snapshot.stale:  # the read-back is what the renewal said
+            shown = present(extended, time.time())
         else:
             shown = watcher.present()
         return f"Extended: {shown.headline}"

@@ -36,8 +36,9 @@ from .._errors import (
 )
 from ..core.clock import OffsetEstimate, observe
 from ..core.duration import MAX_RENEWAL, MIN_RENEWAL, DurationLike, format_remaining, renewal
+from ..core.reading import Reading
 from ..core.retry import RetryPolicy, parse_retry_after
-from .lease import Lease, StopKind
+from .lease import Lease, StopKind, lease_reading
 
 if TYPE_CHECKING:  # requests is imported lazily: `import jupyter_lease` must stay cheap
     import requests
@@ -175,6 +176,34 @@ class LeaseClient:
             lease=Lease.from_json(lease) if isinstance(lease, dict) else None,
         )
 
+    # -- the LeaseSource face (core.reading): what the watcher, the server and the CLI use ------
+
+    def read(self) -> Reading:
+        """ShowLease as a :class:`Reading`; "not running", once ShowNotebook agrees, is a stopped
+        reading. Any other failure raises its :class:`LeaseError` (the caller keeps the last
+        known reading, marked stale)."""
+        try:
+            return self.reading_of(self.show())
+        except NotRunningError as exc:
+            return stopped_reading(self, exc)
+
+    def extend(self, seconds: float, force: bool = False) -> Reading:
+        """RenewLease by ``seconds`` (see :meth:`renew`), as the reading read back."""
+        return self.reading_of(self.renew(timedelta(seconds=seconds), force=force))
+
+    def describe(self) -> str:
+        return f"ModelArts notebook {self.notebook_id}"
+
+    def reading_of(self, lease: Lease, error: Optional[str] = None) -> Reading:
+        """``lease``, just read by this client, as a :class:`Reading`."""
+        return lease_reading(
+            lease,
+            read_at=self.server_now(),
+            clock_offset=self.clock_offset,
+            notebook_id=self.notebook_id,
+            error=error,
+        )
+
     def server_now(self) -> float:
         """The server's clock, as measured from its ``Date`` headers (local clock until then)."""
         return self._clock() + (self.clock_offset or 0.0)
@@ -277,6 +306,28 @@ class LeaseClient:
             return
         self._offset = observe(self._offset, server, sent, received)
         self.clock_offset = self._offset.offset
+
+
+def stopped_reading(client: Any, exc: NotRunningError) -> Reading:
+    """A lease call said "not running": a stopped reading if ShowNotebook agrees, else ``exc``.
+
+    A stopped instance ends the watch for good, so one odd answer must not do that; if the
+    confirmation fails too, the original error stands (stale, asked again with backoff).
+    """
+    try:
+        running = client.notebook().running
+    except Exception:
+        running = True
+    if running:
+        raise exc
+    return Reading(
+        kind="stopped",
+        read_at=client.server_now(),
+        clock_offset=client.clock_offset or 0.0,
+        error=str(exc),
+        source=f"ModelArts notebook {client.notebook_id[:8]}",
+        source_id=client.notebook_id,
+    )
 
 
 def _refuse_kind_change(lease: Lease) -> None:

@@ -227,7 +227,7 @@ class BusyKeeper:
         except APIError as exc:
             if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
                 raise
-            return source.read()  # the last known lease decides; renew_if reads upstream
+            return source.peek()  # the last known lease decides; renew_if reads upstream
 
     def _renew(self, policy: Policy, work: List[Work]) -> None:
         """Blocking: decide again on the lease read upstream under the lock, renew, record."""

@@ -154,7 +154,7 @@ class LeaseService:
         try:
             entry = source.show_entry()
         except APIError as exc:
-            entry = source.read()
+            entry = source.peek()
             if entry.lease is None:  # nothing known at all: the caller answers the error
                 raise
             if entry.error is None:  # the cache could not record it (no lock): say it anyway
@@ -225,12 +225,10 @@ class LeaseService:
             self.log.warning(line)
 
     def _default_factory(self) -> CachedLeaseSource:
-        from ..modelarts.client import LeaseClient
-        from ..modelarts.discovery import discover
+        from ..watch.sources import build_source
 
         try:
-            location = discover(**self._notebook_hint())
-            return CachedLeaseSource(LeaseClient(location), schedule=lambda: self.schedule)
+            return build_source(self._notebook_hint(), schedule=lambda: self.schedule)
         except UsageError as exc:
             if isinstance(exc, ConfigurationError):
                 raise

@@ -37,10 +37,13 @@ import os
 import threading
 import time
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any, Callable, Iterator, Optional, Tuple, Union
 
-from .._errors import APIError, LeaseError, scrub
+from .._errors import APIError, LeaseError, NotRunningError, scrub
+from ..core.reading import Reading
 from ..core.schedule import PollSchedule
+from ..modelarts.client import stopped_reading
 from ..modelarts.lease import Lease
 from . import cachefile as _cachefile
 from .cachedata import (
@@ -92,8 +95,7 @@ class CachedLeaseSource:
     """A ``LeaseClient`` whose ``show()`` is shared through the cache file.
 
     ``schedule`` is a :class:`PollSchedule` or a function returning the current one (the
-    runtime's settings change under ``%config``). Everything not defined here is delegated to
-    the wrapped client.
+    runtime's settings change under ``%config``).
     """
 
     def __init__(
@@ -112,7 +114,6 @@ class CachedLeaseSource:
         self._key = cache_key(client.endpoint, client.project_id, client.notebook_id)
         self.path = cache_path(client.endpoint, client.project_id, client.notebook_id, directory)
         self._offset: Optional[float] = None
-        self.last_entry: Optional[CacheEntry] = None  # what the last show() answered from
         self._local = threading.local()  # per-thread "fresh()" requests
         # Why the cache could not be used last time, one line; None once it worked again.
         self.cache_problem: Optional[str] = None
@@ -159,12 +160,26 @@ class CachedLeaseSource:
         """ShowLease, answered from the cache while it is fresh."""
         entry = self.show_entry()
         assert entry.lease is not None
-        # How old the answer is: the watcher times its next poll from when the lease was read
-        # upstream, so every process polls right after the cache expires, not at its own phase;
-        # and it shows the entry's reading, the one the server extension serves.
-        self.last_age = max(0.0, self._clock() - (entry.fetched_at or self._clock()))
-        self.last_entry = entry
         return entry.lease
+
+    # -- the LeaseSource face (core.reading) -----------------------------------------------------
+
+    def read(self) -> Reading:
+        """The entry's reading (the very one the server extension serves), read upstream only
+        when the cache is no longer fresh. Its ``read_at`` says how old it is: the watcher polls
+        again when it expires, so every process polls in step and one of them fetches."""
+        try:
+            return self.show_entry().reading(self.notebook_id)
+        except NotRunningError as exc:
+            return stopped_reading(self._client, exc)
+
+    def extend(self, seconds: float, force: bool = False) -> Reading:
+        """RenewLease through the cache (:meth:`renew_entry`), as the reading read back."""
+        entry = self.renew_entry(timedelta(seconds=seconds), force=force)
+        return entry.reading(self.notebook_id)
+
+    def describe(self) -> str:
+        return self._client.describe()
 
     def renew(self, duration: Any, type: str = "TIMING", *, force: bool = False) -> Lease:
         """RenewLease, always upstream; the lease read back is written for everyone."""
@@ -200,7 +215,7 @@ class CachedLeaseSource:
                 raise LeaseError(
                     f"no automatic renewal without the cache lock: {self.cache_problem}"
                 )
-            entry = self._fetch(self.read(), record_failure=True)
+            entry = self._fetch(self.peek(), record_failure=True)
             duration = decide(entry)
             if duration is None:
                 return entry, None
@@ -224,17 +239,12 @@ class CachedLeaseSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):  # never recurse while half-built
-            raise AttributeError(name)
-        return getattr(self._client, name)
-
     def __repr__(self) -> str:
         return f"CachedLeaseSource({self._client!r}, path={self.path!r})"
 
     # -- cache-aware reading ---------------------------------------------------------------------
 
-    def read(self) -> CacheEntry:
+    def peek(self) -> CacheEntry:
         """The file as it is now (no lock, no upstream call); an empty entry if unusable."""
         try:
             _cachefile.check_dir(os.path.dirname(self.path))
@@ -272,7 +282,7 @@ class CachedLeaseSource:
         """
         started = self._clock()
         with self._locked() as locked:
-            entry = self.read()  # safe without the lock too: writers replace the file whole
+            entry = self.peek()  # safe without the lock too: writers replace the file whole
             if self._is_fresh(entry):
                 if entry.clock_offset is not None:
                     self._offset = entry.clock_offset
@@ -349,7 +359,7 @@ class CachedLeaseSource:
         )
 
     def _invalidate(self) -> None:
-        entry = self.read()
+        entry = self.peek()
         if entry.fetched_at is not None:
             self._write(replace(entry, fetched_at=None))
 

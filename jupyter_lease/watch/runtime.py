@@ -30,52 +30,45 @@ class Settings:
 class Runtime:
     """Owns the process's lease client and watcher; creates both lazily, never at import."""
 
-    def __init__(self, watcher_options: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(self) -> None:
         self._lock = threading.RLock()
         self.settings = Settings()
-        self._client: Any = None
+        self._source: Any = None
         self._watcher: Optional[Watcher] = None
-        self._watcher_options = dict(watcher_options or {})
 
     def configure(self, **changes: Any) -> None:
-        """Apply new settings; a new location drops the client so the next poll rediscovers."""
+        """Apply new settings; a new location drops the source so the next poll rediscovers."""
         with self._lock:
             old = self.settings
             self.settings = replace(old, **changes)
             if self.settings.location != old.location:
-                self._client = None
+                self._source = None
                 if self._watcher is not None:
-                    self._watcher.forget_client()
+                    self._watcher.forget_source()
             if self._watcher is not None:
                 self._watcher.warn_at = self.settings.warn_at
                 self._watcher.schedule = self.settings.schedule
 
-    def client(self) -> Any:
-        """The shared lease source: a ``LeaseClient`` behind the machine-wide cache, so all
-        kernels and the server make one ShowLease per poll interval between them.
-        Discovery errors propagate (``ConfigurationError``)."""
+    def source(self) -> Any:
+        """The process's lease source, built by :func:`~.sources.build_source` (behind the
+        machine-wide cache, so all kernels and the server make one upstream read per poll
+        interval between them). Discovery errors propagate (``ConfigurationError``)."""
         with self._lock:
-            if self._client is None:
-                from ..modelarts.client import LeaseClient
-                from ..modelarts.discovery import discover
-                from .cache import CachedLeaseSource
+            if self._source is None:
+                from .sources import build_source
 
-                explicit = {k: v for k, v in self.settings.location.items() if v}
-                # The schedule is read on every show(): %config may change it after creation.
-                self._client = CachedLeaseSource(
-                    LeaseClient(discover(**explicit)), schedule=lambda: self.settings.schedule
+                # The schedule is read on every read: %config may change it after creation.
+                self._source = build_source(
+                    self.settings.location, schedule=lambda: self.settings.schedule
                 )
-            return self._client
+            return self._source
 
     def watcher(self) -> Watcher:
         """The process's watcher (created if needed, not started)."""
         with self._lock:
             if self._watcher is None:
                 self._watcher = Watcher(
-                    self.client,
-                    schedule=self.settings.schedule,
-                    warn_at=self.settings.warn_at,
-                    **self._watcher_options,
+                    self.source, schedule=self.settings.schedule, warn_at=self.settings.warn_at
                 )
             return self._watcher
 
@@ -98,9 +91,9 @@ class Runtime:
         with self._lock:
             self.stop()
             self._watcher = None
-            if self._client is not None:
-                self._client.close()
-            self._client = None
+            if self._source is not None:
+                self._source.close()
+            self._source = None
 
 
 _RUNTIME: Optional[Runtime] = None

@@ -5,11 +5,12 @@ injectable clock (so tests drive it without waiting), and never prints or raises
 person should see goes to listeners, which renderers (widget, terminal line, magic) turn into
 output on their own terms. Listeners run in the watcher thread and must not print either.
 
-Each poll's answer becomes a :class:`~jupyter_lease.core.Reading` (the deadline on ModelArts'
-clock, the measured offset beside it), and every view presents it with
-:func:`~jupyter_lease.core.present`. Between polls the countdown runs on the monotonic clock,
-anchored to this host's clock at the poll, so neither a clock step nor a suspended laptop
-moves the deadline.
+It polls a :class:`~jupyter_lease.core.LeaseSource` (ModelArts behind the shared cache,
+the simulator, Slurm…): each poll's answer is a :class:`~jupyter_lease.core.Reading` (the
+deadline on the source's clock, the measured offset beside it), and every view presents it with
+:func:`~jupyter_lease.core.present`. A failed read keeps the last known reading, stale.
+Between polls the countdown runs on the monotonic clock, anchored to this host's clock at the
+poll, so neither a clock step nor a suspended laptop moves the deadline.
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
 
-from .._errors import LeaseError, NotRunningError, scrub
-from ..core import DEFAULT_WARN_AT_S, Presentation, Reading, present
+from .._errors import LeaseError, scrub
+from ..core import DEFAULT_WARN_AT_S, LeaseSource, Presentation, Reading, present
 from ..core.schedule import PollSchedule
-from ..modelarts.lease import Lease, lease_reading
 
-__all__ = ["DEFAULT_THRESHOLDS", "Snapshot", "SystemClock", "WatchEvent", "Watcher", "reading_of"]
+__all__ = ["DEFAULT_THRESHOLDS", "Snapshot", "SystemClock", "WatchEvent", "Watcher"]
 
 # The core's default thresholds, as the timedeltas the watcher and its callers work in.
 DEFAULT_THRESHOLDS: Tuple[timedelta, ...] = tuple(timedelta(seconds=s) for s in DEFAULT_WARN_AT_S)
@@ -51,31 +51,22 @@ class SystemClock:
         return event.wait(timeout)
 
 
-def reading_of(client: Any, lease: Lease) -> Reading:
-    """What ``client`` just answered, as a :class:`Reading`. When a shared cache answered, its
-    entry's reading (the very one the server extension serves); else read now."""
-    notebook_id = str(getattr(client, "notebook_id", "") or "")
-    entry = getattr(client, "last_entry", None)
-    if entry is not None and entry.lease == lease and entry.error is None:
-        return entry.reading(notebook_id)
-    offset = getattr(client, "clock_offset", None) or 0.0
-    return lease_reading(
-        lease, read_at=client.server_now(), clock_offset=offset, notebook_id=notebook_id
-    )
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """Everything known about the lease at the last poll. Immutable; replaced whole."""
 
     reading: Reading = Reading()  # what every view presents
-    lease: Optional[Lease] = None  # ModelArts' own answer (its type, for ``%lease status``)
-    source_at_poll: Optional[float] = None  # ModelArts' clock at the last success (measured)
+    local_at_poll: Optional[float] = None  # this host's clock at the last success
     mono_at_poll: Optional[float] = None  # monotonic clock at the last success
     last_success_wall: Optional[float] = None  # local epoch seconds, for "last successful poll"
     polls: int = 0
     failures: int = 0  # consecutive
     generation: int = 0  # bumped whenever the lease itself changes
+
+    @property
+    def known(self) -> bool:
+        """A read has succeeded at least once: there is a reading to count from."""
+        return self.local_at_poll is not None
 
     @property
     def stale(self) -> bool:
@@ -84,7 +75,7 @@ class Snapshot:
 
     @property
     def stopped(self) -> bool:
-        """The instance reported (and ShowNotebook confirmed) that it is not running."""
+        """The source said (and confirmed) that the machine is not running."""
         return self.reading.kind == "stopped"
 
     @property
@@ -93,20 +84,20 @@ class Snapshot:
 
     @property
     def clock_offset(self) -> Optional[float]:
-        """ModelArts' clock minus this host's, as measured at the last success."""
+        """The source's clock minus this host's, as measured at the last success."""
         return None if self.reading.read_at is None else self.reading.clock_offset
 
     @property
     def deadline(self) -> Optional[float]:
-        """The deadline on ModelArts' clock (epoch s): exact, whatever the offset does."""
+        """The deadline on the source's clock (epoch s): exact, whatever the offset does."""
         return self.reading.deadline if self.reading.kind == "timed" else None
 
     def local_now(self, mono_now: float) -> Optional[float]:
-        """This host's clock now (the one the offset was measured against), as the monotonic
-        clock carries ModelArts' clock on from the last success: a clock step moves nothing."""
-        if self.source_at_poll is None or self.mono_at_poll is None:
+        """This host's clock now (the one the offset was measured against), carried on from the
+        last success by the monotonic clock: a clock step moves nothing."""
+        if self.local_at_poll is None or self.mono_at_poll is None:
             return None
-        return self.source_at_poll + (mono_now - self.mono_at_poll) - self.reading.clock_offset
+        return self.local_at_poll + (mono_now - self.mono_at_poll)
 
     def present(
         self, mono_now: float, warn_at: Sequence[timedelta] = DEFAULT_THRESHOLDS
@@ -147,15 +138,15 @@ class Watcher:
 
     def __init__(
         self,
-        client_factory: Callable[[], Any],
+        source_factory: Callable[[], LeaseSource],
         *,
         schedule: PollSchedule = PollSchedule(),
         warn_at: Sequence[timedelta] = DEFAULT_THRESHOLDS,
         clock: Any = SystemClock(),
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self._client_factory = client_factory
-        self._client: Any = None
+        self._source_factory = source_factory
+        self._source: Optional[LeaseSource] = None
         self.schedule = schedule
         self._clock = clock
         self._wall = wall
@@ -251,17 +242,17 @@ class Watcher:
             "last_success_ago": None if last is None else max(0.0, self._wall() - last),
         }
 
-    def forget_client(self) -> None:
-        """Build the client afresh at the next poll (the location settings changed)."""
-        self._client = None
+    def forget_source(self) -> None:
+        """Build the source afresh at the next poll (the location settings changed)."""
+        self._source = None
         self.refresh()
 
     @property
-    def client(self) -> Any:
-        """The lease client, created on first use (discovery may fail: that is a poll error)."""
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+    def source(self) -> LeaseSource:
+        """The lease source, created on first use (discovery may fail: that is a poll error)."""
+        if self._source is None:
+            self._source = self._source_factory()
+        return self._source
 
     # -- the thread ---------------------------------------------------------------------------
 
@@ -321,24 +312,24 @@ class Watcher:
         return self._seconds_to_next_wake(now)
 
     def poll(self) -> Snapshot:
-        """One ShowLease now; update the snapshot and tell listeners. Never raises."""
+        """Read the source now; update the snapshot and tell listeners. Never raises."""
         with self._poll_lock:
             return self._poll()
 
     def _poll(self) -> Snapshot:
         before = self._snapshot
-        client: Any = None
         try:
-            client = self.client
-            after = self._succeeded(before, client.show(), client)
-            # What every view computes from the lease (time left, the stop as a date), done
+            reading = self.source.read()
+            if reading.stale:  # a source that keeps its own last known reading
+                raise LeaseError(reading.error or "the lease could not be read")
+            after = self._succeeded(before, reading)
+            # What every view computes from the reading (time left, the stop as a date), done
             # once here: a value nothing can compute with fails this poll, not every view.
-            delay = self._poll_delay(after, client)
-            _ = after.lease.deadline if after.lease is not None else None
+            delay = self._poll_delay(after)
             after.present(self._clock.monotonic(), self._warn_at)
         except Exception as exc:  # anything at all: poll() is documented never to raise
-            after = self._failed_poll(before, exc, client)
-            delay = self._poll_delay(after, client)
+            after = self._failed_poll(before, exc)
+            delay = self._poll_delay(after)
         else:
             self.last_exception = None
         self._snapshot = after
@@ -349,39 +340,24 @@ class Watcher:
             self._wake.set()  # polled from another thread: let ours see it and end now
         return after
 
-    def _poll_delay(self, snap: Snapshot, client: Any) -> float:
+    def _poll_delay(self, snap: Snapshot) -> float:
         interval = self.schedule.next_poll(
             snap.remaining(self._clock.monotonic()), failures=snap.failures
         )
         if snap.failures or snap.stopped:
             return interval
-        # A shared cache may have answered with a lease read `last_age` seconds ago: poll when
-        # it expires, so every process on the machine polls in step and one of them fetches.
+        # A shared cache may have answered with a reading made `age` seconds ago: poll when it
+        # expires, so every process on the machine polls in step and one of them fetches.
         # The odd fraction of a second moves each poll to another point of the second, which is
         # what lets whole-second Date headers pin the server's clock down (see core/clock.py); being
         # the same in every process, it does not make many kernels poll more often than one.
-        age = getattr(client, "last_age", 0.0) or 0.0
-        return max(1.0, interval - age) + PHASE_STEP
+        return max(1.0, interval - _age(snap)) + PHASE_STEP
 
-    @staticmethod
-    def _confirmed_stopped(client: Any) -> bool:
-        """A lease call said "not running": believe it only if ShowNotebook agrees.
-
-        A stopped instance ends the watch for good, so one odd answer must not do that; if the
-        confirmation fails too, the watcher stays on, stale, and asks again with backoff.
-        """
-        try:
-            return not client.notebook().running
-        except Exception:
-            return False
-
-    def _succeeded(self, before: Snapshot, lease: Lease, client: Any) -> Snapshot:
-        changed = before.lease is None or _lease_key(before.lease) != _lease_key(lease)
-        reading = reading_of(client, lease)
+    def _succeeded(self, before: Snapshot, reading: Reading) -> Snapshot:
+        changed = not before.known or _lease_key(before.reading) != _lease_key(reading)
         return Snapshot(
             reading=reading,
-            lease=lease,
-            source_at_poll=client.server_now(),
+            local_at_poll=self._wall(),
             mono_at_poll=self._clock.monotonic(),
             last_success_wall=self._wall(),
             polls=before.polls + 1,
@@ -389,11 +365,10 @@ class Watcher:
             generation=before.generation + (1 if changed else 0),
         )
 
-    def _failed_poll(self, before: Snapshot, exc: Exception, client: Any) -> Snapshot:
+    def _failed_poll(self, before: Snapshot, exc: Exception) -> Snapshot:
         if isinstance(exc, LeaseError):
             self.last_exception = exc
-            stopped = isinstance(exc, NotRunningError) and self._confirmed_stopped(client)
-            return self._failed(before, exc, stopped_at=client.server_now() if stopped else None)
+            return self._failed(before, exc)
         # A bug, or a value nothing here can compute with: stale, never a dead watcher.
         self.last_exception = None
         self._log_unexpected(exc)
@@ -410,13 +385,9 @@ class Watcher:
         where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
         log.info("lease poll failed%s, shown as stale: %s", where, _unexpected_line(exc))
 
-    def _failed(
-        self, before: Snapshot, exc: BaseException, *, stopped_at: Optional[float] = None
-    ) -> Snapshot:
+    def _failed(self, before: Snapshot, exc: BaseException) -> Snapshot:
         message = scrub(str(exc)) if isinstance(exc, LeaseError) else _unexpected_line(exc)
         reading = before.reading.with_error(message)
-        if stopped_at is not None:  # ShowNotebook said so just now: newer than any lease read
-            reading = replace(reading, kind="stopped", read_at=stopped_at, can_extend=False)
         return replace(
             before, reading=reading, polls=before.polls + 1, failures=before.failures + 1
         )
@@ -479,8 +450,18 @@ def _unexpected_line(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__} while polling" + (f": {text}" if text else "")
 
 
-def _lease_key(lease: Lease) -> tuple:
-    return (lease.deadline_ms, lease.type, lease.enabled, lease.duration)
+def _lease_key(reading: Reading) -> tuple:
+    """What makes it another lease (re-arming thresholds), not another read of the same one."""
+    return (reading.kind, reading.deadline, reading.idle_after, reading.source_id)
+
+
+def _age(snap: Snapshot) -> float:
+    """How long ago the reading was made upstream (a shared cache may answer with an older one),
+    on the source's clock."""
+    read_at = snap.reading.read_at
+    if read_at is None or snap.local_at_poll is None:
+        return 0.0
+    return max(0.0, snap.local_at_poll + snap.reading.clock_offset - read_at)
 
 
 def _visible_change(before: Snapshot, after: Snapshot) -> bool:
