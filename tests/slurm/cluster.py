@@ -157,6 +157,12 @@ class SlurmCluster:
             part.split("=", 1) for part in done.stdout.split() if "=" in part and part[0] != "="
         )
 
+    def end_time(self, job_id: int) -> float:
+        """The job's EndTime in epoch seconds (scontrol prints local time without a zone)."""
+        env = dict(self.env, SLURM_TIME_FORMAT="%s")
+        done = self.run("scontrol", "show", "job", "-o", str(job_id), env=env)
+        return float(done.stdout.split("EndTime=")[1].split()[0])
+
     def wait_state(self, job_id: int, states: Iterable[str], timeout: float = 30.0) -> str:
         """Poll until the job's state is one of ``states``; that state (TimeoutError if not)."""
         wanted = set(states)

@@ -60,7 +60,7 @@ def user(cluster: SlurmCluster) -> str:
 _STAND_IN = """#!/bin/sh
 echo $$ >> "{dir}/{name}.pids"
 case "{mode}" in
-  slow) sleep 60 ;;
+  slow) /bin/sleep 60 & echo $! >> "{dir}/{name}.pids"; wait ;;
   fail) echo "{name}: error: Unable to contact slurm controller (connect failure)" >&2; exit 1 ;;
   garbage) echo "{{not json"; echo "1 RUNNING"; exit 0 ;;
   nojson) case "$1" in --json) echo "{name}: unrecognized option '--json'" >&2; exit 1 ;; esac ;;

@@ -40,13 +40,6 @@ def _source(cluster: SlurmCluster, job_id: int, **options) -> SlurmSource:
     return SlurmSource(str(job_id), commands=SlurmCommands(cluster.env), **options)
 
 
-def _end(cluster: SlurmCluster, job_id: int) -> float:
-    """scontrol's EndTime as epoch seconds (scontrol prints local time without a zone)."""
-    env = dict(cluster.env, SLURM_TIME_FORMAT="%s")
-    done = cluster.run("scontrol", "show", "job", "-o", str(job_id), env=env)
-    return float(done.stdout.split("EndTime=")[1].split()[0])
-
-
 @pytest.mark.timeout(120)
 def test_a_batch_job_reads_its_own_walltime(cluster: SlurmCluster, tmp_path):
     out = cluster.out / f"reading-{time.monotonic_ns()}.json"
@@ -55,7 +48,7 @@ def test_a_batch_job_reads_its_own_walltime(cluster: SlurmCluster, tmp_path):
     seen = json.loads(wait_for_file(out))
     reading = seen["reading"]
     assert reading["kind"] == "timed" and not reading["stale"] and reading["error"] is None
-    assert reading["deadline_ms"] == _end(cluster, job) * 1000
+    assert reading["deadline_ms"] == cluster.end_time(job) * 1000
     left = reading["deadline_ms"] / 1000 - reading["read_at_ms"] / 1000
     assert 280 <= left <= 300  # --time=5: ~5 min left, read moments after the start
     assert reading["deadline_ms"] - reading["started_at_ms"] == 300_000
@@ -82,7 +75,7 @@ def test_the_three_readers_agree_on_a_real_job(cluster: SlurmCluster):
         commands.run("scontrol", "show", "job", "-o", str(job)), str(job)
     )
     for times in (from_json, from_text, from_scontrol):
-        assert (times.state, times.limit_s, times.end) == ("RUNNING", 420, _end(cluster, job))
+        assert (times.state, times.limit_s, times.end) == ("RUNNING", 420, cluster.end_time(job))
         assert times.end - times.start == 420
 
 
@@ -91,19 +84,19 @@ def test_extend_as_root_moves_endtime_by_the_amount(cluster: SlurmCluster):
     cluster.wait_state(job, ["RUNNING"])
     source = _source(cluster, job)
     before = source.read()
-    assert before.can_extend and before.deadline == _end(cluster, job)
+    assert before.can_extend and before.deadline == cluster.end_time(job)
     after = source.extend(600)
-    assert after.deadline == before.deadline + 600 == _end(cluster, job)
+    assert after.deadline == before.deadline + 600 == cluster.end_time(job)
     assert source.extend(90).deadline == before.deadline + 600 + 120  # whole minutes, up
     with pytest.raises(DurationError, match="1 min to 7 days"):
         source.extend(30)
-    assert _end(cluster, job) == before.deadline + 720
+    assert cluster.end_time(job) == before.deadline + 720
 
 
 def test_an_ordinary_user_cannot_extend_and_is_told_why_once(cluster: SlurmCluster, user: str):
     job = cluster.sbatch("sleep 300", time_min=5, user=user)
     cluster.wait_state(job, ["RUNNING"])
-    end = _end(cluster, job)
+    end = cluster.end_time(job)
     code = f"""
 import json
 from jupyter_lease.slurm import SlurmSource
@@ -126,7 +119,7 @@ print(json.dumps(out))
     assert detected[2][0] == "ExtendNotAllowedError" and help_line in detected[2][1]
     # Slurm itself refused ("Access/permission denied"): the same one line, and no more tries.
     assert forced[:2] == [True, "timed"] and forced[2] == detected[2] and forced[3] is False
-    assert _end(cluster, job) == end
+    assert cluster.end_time(job) == end
     log = (cluster.root / "log" / "slurmctld.log").read_text()
     assert log.count(f"Attempt to increase time limit for JobId={job}\n") == 1
     site = "write to hpc@example.org about job {job_id}"  # the site's words
