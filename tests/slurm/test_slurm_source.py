@@ -167,3 +167,19 @@ def test_doctor_facts_outside_a_job(cluster: SlurmCluster):
     facts = {fact.what: fact for fact in discover(cluster.env)}
     assert facts["Slurm job"].value == "none" and "--signal" not in facts
     assert facts["scontrol"].value.endswith("/scontrol")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_job_is_really_killed_at_its_walltime(cluster: SlurmCluster):
+    """What the warnings count down to. (That a watcher warned before it: phase B.)"""
+    job = cluster.sbatch("sleep 600", time_min=1)
+    cluster.wait_state(job, ["RUNNING"])
+    source = _source(cluster, job)
+    deadline = source.read().deadline
+    assert deadline == cluster.end_time(job)
+    # Slurm checks limits every 30 s: it ends the job up to ~30 s after EndTime (KillWait=5).
+    state = cluster.wait_state(job, ["TIMEOUT"], timeout=deadline - time.time() + 60)
+    ended = cluster.end_time(job)  # now when it really ended
+    assert state == "TIMEOUT" and deadline <= ended <= deadline + 45
+    assert source.read().kind == "stopped"
