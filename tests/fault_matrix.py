@@ -94,7 +94,8 @@ def _observe(case: Case, b: Bench) -> Outcome:
         case.arm(b)
         b.watcher.refresh()
         through = _through(case, b, polls)
-        out.error = next((e.snapshot.last_error for e in b.events[seen:] if e.snapshot.stale), "")
+        told = [e.snapshot for e in b.events[seen:] if e.snapshot.stale or e.snapshot.stopped]
+        out.error = next((snap.last_error for snap in told), "")
         out.stale, out.stopped = b.watcher.snapshot.stale, b.watcher.snapshot.stopped
         out.alive = b.watcher.running
         out.requests_per_poll = [c.upstream for c in b.armed_calls()[:2]]

@@ -26,7 +26,7 @@ from jupyter_lease.simulator.app import (
     Simulator,
     SimulatorControl,
 )
-from jupyter_lease.simulator.faults import Request, is_loopback
+from jupyter_lease.simulator.http import Request, is_loopback
 
 HOUR_MS = 3_600_000
 FROZEN = 1_800_000_000.0  # a fixed simulator clock for exact boundary tests

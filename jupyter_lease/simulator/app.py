@@ -10,32 +10,26 @@ lease deadline without sleeping.  Every answer carries a ``Date`` from that cloc
 
 The control API under ``/_sim/`` (JSON, no auth, loopback clients only) lets code in another
 process (a kernel, the demo) drive it; :class:`SimulatorControl` is the matching client. It
-refuses anything a web page could send (see :func:`_control_refusal`): any site open in the
+refuses anything a web page could send (see :func:`control_refusal`): any site open in the
 user's browser can reach 127.0.0.1.
 """
 
 from __future__ import annotations
 
-import base64
-import hmac
 import json
 import logging
-import os
 import re
-import secrets
 import shlex
 import ssl
-import string
 import threading
 import time
 import uuid
-import weakref
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, parse_qsl, quote, unquote
 
 from .._errors import UsageError
-from ..modelarts import signer as _signer
+from .auth import MAX_DATE_SKEW, AuthRoutes
+from .control import ControlRoutes
 from .faults import (
     BODY_FAULTS,
     FAULTS,
@@ -43,23 +37,24 @@ from .faults import (
     SHORT_CIRCUIT,
     Fault,
     FaultQueue,
+    bounded,
+    damage_body,
+    fault_error,
+)
+from .http import (
     Handler,
     Request,
     Response,
     Server,
     SimulatorControl,
-    auth_error,
-    bounded,
-    damage_body,
     error_response,
-    fault_error,
-    iam_error,
     is_loopback,
     json_response,
     matches,
     read_request,
     send,
 )
+from .model import _INSTANCES, Issued, Notebook, checked_status, checked_type, issued_secrets
 
 __all__ = [
     "DEFAULT_AK",
@@ -78,34 +73,11 @@ DEFAULT_NOTEBOOK_ID = "881ed162-ae2e-4154-bf15-052434b9b5df"
 DEFAULT_AK = "UJZDE8GXD6NCF10EPF91"
 DEFAULT_SK = "d0Kh8oOOL8dKLzdocJ2isAjIhKtJ0RlgLKOmxgJT"
 DEFAULT_REGION = "sim-local-1"
-FLAVOR = "modelarts.vm.cpu.2u"
 
 MIN_RENEW_MS = 3_600_000
 MAX_RENEW_MS = 259_200_000
 DEFAULT_RENEW_MS = 3_600_000
-MAX_DATE_SKEW = 900.0  # the gateway's 15 minutes
 _MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01: a create_at later than that is a typo
-LOCKOUT_AFTER = 5  # consecutive failures per AK ...
-LOCKOUT_SECONDS = 300.0  # ... lock it for 5 minutes
-IAM_TOKEN_TTL = 86_400.0
-STATUSES = frozenset(
-    (
-        "INIT",
-        "CREATING",
-        "STARTING",
-        "STOPPING",
-        "DELETING",
-        "RUNNING",
-        "STOPPED",
-        "FROZEN",
-        "SNAPSHOTTING",
-        "CREATE_FAILED",
-        "START_FAILED",
-        "DELETE_FAILED",
-        "ERROR",
-        "DELETED",
-    )
-)
 
 _log = logging.getLogger("jupyter_lease.simulator")
 _API_RE = re.compile(r"/v1/([^/]+)/notebooks(?:/([^/]+)(/lease)?)?/?")
@@ -115,67 +87,7 @@ _LIST_MAX = 100  # ListNotebooks' largest page
 _NO_API = ("APIG.0101", "The API does not exist or has not been published in the environment.")
 
 
-@dataclass
-class _Notebook:
-    id: str
-    name: str
-    status: str
-    create_at: int
-    duration: int
-    enable: bool
-    type: str
-    update_at: int
-    url: str = ""
-
-    def lease(self) -> Dict[str, Any]:
-        return {
-            "create_at": self.create_at,
-            "duration": self.duration,
-            "enable": self.enable,
-            "type": self.type,
-            "update_at": self.update_at,
-        }
-
-    def show(self) -> Dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "status": self.status,
-            "flavor": FLAVOR,
-            "url": self.url,
-            "lease": self.lease(),
-        }
-
-
-@dataclass
-class _Issued:
-    """A temporary credential (metadata service) or an IAM token, valid until ``expires_at``."""
-
-    expires_at: float
-    secret: str = ""
-    token: str = ""
-    project_id: Optional[str] = None
-
-
-def _iso(epoch: float) -> str:
-    """ISO 8601 with microseconds and ``Z``, the format IAM and the metadata service use."""
-    micros = int(round((epoch - int(epoch)) * 1e6)) % 1_000_000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(epoch))) + f".{micros:06d}Z"
-
-
-def _random_text(alphabet: str, length: int) -> str:
-    return "".join(secrets.choice(alphabet) for _ in range(length))
-
-
-_INSTANCES: weakref.WeakSet = weakref.WeakSet()
-
-
-def issued_secrets() -> List[str]:
-    """Every key, secret and token of every simulator alive in this process (for leak scans)."""
-    return sorted({secret for sim in list(_INSTANCES) for secret in sim._secrets() if secret})
-
-
-class Simulator:
+class Simulator(AuthRoutes, ControlRoutes):
     """The local ModelArts. ``start()`` it (or use ``with``), point a client at ``url``."""
 
     def __init__(
@@ -218,10 +130,10 @@ class Simulator:
         self._clock = clock
         self._shift = 0.0
         self._lock = threading.RLock()
-        self._notebooks: Dict[str, _Notebook] = {}
-        self._temporary: Dict[str, _Issued] = {}  # AK -> temporary credential
-        self._tokens: Dict[str, _Issued] = {}  # IAM token -> scope
-        self._metadata_tokens: Dict[str, _Issued] = {}
+        self._notebooks: Dict[str, Notebook] = {}
+        self._temporary: Dict[str, Issued] = {}  # AK -> temporary credential
+        self._tokens: Dict[str, Issued] = {}  # IAM token -> scope
+        self._metadata_tokens: Dict[str, Issued] = {}
         self._failures: Dict[str, int] = {}
         self._locked_until: Dict[str, float] = {}
         _INSTANCES.add(self)
@@ -347,14 +259,14 @@ class Simulator:
         ``url`` ends ``/<url_id>/lab`` (default: its id)."""
         lease = bounded("lease", lease, -MAX_SECONDS, MAX_SECONDS)
         now_ms = self._now_ms()
-        notebook = _Notebook(
+        notebook = Notebook(
             id=notebook_id,
             name=name or f"notebook-{notebook_id[:8]}",
-            status=_checked_status(status),
+            status=checked_status(status),
             create_at=now_ms,
             duration=int(lease * 1000),
             enable=True,
-            type=_checked_type(lease_type),
+            type=checked_type(lease_type),
             update_at=now_ms,
             url=f"{URL_PREFIX}{quote(url_id or notebook_id, safe='')}/lab",
         )
@@ -392,11 +304,11 @@ class Simulator:
             if remaining is not None:
                 notebook.duration = self._now_ms() + int(remaining * 1000) - notebook.create_at
             if lease_type is not None:
-                notebook.type = _checked_type(lease_type)
+                notebook.type = checked_type(lease_type)
             if enabled is not None:
                 notebook.enable = bool(enabled)
             if status is not None:
-                notebook.status = _checked_status(status)
+                notebook.status = checked_status(status)
             notebook.update_at = self._now_ms()
             self._tick(notebook)
             return notebook.lease()
@@ -424,13 +336,13 @@ class Simulator:
         with self._lock:
             return self._failures.get(ak or self.ak, 0)
 
-    def _notebook(self, notebook_id: Optional[str]) -> _Notebook:
+    def _notebook(self, notebook_id: Optional[str]) -> Notebook:
         notebook = self._notebooks.get(notebook_id or self.notebook_id)
         if notebook is None:
             raise UsageError(f"no notebook {notebook_id!r} in the simulator")
         return notebook
 
-    def _tick(self, notebook: _Notebook) -> None:
+    def _tick(self, notebook: Notebook) -> None:
         """Stop the instance if its TIMING lease has run out (``now >= create_at + duration``)."""
         if (
             notebook.status == "RUNNING"
@@ -595,7 +507,7 @@ class Simulator:
         page = every[offset : offset + limit]
         return json_response(200, {"current": offset // limit, "data": page, "total": len(every)})
 
-    def _renew(self, notebook: _Notebook, request: Request) -> Response:
+    def _renew(self, notebook: Notebook, request: Request) -> Response:
         """RenewLease: the new deadline is ``now + requested``; ``create_at`` stays."""
         requested = _requested_duration(request)
         if isinstance(requested, Response):
@@ -614,196 +526,6 @@ class Simulator:
 
     # -- authentication --------------------------------------------------------------------
 
-    def _authenticate(self, request: Request) -> Tuple[str, Optional[Response], Optional[str]]:
-        """(auth kind, the 401 to send or None, the token's project) — as the gateway checks."""
-        now = self.now()
-        token = request.headers.get("x-auth-token")
-        if token is not None:
-            with self._lock:
-                issued = self._tokens.get(token)
-            if issued is None:
-                return "token", auth_error("the token is invalid."), None
-            if now >= issued.expires_at:
-                return "token", auth_error("the token has expired."), None
-            return "token", None, issued.project_id
-        authorization = request.headers.get("authorization")
-        if not authorization:
-            return "none", auth_error("the Authorization header is missing."), None
-        kind = "temporary" if "x-security-token" in request.headers else "aksk"
-        try:
-            parsed = _signer.parse_authorization(authorization)
-        except ValueError:
-            return kind, auth_error("the Authorization header is malformed."), None
-        with self._lock:
-            if self._is_locked(parsed.access, now):
-                message = "the access key is locked after repeated failures; retry later."
-                return kind, auth_error(message), None
-            failure = self._check_signature(request, parsed.access, now)
-            if failure is None:
-                self._failures.pop(parsed.access, None)
-            else:
-                self._note_failure(parsed.access, now)
-        return kind, failure, None
-
-    def _check_signature(self, request: Request, ak: str, now: float) -> Optional[Response]:
-        temporary = self._temporary.get(ak)
-        secret = self.sk if ak == self.ak else (temporary.secret if temporary else None)
-        if secret is None:
-            return auth_error("the access key does not exist.")
-        try:
-            sent = _signer.parse_sdk_date(request.headers.get("x-sdk-date", ""))
-        except ValueError:
-            return auth_error("X-Sdk-Date is missing or malformed.")
-        if self.max_date_skew is not None and abs(now - sent) > self.max_date_skew:
-            return auth_error("the request date is more than 15 minutes off.", "APIG.0303")
-        if not _signer.verify(
-            request.method, request.target, request.headers, request.body, sk=secret
-        ):
-            return auth_error("verify aksk signature fail.")
-        if temporary is not None and ak != self.ak:
-            sent_token = request.headers.get("x-security-token", "")
-            if not hmac.compare_digest(sent_token.encode(), temporary.token.encode()):
-                return auth_error("the security token is missing or does not match.")
-            if now >= temporary.expires_at:
-                return auth_error("the security token expired.")
-        return None
-
-    def _is_locked(self, ak: str, now: float) -> bool:
-        until = self._locked_until.get(ak)
-        if until is not None and now >= until:
-            del self._locked_until[ak]
-            self._failures.pop(ak, None)
-            return False
-        return until is not None
-
-    def _note_failure(self, ak: str, now: float) -> None:
-        self._failures[ak] = self._failures.get(ak, 0) + 1
-        if self._failures[ak] >= LOCKOUT_AFTER:
-            self._locked_until[ak] = now + LOCKOUT_SECONDS
-
-    # -- metadata service and IAM ----------------------------------------------------------
-
-    def _metadata_token(self, request: Request) -> Response:
-        ttl = request.headers.get("x-metadata-token-ttl-seconds", "21600")
-        if not ttl.isdigit() or not 1 <= int(ttl) <= 21600:
-            return error_response(
-                400, "Metadata.0001", "X-Metadata-Token-Ttl-Seconds must be 1-21600."
-            )
-        token = base64.urlsafe_b64encode(os.urandom(33)).decode()
-        with self._lock:
-            self._metadata_tokens[token] = _Issued(expires_at=self.now() + int(ttl))
-        return Response(200, token.encode(), content_type="text/plain")
-
-    def _security_key(self, request: Request) -> Response:
-        """Fresh temporary credentials, valid ``metadata_ttl`` seconds of simulator time."""
-        now = self.now()
-        token = request.headers.get("x-metadata-token")
-        with self._lock:
-            if token is not None:
-                issued = self._metadata_tokens.get(token)
-                if issued is None or now >= issued.expires_at:
-                    return error_response(401, "Metadata.0401", "The metadata token is invalid.")
-            ak = _random_text(string.ascii_uppercase + string.digits, 20)
-            credential = _Issued(
-                expires_at=now + self.metadata_ttl,
-                secret=_random_text(string.ascii_letters + string.digits, 40),
-                token="gQ" + base64.b64encode(os.urandom(300)).decode(),
-            )
-            self._temporary[ak] = credential
-        return json_response(
-            200,
-            {
-                "credential": {
-                    "access": ak,
-                    "secret": credential.secret,
-                    "securitytoken": credential.token,
-                    "expires_at": _iso(credential.expires_at),
-                }
-            },
-        )
-
-    def _iam_token(self, request: Request) -> Response:
-        """``POST /v3/auth/tokens``, password identity, project scope: 201 + X-Subject-Token."""
-        try:
-            auth = json.loads(request.body)["auth"]
-            identity = auth["identity"]
-            user = identity["password"]["user"]
-            scope = (auth.get("scope") or {}).get("project") or {}
-        except (ValueError, KeyError, TypeError):
-            return iam_error(400, "The request body is malformed.")
-        if not isinstance(user, dict) or "password" not in identity.get("methods", []):
-            return iam_error(400, "The request body is malformed.")
-        domain = user.get("domain") if isinstance(user.get("domain"), dict) else {}
-        expected = (self.iam_user, self.iam_password, self.iam_domain)
-        if (user.get("name"), user.get("password"), domain.get("name")) != expected:
-            return iam_error(401, "The username or password is wrong.")
-        if scope.get("id"):
-            project_id, project_name = str(scope["id"]), None
-        elif scope.get("name") == self.region:
-            project_id, project_name = self.project_id, self.region
-        else:
-            return iam_error(400, "A project scope (id, or name equal to the region) is required.")
-        now = self.now()
-        token = "MIIsim" + base64.b64encode(os.urandom(600)).decode()
-        with self._lock:
-            self._tokens[token] = _Issued(expires_at=now + IAM_TOKEN_TTL, project_id=project_id)
-        name = project_name or (self.region if project_id == self.project_id else project_id)
-        body = {
-            "token": {
-                "expires_at": _iso(now + IAM_TOKEN_TTL),
-                "issued_at": _iso(now),
-                "methods": ["password"],
-                "project": {"id": project_id, "name": name, "domain": {"name": self.iam_domain}},
-                "user": {"name": self.iam_user, "domain": {"name": self.iam_domain}},
-            }
-        }
-        return json_response(201, body, {"X-Subject-Token": token})
-
-    # -- control API -----------------------------------------------------------------------
-
-    def _control(self, request: Request) -> Response:
-        """``/_sim/...``: JSON in and out, no auth, never from a web page (see module doc)."""
-        refusal = _control_refusal(request)
-        if refusal is not None:
-            return refusal
-        try:
-            data = json.loads(request.body) if request.body.strip() else {}
-            if not isinstance(data, dict):
-                raise UsageError("the control API takes a JSON object")
-            return json_response(
-                200, self._control_call(request.method, request.path.rstrip("/"), data)
-            )
-        except _NoRoute:
-            return json_response(404, {"error": f"no control call {request.method} {request.path}"})
-        except (UsageError, TypeError, ValueError, KeyError, OverflowError) as exc:
-            return json_response(400, {"error": " ".join(str(exc).split())})
-
-    def _control_call(self, method: str, path: str, data: Dict[str, Any]) -> Any:
-        if (method, path) == ("GET", "/_sim/state"):
-            return self.state()
-        if (method, path) == ("POST", "/_sim/lease"):
-            return self.set_lease(**data)
-        if (method, path) == ("POST", "/_sim/notebooks"):
-            return self.add_notebook(**data)
-        if (method, path) == ("POST", "/_sim/clock"):
-            return {"now": self.advance(data["advance"])}
-        if (method, path) == ("POST", "/_sim/faults"):
-            self.inject(**data)
-            return {"faults": self._faults.pending()}
-        if (method, path) == ("DELETE", "/_sim/faults"):
-            self.clear_faults()
-            return {"faults": []}
-        if (method, path) == ("GET", "/_sim/log"):
-            return self.requests()
-        if (method, path) == ("DELETE", "/_sim/log"):
-            self.clear_log()
-            return {"requests": 0}
-        raise _NoRoute
-
-
-class _NoRoute(Exception):
-    pass
-
 
 def _check_lease_numbers(
     remaining: Optional[float], duration_ms: Optional[int], create_at_ms: Optional[int]
@@ -815,54 +537,6 @@ def _check_lease_numbers(
         bounded("duration_ms", duration_ms, -MAX_SECONDS * 1000, MAX_SECONDS * 1000)
     if create_at_ms is not None:
         bounded("create_at_ms", create_at_ms, 0, _MAX_EPOCH_MS)
-
-
-def _control_refusal(request: Request) -> Optional[Response]:
-    """Why a control request is refused (a 403 or 415), or ``None``.
-
-    A page in the user's browser can send a "simple" cross-origin POST (``text/plain``, no
-    preflight) to 127.0.0.1, or reach it by DNS rebinding under its own host name: so the
-    control API wants a loopback client, a loopback ``Host``, no ``Origin`` (browsers send one
-    with every POST) and, for anything but GET, ``Content-Type: application/json`` (which a
-    page cannot send cross-origin without a preflight that this server never answers).
-    """
-    headers = request.headers
-    if not is_loopback(request.client):
-        return _refused(403, "the control API answers loopback clients only")
-    host = _host_name(headers.get("host", ""))
-    if host and not is_loopback(host):
-        return _refused(403, "the control API answers requests to a loopback host only")
-    if "origin" in headers or headers.get("sec-fetch-site", "none") != "none":
-        return _refused(403, "the control API refuses requests from web pages (Origin header)")
-    media = headers.get("content-type", "").split(";")[0].strip().lower()
-    if request.method != "GET" and media != "application/json":
-        return _refused(415, "the control API takes Content-Type: application/json")
-    return None
-
-
-def _host_name(value: str) -> str:
-    """The host of a ``Host`` header: ``[::1]:8000`` -> ``::1``, ``localhost:80`` -> localhost."""
-    value = value.strip()
-    if value.startswith("["):
-        return value[1:].split("]")[0]
-    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
-
-
-def _refused(status: int, message: str) -> Response:
-    return json_response(status, {"error": message})
-
-
-def _checked_type(value: str) -> str:
-    """TIMING or IDLE, in the case given (tests may want the docs' lower-case variant)."""
-    if not isinstance(value, str) or value.upper() not in ("TIMING", "IDLE"):
-        raise UsageError(f"lease type must be TIMING or IDLE, not {value!r}")
-    return value
-
-
-def _checked_status(value: str) -> str:
-    if value not in STATUSES:
-        raise UsageError(f"unknown notebook status {value!r}")
-    return value
 
 
 def _requested_duration(request: Request) -> Any:
