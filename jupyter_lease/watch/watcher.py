@@ -16,7 +16,6 @@ poll, so neither a clock step nor a suspended laptop moves the deadline.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
@@ -26,13 +25,11 @@ from datetime import timedelta
 from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
 
 from .._errors import LeaseError, scrub
-from ..core import DEFAULT_WARN_AT_S, LeaseSource, Presentation, Reading, present
+from ..core import LeaseSource, Presentation, Reading
 from ..core.schedule import PollSchedule
+from .snapshot import DEFAULT_THRESHOLDS, Listener, Snapshot, WatchEvent, age
 
 __all__ = ["DEFAULT_THRESHOLDS", "Snapshot", "SystemClock", "WatchEvent", "Watcher"]
-
-# The core's default thresholds, as the timedeltas the watcher and its callers work in.
-DEFAULT_THRESHOLDS: Tuple[timedelta, ...] = tuple(timedelta(seconds=s) for s in DEFAULT_WARN_AT_S)
 
 log = logging.getLogger("jupyter_lease.watcher")
 
@@ -49,81 +46,6 @@ class SystemClock:
     @staticmethod
     def wait(event: threading.Event, timeout: float) -> bool:
         return event.wait(timeout)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything known about the lease at the last poll. Immutable; replaced whole."""
-
-    reading: Reading = Reading()  # what every view presents
-    local_at_poll: Optional[float] = None  # this host's clock at the last success
-    mono_at_poll: Optional[float] = None  # monotonic clock at the last success
-    last_success_wall: Optional[float] = None  # local epoch seconds, for "last successful poll"
-    polls: int = 0
-    failures: int = 0  # consecutive
-    generation: int = 0  # bumped whenever the lease itself changes
-
-    @property
-    def known(self) -> bool:
-        """A read has succeeded at least once: there is a reading to count from."""
-        return self.local_at_poll is not None
-
-    @property
-    def stale(self) -> bool:
-        """The last poll failed: counting from the last known reading."""
-        return self.reading.stale
-
-    @property
-    def stopped(self) -> bool:
-        """The source said (and confirmed) that the machine is not running."""
-        return self.reading.kind == "stopped"
-
-    @property
-    def last_error(self) -> Optional[str]:
-        return self.reading.error
-
-    @property
-    def clock_offset(self) -> Optional[float]:
-        """The source's clock minus this host's, as measured at the last success."""
-        return None if self.reading.read_at is None else self.reading.clock_offset
-
-    @property
-    def deadline(self) -> Optional[float]:
-        """The deadline on the source's clock (epoch s): exact, whatever the offset does."""
-        return self.reading.deadline if self.reading.kind == "timed" else None
-
-    def local_now(self, mono_now: float) -> Optional[float]:
-        """This host's clock now (the one the offset was measured against), carried on from the
-        last success by the monotonic clock: a clock step moves nothing."""
-        if self.local_at_poll is None or self.mono_at_poll is None:
-            return None
-        return self.local_at_poll + (mono_now - self.mono_at_poll)
-
-    def present(
-        self, mono_now: float, warn_at: Sequence[timedelta] = DEFAULT_THRESHOLDS
-    ) -> Presentation:
-        now = self.local_now(mono_now)
-        return present(self.reading, math.nan if now is None else now, warn_at)
-
-    def remaining(self, mono_now: float) -> Optional[timedelta]:
-        """Time left; ``None`` without a deadline (idle, off, unknown); nothing once stopped."""
-        if self.stopped:
-            return timedelta(0)
-        left = self.present(mono_now).remaining_s
-        return None if left is None else timedelta(seconds=left)
-
-
-@dataclass(frozen=True)
-class WatchEvent:
-    """What happened: ``kind`` is ``"update"``, ``"warning"`` or ``"stage"``."""
-
-    kind: str
-    snapshot: Snapshot
-    threshold: Optional[timedelta] = None
-    stage: Optional[str] = None  # one of core.STAGES
-
-
-Listener = Callable[[WatchEvent], None]
 
 
 @dataclass
@@ -351,7 +273,7 @@ class Watcher:
         # The odd fraction of a second moves each poll to another point of the second, which is
         # what lets whole-second Date headers pin the server's clock down (see core/clock.py); being
         # the same in every process, it does not make many kernels poll more often than one.
-        return max(1.0, interval - _age(snap)) + PHASE_STEP
+        return max(1.0, interval - age(snap)) + PHASE_STEP
 
     def _succeeded(self, before: Snapshot, reading: Reading) -> Snapshot:
         changed = not before.known or _lease_key(before.reading) != _lease_key(reading)
@@ -453,15 +375,6 @@ def _unexpected_line(exc: BaseException) -> str:
 def _lease_key(reading: Reading) -> tuple:
     """What makes it another lease (re-arming thresholds), not another read of the same one."""
     return (reading.kind, reading.deadline, reading.idle_after, reading.source_id)
-
-
-def _age(snap: Snapshot) -> float:
-    """How long ago the reading was made upstream (a shared cache may answer with an older one),
-    on the source's clock."""
-    read_at = snap.reading.read_at
-    if read_at is None or snap.local_at_poll is None:
-        return 0.0
-    return max(0.0, snap.local_at_poll + snap.reading.clock_offset - read_at)
 
 
 def _visible_change(before: Snapshot, after: Snapshot) -> bool:
