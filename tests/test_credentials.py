@@ -648,7 +648,7 @@ def test_a_secret_echoed_by_the_server_never_reaches_a_message(shape: str) -> No
 
 
 def test_network_errors_are_scrubbed_of_the_secrets_in_use() -> None:
-    from jupyter_lease.modelarts.client import _network_error
+    from jupyter_lease.modelarts.api_errors import network_error as _network_error
 
     secret = "q7vb.x2nd.k9wm"
     try:
