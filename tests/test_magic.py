@@ -349,6 +349,7 @@ print(" ".join(sorted(set(sys.modules) - before)))
     assert ours == {
         "jupyter_lease",
         "jupyter_lease._defaults",
+        "jupyter_lease.settings",  # the traits shared with the server: traitlets only
         "jupyter_lease.kernel",  # its __init__ is a docstring
         "jupyter_lease.kernel.extension",
         "jupyter_lease.kernel.magic",

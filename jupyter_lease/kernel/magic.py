@@ -2,7 +2,8 @@
 
 Configuration works like any IPython configurable (jupysql's pattern):
 ``%config JupyterLease.warn_at = "20m,5m"`` in a notebook, or
-``c.JupyterLease.auto_watch = True`` in ``ipython_config.py``.
+``c.JupyterLease.auto_watch = True`` in ``ipython_config.py``. The traits shared with the server
+are :class:`jupyter_lease.settings.JupyterLease`'s.
 
 ``%load_ext jupyter_lease`` has a budget of 5 ms (benchmarks/), so this module imports only
 what IPython has loaded already. The commands (argument parsing, the runtime, the watcher,
@@ -20,10 +21,9 @@ import threading
 from typing import Any, Callable, Dict, List, Tuple
 
 from IPython.core.magic import Magics, line_magic, magics_class
-from traitlets import Bool, Unicode, observe, validate
-from traitlets import List as ListTrait
+from traitlets import Bool, observe, validate
 
-from .._defaults import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT
+from .. import settings
 
 __all__ = ["ARGUMENTS", "JupyterLease", "existing_runtime", "say"]
 
@@ -79,41 +79,17 @@ def existing_runtime() -> Any:
 
 
 @magics_class
-class JupyterLease(Magics):
+class JupyterLease(Magics, settings.JupyterLease):
     """Watch and extend this notebook instance's ModelArts lease."""
 
-    warn_at = Unicode(
-        DEFAULT_WARN_AT, help="Warn when this much time is left (comma-separated durations)."
-    ).tag(config=True)
-    poll_far = Unicode("5m", help="Poll interval while the stop is more than 30 min away.").tag(
-        config=True
-    )
-    poll_near = Unicode("1m", help="Poll interval inside 30 min.").tag(config=True)
-    poll_final = Unicode("15s", help="Poll interval inside 5 min.").tag(config=True)
+    # The shared settings (warn_at, poll_*, extend_choices, notifications, the location…) come
+    # from settings.JupyterLease, which the server reads too; these two are the kernel's own.
     auto_watch = Bool(
         False, help="Start watching when the extension loads, if a lease is discoverable."
-    ).tag(config=True)
-    notifications = Bool(
-        True, help="Offer browser notifications at warning thresholds (asked on a click)."
     ).tag(config=True)
     cell_warnings = Bool(
         True, help="Print one warning line before a cell runs when the stop is near."
     ).tag(config=True)
-    extend_choices = ListTrait(
-        Unicode(),
-        default_value=list(DEFAULT_EXTEND_CHOICES),
-        help="Durations offered by the widget's Extend button.",
-    ).tag(config=True)
-    notebook_id = Unicode(
-        None, allow_none=True, help="Notebook instance id (default: discovered)"
-    ).tag(config=True)
-    project_id = Unicode(None, allow_none=True, help="Project id (default: discovered)").tag(
-        config=True
-    )
-    region = Unicode(None, allow_none=True, help="Region (default: discovered)").tag(config=True)
-    endpoint = Unicode(None, allow_none=True, help="ModelArts endpoint (default: discovered)").tag(
-        config=True
-    )
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -171,12 +147,7 @@ class JupyterLease(Magics):
                 near=parse_duration(self.poll_near).total_seconds(),
                 final=parse_duration(self.poll_final).total_seconds(),
             ),
-            location={
-                "notebook_id": self.notebook_id,
-                "project_id": self.project_id,
-                "region": self.region,
-                "endpoint": self.endpoint,
-            },
+            location=self.location(),
         )
 
     # -- the magic --------------------------------------------------------------------------------

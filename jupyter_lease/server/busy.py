@@ -29,9 +29,6 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from traitlets import Unicode
-from traitlets.config import Configurable
-
 from .._errors import (
     APIError,
     AuthenticationError,
@@ -42,6 +39,7 @@ from .._errors import (
 )
 from ..core.duration import parse_duration, renewal
 from ..core.schedule import PollSchedule
+from ..settings import JupyterLease
 from ..watch.cachedata import CacheEntry
 from .busy_policy import Decision, LeaseNow, Policy, Work, clock_time, decide
 from .busy_state import PolicyState, Renewal, StateFile, renewals_json
@@ -51,22 +49,6 @@ __all__ = ["BusyKeeper", "JupyterLease", "Settings", "start_keep_alive"]
 DEFAULT_CAP = "8h"  # when turned on without "until" or "for" and nothing configured
 MAX_WORK = 64  # declared work items at once: a runaway client cannot grow the server
 MAX_TTL = 3600.0
-
-
-class JupyterLease(Configurable):
-    """The server's ``c.JupyterLease`` section (the kernels' magic reads the same name)."""
-
-    renew_while_busy = Unicode(
-        "", help='Keep the instance alive while a kernel is busy, at most this long ("8h").'
-    ).tag(config=True)
-    renew_margin = Unicode("10m", help="Renew when less than this is left.").tag(config=True)
-    renew_step = Unicode("1h", help="Push the stop time by this much per renewal.").tag(config=True)
-    renew_check_every = Unicode("30s", help="How often busy kernels are looked at.").tag(
-        config=True
-    )
-    poll_far = Unicode("5m", help="Lease read interval, stop > 30 min away.").tag(config=True)
-    poll_near = Unicode("1m", help="Lease read interval inside 30 min.").tag(config=True)
-    poll_final = Unicode("15s", help="Lease read interval inside 5 min.").tag(config=True)
 
 
 @dataclass(frozen=True)
