@@ -20,6 +20,7 @@ import { Warner } from './warnings';
 import { derive, type Presentation } from '../jupyter_lease/static/present.js';
 
 const PLUGIN_ID = 'jupyter-lease:plugin';
+const REFRESH_COMMAND = 'jupyter-lease:refresh';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
@@ -57,6 +58,10 @@ function activate(
     }
   );
   place(app, statusBar, item);
+  app.commands.addCommand(REFRESH_COMMAND, {
+    label: 'Check the lease now',
+    execute: () => store.refresh()
+  });
   store.start();
   if (registry) {
     void registry
