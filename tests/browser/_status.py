@@ -24,6 +24,7 @@ __all__ = [
     "page_url",
     "refresh",
     "screenshot",
+    "screenshot_bottom",
     "toasts",
     "wait_item",
     "write_settings",
@@ -100,13 +101,35 @@ def screenshot(page: Any, name: str, selector: Optional[str] = None, pad: int = 
     if selector is None:
         page.screenshot(path=str(directory / name))
         return
-    box = page.locator(selector).first.bounding_box()
+    box = _settled_box(page, selector)
     clip = {
         "x": max(0, box["x"] - pad),
         "y": max(0, box["y"] - pad),
         "width": box["width"] + 2 * pad,
         "height": box["height"] + 2 * pad,
     }
+    page.screenshot(path=str(directory / name), clip=clip, animations="disabled")
+
+
+def _settled_box(page: Any, selector: str) -> Dict[str, float]:
+    """The element's box once it has stopped moving (a toast slides in)."""
+    box = page.locator(selector).first.bounding_box()
+    for _ in range(20):
+        page.wait_for_timeout(150)
+        again = page.locator(selector).first.bounding_box()
+        if again == box:
+            break
+        box = again
+    return box
+
+
+def screenshot_bottom(page: Any, name: str, height: int = 150) -> None:
+    """The bottom of the window, whole width: the status bar with a toast above it."""
+    directory = screenshot_dir()
+    if directory is None:
+        return
+    size = page.viewport_size
+    clip = {"x": 0, "y": size["height"] - height, "width": size["width"], "height": height}
     page.screenshot(path=str(directory / name), clip=clip, animations="disabled")
 
 

@@ -25,6 +25,7 @@ from ._status import (
     item_state,
     refresh,
     screenshot,
+    screenshot_bottom,
     toasts,
     wait_item,
     write_settings,
@@ -121,6 +122,7 @@ def test_toast_extends_while_a_cell_runs(
     assert nb.is_running(0), "the sleep cell ended before the warning"
     if server.app == "lab":
         screenshot(nb.page, "status-toast-lab.png", ".Toastify__toast", pad=8)
+        screenshot_bottom(nb.page, "status-lab.png")
     toast.get_by_role("button", name="Extend 1 h").click()
     renewed = wait_until(lambda: renewals(lease_simulator)[known:], 10, "RenewLease (PATCH)")
     assert len(renewed) == 1 and renewed[0]["status"] == 200, renewed
