@@ -38,6 +38,7 @@ print(json.dumps({"module": jupyter_lease.__file__, "notebook": str(find_demo_no
 class Install(NamedTuple):
     venv: Path
     extensions: str  # `jupyter server extension list`, colours removed
+    labextensions: str  # `jupyter labextension list`, colours removed
     probe: Dict[str, object]  # what PROBE printed
     demo: subprocess.CompletedProcess
 
@@ -90,7 +91,9 @@ def installs(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Dict[str,
         bin_ = venv / "bin"
         listed = run([str(bin_ / "jupyter"), "server", "extension", "list"], 60, env=env, cwd=root)
         listing = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)  # colours
-        found[kind] = (listing, probe(bin_ / "python", env, root))
+        lab = run([str(bin_ / "jupyter"), "labextension", "list"], 60, env=env, cwd=root)
+        lab_listing = re.sub(r"\x1b\[[0-9;]*m", "", lab.stdout + lab.stderr)
+        found[kind] = (listing, lab_listing, probe(bin_ / "python", env, root))
     elsewhere = root / "elsewhere"  # the demos write nothing here (see test_demo)
     elsewhere.mkdir()
     demo = ["lease", "demo", "--execute"]
@@ -139,6 +142,21 @@ def test_install_enables_the_server_extension(installs, kind):
     assert "jupyter_lease" in enabled_in(install.extensions, install.venv / "etc" / "jupyter"), (
         install.extensions
     )
+
+
+def test_the_wheel_holds_the_built_jupyterlab_extension(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    share = ".data/data/share/jupyter/labextensions/jupyter-lease/"
+    built = [n.split(share, 1)[1] for n in names if share in n]
+    assert {"package.json", "install.json", "static/style.js"} <= set(built), built
+    assert any(re.match(r"static/remoteEntry\.[0-9a-f]+\.js$", n) for n in built), built
+    assert not [n for n in names if n.endswith(".ts") or "node_modules" in n]
+
+
+@pytest.mark.parametrize("kind", ["wheel", "editable"])
+def test_install_enables_the_jupyterlab_extension(installs, kind):
+    listing = installs[kind].labextensions
+    assert re.search(r"jupyter-lease v\S+ enabled OK \(python, jupyter_lease\)", listing), listing
 
 
 @pytest.mark.parametrize("kind", ["wheel", "editable"])

@@ -268,6 +268,11 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         # Python waits only for a call in flight, which the client's timeouts bound.
         weakref.finalize(serverapp, service.close)
         serverapp.log.info("jupyter_lease: lease API at %s (GET), %s (POST)", *urls)
+        from ._labext import missing_labextension_line
+
+        missing = missing_labextension_line()
+        if missing is not None:
+            serverapp.log.warning(missing)
         _start_keep_alive(serverapp, service)
         threading.Thread(target=service.warm_up, name="jupyter-lease-warm-up", daemon=True).start()
     except Exception as exc:

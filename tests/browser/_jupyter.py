@@ -138,6 +138,11 @@ class JupyterServer:
         (settings / "notification.jupyterlab-settings").write_text(
             json.dumps({"fetchNews": "false", "checkForUpdates": False})
         )
+        # The status item's warnings (toasts, tab title) are tested in test_status_item.py; in
+        # the cell widget's tests they would be a second source of "⏳" titles.
+        item = dirs["config"] / "lab" / "user-settings" / "jupyter-lease"
+        item.mkdir(parents=True, exist_ok=True)
+        (item / "plugin.jupyterlab-settings").write_text(json.dumps({"notifications": False}))
         self.env = {
             **env,
             "HOME": str(dirs["home"]),

@@ -1,0 +1,94 @@
+// The two calls to the server extension (jupyter_lease/_server_handlers.py), through JupyterLab's
+// ServerConnection: it adds the base URL, the login and the `_xsrf` cookie as X-XSRFToken, so a
+// POST passes jupyter_server's XSRF check with a token or without one.
+
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { oneLine, type ReadingJSON } from '../jupyter_lease/static/present.js';
+
+const LEASE_PATH = 'jupyter-lease/api/lease';
+const EXTEND_PATH = 'jupyter-lease/api/lease/extend';
+const GET_TIMEOUT_MS = 30_000;
+const EXTEND_TIMEOUT_MS = 90_000; // RenewLease with its retries, then the read-back
+const MAX_RTT_MS = 5_000; // a slower answer says little about the clock offset
+
+/** A reading as it came, and the serving host's clock minus the browser's (ms), if measured. */
+export interface Answer {
+  reading: Partial<ReadingJSON>;
+  hostOffsetMs: number | null;
+}
+
+/**
+ * What a call gave: an answer, or why not. `absent`: no server extension (404); `refused`: the
+ * server said no on purpose (4xx, 503 not configured); `failed`: 5xx, network, timeout.
+ */
+export type Outcome =
+  | { ok: true; answer: Answer }
+  | { ok: false; kind: 'absent' | 'refused' | 'failed'; status: number; error: string };
+
+/** The answer of a GET or POST, `{reading, now_ms}`, or null when it is not one. */
+export function answerOf(body: unknown, sent: number, received: number): Answer | null {
+  if (!body || typeof body !== 'object') return null;
+  const { reading, now_ms: nowMs } = body as { reading?: unknown; now_ms?: unknown };
+  if (!reading || typeof reading !== 'object' || Array.isArray(reading)) return null;
+  const measured =
+    typeof nowMs === 'number' && Number.isFinite(nowMs) && received - sent <= MAX_RTT_MS;
+  return {
+    reading: reading as Partial<ReadingJSON>,
+    hostOffsetMs: measured ? (nowMs as number) - (sent + received) / 2 : null
+  };
+}
+
+async function call(path: string, init: RequestInit, timeoutMs: number): Promise<Outcome> {
+  const settings = ServerConnection.makeSettings();
+  const url = URLExt.join(settings.baseUrl, path);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const sent = Date.now();
+  try {
+    const response = await ServerConnection.makeRequest(
+      url,
+      { cache: 'no-store', ...init, signal: controller.signal },
+      settings
+    );
+    const body: unknown = await response.json().catch(() => null);
+    return outcomeOf(response.status, body, sent, Date.now());
+  } catch (err) {
+    const timedOut = (err as Error | null)?.name === 'AbortError';
+    const error = timedOut
+      ? `no answer from the Jupyter server in ${timeoutMs / 1000} s`
+      : 'the Jupyter server cannot be reached';
+    return { ok: false, kind: 'failed', status: 0, error };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function outcomeOf(status: number, body: unknown, sent: number, received: number): Outcome {
+  if (status === 200) {
+    const answer = answerOf(body, sent, received);
+    if (answer) return { ok: true, answer };
+    return { ok: false, kind: 'failed', status, error: 'the lease API answered something else' };
+  }
+  const said = body && typeof body === 'object' ? (body as { error?: unknown }).error : null;
+  const error = oneLine(said) || `the lease API answered HTTP ${status}`;
+  if (status === 404) return { ok: false, kind: 'absent', status, error };
+  const refused = (status >= 400 && status < 500) || status === 503;
+  return { ok: false, kind: refused ? 'refused' : 'failed', status, error };
+}
+
+/** GET the lease (the server answers from the machine's shared cache). */
+export function getLease(): Promise<Outcome> {
+  return call(LEASE_PATH, { method: 'GET' }, GET_TIMEOUT_MS);
+}
+
+/** POST an extension by `duration` ("1h"); the answer is the lease after it. */
+export function postExtend(duration: string): Promise<Outcome> {
+  const init = {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ duration })
+  };
+  return call(EXTEND_PATH, init, EXTEND_TIMEOUT_MS);
+}

@@ -1,0 +1,93 @@
+// jupyter_lease's front-end extension: the lease countdown where the eye already is — JupyterLab's
+// status bar, Notebook 7's top bar (it has no status bar) — with its panel and its warnings.
+// Everything it shows goes through present.js, the one presentation the cell widget and the
+// terminal use too.
+
+import {
+  JupyterFrontEnd,
+  type JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
+
+import { LeaseItem } from './item';
+import { LeasePanel } from './panel';
+import { DEFAULT_SETTINGS, settingsFrom, type LeaseSettings } from './settings';
+import { LeaseStore } from './store';
+import { Tabs } from './tabs';
+import { Warner } from './warnings';
+import { derive, type Presentation } from '../jupyter_lease/static/present.js';
+
+const PLUGIN_ID = 'jupyter-lease:plugin';
+const REFRESH_COMMAND = 'jupyter-lease:refresh';
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'The lease countdown in the status bar (Notebook 7: the top bar), with warnings.',
+  autoStart: true,
+  optional: [IStatusBar, ISettingRegistry],
+  activate
+};
+
+function activate(
+  app: JupyterFrontEnd,
+  statusBar: IStatusBar | null,
+  registry: ISettingRegistry | null
+): void {
+  let settings: LeaseSettings = DEFAULT_SETTINGS;
+  // One server = one origin + base URL: the tabs of another server on this origin are not ours.
+  const tabs = new Tabs(`${location.origin}${PageConfig.getBaseUrl()}`, answer =>
+    store.accept(answer, false)
+  );
+  const store = new LeaseStore(answer => tabs.share(answer));
+  const present = (): Presentation =>
+    derive(store.reading, Date.now(), { warnAt: settings.warnAt, hostOffsetMs: store.hostOffsetMs });
+  const warner = new Warner(store, tabs, () => settings, present);
+  let panel: LeasePanel | null = null;
+  const item = new LeaseItem(
+    store,
+    present,
+    p => {
+      warner.check(p, store.reading);
+      panel?.update();
+    },
+    () => {
+      panel ??= new LeasePanel(store, present, item.node);
+      panel.toggle();
+    }
+  );
+  place(app, statusBar, item);
+  app.commands.addCommand(REFRESH_COMMAND, {
+    label: 'Check the lease now',
+    execute: () => store.refresh()
+  });
+  store.start();
+  if (registry) {
+    void registry
+      .load(PLUGIN_ID)
+      .then(loaded => {
+        const read = (): void => {
+          settings = settingsFrom(loaded.composite as Record<string, unknown>);
+          item.tick();
+        };
+        loaded.changed.connect(read);
+        read();
+      })
+      .catch(() => {
+        /* no schema (a broken install): the defaults */
+      });
+  }
+}
+
+/** JupyterLab: the status bar, left; Notebook 7 (no status bar): the top bar, right. */
+function place(app: JupyterFrontEnd, statusBar: IStatusBar | null, item: LeaseItem): void {
+  if (statusBar) {
+    statusBar.registerStatusItem(PLUGIN_ID, { item, align: 'left', rank: 1000 });
+    return;
+  }
+  item.addClass('jp-LeaseItem-top');
+  app.shell.add(item, 'top', { rank: 1000 });
+}
+
+export default plugin;

@@ -1,0 +1,155 @@
+// The small panel a click on the item opens: time left, stop time, the source and its id, Extend
+// with the reading's durations (only where the source can extend), the last error in one line.
+// Built with textContent only; closes on Escape, a click elsewhere or a second click on the item.
+
+import { Widget } from '@lumino/widgets';
+
+import type { LeaseStore } from './store';
+import type { Presentation, ReadingJSON } from '../jupyter_lease/static/present.js';
+
+const GAP = 4; // px between the item and the panel
+const MARGIN = 8; // px kept from the window's edges
+
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className: string,
+  text = ''
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  el.className = className;
+  if (text) el.textContent = text;
+  return el;
+}
+
+export class LeasePanel extends Widget {
+  private readonly headline = element('div', 'jp-LeasePanel-headline');
+  private readonly detail = element('div', 'jp-LeasePanel-detail');
+  private readonly source = element('div', 'jp-LeasePanel-source');
+  private readonly extendRow = element('div', 'jp-LeasePanel-extend');
+  private readonly choice = element('select', 'jp-LeasePanel-choice');
+  private readonly button = element('button', 'jp-LeasePanel-button jp-mod-styled', 'Extend');
+  private readonly error = element('div', 'jp-LeasePanel-error');
+  private busy = false;
+  private readonly onOutside = (event: MouseEvent): void => {
+    const target = event.target as Node;
+    if (!this.node.contains(target) && !this.anchor.contains(target)) this.close();
+  };
+  private readonly onKey = (event: KeyboardEvent): void => {
+    if (event.key === 'Escape') this.close();
+  };
+
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly present: () => Presentation,
+    private readonly anchor: HTMLElement
+  ) {
+    super();
+    this.addClass('jp-LeasePanel');
+    this.node.setAttribute('role', 'dialog');
+    this.node.setAttribute('aria-label', 'Lease');
+    this.choice.setAttribute('aria-label', 'Extend by');
+    this.button.addEventListener('click', () => void this.extend());
+    this.extendRow.append(this.choice, this.button);
+    const title = element('div', 'jp-LeasePanel-title', 'Lease');
+    this.node.append(title, this.headline, this.detail, this.source, this.extendRow, this.error);
+    store.changed.connect(this.update, this);
+  }
+
+  /** Show it beside the item (below it at the top of the window, above it at the bottom). */
+  open(): void {
+    if (!this.isAttached) Widget.attach(this, document.body);
+    this.update();
+    this.place();
+    document.addEventListener('mousedown', this.onOutside, true);
+    document.addEventListener('keydown', this.onKey, true);
+  }
+
+  close(): void {
+    document.removeEventListener('mousedown', this.onOutside, true);
+    document.removeEventListener('keydown', this.onKey, true);
+    if (this.isAttached) Widget.detach(this);
+  }
+
+  toggle(): void {
+    if (this.isAttached) this.close();
+    else this.open();
+  }
+
+  /** Repaint (called by the item's tick while open, and on news). */
+  update(): void {
+    if (!this.isAttached) return;
+    const p = this.present();
+    const reading = this.store.reading;
+    this.node.dataset.stage = p.stage;
+    setText(this.headline, p.headline);
+    setText(this.detail, p.deadlineLocalMs === null ? '' : p.detail.split(' · ')[0]);
+    setText(this.source, sourceLine(reading));
+    this.fillChoices(reading);
+    const error = this.store.lastError ?? reading.error ?? '';
+    setText(this.error, error ? `⚠ ${error}` : '');
+    this.error.hidden = !error;
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.close();
+    this.store.changed.disconnect(this.update, this);
+    super.dispose();
+  }
+
+  private fillChoices(reading: Partial<ReadingJSON>): void {
+    const choices = reading.can_extend === true ? (reading.extend_choices ?? []) : [];
+    this.extendRow.hidden = choices.length === 0;
+    const now = Array.from(this.choice.options, o => o.value);
+    if (now.join() !== choices.join()) {
+      this.choice.replaceChildren(
+        ...choices.map(c => {
+          const option = element('option', '', c);
+          option.value = c;
+          return option;
+        })
+      );
+    }
+    this.button.disabled = this.busy;
+  }
+
+  private async extend(): Promise<void> {
+    const duration = this.choice.value;
+    if (!duration || this.busy) return;
+    this.busy = true;
+    this.button.textContent = 'Extending…';
+    this.update();
+    try {
+      await this.store.extend(duration);
+    } finally {
+      this.busy = false;
+      this.button.textContent = 'Extend';
+      this.update();
+    }
+  }
+
+  private place(): void {
+    const rect = this.anchor.getBoundingClientRect();
+    const style = this.node.style;
+    const width = this.node.offsetWidth;
+    style.left = `${Math.max(MARGIN, Math.min(rect.left, window.innerWidth - width - MARGIN))}px`;
+    if (rect.top > window.innerHeight / 2) {
+      style.top = '';
+      style.bottom = `${window.innerHeight - rect.top + GAP}px`;
+    } else {
+      style.bottom = '';
+      style.top = `${rect.bottom + GAP}px`;
+    }
+  }
+}
+
+function sourceLine(reading: Partial<ReadingJSON>): string {
+  const source = reading.source ?? '';
+  const id = reading.source_id ?? '';
+  if (!source && !id) return '';
+  return id && !source.includes(id) ? `${source} · ${id}` : source || id;
+}
+
+function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}

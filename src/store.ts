@@ -1,0 +1,148 @@
+// The page's one lease: the last reading the server extension gave (or another tab shared), the
+// clock offset measured with it, and whether the server extension is answering. Polls once per
+// POLL_MS (an answer shared by another tab counts), once more when the tab shows again, and the
+// views tick from the absolute deadline in between: no per-second traffic.
+
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { getLease, postExtend, type Answer, type Outcome } from './api';
+import { newer, type ReadingJSON } from '../jupyter_lease/static/present.js';
+
+const POLL_MS = 2 * 60 * 1000; // ≤ 30 requests per tab per hour
+const RETRY_MS = 30 * 1000; // after a failed read
+const VISIBLE_MIN_MS = 60 * 1000; // a tab shown again re-reads unless this fresh
+
+export type ServerState = 'loading' | 'ok' | 'failing' | 'absent';
+
+export class LeaseStore {
+  private answer: Answer | null = null;
+  private hostOffset = 0;
+  private failure: string | null = null;
+  private serverState: ServerState = 'loading';
+  private lastAttempt = -Infinity;
+  private inflight: Promise<void> | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly changedSignal = new Signal<this, void>(this);
+  private readonly onVisible = (): void => {
+    if (document.visibilityState === 'visible' && this.age() >= VISIBLE_MIN_MS) {
+      void this.refresh();
+    }
+  };
+
+  /** `share`: hands every answer this tab got from the server to the other tabs. */
+  constructor(private readonly share: (answer: Answer) => void) {
+    document.addEventListener('visibilitychange', this.onVisible);
+  }
+
+  get changed(): ISignal<this, void> {
+    return this.changedSignal;
+  }
+
+  get state(): ServerState {
+    return this.serverState;
+  }
+
+  /** The last failure in one line (a read or an Extend), or null. */
+  get lastError(): string | null {
+    return this.failure;
+  }
+
+  /** The serving host's clock minus the browser's, for derive(). */
+  get hostOffsetMs(): number {
+    return this.hostOffset;
+  }
+
+  /** The reading to show: stale while the server extension fails to answer. */
+  get reading(): Partial<ReadingJSON> {
+    const reading = this.answer?.reading;
+    if (this.serverState !== 'failing') {
+      return reading ?? { v: 1, kind: 'unknown', stale: false, error: this.failure };
+    }
+    const base = reading ?? { v: 1, kind: 'unknown' };
+    return { ...base, stale: true, error: this.failure };
+  }
+
+  /** Milliseconds since the last read was started (Infinity before the first). */
+  age(): number {
+    return Date.now() - this.lastAttempt;
+  }
+
+  start(): void {
+    void this.refresh();
+  }
+
+  /** Read now (joins a read in flight), then poll again in POLL_MS. */
+  refresh(): Promise<void> {
+    this.inflight ??= this.read().finally(() => {
+      this.inflight = null;
+    });
+    return this.inflight;
+  }
+
+  /** Extend through the server extension; resolves to the error line, or null when done. */
+  async extend(duration: string): Promise<string | null> {
+    const outcome = await postExtend(duration);
+    if (outcome.ok) {
+      this.failure = null;
+      this.accept(outcome.answer, true);
+      return null;
+    }
+    this.failure = `extend: ${outcome.error}`;
+    this.changedSignal.emit();
+    return this.failure;
+  }
+
+  /** An answer from this tab's call (`own`: share it) or from another tab. */
+  accept(answer: Answer, own: boolean): void {
+    const reading = newer(this.answer?.reading, answer.reading) ?? answer.reading;
+    const changed = reading !== this.answer?.reading || this.serverState !== 'ok';
+    this.answer = { reading, hostOffsetMs: answer.hostOffsetMs };
+    if (answer.hostOffsetMs !== null) this.hostOffset = answer.hostOffsetMs;
+    this.serverState = 'ok';
+    this.lastAttempt = Date.now(); // a shared answer is as good as our own read
+    this.schedule(POLL_MS);
+    if (own) this.share(answer);
+    if (changed) this.changedSignal.emit();
+  }
+
+  dispose(): void {
+    document.removeEventListener('visibilitychange', this.onVisible);
+    if (this.timer !== null) clearTimeout(this.timer);
+    Signal.clearData(this);
+  }
+
+  private async read(): Promise<void> {
+    this.lastAttempt = Date.now();
+    const outcome = await getLease();
+    if (outcome.ok) {
+      this.failure = null;
+      this.accept(outcome.answer, true);
+      return;
+    }
+    this.fail(outcome);
+  }
+
+  private fail(outcome: Extract<Outcome, { ok: false }>): void {
+    this.failure = outcome.error;
+    if (outcome.kind === 'absent') {
+      this.serverState = 'absent'; // no server extension: nothing to poll
+    } else if (outcome.kind === 'refused') {
+      // Not configured here (503) or refused: an honest "unknown", not a stale countdown.
+      this.answer = null;
+      this.serverState = 'ok';
+      this.schedule(POLL_MS);
+    } else {
+      this.serverState = 'failing';
+      this.schedule(RETRY_MS);
+    }
+    this.changedSignal.emit();
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.refresh();
+    }, delay);
+  }
+}

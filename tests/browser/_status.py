@@ -1,0 +1,173 @@
+"""The status item of the front-end extension (JupyterLab's status bar, Notebook 7's top bar):
+pages opened without any notebook, what the item shows, its toasts, its settings file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+import pytest
+
+from ._jupyter import JupyterServer, parse_countdown, screenshot_dir
+from .conftest import VIEWPORT
+
+__all__ = [
+    "ITEM",
+    "PANEL",
+    "TOAST_TEXT",
+    "browser_pages",
+    "item_seconds",
+    "item_state",
+    "page_url",
+    "refresh",
+    "screenshot",
+    "screenshot_bottom",
+    "toasts",
+    "wait_item",
+    "write_settings",
+]
+
+ITEM = ".jp-LeaseItem"
+PANEL = ".jp-LeasePanel"
+TOAST_TEXT = "left before this instance stops"
+_STATE = f"""() => {{
+  const el = document.querySelector("{ITEM}");
+  if (!el) return null;
+  return {{
+    text: el.textContent,
+    stage: el.dataset.stage,
+    stale: el.dataset.stale,
+    tooltip: el.title,
+    color: getComputedStyle(el).color,
+    title: document.title,
+    ids: [...el.querySelectorAll("[id]")].map((e) => e.id).concat(el.id ? [el.id] : []),
+  }};
+}}"""
+
+
+def write_settings(server: JupyterServer, **values: Any) -> None:
+    """The extension's user settings (schema/plugin.json), read by the next page load."""
+    folder = server.root / "config" / "lab" / "user-settings" / "jupyter-lease"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "plugin.jupyterlab-settings").write_text(json.dumps(values))
+
+
+def page_url(server: JupyterServer, workspace: str = "lease") -> str:
+    """JupyterLab (a workspace of its own) or Notebook 7's tree page: no notebook, no kernel."""
+    path = f"lab/workspaces/{workspace}" if server.app == "lab" else "tree"
+    return server.url(path) + (f"?token={server.token}" if server.token else "")
+
+
+def item_state(page: Any) -> Optional[Dict[str, Any]]:
+    return page.evaluate(_STATE)
+
+
+def item_seconds(text: str) -> Optional[float]:
+    """Seconds shown by ``⏳ 9:05`` or ``⏳ 1 h 00 min`` (a `` · stale`` suffix allowed)."""
+    return parse_countdown(re.sub(r"^⏳ | · stale$", "", text.strip()))
+
+
+def wait_item(page: Any, predicate: str = "/\\d/.test(el.textContent)", timeout: float = 30):
+    """Until the item exists and ``predicate`` (JS, on ``el``) holds; returns its state."""
+    page.wait_for_function(
+        f'() => {{ const el = document.querySelector("{ITEM}"); return el && ({predicate}); }}',
+        timeout=timeout * 1000,
+        polling=100,
+    )
+    return item_state(page)
+
+
+def refresh(page: Any) -> None:
+    """The extension's "Check the lease now" command (instead of waiting 2 min for a poll)."""
+    page.evaluate("() => window.jupyterapp.commands.execute('jupyter-lease:refresh')")
+
+
+def toasts(page: Any) -> List[str]:
+    """The texts of the lease's toasts on the page now."""
+    return page.evaluate(
+        f"""() => [...document.querySelectorAll(".Toastify__toast")]
+              .map((t) => t.textContent).filter((t) => t.includes("{TOAST_TEXT}"))"""
+    )
+
+
+def screenshot(page: Any, name: str, selector: Optional[str] = None, pad: int = 0) -> None:
+    """Into ``$JUPYTER_LEASE_SCREENSHOTS`` when set: the element (with ``pad`` px around)."""
+    directory = screenshot_dir()
+    if directory is None:
+        return
+    if selector is None:
+        page.screenshot(path=str(directory / name))
+        return
+    box = _settled_box(page, selector)
+    clip = {
+        "x": max(0, box["x"] - pad),
+        "y": max(0, box["y"] - pad),
+        "width": box["width"] + 2 * pad,
+        "height": box["height"] + 2 * pad,
+    }
+    page.screenshot(path=str(directory / name), clip=clip, animations="disabled")
+
+
+def _settled_box(page: Any, selector: str) -> Dict[str, float]:
+    """The element's box once it has stopped moving (a toast slides in)."""
+    box = page.locator(selector).first.bounding_box()
+    for _ in range(20):
+        page.wait_for_timeout(150)
+        again = page.locator(selector).first.bounding_box()
+        if again == box:
+            break
+        box = again
+    return box
+
+
+def screenshot_bottom(page: Any, name: str, height: int = 150) -> None:
+    """The bottom of the window, whole width: the status bar with a toast above it."""
+    directory = screenshot_dir()
+    if directory is None:
+        return
+    size = page.viewport_size
+    clip = {"x": 0, "y": size["height"] - height, "width": size["width"], "height": height}
+    page.screenshot(path=str(directory / name), clip=clip, animations="disabled")
+
+
+@pytest.fixture
+def browser_pages(
+    chromium: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., List[Any]]]:
+    """``browser_pages(server, n=1)``: ``n`` tabs of one browser context (they share storage,
+    as a user's tabs do), each open on ``page_url(server)`` with the item showing a time."""
+    contexts: List[Any] = []
+    opened: List[Any] = []
+
+    def open_(server: JupyterServer, n: int = 1, scripts: Sequence[str] = ()) -> List[Any]:
+        scale = 2 if screenshot_dir() is not None else 1
+        context = chromium.new_context(viewport=VIEWPORT, device_scale_factor=scale)
+        contexts.append(context)
+        for script in scripts:
+            context.add_init_script(script)
+        pages = []
+        for _ in range(n):
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            page.goto(page_url(server), wait_until="domcontentloaded")
+            pages.append(page)
+            opened.append(page)
+        for page in pages:
+            wait_item(page)
+        return pages
+
+    try:
+        yield open_
+    finally:
+        report = getattr(request.node, "_lease_rep_call", None)
+        if report is not None and report.failed:
+            for i, page in enumerate(opened):
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=str(tmp_path / f"failed-{i}.png"))
+                    print(f"screenshot of the failed page: {tmp_path / f'failed-{i}.png'}")
+        for context in contexts:
+            with contextlib.suppress(Exception):
+                context.close()
