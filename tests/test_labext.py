@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from jupyter_lease._labext import NPM_NAME, find_labextension, missing_labextension_line
+from jupyter_lease.server.labext import NPM_NAME, find_labextension, missing_labextension_line
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -268,7 +268,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         # Python waits only for a call in flight, which the client's timeouts bound.
         weakref.finalize(serverapp, service.close)
         serverapp.log.info("jupyter_lease: lease API at %s (GET), %s (POST)", *urls)
-        from ._labext import missing_labextension_line
+        from .labext import missing_labextension_line
 
         missing = missing_labextension_line()
         if missing is not None:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-from jupyter_lease._simulator import Simulator
+from jupyter_lease.simulator.app import Simulator
 
 from . import _status
 from ._jupyter import JupyterServer
