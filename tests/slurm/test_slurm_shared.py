@@ -103,7 +103,7 @@ def test_a_failing_squeue_is_shared_stale_then_recovers(cluster, job, stand_ins,
     stale = late.read()  # a new process: its source never read, the file's reading is shown
     assert (stale.stale, stale.deadline, stale.kind) == (True, good.deadline, "timed")
     assert "Unable to contact slurm controller" in stale.error
-    assert json.loads(open(first.path).read())["failures"] == 1
+    assert first.peek().failures == 1 and first.peek().error == stale.error
     for name in ("squeue", "scontrol"):
         stand_ins.set(name, "real")
     back = late.read()
