@@ -114,6 +114,11 @@ class JupyterLease(Magics):
     endpoint = Unicode(None, allow_none=True, help="ModelArts endpoint (default: discovered)").tag(
         config=True
     )
+    provider = Unicode(
+        None,
+        allow_none=True,
+        help="modelarts, slurm or auto (default: $JUPYTER_LEASE_PROVIDER, else auto).",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -145,7 +150,16 @@ class JupyterLease(Magics):
 
         return _checked(proposal, parse_duration)
 
+    @validate("provider")
+    def _valid_provider(self, proposal: Any) -> Any:
+        if proposal["value"] is None:
+            return None
+        from ..watch.providers import provider_setting
+
+        return _checked(proposal, provider_setting)
+
     @observe(
+        "provider",
         "warn_at",
         "poll_far",
         "poll_near",
@@ -171,6 +185,7 @@ class JupyterLease(Magics):
                 near=parse_duration(self.poll_near).total_seconds(),
                 final=parse_duration(self.poll_final).total_seconds(),
             ),
+            provider=self.provider,
             location={
                 "notebook_id": self.notebook_id,
                 "project_id": self.project_id,

@@ -24,8 +24,8 @@ from .._errors import (
     BadResponseError,
     ConfigurationError,
     DurationError,
+    ExtendNotAllowedError,
     ExtendRefusedError,
-    UsageError,
 )
 from ..core.reading import Reading
 from .commands import SlurmCommandError, SlurmCommands
@@ -56,11 +56,6 @@ DEFAULT_EXTEND_HELP = (
 EXTEND_CHOICES: Tuple[str, ...] = ("30m", "1h", "2h", "4h", "8h")
 EXTEND_RANGE: Tuple[float, float] = (60.0, 7 * 86400.0)  # seconds; Slurm counts minutes
 _DENIED = ("access/permission denied", "permission denied", "access denied")
-
-
-class ExtendNotAllowedError(UsageError):
-    """This user may not extend this lease at all (only a Slurm site's administrators may raise
-    a job's time limit). The message says how to ask; asking again will not help."""
 
 
 class SlurmSource:

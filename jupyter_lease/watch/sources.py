@@ -42,7 +42,14 @@ def build_source(
     from .cache import CachedLeaseSource
 
     explicit = {key: value for key, value in (location or {}).items() if value}
-    client = LeaseClient(choice.location or discover(environ=environ, **explicit))
+    found = (choice.location or discover(environ=environ, **explicit)).require()
+    credentials = None  # LeaseClient resolves them from os.environ
+    if environ is not None:
+        from ..modelarts.credentials import resolve_credentials
+
+        where = {"region": found.region.value, "project_id": found.project_id.value}
+        credentials = resolve_credentials(environ=environ, **where)
+    client = LeaseClient(found, credentials)
     return CachedLeaseSource(client, schedule=schedule) if cached else client
 
 
