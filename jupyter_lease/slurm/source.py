@@ -162,7 +162,7 @@ class SlurmSource:
         if times.waiting:
             return Reading(kind="unknown", error=f"{self.name} has not started yet", **base)
         if times.limit_s is None:
-            return Reading(kind="off", **dict(base, source=f"{self.name} (no time limit)"))
+            return Reading(kind="off", off_label="no time limit", **base)
         if times.end is None:
             raise BadResponseError(f"{times.how} gave {self.name} a time limit but no end time")
         return Reading(
