@@ -17,6 +17,7 @@ _ERRORS = (
     "ConfigurationError",
     "CredentialsError",
     "DurationError",
+    "ExtendNotAllowedError",
     "ExtendRefusedError",
     "InvalidRenewalError",
     "LeaseError",

@@ -4,6 +4,8 @@
     ├── UsageError                  the caller's input is wrong (CLI exit code 2)
     │   ├── DurationError           "abc", "-5m", "0", a renewal outside 1 h–72 h
     │   ├── ExtendRefusedError      extending would turn an IDLE or auto-stop-off lease timed
+    │   ├── ExtendNotAllowedError   this user may never extend this lease (a Slurm job: only
+    │   │                           the site's admins may); the message says how to ask (HTTP 403)
     │   └── ConfigurationError      notebook/project/endpoint could not be found
     │       └── CredentialsError    no usable credentials (lists what was tried)
     └── APIError                    ModelArts (or the way to it) said no (CLI exit code 1)
@@ -38,6 +40,7 @@ __all__ = [
     "ConfigurationError",
     "CredentialsError",
     "DurationError",
+    "ExtendNotAllowedError",
     "ExtendRefusedError",
     "InvalidRenewalError",
     "LeaseError",
@@ -77,6 +80,12 @@ class ExtendRefusedError(UsageError):
     """Extending would change the kind of stop the user chose: RenewLease always makes the
     lease TIMING, so an IDLE lease or one with auto-stop off would get a fixed stop time.
     Refused unless the caller forces it (CLI exit code 2, HTTP 409)."""
+
+
+class ExtendNotAllowedError(UsageError):
+    """This user may not extend this lease at all (e.g. only a Slurm site's administrators may
+    raise a job's time limit). The message says how to ask; asking again will not help, so
+    nothing retries it (CLI exit code 2, HTTP 403)."""
 
 
 class ConfigurationError(UsageError):

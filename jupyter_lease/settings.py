@@ -48,6 +48,11 @@ class JupyterLease(Configurable):
     endpoint = Unicode(None, allow_none=True, help="ModelArts endpoint (default: discovered)").tag(
         config=True
     )
+    provider = Unicode(
+        None,
+        allow_none=True,
+        help="modelarts, slurm or auto (default: $JUPYTER_LEASE_PROVIDER, else auto).",
+    ).tag(config=True)
     # Keep alive while busy: the server acts on these (kernels register their work with it).
     renew_while_busy = Unicode(
         "", help='Keep the instance alive while a kernel is busy, at most this long ("8h").'

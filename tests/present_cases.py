@@ -80,6 +80,10 @@ def others() -> Iterator[Case]:
         yield Case("idle stale", Reading("idle", idle_after=3600.0, stale=True), zone=zone)
         yield Case("off", Reading("off"), zone=zone)
         yield Case("off stale", Reading("off", stale=True, error=error), zone=zone)
+        yield Case(
+            "off, the provider's words", Reading("off", off_label="no time limit"), zone=zone
+        )
+        yield Case("off, words stale", Reading("off", off_label="no limit", stale=True), zone=zone)
         yield Case("stopped", Reading("stopped", error="the instance is not running"), zone=zone)
         yield Case("unknown", Reading(), zone=zone)
         yield Case("unknown, error", Reading(error=error), zone=zone)

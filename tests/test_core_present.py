@@ -75,6 +75,7 @@ URGE = "left before this instance stops — save your work or extend"
             ERROR,
             None,
         ),
+        (Reading("off", off_label="no time limit"), "off", "no time limit", "", None),
         (Reading("stopped", error=ERROR), "stopped", "the instance is not running", ERROR, None),
         (Reading(), "unknown", "checking the lease…", "", None),
         (Reading(error=ERROR), "unknown", "lease unknown", ERROR, None),

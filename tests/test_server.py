@@ -70,8 +70,8 @@ class JupyterServer:
         self.log_path = root / "server.log"
         self.proc: Optional[subprocess.Popen] = None
 
-    def start(self) -> JupyterServer:
-        args = [
+    def command(self) -> List[str]:
+        return [
             sys.executable,
             "-m",
             "jupyter_server",
@@ -87,9 +87,15 @@ class JupyterServer:
             # Explicit: this test must not depend on the config file a wheel installs.
             "--ServerApp.jpserver_extensions={'jupyter_lease': True}",
         ]
+
+    def start(self) -> JupyterServer:
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                args, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=str(self.root)
+                self.command(),
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=str(self.root),
             )
         return self
 

@@ -14,6 +14,7 @@ from typing import Callable, Dict, List, NoReturn, Optional, TextIO
 
 from .._errors import APIError, LeaseError, UsageError, scrub
 from ..core import DEFAULT_WARN_AT
+from . import neutral
 
 __all__ = ["main"]
 
@@ -34,6 +35,9 @@ def _location_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--project-id", help="project id")
     group.add_argument("--region", help="region, e.g. cn-north-4")
     group.add_argument("--endpoint", help="ModelArts endpoint URL")
+    group.add_argument(
+        "--provider", help="modelarts, slurm or auto (default: $JUPYTER_LEASE_PROVIDER, else auto)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,7 +150,7 @@ def _client(args: argparse.Namespace):
     shared cache, so `jupyter lease watch` and a dozen kernels make one upstream read."""
     from ..watch.sources import build_source
 
-    return build_source(_explicit(args))
+    return build_source(_explicit(args), provider=args.provider)
 
 
 def _status(client):
@@ -165,6 +169,8 @@ def _print_status(status, as_json: bool, out: TextIO) -> None:
 
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     with _client(args) as client:
+        if not hasattr(client, "show"):  # not ModelArts: the reading is all there is
+            return neutral.status(client, args, out)
         status = _status(client)
     if args.json:
         data = status.to_dict()
@@ -210,11 +216,13 @@ def cmd_keep_alive(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_extend(args: argparse.Namespace, out: TextIO) -> int:
-    from ..core.duration import renewal
+    from ..core.duration import parse_duration, renewal
 
-    duration = renewal(args.duration)  # bad input fails before any network traffic
+    parse_duration(args.duration)  # bad input fails before any command or network traffic
     with _client(args) as client:
-        client.renew(duration, force=args.force)
+        if not hasattr(client, "renew"):  # not ModelArts: the source checks its own range
+            return neutral.extend(client, args, out)
+        client.renew(renewal(args.duration), force=args.force)
         status = _status(client)
     if not args.json:
         print(f"Extended: {status.headline()}.", file=out)
@@ -223,10 +231,19 @@ def cmd_extend(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
+    from ..doctor.provider import slurm_report, with_provider
     from ..doctor.report import DoctorOptions, run_doctor
+    from ..watch.providers import choose
 
-    check = _connectivity_check(args) if args.check else None
-    report = run_doctor(DoctorOptions(**_explicit(args), endpoint_check=check))
+    choice = choose(args.provider, _explicit(args))  # a bad provider name: one line, exit 2
+    if choice.provider == "slurm":
+        check = neutral.check(args) if args.check else None
+        report = slurm_report(choice, check=check)
+    else:
+        check = _connectivity_check(args) if args.check else None
+        report = with_provider(
+            run_doctor(DoctorOptions(**_explicit(args), endpoint_check=check)), choice
+        )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2), file=out)
     else:

@@ -138,7 +138,9 @@ def present(
     if kind == "stopped":
         return Presentation("stopped", "the instance is not running", error)
     if kind == "off":
-        return Presentation("off", "auto-stop is off" + last_known, error, stale=stale)
+        # The provider's words for "off" ("no time limit"), one line, cut as present.js cuts.
+        words = " ".join(str(reading.off_label).split())[:60] or "auto-stop is off"
+        return Presentation("off", words + last_known, error, stale=stale)
     if kind == "idle":
         idle_ms = _ms(reading.idle_after)
         after = format_remaining(idle_ms / 1000) if idle_ms else "a period"

@@ -61,6 +61,7 @@ class Reading:
     can_extend: bool = False
     extend_range: Optional[Tuple[float, float]] = None  # seconds: what extend() accepts
     extend_choices: Tuple[str, ...] = field(default=())  # offered durations, e.g. "2h"
+    off_label: str = ""  # off: the provider's words for it ("no time limit"); "": the default
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -89,6 +90,8 @@ class Reading:
         ``can_extend``          whether ``extend`` may be offered
         ``extend_range_ms``     [min, max] accepted by extend, or null
         ``extend_choices``      durations to offer, e.g. ["1h", "2h"]
+        ``off_label``           off: the provider's words, e.g. "no time limit" (Slurm); ""
+                                for the default, "auto-stop is off"
         """
         return {
             "v": JSON_VERSION,
@@ -107,6 +110,7 @@ class Reading:
                 None if self.extend_range is None else [_ms(v) for v in self.extend_range]
             ),
             "extend_choices": list(self.extend_choices),
+            "off_label": self.off_label,
         }
 
     @classmethod
@@ -133,6 +137,7 @@ class Reading:
             can_extend=_typed(data, "can_extend", bool, False),
             extend_range=_range(data),
             extend_choices=_choices(data),
+            off_label=one_line(_typed(data, "off_label", str, ""), 60) or "",
         )
 
 

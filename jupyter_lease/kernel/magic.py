@@ -121,7 +121,16 @@ class JupyterLease(Magics, settings.JupyterLease):
 
         return _checked(proposal, parse_duration)
 
+    @validate("provider")
+    def _valid_provider(self, proposal: Any) -> Any:
+        if proposal["value"] is None:
+            return None
+        from ..watch.providers import provider_setting
+
+        return _checked(proposal, provider_setting)
+
     @observe(
+        "provider",
         "warn_at",
         "poll_far",
         "poll_near",
@@ -147,6 +156,7 @@ class JupyterLease(Magics, settings.JupyterLease):
                 near=parse_duration(self.poll_near).total_seconds(),
                 final=parse_duration(self.poll_final).total_seconds(),
             ),
+            provider=self.provider,
             location=self.location(),
         )
 

@@ -52,6 +52,9 @@ def _do_status(magics: Any, args: Any) -> None:
     runtime = magics.runtime
     watcher = runtime.watcher() if runtime.watching else None
     source = runtime.source()
+    if not hasattr(source, "show"):  # not ModelArts: the reading is all there is
+        _show(magics.shell, _reading_status(magics, source, watcher))
+        return
     reading = None
     with source.fresh():  # asked explicitly: read upstream now, not the shared cache
         if watcher is not None:
@@ -117,14 +120,50 @@ def _do_extend(magics: Any, args: Any) -> None:
     from ..core.duration import renewal
     from ..core.status import LeaseStatus
 
-    duration = renewal(args.duration)
     runtime = magics.runtime
     client = runtime.source()
-    lease = client.renew(duration, force=args.force)
+    if not hasattr(client, "renew"):  # not ModelArts: the source checks its own range
+        _extend_reading(magics, client, args)
+        return
+    lease = client.renew(renewal(args.duration), force=args.force)
     if runtime.watching:
         runtime.watcher().poll()  # widgets and thresholds see the new deadline now
         _sync_widgets(magics)
     status = LeaseStatus.from_client(client, lease)
+    print(f"{PREFIX} extended; {status.headline()}.")
+    _show(magics.shell, status)
+
+
+def _reading_status(magics: Any, source: Any, watcher: Any) -> Any:
+    """``%lease`` for a provider other than ModelArts, from its reading alone."""
+    import time
+
+    from ..core.reading_status import ReadingStatus
+
+    with source.fresh():  # asked explicitly: read now, not the shared cache
+        reading = watcher.poll().reading if watcher is not None else source.read()
+    _sync_widgets(magics)
+    if reading.stale and reading.read_at is None:
+        raise LeaseError(reading.error or "lease unknown")
+    if reading.stale:
+        say(f"the lease could not be refreshed ({reading.error}); last known:")
+    return ReadingStatus(reading, time.time())
+
+
+def _extend_reading(magics: Any, source: Any, args: Any) -> None:
+    from ..core.duration import parse_duration
+
+    reading = source.extend(parse_duration(args.duration).total_seconds(), force=args.force)
+    if reading.stale:
+        raise LeaseError(reading.error or "the lease could not be extended")
+    if magics.runtime.watching:
+        magics.runtime.watcher().poll()
+        _sync_widgets(magics)
+    import time
+
+    from ..core.reading_status import ReadingStatus
+
+    status = ReadingStatus(reading, time.time())
     print(f"{PREFIX} extended; {status.headline()}.")
     _show(magics.shell, status)
 

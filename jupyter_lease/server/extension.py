@@ -139,9 +139,7 @@ class LeaseService:
                 self._log_once(f"jupyter_lease: the lease API is unavailable: {scrub(str(exc))}")
                 raise
             self._failure = None
-            self.log.debug(
-                "jupyter_lease: serving the lease of notebook %s", self._source.notebook_id
-            )
+            self.log.debug("jupyter_lease: serving the lease of %s", self._source.describe())
             return self._source
 
     def built(self) -> Optional[CachedLeaseSource]:
@@ -151,6 +149,8 @@ class LeaseService:
     def lease(self) -> Dict[str, Any]:
         """GET: the cached lease (fetched upstream only when the cache is due)."""
         source = self.source()
+        if not hasattr(source, "show_entry"):  # not ModelArts: the shared reading is all
+            return self._neutral_view(source, source.read())
         try:
             entry = source.show_entry()
         except APIError as exc:
@@ -176,6 +176,14 @@ class LeaseService:
 
         wanted = parse_duration(duration)  # DurationError: the caller answers 400
         source = self.source()
+        if not hasattr(source, "renew_entry"):  # ExtendNotAllowedError: the caller answers 403
+            reading = source.extend(wanted.total_seconds(), force)
+            if reading.stale:  # the change was not confirmed: 502, as for ModelArts
+                raise APIError(reading.error or "the lease could not be extended")
+            self.log.info(
+                "jupyter_lease: %s extended by %s", reading.source, format_duration(wanted)
+            )
+            return self._neutral_view(source, reading)
         try:
             entry = source.renew_entry(wanted, force=force)
         finally:
@@ -186,6 +194,17 @@ class LeaseService:
             format_duration(wanted),
         )
         return self._view(source, entry)
+
+    def _neutral_view(self, source: Any, reading: Any) -> Dict[str, Any]:
+        """A provider without ModelArts' cache entry (Slurm behind ``watch.shared``): its
+        reading, in the GET shape; when nothing is known at all, the error."""
+        self._report_cache(source)
+        if reading.stale and reading.read_at is None:
+            raise APIError(reading.error or "the lease could not be read")
+        view = {"reading": reading.to_json(), "now_ms": int(round(time.time() * 1000))}
+        if self.keep_alive is not None:
+            view["keep_alive"] = self.keep_alive()
+        return view
 
     def warm_up(self) -> None:
         """Build the source in the background at start, so the first page load is quick and

@@ -5,7 +5,8 @@ asks the server's Authorizer about the ``jupyter_lease`` resource (read for GET,
 POST), and jupyter_server checks XSRF on every POST that is not token-authenticated.
 
 Every answer is JSON. Errors are ``{"error": "<one line>"}`` (+ ``code`` and ``request_id``
-for ModelArts errors): 400 bad input, 502 ModelArts or the network failed, 503 not configured.
+for ModelArts errors): 400 bad input, 403 this user may not extend (a Slurm site's rule),
+409 the lease's kind, 502 ModelArts or the network failed, 503 not configured.
 No secret and no traceback reaches the response or the log (one WARNING line per failure).
 """
 
@@ -22,6 +23,7 @@ from tornado import web
 from .._errors import (
     APIError,
     ConfigurationError,
+    ExtendNotAllowedError,
     ExtendRefusedError,
     LeaseError,
     UsageError,
@@ -79,6 +81,8 @@ class _LeaseAPIHandler(APIHandler):
         body: Dict[str, Any] = {"error": line}
         if isinstance(exc, ConfigurationError):
             status = 503  # the server runs fine; it just is not on a (configured) ModelArts
+        elif isinstance(exc, ExtendNotAllowedError):
+            status = 403  # this user may never extend it here: the line says how to ask
         elif isinstance(exc, ExtendRefusedError):
             status = 409  # the lease's kind conflicts with a renewal: {"force": true} overrides
         elif isinstance(exc, UsageError):

@@ -24,8 +24,8 @@ from .._errors import (
     BadResponseError,
     ConfigurationError,
     DurationError,
+    ExtendNotAllowedError,
     ExtendRefusedError,
-    UsageError,
 )
 from ..core.reading import Reading
 from .commands import SlurmCommandError, SlurmCommands
@@ -56,11 +56,6 @@ DEFAULT_EXTEND_HELP = (
 EXTEND_CHOICES: Tuple[str, ...] = ("30m", "1h", "2h", "4h", "8h")
 EXTEND_RANGE: Tuple[float, float] = (60.0, 7 * 86400.0)  # seconds; Slurm counts minutes
 _DENIED = ("access/permission denied", "permission denied", "access denied")
-
-
-class ExtendNotAllowedError(UsageError):
-    """This user may not extend this lease at all (only a Slurm site's administrators may raise
-    a job's time limit). The message says how to ask; asking again will not help."""
 
 
 class SlurmSource:
@@ -167,7 +162,7 @@ class SlurmSource:
         if times.waiting:
             return Reading(kind="unknown", error=f"{self.name} has not started yet", **base)
         if times.limit_s is None:
-            return Reading(kind="off", **dict(base, source=f"{self.name} (no time limit)"))
+            return Reading(kind="off", off_label="no time limit", **base)
         if times.end is None:
             raise BadResponseError(f"{times.how} gave {self.name} a time limit but no end time")
         return Reading(

@@ -28,6 +28,7 @@
  * @property {boolean} can_extend
  * @property {[number, number]|null} extend_range_ms
  * @property {string[]} extend_choices
+ * @property {string} [off_label]           off: the provider's words ("no time limit"), or ""
  */
 
 /**
@@ -171,7 +172,10 @@ export function derive(state, nowMs, options = {}) {
   }
   const lastKnown = stale ? " (last known)" : "";
   if (kind === "stopped") return still("stopped", "the instance is not running", error, false);
-  if (kind === "off") return still("off", `auto-stop is off${lastKnown}`, error, stale);
+  if (kind === "off") {
+    const words = oneLine(s.off_label).slice(0, 60) || "auto-stop is off";
+    return still("off", `${words}${lastKnown}`, error, stale);
+  }
   if (kind === "idle") {
     const idle = ms(s.idle_after_ms);
     const after = idle ? formatRemaining(idle / 1000) : "a period";

@@ -23,6 +23,7 @@ class Settings:
     """What configuration (traitlets, API arguments) decides about the watcher."""
 
     location: Dict[str, Optional[str]] = field(default_factory=dict)  # explicit discovery args
+    provider: Optional[str] = None  # modelarts | slurm | auto; None: the environment decides
     warn_at: Tuple[timedelta, ...] = DEFAULT_THRESHOLDS
     schedule: PollSchedule = PollSchedule()
 
@@ -41,7 +42,8 @@ class Runtime:
         with self._lock:
             old = self.settings
             self.settings = replace(old, **changes)
-            if self.settings.location != old.location:
+            new = (self.settings.location, self.settings.provider)
+            if new != (old.location, old.provider):
                 self._source = None
                 if self._watcher is not None:
                     self._watcher.forget_source()
@@ -59,7 +61,9 @@ class Runtime:
 
                 # The schedule is read on every read: %config may change it after creation.
                 self._source = build_source(
-                    self.settings.location, schedule=lambda: self.settings.schedule
+                    self.settings.location,
+                    provider=self.settings.provider,
+                    schedule=lambda: self.settings.schedule,
                 )
             return self._source
 

@@ -2,7 +2,8 @@
 call :func:`build_source`, so they all read through the machine-wide cache and count alike.
 
 A provider turns settings into an uncached :class:`~jupyter_lease.core.LeaseSource`; this module
-chooses it and puts the shared cache in front. ModelArts is the provider today.
+builds the one :func:`.providers.choose` picks (ModelArts or Slurm) and puts the shared cache in
+front: ModelArts' own (:mod:`.cache`), any other's the provider-neutral one (:mod:`.shared`).
 """
 
 from __future__ import annotations
@@ -19,17 +20,47 @@ ScheduleLike = Union[PollSchedule, Callable[[], PollSchedule]]
 def build_source(
     location: Optional[Mapping[str, Optional[str]]] = None,
     *,
+    provider: Optional[str] = None,
     schedule: ScheduleLike = PollSchedule(),
     cached: bool = True,
+    environ: Optional[Mapping[str, str]] = None,
 ) -> Any:
     """The lease source for these explicit settings (unset ones are discovered), behind the
-    shared cache unless ``cached`` is False. ``schedule`` (or a function giving the current one)
+    shared cache unless ``cached`` is False. ``provider``: modelarts | slurm | auto (None:
+    ``$JUPYTER_LEASE_PROVIDER``, else auto). ``schedule`` (or a function giving the current one)
     decides how long a cached reading stays fresh. Raises ``ConfigurationError`` (one line)
-    when nothing can be discovered."""
+    when nothing can be discovered or the provider's name is unknown."""
+    from .providers import choose
+
+    choice = choose(provider, location, environ)
+    if choice.provider == "slurm":
+        return _slurm(schedule, cached, environ)
+    if choice.error is not None:
+        raise choice.error
     from ..modelarts.client import LeaseClient
     from ..modelarts.discovery import discover
     from .cache import CachedLeaseSource
 
     explicit = {key: value for key, value in (location or {}).items() if value}
-    client = LeaseClient(discover(**explicit))
+    found = (choice.location or discover(environ=environ, **explicit)).require()
+    credentials = None  # LeaseClient resolves them from os.environ
+    if environ is not None:
+        from ..modelarts.credentials import resolve_credentials
+
+        where = {"region": found.region.value, "project_id": found.project_id.value}
+        credentials = resolve_credentials(environ=environ, **where)
+    client = LeaseClient(found, credentials)
     return CachedLeaseSource(client, schedule=schedule) if cached else client
+
+
+def _slurm(schedule: ScheduleLike, cached: bool, environ: Optional[Mapping[str, str]]) -> Any:
+    from ..slurm.source import SlurmSource
+    from .cachedata import cache_dir
+    from .shared import SharedSource
+
+    source = SlurmSource.from_environ(environ)
+    if not cached:
+        return source
+    return SharedSource(
+        source, key=source.source_id, schedule=schedule, directory=cache_dir(environ)
+    )

@@ -141,8 +141,9 @@ def test_a_job_without_time_limit_is_off_and_never_extended(cluster: SlurmCluste
     source = _source(cluster, job)
     reading = source.read()
     assert (reading.kind, reading.deadline, reading.stale) == ("off", None, False)
-    assert "no time limit" in reading.source and not reading.can_extend
-    assert present(reading, time.time()).stage == "off"
+    assert reading.off_label == "no time limit" and not reading.can_extend
+    shown = present(reading, time.time())
+    assert (shown.stage, shown.headline) == ("off", "no time limit")
     with pytest.raises(ExtendRefusedError, match="no time limit"):
         source.extend(600, force=True)
     assert cluster.job(job)["TimeLimit"] == "UNLIMITED"  # +N would have wrapped around

@@ -1,0 +1,56 @@
+"""``doctor`` beyond ModelArts: which provider was chosen and why (a section in front of every
+report), and for Slurm the whole report, from :func:`jupyter_lease.slurm.discover`'s facts
+(the job, the commands, the version, ``--signal``) as they are. No network, no raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Mapping, Optional, Sequence
+
+from ..slurm.discover import Fact, discover
+from ..watch.providers import Choice
+from .report import FAILED, MISSING, OK, SKIPPED, WARNING, Report, Row, Section, _clean
+
+__all__ = ["provider_section", "slurm_report", "with_provider"]
+
+SIGNAL_HINT = "add '#SBATCH --signal=B:USR1@300' so the job itself is told 5 min before its end"
+
+
+def provider_section(choice: Choice) -> Section:
+    return Section("Provider", (Row("provider", choice.provider, _clean(choice.why), OK),))
+
+
+def with_provider(report: Report, choice: Choice) -> Report:
+    """``report`` with the provider section first."""
+    return replace(report, sections=(provider_section(choice),) + report.sections)
+
+
+def slurm_report(
+    choice: Choice,
+    environ: Optional[Mapping[str, str]] = None,
+    check: Optional[str] = None,
+    facts: Optional[Sequence[Fact]] = None,
+) -> Report:
+    """The provider, the Slurm facts and (``check``) what reading the walltime gave."""
+    found = list(discover(environ) if facts is None else facts)
+    rows = tuple(_fact_row(fact) for fact in found)
+    sections = [provider_section(choice), Section("Slurm", rows)]
+    if check is not None:
+        status = FAILED if "failed" in check.lower() else OK
+        sections.append(Section("Connectivity", (Row("walltime", _clean(check), "", status),)))
+    ready = all(row.status != MISSING for row in rows) and (check is None or status == OK)
+    return Report(tuple(sections), (), ready)
+
+
+def _fact_row(fact: Fact) -> Row:
+    value, how = _clean(fact.value), _clean(fact.how)
+    if fact.what == "Slurm job" and fact.value == "none":
+        return Row(fact.what, value, how, MISSING, "run inside a job (sbatch, srun, salloc)")
+    if fact.what == "squeue" and fact.value == "not found":
+        return Row(fact.what, value, how, MISSING, "install Slurm's client commands")
+    if fact.value in ("not found", "unknown"):
+        return Row(fact.what, value, how, WARNING)
+    if fact.what == "--signal" and fact.value.startswith("not "):
+        return Row(fact.what, value, how, SKIPPED, SIGNAL_HINT)
+    return Row(fact.what, value, how, OK)

@@ -1,0 +1,86 @@
+"""Which provider owns "this machine's lease": ModelArts or Slurm, and why.
+
+The setting comes from the first of: an argument (``--provider``, ``c.JupyterLease.provider``),
+``$JUPYTER_LEASE_PROVIDER``, else ``auto``. ``auto`` picks ModelArts when its discovery finds a
+notebook, else Slurm when this process runs inside a job (``SLURM_JOB_ID``), else ModelArts,
+whose one-line "not found" error then says what to set. :func:`choose` never raises but for a
+bad provider name: ``doctor`` shows the choice and its reason whatever happened.
+
+Adding a provider is one entry here and one branch in :func:`.sources.build_source`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Tuple
+
+from .._errors import ConfigurationError, LeaseError
+
+__all__ = ["PROVIDERS", "PROVIDER_ENV", "Choice", "choose", "provider_setting"]
+
+PROVIDERS: Tuple[str, ...] = ("modelarts", "slurm", "auto")
+PROVIDER_ENV = "JUPYTER_LEASE_PROVIDER"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """``provider`` (modelarts | slurm), ``why`` in words, and what choosing found on the way:
+    ModelArts' discovered location, or the error that rules ModelArts out (raised when built)."""
+
+    provider: str
+    why: str
+    location: Any = None
+    error: Optional[LeaseError] = None
+
+
+def provider_setting(
+    provider: Optional[str] = None, environ: Optional[Mapping[str, str]] = None
+) -> Tuple[str, str]:
+    """``(name, where it came from)``; :class:`ConfigurationError` (one line) for a bad name."""
+    env = os.environ if environ is None else environ
+    if provider is not None and str(provider).strip():
+        value, origin = str(provider), "the provider setting"
+    elif env.get(PROVIDER_ENV, "").strip():
+        value, origin = env[PROVIDER_ENV], PROVIDER_ENV
+    else:
+        return "auto", "the default"
+    name = value.strip().lower()
+    if name not in PROVIDERS:
+        shown = " ".join(value.split())[:40]
+        raise ConfigurationError(
+            f"unknown provider {shown!r} (from {origin}): use modelarts, slurm or auto"
+        )
+    return name, origin
+
+
+def choose(
+    provider: Optional[str] = None,
+    location: Optional[Mapping[str, Optional[str]]] = None,
+    environ: Optional[Mapping[str, str]] = None,
+) -> Choice:
+    """The provider for these settings and why (see the module's docstring)."""
+    env = os.environ if environ is None else environ
+    name, origin = provider_setting(provider, env)
+    if name == "slurm":
+        return Choice("slurm", f"set by {origin}")
+    if name == "modelarts":
+        return Choice("modelarts", f"set by {origin}")
+    return _auto(location, env)
+
+
+def _auto(location: Optional[Mapping[str, Optional[str]]], env: Mapping[str, str]) -> Choice:
+    from ..modelarts.discovery import discover
+    from ..slurm.discover import job_id_from
+
+    explicit = {key: value for key, value in (location or {}).items() if value}
+    try:
+        found = discover(environ=env, **explicit).require()
+    except ConfigurationError as exc:
+        job = job_id_from(env)
+        if job is not None:
+            why = f"auto: no ModelArts notebook found, and {job[1]}={job[0]} (a Slurm job)"
+            return Choice("slurm", why)
+        why = "auto: no ModelArts notebook found, and SLURM_JOB_ID is not set"
+        return Choice("modelarts", why, error=exc)
+    return Choice("modelarts", "auto: ModelArts discovery found the notebook", location=found)

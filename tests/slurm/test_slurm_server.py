@@ -1,0 +1,54 @@
+"""The server extension inside a Slurm job, started the way batchspawner starts it (a step of
+the job, ``srun --jobid … --overlap``), behind a token and a non-root base_url: it serves the
+job's walltime and extends it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+from ..test_server import EXTEND, LEASE, JupyterServer, _clean_env
+from .cluster import SlurmCluster
+
+pytestmark = pytest.mark.slurm
+
+TOKEN = "slurm-token-0123456789abcdef"
+
+
+class ServerInJob(JupyterServer):
+    """``python -m jupyter_server`` as a step of job ``job_id``."""
+
+    def __init__(self, root: Path, env: Dict[str, str], job_id: int, **options) -> None:
+        super().__init__(root, env, **options)
+        self.job_id = job_id
+
+    def command(self) -> List[str]:
+        return ["srun", f"--jobid={self.job_id}", "--overlap", "--quiet", *super().command()]
+
+
+@pytest.mark.timeout(120)
+def test_the_server_in_a_job_serves_and_extends_its_walltime(cluster: SlurmCluster, tmp_path):
+    job = cluster.sbatch("sleep 300", time_min=5)
+    cluster.wait_state(job, ["RUNNING"])
+    end = cluster.end_time(job)
+    env = dict(_clean_env(), SLURM_CONF=str(cluster.conf))
+    server = ServerInJob(tmp_path, env, job, token=TOKEN, base_url="/user/jl/")
+    try:
+        server.start().wait_ready()
+        answer = server.get(LEASE)
+        assert answer.status_code == 200, answer.text
+        reading = answer.json()["reading"]
+        assert reading["source"] == f"Slurm job {job}" and reading["kind"] == "timed"
+        assert reading["deadline_ms"] == end * 1000 and reading["can_extend"] is True
+        extended = server.post(EXTEND, {"duration": "10m"}, xsrf=None)  # token: no XSRF
+        assert extended.status_code == 200, extended.text
+        assert extended.json()["reading"]["deadline_ms"] == (end + 600) * 1000
+        assert cluster.end_time(job) == end + 600
+        refused = server.post(EXTEND, {"duration": "30s"}, xsrf=None)
+        assert refused.status_code == 400 and "1 min to 7 days" in refused.json()["error"]
+    finally:
+        server.stop()
+        cluster.run("scancel", str(job), check=False)
+    assert "Traceback" not in server.log()
