@@ -31,9 +31,7 @@ directory.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
 import threading
 import time
 from dataclasses import replace
@@ -45,7 +43,6 @@ from ..core.reading import Reading
 from ..core.schedule import PollSchedule
 from ..modelarts.client import stopped_reading
 from ..modelarts.lease import Lease
-from . import cachefile as _cachefile
 from .cachedata import (
     CACHE_DIR_ENV,
     FORMAT,
@@ -56,8 +53,7 @@ from .cachedata import (
     error_detail,
     rebuild_error,
 )
-from .cachefile import UnsafeCache
-from .filelock import FileLock, LockTimeout
+from .cacheslot import CacheSlot
 
 __all__ = [  # the names from _cachedata are re-exported: this is the cache's public face
     "CACHE_DIR_ENV",
@@ -110,14 +106,11 @@ class CachedLeaseSource:
         self._client = client
         self._schedule = schedule
         self._clock = clock
-        self.lock_timeout = lock_timeout
         self._key = cache_key(client.endpoint, client.project_id, client.notebook_id)
         self.path = cache_path(client.endpoint, client.project_id, client.notebook_id, directory)
+        self._slot = CacheSlot(self.path, lock_timeout)
         self._offset: Optional[float] = None
         self._local = threading.local()  # per-thread "fresh()" requests
-        # Why the cache could not be used last time, one line; None once it worked again.
-        self.cache_problem: Optional[str] = None
-        self._logged_problem: Optional[str] = None
 
     # -- the LeaseClient surface ----------------------------------------------------------------
 
@@ -193,7 +186,7 @@ class CachedLeaseSource:
         """:meth:`renew`, returning the new cache entry (the server reports ``fetched_at``)."""
         # Under the lock: a ShowLease in flight elsewhere must not overwrite the renewed lease
         # with the one it read before the renewal.
-        with self._locked() as locked:
+        with self._slot.locked() as locked:
             try:
                 lease = self._client.renew(duration, type, force=force)
             except APIError:
@@ -210,7 +203,7 @@ class CachedLeaseSource:
         """Read the lease upstream and renew by ``decide(entry)`` seconds unless it says None,
         both under the cache lock: of several processes deciding at once, the first renews and
         the others read the renewed lease and decide against it (keep alive while busy)."""
-        with self._locked() as locked:
+        with self._slot.locked() as locked:
             if not locked:  # without the lock two processes could both renew
                 raise LeaseError(
                     f"no automatic renewal without the cache lock: {self.cache_problem}"
@@ -246,21 +239,15 @@ class CachedLeaseSource:
 
     def peek(self) -> CacheEntry:
         """The file as it is now (no lock, no upstream call); an empty entry if unusable."""
-        try:
-            _cachefile.check_dir(os.path.dirname(self.path))
-            raw = _cachefile.read(self.path)
-            if raw is None:
-                return CacheEntry()
-            return CacheEntry.from_json(json.loads(raw.decode("utf-8")), self._key)
-        except FileNotFoundError:  # no directory yet
-            return CacheEntry()
-        except UnsafeCache as exc:
-            self._problem(str(exc))
-        # Whatever else goes wrong (corrupt, out of range, unreadable), the entry is no entry
-        # and the next good read replaces it: the cache must never be why a poll fails.
-        except Exception as exc:
-            self._problem(f"unusable lease cache {self.path} ({type(exc).__name__})")
-        return CacheEntry()
+        return self._slot.load(lambda data: CacheEntry.from_json(data, self._key), CacheEntry())
+
+    @property
+    def cache_problem(self) -> Optional[str]:
+        """Why the cache could not be used last time, one line; None once it worked again."""
+        return self._slot.problem
+
+    def _write(self, entry: CacheEntry) -> None:
+        self._slot.save(entry.to_json(self._key))
 
     @contextlib.contextmanager
     def fresh(self) -> Iterator[None]:
@@ -281,7 +268,7 @@ class CachedLeaseSource:
         The server uses this to tell ``fetched_at`` and the offset along with the lease.
         """
         started = self._clock()
-        with self._locked() as locked:
+        with self._slot.locked() as locked:
             entry = self.peek()  # safe without the lock too: writers replace the file whole
             if self._is_fresh(entry):
                 if entry.clock_offset is not None:
@@ -306,7 +293,7 @@ class CachedLeaseSource:
         try:
             return self._judge(entry)
         except Exception as exc:  # an entry that cannot even be judged is no entry
-            self._problem(f"lease cache entry could not be judged ({type(exc).__name__})")
+            self._slot.note(f"lease cache entry could not be judged ({type(exc).__name__})")
             return False
 
     def _judge(self, entry: CacheEntry) -> bool:
@@ -362,44 +349,3 @@ class CachedLeaseSource:
         entry = self.peek()
         if entry.fetched_at is not None:
             self._write(replace(entry, fetched_at=None))
-
-    # -- the file --------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[bool]:
-        """Hold the cache lock; yields False (work uncached) if it cannot be had."""
-        lock = FileLock(self.path[: -len(".json")] + ".lock", timeout=self.lock_timeout)
-        try:
-            _cachefile.prepare_dir(os.path.dirname(self.path))
-            lock.acquire()
-        except UnsafeCache as exc:
-            self._problem(str(exc))
-            yield False
-            return
-        except (OSError, LockTimeout) as exc:
-            self._problem(f"lease cache lock unavailable ({type(exc).__name__}); working uncached")
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            lock.release()
-
-    def _write(self, entry: CacheEntry) -> None:
-        """Atomically replace the file (temp file + ``os.replace``), mode 0600; never raises."""
-        try:
-            data = json.dumps(entry.to_json(self._key), separators=(",", ":"))
-            _cachefile.write(self.path, data.encode("utf-8"))
-        except UnsafeCache as exc:
-            self._problem(str(exc))
-        except (OSError, TypeError, ValueError) as exc:
-            self._problem(f"could not write the lease cache {self.path} ({type(exc).__name__})")
-        else:
-            self.cache_problem = None
-
-    def _problem(self, line: str) -> None:
-        """Remember why the cache was not used; log it at DEBUG once, not on every poll."""
-        if line != self._logged_problem:
-            self._logged_problem = line
-            log.debug("%s", line)
-        self.cache_problem = line

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -33,10 +32,8 @@ from typing import Any, Callable, Dict, Iterator, Optional, Union
 from .._errors import LeaseError, scrub
 from ..core.reading import Reading, one_line
 from ..core.schedule import PollSchedule
-from . import cachefile as _cachefile
 from .cachedata import cache_dir
-from .cachefile import UnsafeCache
-from .filelock import FileLock, LockTimeout
+from .cacheslot import CacheSlot
 
 __all__ = ["FORMAT", "SharedEntry", "SharedSource", "fresh_for", "shared_path"]
 
@@ -145,12 +142,10 @@ class SharedSource:
         self.source = source
         self.key = key
         self.path = shared_path(key, directory)
-        self.lock_timeout = lock_timeout
+        self._slot = CacheSlot(self.path, lock_timeout)
         self._schedule = schedule
         self._clock = clock
         self._local = threading.local()  # per-thread fresh() requests
-        self.cache_problem: Optional[str] = None  # why the cache was not used, one line
-        self._logged_problem: Optional[str] = None
 
     def __repr__(self) -> str:
         return f"SharedSource({self.source!r}, path={self.path!r})"
@@ -180,7 +175,7 @@ class SharedSource:
         """The cached reading while fresh; else the source's, written for everyone. A failed
         read is the last known reading (from any process), stale, with the error."""
         started = self._clock()
-        with self._locked() as locked:
+        with self._slot.locked() as locked:
             entry = self.peek()
             if self._is_fresh(entry):
                 assert entry.reading is not None
@@ -192,7 +187,7 @@ class SharedSource:
     def extend(self, seconds: float, force: bool = False) -> Reading:
         """The source's extend, under the lock (a read in flight elsewhere must not overwrite
         the extended reading with the one it made before); the reading back is written."""
-        with self._locked() as locked:
+        with self._slot.locked() as locked:
             reading = self.source.extend(seconds, force)  # a caller's mistake raises: no write
             if not reading.stale:
                 self._write(SharedEntry(reading=reading, fetched_at=self._clock()))
@@ -214,19 +209,7 @@ class SharedSource:
 
     def peek(self) -> SharedEntry:
         """The file as it is now (no lock, no read); an empty entry if unusable."""
-        try:
-            _cachefile.check_dir(os.path.dirname(self.path))
-            raw = _cachefile.read(self.path)
-            if raw is None:
-                return SharedEntry()
-            return SharedEntry.from_json(json.loads(raw.decode("utf-8")), self.key)
-        except FileNotFoundError:  # no directory yet
-            return SharedEntry()
-        except UnsafeCache as exc:
-            self._problem(str(exc))
-        except Exception as exc:  # corrupt, out of range: no entry, the next read replaces it
-            self._problem(f"unusable lease cache {self.path} ({type(exc).__name__})")
-        return SharedEntry()
+        return self._slot.load(lambda data: SharedEntry.from_json(data, self.key), SharedEntry())
 
     def _is_fresh(self, entry: SharedEntry) -> bool:
         now = self._clock()
@@ -261,43 +244,10 @@ class SharedSource:
         # Another process's last good reading beats this process's own (it may have none).
         return entry.stale_reading(reading.error) if entry.reading else reading
 
-    # -- the file --------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[bool]:
-        """Hold the cache lock; yields False (work uncached) if it cannot be had."""
-        lock = FileLock(self.path[: -len(".json")] + ".lock", timeout=self.lock_timeout)
-        try:
-            _cachefile.prepare_dir(os.path.dirname(self.path))
-            lock.acquire()
-        except UnsafeCache as exc:
-            self._problem(str(exc))
-            yield False
-            return
-        except (OSError, LockTimeout) as exc:
-            self._problem(f"lease cache lock unavailable ({type(exc).__name__}); working uncached")
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            lock.release()
+    @property
+    def cache_problem(self) -> Optional[str]:
+        """Why the cache could not be used last time, one line; None once it worked again."""
+        return self._slot.problem
 
     def _write(self, entry: SharedEntry) -> None:
-        """Atomically replace the file (mode 0600); never raises."""
-        try:
-            data = json.dumps(entry.to_json(self.key), separators=(",", ":"))
-            _cachefile.write(self.path, data.encode("utf-8"))
-        except UnsafeCache as exc:
-            self._problem(str(exc))
-        except (OSError, TypeError, ValueError) as exc:
-            self._problem(f"could not write the lease cache {self.path} ({type(exc).__name__})")
-        else:
-            self.cache_problem = None
-
-    def _problem(self, line: str) -> None:
-        """Remember why the cache was not used; log it at DEBUG once, not on every read."""
-        if line != self._logged_problem:
-            self._logged_problem = line
-            log.debug("%s", line)
-        self.cache_problem = line
+        self._slot.save(entry.to_json(self.key))
