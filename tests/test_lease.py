@@ -185,7 +185,7 @@ def test_lease_is_immutable():
 def test_status_shows_the_stop_in_local_time_and_utc():
     from datetime import timezone as tz
 
-    from jupyter_lease.core.status import LeaseStatus
+    from jupyter_lease.modelarts.status import LeaseStatus
 
     status = LeaseStatus("nb", Lease.from_json(EXAMPLE), now=DEADLINE_S - 600)
     # The stop goes under the lease row, in present()'s words (the date only when not today).

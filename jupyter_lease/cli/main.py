@@ -154,7 +154,7 @@ def _client(args: argparse.Namespace):
 
 
 def _status(client):
-    from ..core.status import LeaseStatus
+    from ..modelarts.status import LeaseStatus
 
     with client.fresh():  # asked explicitly: the truth now, not the last poll's answer
         return LeaseStatus.from_client(client, client.show())

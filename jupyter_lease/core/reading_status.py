@@ -15,11 +15,34 @@ from .duration import format_duration
 from .present import Presentation, present
 from .reading import Reading
 
-__all__ = ["ReadingStatus"]
+__all__ = ["ReadingStatus", "StatusTable"]
+
+
+class StatusTable:
+    """(label, value) rows, rendered as text and as HTML from the one list (rich's way)."""
+
+    def rows(self, local_tz: Optional[tzinfo] = None) -> List[Tuple[str, str]]:
+        raise NotImplementedError
+
+    def to_text(self, local_tz: Optional[tzinfo] = None) -> str:
+        rows = self.rows(local_tz)
+        width = max(len(name) for name, _ in rows)
+        return "\n".join(f"{name:<{width}}  {value}".rstrip() for name, value in rows)
+
+    def to_html(self, local_tz: Optional[tzinfo] = None) -> str:
+        cells = "".join(
+            f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self.rows(local_tz)
+        )
+        return f"<table class='jupyter-lease-status'>{cells}</table>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Dict[str, str]:
+        return {"text/plain": self.to_text(), "text/html": self.to_html()}
 
 
 @dataclass(frozen=True)
-class ReadingStatus:
+class ReadingStatus(StatusTable):
     """One reading at one instant (``now``: this host's epoch seconds), and whose it is."""
 
     reading: Reading
@@ -66,22 +89,6 @@ class ReadingStatus:
                 ("Provider", f"{self.provider} ({self.why})" if self.why else self.provider)
             )
         return rows
-
-    def to_text(self, local_tz: Optional[tzinfo] = None) -> str:
-        rows = self.rows(local_tz)
-        width = max(len(name) for name, _ in rows)
-        return "\n".join(f"{name:<{width}}  {value}".rstrip() for name, value in rows)
-
-    def to_html(self, local_tz: Optional[tzinfo] = None) -> str:
-        cells = "".join(
-            f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
-            for k, v in self.rows(local_tz)
-        )
-        return f"<table class='jupyter-lease-status'>{cells}</table>"
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Dict[str, str]:
-        return {"text/plain": self.to_text(), "text/html": self.to_html()}
 
 
 def _extend_text(reading: Reading) -> str:

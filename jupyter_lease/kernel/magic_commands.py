@@ -47,7 +47,7 @@ def run(magics: Any, line: str) -> Any:
 
 def _do_status(magics: Any, args: Any) -> None:
     _no_duration(args, "status")
-    from ..core.status import LeaseStatus
+    from ..modelarts.status import LeaseStatus
 
     runtime = magics.runtime
     watcher = runtime.watcher() if runtime.watching else None
@@ -118,7 +118,7 @@ def _do_extend(magics: Any, args: Any) -> None:
     if not args.duration:
         raise UsageError("extend needs a duration, e.g. %lease extend 2h")
     from ..core.duration import renewal
-    from ..core.status import LeaseStatus
+    from ..modelarts.status import LeaseStatus
 
     runtime = magics.runtime
     client = runtime.source()

@@ -6,21 +6,21 @@ where each setting came from.
 
 from __future__ import annotations
 
-import html
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..modelarts.lease import Lease, lease_reading
-from . import Presentation, Reading, present
-from .duration import format_remaining
+from ..core import Presentation, Reading, present
+from ..core.duration import format_remaining
+from ..core.reading_status import StatusTable
+from .lease import Lease, lease_reading
 
 __all__ = ["LeaseStatus"]
 
 
 @dataclass(frozen=True)
-class LeaseStatus:
+class LeaseStatus(StatusTable):
     """What is known about one notebook's lease at one instant."""
 
     notebook_id: str
@@ -122,22 +122,6 @@ class LeaseStatus:
         if self.health is not None:
             rows.append(("Watcher", _health_text(self.health)))
         return rows
-
-    def to_text(self, local_tz: Optional[tzinfo] = None) -> str:
-        rows = self.rows(local_tz)
-        width = max(len(name) for name, _ in rows)
-        return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
-
-    def to_html(self, local_tz: Optional[tzinfo] = None) -> str:
-        cells = "".join(
-            f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
-            for k, v in self.rows(local_tz)
-        )
-        return f"<table class='jupyter-lease-status'>{cells}</table>"
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Dict[str, str]:
-        return {"text/plain": self.to_text(), "text/html": self.to_html()}
 
 
 def _iso(when: datetime) -> str:
