@@ -330,10 +330,34 @@ ELSEWHERE = [
      "the policy and its cap are kept",
      "not reset to a new cap from the restart",
      "tests/test_busy_server.py::test_a_restart_keeps_the_policy_and_its_cap"),
+    ("Slurm: `squeue` and `scontrol` missing, failing or printing garbage",
+     "the last known walltime, stale, with one line (\"squeue is not installed here …\")",
+     "the next poll after the commands answer again",
+     "tests/slurm/test_slurm_faults.py::test_none_answering_is_stale_one_line_then_recovers"),
+    ("Slurm: `squeue` slower than its 10 s timeout",
+     "stale, \"did not answer within 10 s\"; the command and its children are killed",
+     "the next poll; the text form is not tried after a timeout (one wait per poll)",
+     "tests/slurm/test_slurm_faults.py::test_a_slow_command_is_killed_with_its_children"),
+    ("Slurm: `squeue --json` broken, the text form works",
+     "nothing: the same deadline from `squeue -o` or `scontrol show job`",
+     "by itself",
+     "tests/slurm/test_slurm_faults.py::test_a_broken_squeue_falls_back"),
+    ("Slurm: `squeue` failing while 6 readers wait",
+     "one `squeue` call; every reader gets the last deadline, stale",
+     "the next reader after the interval asks again",
+     "tests/slurm/test_slurm_shared.py::test_a_failing_squeue_is_shared_stale_then_recovers"),
+    ("Slurm: an ordinary user extends (Access/permission denied)",
+     "no Extend button; `jupyter lease extend` says the site's line, exit 2 (HTTP 403)",
+     "nothing is sent to Slurm, never retried; ask the site",
+     "tests/slurm/test_slurm_views.py::test_an_ordinary_user_is_refused_in_one_line_with_nothing_sent"),
+    ("Slurm: a job without a time limit",
+     "\"no time limit\"; never a fake deadline, never extended (`+N` would wrap around)",
+     "by itself",
+     "tests/slurm/test_slurm_source.py::test_a_job_without_time_limit_is_off_and_never_extended"),
 ]  # fmt: skip
 
 
-ELSEWHERE_HEADING = "\n## With a Jupyter server and real kernels\n\n"
+ELSEWHERE_HEADING = "\n## With a Jupyter server, real kernels and a real Slurm\n\n"
 
 
 def elsewhere_section() -> str:
