@@ -227,6 +227,7 @@ def test_nothing_found_records_every_source(empty_runtime: str) -> None:
     assert [a.source for a in loc.endpoint.tried] == [s.label for s in ENDPOINT_SOURCES]
     assert {a.outcome for f in loc.fields() for a in f.tried} == {"not set"}
     assert [a.source for a in loc.notebook_id.tried][2:] == [
+        "this Jupyter server's base_url",  # only the server extension has one
         "Jupyter server base_url",
         "hostname",
     ]

@@ -89,7 +89,7 @@ def test_every_source_tried_is_a_row(runtime: Path) -> None:
         "MA_APIGW_ENDPOINT (unconfirmed)",
         "default for the region",
     ]
-    assert len(tried) == 4 + 4 + 5 + 5
+    assert len(tried) == 5 + 4 + 5 + 5  # the notebook id: also "this Jupyter server's base_url"
     creds = report.section("Credential sources tried").rows
     assert [(r.source, r.status) for r in creds][-2:] == [
         ("modelarts Session (unconfirmed)", "missing"),

@@ -705,3 +705,25 @@ def test_a_huge_duration_is_400_not_500(server, sim, duration):
     assert "too long" in body["error"]
     assert renew_calls(sim) == renews
     assert "failed unexpectedly" not in server.log()
+
+
+def test_the_servers_base_url_is_a_guess_that_listnotebooks_corrects(tmp_path):
+    """The UUID in this server's base_url may not be the notebook's id (ModelArts' docs show
+    `…/<id>/lab`, but a hub may put its own there): it is checked with ShowNotebook, and when
+    ModelArts does not know it, ListNotebooks finds the instance whose URL carries it."""
+    url_uuid = "0b7e1c2d-3f4a-4b5c-8d6e-7f8091a2b3c4"
+    real_id = "5e4d3c2b-1a09-4f8e-9d7c-6b5a49382716"
+    with Simulator() as other:
+        other.add_notebook(real_id, lease=5400, url_id=url_uuid)
+        env = {**_clean_env(), **other.environ()}
+        env.pop("JUPYTER_LEASE_NOTEBOOK_ID", None)
+        srv = JupyterServer(tmp_path / "guess", env, token=TOKEN, base_url=f"/user/{url_uuid}/")
+        srv.start()
+        try:
+            srv.wait_ready()
+            response = srv.get(LEASE)
+            assert response.status_code == 200, response.text
+            assert response.json()["reading"]["source_id"] == real_id
+            assert other.count(path_suffix="/notebooks") >= 1  # ListNotebooks was asked
+        finally:
+            srv.stop()

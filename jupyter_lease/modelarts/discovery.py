@@ -128,6 +128,11 @@ NOTEBOOK_ID_SOURCES: List[Source] = [
     Link("argument notebook_id", read.explicit("notebook_id"), strict=True),
     Link(ENV_NOTEBOOK_ID, read.env(ENV_NOTEBOOK_ID), strict=True),
     Link(
+        "this Jupyter server's base_url",
+        read.notebook_id_from_own_base_url,
+        unconfirmed=UNCONFIRMED_BASE_URL,
+    ),
+    Link(
         "Jupyter server base_url",
         read.notebook_id_from_runtime,
         unconfirmed=UNCONFIRMED_BASE_URL,
@@ -220,12 +225,14 @@ def discover(
     hostname: Optional[str] = None,
     session_factory: Optional[Callable[[], Any]] = None,
     strict: bool = True,
+    server_base_url: Optional[str] = None,
 ) -> Location:
     """Find notebook id, project id, region and endpoint; never raises for *missing* values.
 
     Call :meth:`Location.require` to turn missing values into an error.  Bad values from a
     source a person controls (arguments, env vars) raise :class:`ConfigurationError` unless
-    ``strict=False`` (doctor), which records them instead.
+    ``strict=False`` (doctor), which records them instead. ``server_base_url``: this process is
+    the Jupyter server at that ``base_url`` (its UUID is a guess, as the runtime file's is).
     """
     ctx = DiscoveryContext(
         environ=os.environ if environ is None else environ,
@@ -238,6 +245,7 @@ def discover(
         runtime_dir=runtime_dir,
         hostname=hostname,
         session_factory=memoize_session_factory(session_factory),
+        server_base_url=server_base_url,
     )
     results: Dict[str, Found] = {}
     # Region before endpoint: the SDK override variable and the default endpoint need it.

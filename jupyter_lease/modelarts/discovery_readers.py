@@ -48,6 +48,7 @@ class DiscoveryContext:
     hostname: Optional[str] = None
     session_factory: Optional[Callable[[], Any]] = None
     parent_pid: Optional[int] = None
+    server_base_url: Optional[str] = None  # when this process is the Jupyter server itself
     found: Dict[str, str] = field(default_factory=dict)  # settings resolved so far
 
     def session(self) -> Any:
@@ -91,6 +92,19 @@ def session_attr(attr: str) -> Reader:
         return Hit(value.strip(), source=where, unconfirmed=UNCONFIRMED_SESSION)
 
     return read
+
+
+def notebook_id_from_own_base_url(ctx: DiscoveryContext) -> Optional[Hit[str]]:
+    """In the server extension: a UUID path segment of this server's own ``base_url`` — a guess
+    like the runtime file's (confirmed with ShowNotebook, else ListNotebooks, on first use)."""
+    base_url = ctx.server_base_url
+    if not base_url:
+        return None
+    ctx.found.setdefault("base_url", base_url)
+    segment = next((s for s in base_url.split("/") if UUID.fullmatch(s)), None)
+    if segment is None:
+        return None
+    return Hit(segment.lower(), source="this server's base_url", unconfirmed=UNCONFIRMED_BASE_URL)
 
 
 def notebook_id_from_runtime(ctx: DiscoveryContext) -> Optional[Hit[str]]:

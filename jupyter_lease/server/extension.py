@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import re
 import threading
 import time
 import weakref
@@ -41,7 +39,6 @@ EXTEND_PATH = "jupyter-lease/api/lease/extend"
 CONFIG_RETRY = 30.0  # seconds before a failed discovery is tried again
 # One thread for the (shared) read, one for an Extend: a stalled ModelArts holds at most these.
 WORKERS = 2
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 SourceFactory = Callable[[], CachedLeaseSource]
 T = TypeVar("T")
@@ -247,19 +244,14 @@ class LeaseService:
         from ..watch.sources import build_source
 
         try:
-            return build_source(self._notebook_hint(), schedule=lambda: self.schedule)
+            # This server's base_url names the notebook on ModelArts (a guess, confirmed on the
+            # first call); JUPYTER_LEASE_NOTEBOOK_ID still wins.
+            hint = {"server_base_url": self.base_url}
+            return build_source(hint, schedule=lambda: self.schedule)
         except UsageError as exc:
             if isinstance(exc, ConfigurationError):
                 raise
             raise ConfigurationError(str(exc)) from None
-
-    def _notebook_hint(self) -> Dict[str, str]:
-        """This server's own ``base_url`` is the best "Jupyter server base_url" source for the
-        notebook id (kernels read it from the runtime file); the env variable still wins."""
-        if os.environ.get("JUPYTER_LEASE_NOTEBOOK_ID", "").strip():
-            return {}
-        match = _UUID.search(self.base_url or "")
-        return {"notebook_id": match.group(0).lower()} if match else {}
 
 
 def _start_keep_alive(serverapp: Any, service: LeaseService) -> None:
