@@ -727,3 +727,37 @@ def test_the_servers_base_url_is_a_guess_that_listnotebooks_corrects(tmp_path):
             assert other.count(path_suffix="/notebooks") >= 1  # ListNotebooks was asked
         finally:
             srv.stop()
+
+
+def test_a_widget_and_the_server_show_the_same_deadline_to_the_ms_after_a_remeasure(
+    server, sim
+):
+    """The seam the redesign closed: a kernel's widget and the server extension serve one
+    reading (the deadline on ModelArts' clock, the offset beside it) from the shared cache. When
+    ModelArts' clock is re-measured (here it steps 40 s), only the offset moves, on both sides,
+    and both still say the same deadline to the millisecond."""
+    pytest.importorskip("anywidget")
+    from jupyter_lease.kernel.widget import CountdownWidget
+    from jupyter_lease.watch.watcher import Watcher
+
+    source = make_source(sim, server.cache_dir)
+    watcher = Watcher(lambda: source)
+    widget = CountdownWidget()
+    try:
+        watcher.poll()
+        widget.bind(watcher)
+        first = server.get(LEASE).json()["reading"]
+        assert widget.reading["deadline_ms"] == first["deadline_ms"]
+        assert widget.reading["clock_offset_ms"] == first["clock_offset_ms"]
+        sim.advance(40)  # ModelArts' clock steps: the next Date headers say so
+        with source.fresh():
+            watcher.poll()  # the kernel re-reads upstream and re-measures the offset
+        widget.sync(exact=True)
+        second = server.get(LEASE).json()["reading"]  # the server answers from that read
+        assert second["deadline_ms"] == first["deadline_ms"] == widget.reading["deadline_ms"]
+        assert second["clock_offset_ms"] == widget.reading["clock_offset_ms"]
+        assert abs(second["clock_offset_ms"] - first["clock_offset_ms"] - 40_000) < 1500
+    finally:
+        sim.advance(-40)  # the module's other tests keep a simulator in step with this clock
+        widget.close()
+        source.close()
