@@ -29,7 +29,7 @@ import traitlets as t
 
 from .._errors import BadResponseError, LeaseError
 from ..core import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT_S, Presentation, Reading, present
-from ..core.duration import renewal
+from ..core.duration import parse_duration
 from ..core.reading import one_line
 
 __all__ = ["CountdownWidget", "render_html", "render_text"]
@@ -267,7 +267,8 @@ class CountdownWidget(anywidget.AnyWidget):  # type: ignore[misc]
         if not isinstance(duration, str) or not duration.strip():
             return "extend failed: choose a duration such as 2h"
         try:
-            extended = watcher.source.extend(renewal(duration.strip()).total_seconds())
+            # The source judges the amount (ModelArts 1–72 h, Slurm 1 min–7 d): one line if not.
+            extended = watcher.source.extend(parse_duration(duration.strip()).total_seconds())
         except LeaseError as exc:
             return one_line(str(exc)) or "extend failed"
         snapshot = watcher.poll()  # listeners (this widget too) see the new deadline now
