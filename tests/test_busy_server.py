@@ -214,6 +214,22 @@ def test_an_idle_server_lets_the_lease_run_out(fresh, sim):
     assert sim.state()["notebooks"][sim.notebook_id]["status"] == "STOPPED"
 
 
+def test_a_kernel_that_goes_away_while_busy_stops_counting(fresh, sim):
+    """A busy kernel shut down (or dead: it leaves the kernel manager the same way) mid-cell
+    must not keep the instance alive: the next check sees nothing running."""
+    server = fresh
+    kernel_id = start_busy_kernel(server, "gone.ipynb")
+    turn_on(server, **{"for": "8h"})
+    wait_for(lambda: keep_alive(server)["busy"], 10, "the busy kernel counted")
+    assert server.delete(f"api/kernels/{kernel_id}").status_code == 204
+    renews = renew_calls(sim)
+    to_margin(sim)
+    wait_for(lambda: "nothing is running" in keep_alive(server)["status"], 10, "nothing running")
+    time.sleep(1.5)
+    assert renew_calls(sim) == renews
+    assert keep_alive(server)["busy"] == []
+
+
 def test_an_idle_lease_is_never_renewed(fresh, sim):
     server = fresh
     sim.set_lease(lease_type="IDLE", duration_ms=3_600_000)

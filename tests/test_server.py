@@ -152,6 +152,11 @@ class JupyterServer:
             self.url(path), data=data, headers=headers, cookies=cookies, timeout=60
         )
 
+    def delete(self, path: str) -> requests.Response:
+        """DELETE as the browser does (the ``_xsrf`` cookie echoed in ``X-XSRFToken``)."""
+        headers = {**self._headers(True), "X-XSRFToken": XSRF}
+        return requests.delete(self.url(path), headers=headers, cookies={"_xsrf": XSRF}, timeout=60)
+
     def cache_files(self) -> List[Path]:
         return sorted(self.cache_dir.glob("jupyter_lease-*.json"))
 
@@ -729,9 +734,7 @@ def test_the_servers_base_url_is_a_guess_that_listnotebooks_corrects(tmp_path):
             srv.stop()
 
 
-def test_a_widget_and_the_server_show_the_same_deadline_to_the_ms_after_a_remeasure(
-    server, sim
-):
+def test_a_widget_and_the_server_show_the_same_deadline_to_the_ms_after_a_remeasure(server, sim):
     """The seam the redesign closed: a kernel's widget and the server extension serve one
     reading (the deadline on ModelArts' clock, the offset beside it) from the shared cache. When
     ModelArts' clock is re-measured (here it steps 40 s), only the offset moves, on both sides,
