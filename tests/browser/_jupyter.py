@@ -163,10 +163,11 @@ class JupyterServer:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self, timeout: float = 60.0) -> JupyterServer:
+    def command(self) -> List[str]:
+        """The server's command line (a subclass may wrap it, e.g. in ``srun``)."""
         module = "jupyterlab" if self.app == "lab" else "notebook"
         app_class = "LabApp" if self.app == "lab" else "JupyterNotebookApp"
-        args = [
+        return [
             self.python,
             "-m",
             module,
@@ -183,9 +184,11 @@ class JupyterServer:
             f"--ServerApp.jpserver_extensions={{'jupyter_lease': {self.lease_extension}}}",
             f"--{app_class}.expose_app_in_browser=True",
         ]
+
+    def start(self, timeout: float = 60.0) -> JupyterServer:
         self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed by stop()
         self.proc = subprocess.Popen(
-            args,
+            self.command(),
             env=self.env,
             cwd=str(self.notebooks),
             stdin=subprocess.DEVNULL,
