@@ -6,6 +6,7 @@ two time zones for the Node parity test. Every instant is a whole number of mill
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta, timezone, tzinfo
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional
 
@@ -85,6 +86,10 @@ def others() -> Iterator[Case]:
         )
         yield Case("off, words stale", Reading("off", off_label="no limit", stale=True), zone=zone)
         yield Case("stopped", Reading("stopped", error="the instance is not running"), zone=zone)
+        yield Case("stopped, a job", Reading("stopped", subject="job"), zone=zone)
+        job = timed(200_000, 0, started_at=(NOW_MS - H) / 1000)
+        yield Case("a job, critical", replace(job, subject="job"), NOW_MS, zone=zone)
+        yield Case("a job, run out", replace(timed(0, 0), subject=" a\nbatch  job "), zone=zone)
         yield Case("unknown", Reading(), zone=zone)
         yield Case("unknown, error", Reading(error=error), zone=zone)
         yield Case("unknown, stale", Reading(stale=True), zone=zone)

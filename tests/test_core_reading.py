@@ -65,6 +65,7 @@ def test_the_json_shape_is_versioned_and_in_whole_ms() -> None:
         "extend_range_ms": [3_600_000, 259_200_000],
         "extend_choices": ["1h", "2h"],
         "off_label": "",
+        "subject": "",
     }
 
 

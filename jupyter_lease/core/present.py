@@ -136,7 +136,7 @@ def present(
     last_known = " (last known)" if stale else ""
     kind = reading.kind
     if kind == "stopped":
-        return Presentation("stopped", "the instance is not running", error)
+        return Presentation("stopped", f"the {_subject(reading)} is not running", error)
     if kind == "off":
         # The provider's words for "off" ("no time limit"), one line, cut as present.js cuts.
         words = " ".join(str(reading.off_label).split())[:60] or "auto-stop is off"
@@ -168,7 +168,7 @@ def _timed(
     left = format_remaining(remaining_ms / 1000)
     when = _when(local_ms, now_ms, local_tz)
     if stage == "expired":
-        headline = "the lease has run out: the instance stops now"
+        headline = f"the lease has run out: the {_subject(reading)} stops now"
         detail = f"ran out at {when}" if when else ""
     else:
         headline = f"{left} left" + (" (last known)" if reading.stale else "")
@@ -181,7 +181,7 @@ def _timed(
         headline=headline,
         detail=detail,
         warning=(
-            f"{left} left before this instance stops — save your work or extend"
+            f"{left} left before this {_subject(reading)} stops — save your work or extend"
             if stage in URGENT
             else None
         ),
@@ -226,3 +226,8 @@ def _when(local_ms: int, now_ms: int, local_tz: Optional[tzinfo]) -> str:
     if local.utcoffset() == timedelta(0):
         return f"{day}{utc:%H:%M:%S} UTC"
     return f"{day}{local:%H:%M:%S} local ({utc:%H:%M:%S} UTC)"
+
+
+def _subject(reading: Reading) -> str:
+    """What stops, in the provider's one word ("job"), cut as present.js cuts; "instance"."""
+    return " ".join(str(reading.subject).split())[:20] or "instance"

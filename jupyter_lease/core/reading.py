@@ -62,6 +62,7 @@ class Reading:
     extend_range: Optional[Tuple[float, float]] = None  # seconds: what extend() accepts
     extend_choices: Tuple[str, ...] = field(default=())  # offered durations, e.g. "2h"
     off_label: str = ""  # off: the provider's words for it ("no time limit"); "": the default
+    subject: str = ""  # what stops, in the provider's word ("job"); "": "instance"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -91,6 +92,7 @@ class Reading:
         ``extend_range_ms``     [min, max] accepted by extend, or null
         ``extend_choices``      durations to offer, e.g. ["1h", "2h"]
         ``off_label``           off: the provider's words, e.g. "no time limit" (Slurm); ""
+        ``subject``             what stops, in the provider's word: "job" (Slurm); "" = instance
                                 for the default, "auto-stop is off"
         """
         return {
@@ -111,6 +113,7 @@ class Reading:
             ),
             "extend_choices": list(self.extend_choices),
             "off_label": self.off_label,
+            "subject": self.subject,
         }
 
     @classmethod
@@ -138,6 +141,7 @@ class Reading:
             extend_range=_range(data),
             extend_choices=_choices(data),
             off_label=one_line(_typed(data, "off_label", str, ""), 60) or "",
+            subject=one_line(_typed(data, "subject", str, ""), 20) or "",
         )
 
 

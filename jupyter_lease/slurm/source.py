@@ -156,7 +156,7 @@ class SlurmSource:
         yield "scontrol", ("show", "job", "-o", job), parse_scontrol_job
 
     def _reading(self, times: Optional[JobTimes], now: float) -> Reading:
-        base = dict(read_at=now, source=self.name, source_id=self.source_id)
+        base = dict(read_at=now, source=self.name, source_id=self.source_id, subject="job")
         if times is None or not (times.active or times.waiting):
             return Reading(kind="stopped", **base)
         if times.waiting:

@@ -29,6 +29,7 @@
  * @property {[number, number]|null} extend_range_ms
  * @property {string[]} extend_choices
  * @property {string} [off_label]           off: the provider's words ("no time limit"), or ""
+ * @property {string} [subject]             what stops, in the provider's word ("job"), or ""
  */
 
 /**
@@ -171,7 +172,7 @@ export function derive(state, nowMs, options = {}) {
     error = `the lease reading has version ${String(s.v)}; this page reads ${JSON_VERSION}`;
   }
   const lastKnown = stale ? " (last known)" : "";
-  if (kind === "stopped") return still("stopped", "the instance is not running", error, false);
+  if (kind === "stopped") return still("stopped", `the ${subject(s)} is not running`, error, false);
   if (kind === "off") {
     const words = oneLine(s.off_label).slice(0, 60) || "auto-stop is off";
     return still("off", `${words}${lastKnown}`, error, stale);
@@ -194,6 +195,15 @@ export function derive(state, nowMs, options = {}) {
 }
 
 /**
+ * What stops, in the provider's one word ("job"), cut as present.py cuts; "instance".
+ * @param {Partial<ReadingJSON>} s
+ * @returns {string}
+ */
+function subject(s) {
+  return oneLine(s.subject).slice(0, 20) || "instance";
+}
+
+/**
  * @param {Partial<ReadingJSON>} s
  * @param {number} localMs
  * @param {number} nowMs
@@ -210,7 +220,7 @@ function timed(s, localMs, nowMs, thresholds, error) {
   let headline;
   let detail;
   if (stage === "expired") {
-    headline = "the lease has run out: the instance stops now";
+    headline = `the lease has run out: the ${subject(s)} stops now`;
     detail = at ? `ran out at ${at}` : "";
   } else {
     headline = `${left} left${stale ? " (last known)" : ""}`;
@@ -223,7 +233,7 @@ function timed(s, localMs, nowMs, thresholds, error) {
     headline,
     detail,
     warning: URGENT.includes(stage)
-      ? `${left} left before this instance stops — save your work or extend`
+      ? `${left} left before this ${subject(s)} stops — save your work or extend`
       : null,
     remainingMs,
     deadlineLocalMs: localMs,
