@@ -108,6 +108,12 @@ class Simulator(Serving, ApiRoutes, AuthRoutes, ControlRoutes):
         self.max_date_skew = max_date_skew
         self.tls = tls  # (certfile, keyfile): serve HTTPS, to test certificate verification
         self._clock = clock
+        self._init_state()
+        _INSTANCES.add(self)
+        self.add_notebook(notebook_id, lease=lease, lease_type=lease_type)
+
+    def _init_state(self) -> None:
+        """What the simulator keeps (all under ``_lock``), empty, and its server not started."""
         self._shift = 0.0
         self._lock = threading.RLock()
         self._notebooks: Dict[str, Notebook] = {}
@@ -116,14 +122,12 @@ class Simulator(Serving, ApiRoutes, AuthRoutes, ControlRoutes):
         self._metadata_tokens: Dict[str, Issued] = {}
         self._failures: Dict[str, int] = {}
         self._locked_until: Dict[str, float] = {}
-        _INSTANCES.add(self)
         self._log: List[Dict[str, Any]] = []
         self._faults = FaultQueue()
         self._server: Optional[Server] = None
         self._thread: Optional[threading.Thread] = None
         self._stopping = threading.Event()
         self._stopped = threading.Event()
-        self.add_notebook(notebook_id, lease=lease, lease_type=lease_type)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
