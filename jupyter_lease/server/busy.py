@@ -35,6 +35,7 @@ from .._errors import (
     DurationError,
     LeaseError,
     PermissionDeniedError,
+    UsageError,
     scrub,
 )
 from ..core.duration import parse_duration, renewal
@@ -155,6 +156,12 @@ class BusyKeeper:
 
     def turn_on(self, until: Optional[float], total: Optional[float], asked: str, by: str) -> None:
         """Blocking. ``until``: local epoch seconds; ``total``: seconds from now."""
+        try:
+            source = self.service.source()
+        except LeaseError:  # not configured yet: the policy may wait for it
+            source = None
+        if source is not None:
+            _require_renewable(source)
         now = self.now()
         if until is None and total is None:
             total = self.settings.total or parse_duration(DEFAULT_CAP).total_seconds()
@@ -204,6 +211,7 @@ class BusyKeeper:
 
     def _entry(self) -> CacheEntry:
         source = self.service.source()
+        _require_renewable(source)
         try:
             return source.show_entry()
         except APIError as exc:
@@ -361,3 +369,13 @@ def start_keep_alive(serverapp: Any, service: Any) -> BusyKeeper:
         serverapp.log.warning("jupyter_lease: keep-alive state not saved: %s", scrub(str(exc)))
     keeper.start()
     return keeper
+
+
+def _require_renewable(source: Any) -> None:
+    """The policy decides and renews under the ModelArts cache's lock (``renew_if``); another
+    provider's source (a Slurm job) cannot be kept alive this way yet: one line, not a crash."""
+    if not hasattr(source, "renew_if"):
+        raise UsageError(
+            f"keep alive while busy works with ModelArts only for now; {source.describe()} "
+            "is extended by hand (jupyter lease extend)"
+        )
