@@ -15,6 +15,7 @@ from typing import Callable, Dict, List, NoReturn, Optional, TextIO
 from .._errors import APIError, LeaseError, UsageError, scrub
 from ..core import DEFAULT_WARN_AT
 from . import neutral
+from .demo import DEMO_LEASE
 
 __all__ = ["main"]
 
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the demo notebook against a simulator with a short lease")
     p.add_argument("--execute", action="store_true", help="run it headless in a real kernel")
-    p.add_argument("--lease", help="initial lease (default 5m; 100s with --execute)")
+    p.add_argument("--lease", help=f"initial lease (default {DEMO_LEASE}; 100s with --execute)")
     p.add_argument("--output", help="with --execute: where to save the executed notebook")
     p.add_argument("--port", type=int, default=0, help="JupyterLab's port (default: any)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
@@ -274,7 +275,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from ..core.duration import parse_duration
     from .demo import run_demo
 
-    lease = parse_duration(args.lease or ("100s" if args.execute else "5m"))
+    lease = parse_duration(args.lease or ("100s" if args.execute else DEMO_LEASE))
     return run_demo(
         execute=args.execute,
         lease_seconds=lease.total_seconds(),
