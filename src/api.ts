@@ -13,10 +13,21 @@ const GET_TIMEOUT_MS = 30_000;
 const EXTEND_TIMEOUT_MS = 90_000; // RenewLease with its retries, then the read-back
 const MAX_RTT_MS = 5_000; // a slower answer says little about the clock offset
 
-/** A reading as it came, and the serving host's clock minus the browser's (ms), if measured. */
+/** `c.JupyterLease` as the server serves it (jupyter_lease/server/frontend.py). */
+export interface ServerSettings {
+  warnAtMs: number[];
+  extendChoices: string[];
+  notifications: boolean;
+}
+
+/**
+ * A reading as it came, the serving host's clock minus the browser's (ms), if measured, and
+ * the server's settings (null from a server that sends none).
+ */
 export interface Answer {
   reading: Partial<ReadingJSON>;
   hostOffsetMs: number | null;
+  settings: ServerSettings | null;
 }
 
 /**
@@ -30,14 +41,28 @@ export type Outcome =
 /** The answer of a GET or POST, `{reading, now_ms}`, or null when it is not one. */
 export function answerOf(body: unknown, sent: number, received: number): Answer | null {
   if (!body || typeof body !== 'object') return null;
-  const { reading, now_ms: nowMs } = body as { reading?: unknown; now_ms?: unknown };
+  const { reading, now_ms: nowMs, settings } = body as Record<string, unknown>;
   if (!reading || typeof reading !== 'object' || Array.isArray(reading)) return null;
   const measured =
     typeof nowMs === 'number' && Number.isFinite(nowMs) && received - sent <= MAX_RTT_MS;
   return {
     reading: reading as Partial<ReadingJSON>,
-    hostOffsetMs: measured ? (nowMs as number) - (sent + received) / 2 : null
+    hostOffsetMs: measured ? (nowMs as number) - (sent + received) / 2 : null,
+    settings: settingsOf(settings)
   };
+}
+
+/** The answer's `settings`, or null when absent or not of the documented shape. */
+export function settingsOf(raw: unknown): ServerSettings | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const { warn_at_ms: warnAt, extend_choices: choices, notifications } = raw as Record<
+    string,
+    unknown
+  >;
+  const numbers = Array.isArray(warnAt) && warnAt.every(v => typeof v === 'number');
+  const texts = Array.isArray(choices) && choices.every(v => typeof v === 'string');
+  if (!numbers || !texts || typeof notifications !== 'boolean') return null;
+  return { warnAtMs: warnAt as number[], extendChoices: choices as string[], notifications };
 }
 
 async function call(path: string, init: RequestInit, timeoutMs: number): Promise<Outcome> {

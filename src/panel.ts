@@ -4,6 +4,7 @@
 
 import { Widget } from '@lumino/widgets';
 
+import { choicesFor, type LeaseSettings } from './settings';
 import type { LeaseStore } from './store';
 import type { Presentation, ReadingJSON } from '../jupyter_lease/static/present.js';
 
@@ -41,6 +42,7 @@ export class LeasePanel extends Widget {
   constructor(
     private readonly store: LeaseStore,
     private readonly present: () => Presentation,
+    private readonly settings: () => LeaseSettings,
     private readonly anchor: HTMLElement
   ) {
     super();
@@ -98,7 +100,12 @@ export class LeasePanel extends Widget {
   }
 
   private fillChoices(reading: Partial<ReadingJSON>): void {
-    const choices = reading.can_extend === true ? (reading.extend_choices ?? []) : [];
+    const offered = choicesFor(
+      this.settings().extendChoices,
+      reading.extend_choices ?? [],
+      reading.extend_range_ms
+    );
+    const choices = reading.can_extend === true ? offered : [];
     this.extendRow.hidden = choices.length === 0;
     const now = Array.from(this.choice.options, o => o.value);
     if (now.join() !== choices.join()) {
