@@ -12,6 +12,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { LeaseItem } from './item';
+import { RenewalNotifier } from './keepalive';
 import { LeasePanel } from './panel';
 import { settingsFrom, type LeaseSettings } from './settings';
 import { LeaseStore } from './store';
@@ -54,6 +55,7 @@ function activate(
     derive(store.reading, Date.now(), { warnAt: settings().warnAt, hostOffsetMs: store.hostOffsetMs });
   const warner = new Warner(store, tabs, settings, present);
   let panel: LeasePanel | null = null;
+  new RenewalNotifier(store, tabs, view => panel?.showKeepAlive(view));
   const item = new LeaseItem(
     store,
     present,

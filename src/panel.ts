@@ -4,6 +4,9 @@
 
 import { Widget } from '@lumino/widgets';
 
+import { element, setText } from './dom';
+import { KeepAliveSection } from './keepalive-panel';
+import type { KeepAliveView } from './keepalive';
 import { choicesFor, type LeaseSettings } from './settings';
 import type { LeaseStore } from './store';
 import type { Presentation, ReadingJSON } from '../jupyter_lease/static/present.js';
@@ -11,16 +14,6 @@ import type { Presentation, ReadingJSON } from '../jupyter_lease/static/present.
 const GAP = 4; // px between the item and the panel
 const MARGIN = 8; // px kept from the window's edges
 
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className: string,
-  text = ''
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  el.className = className;
-  if (text) el.textContent = text;
-  return el;
-}
 
 export class LeasePanel extends Widget {
   private readonly headline = element('div', 'jp-LeasePanel-headline');
@@ -30,6 +23,7 @@ export class LeasePanel extends Widget {
   private readonly choice = element('select', 'jp-LeasePanel-choice');
   private readonly button = element('button', 'jp-LeasePanel-button jp-mod-styled', 'Extend');
   private readonly error = element('div', 'jp-LeasePanel-error');
+  private readonly keepAlive: KeepAliveSection;
   private busy = false;
   private readonly onOutside = (event: MouseEvent): void => {
     const target = event.target as Node;
@@ -53,7 +47,9 @@ export class LeasePanel extends Widget {
     this.button.addEventListener('click', () => void this.extend());
     this.extendRow.append(this.choice, this.button);
     const title = element('div', 'jp-LeasePanel-title', 'Lease');
+    this.keepAlive = new KeepAliveSection(store);
     this.node.append(title, this.headline, this.detail, this.source, this.extendRow, this.error);
+    this.node.append(this.keepAlive.node);
     store.changed.connect(this.update, this);
   }
 
@@ -62,6 +58,7 @@ export class LeasePanel extends Widget {
     if (!this.isAttached) Widget.attach(this, document.body);
     this.update();
     this.place();
+    void this.keepAlive.load();
     document.addEventListener('mousedown', this.onOutside, true);
     document.addEventListener('keydown', this.onKey, true);
   }
@@ -90,6 +87,12 @@ export class LeasePanel extends Widget {
     const error = this.store.lastError ?? reading.error ?? '';
     setText(this.error, error ? `⚠ ${error}` : '');
     this.error.hidden = !error;
+    this.keepAlive.update();
+  }
+
+  /** The keep-alive policy as read elsewhere (after a renewal). */
+  showKeepAlive(view: KeepAliveView): void {
+    this.keepAlive.show(view);
   }
 
   dispose(): void {
@@ -157,6 +160,3 @@ function sourceLine(reading: Partial<ReadingJSON>): string {
   return id && !source.includes(id) ? `${source} · ${id}` : source || id;
 }
 
-function setText(el: HTMLElement, text: string): void {
-  if (el.textContent !== text) el.textContent = text;
-}

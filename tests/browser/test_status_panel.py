@@ -10,7 +10,9 @@ the simulator's clock moving into the margin.
 
 from __future__ import annotations
 
+import re
 import secrets
+import time
 from typing import Any, Callable, Dict
 
 import pytest
@@ -19,8 +21,18 @@ from jupyter_lease.simulator.app import Simulator
 
 from . import _status
 from ._jupyter import JupyterServer
-from ._scenarios import fresh_lease
-from ._status import item_seconds, toasts, wait_item, write_settings
+from ._scenarios import SLEEP, fresh_lease, renewals, wait_until
+from ._status import (
+    ITEM,
+    PANEL,
+    item_seconds,
+    page_url,
+    refresh,
+    screenshot,
+    toasts,
+    wait_item,
+    write_settings,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 browser_pages = _status.browser_pages  # the fixture, for this module
@@ -58,11 +70,11 @@ def server(request: pytest.FixtureRequest, servers: Dict[str, JupyterServer]) ->
 def test_the_item_warns_at_the_servers_threshold(
     server: JupyterServer, lease_simulator: Simulator, browser_pages: Any
 ) -> None:
-    fresh_lease(server, lease_simulator, 45 * 60 + 6)
+    fresh_lease(server, lease_simulator, 45 * 60 + 15)  # a slow page load must not eat it
     (page,) = browser_pages(server)
     before = wait_item(page, "el.dataset.stage === 'plenty'", timeout=5)
     assert item_seconds(before["text"]) >= 45 * 60, before  # "45 min": whole minutes
-    after = wait_item(page, "el.dataset.stage === 'warning'", timeout=15)
+    after = wait_item(page, "el.dataset.stage === 'warning'", timeout=30)
     assert item_seconds(after["text"]) <= 45 * 60, after
     page.wait_for_function(
         f"() => document.body.textContent.includes({_status.TOAST_TEXT!r})", timeout=10_000
@@ -81,3 +93,84 @@ def test_the_users_thresholds_override_the_servers(
     state = wait_item(page, "el.dataset.stage === 'plenty'", timeout=5)
     assert item_seconds(state["text"]) < 45 * 60, state
     assert toasts(page) == []
+
+
+# -- 2. keep alive while busy, from the panel ----------------------------------------------------
+
+
+def _sim_deadline(simulator: Simulator) -> float:
+    lease = simulator.state()["notebooks"][simulator.notebook_id]["lease"]
+    return (lease["create_at"] + lease["duration"]) / 1000
+
+
+def test_keep_alive_from_the_panel_renews_once_and_tells_once(
+    servers: Dict[str, JupyterServer], lease_simulator: Simulator, open_notebook: Any
+) -> None:
+    lab = servers["lab"]
+    write_settings(lab, warnAt=["1m"])  # no threshold toast: only the renewal's
+    fresh_lease(lab, lease_simulator, 12 * 60)  # 7 min forward stays inside the signature window
+    nb = open_notebook(lab, "keep.ipynb", [SLEEP.format(150)])
+    other = nb.page.context.new_page()  # a second tab of the same browser
+    other.goto(page_url(lab), wait_until="domcontentloaded")
+    wait_item(other)
+    nb.run_cells(1)
+    nb.wait_running(0)
+    page = nb.page
+    page.locator(ITEM).click()
+    section = page.locator(".jp-LeaseKeepAlive")
+    section.wait_for(state="visible")
+    switch = section.get_by_role("checkbox", name="Keep alive while busy")
+
+    section.get_by_placeholder("or until HH:MM").fill("25:00")  # the server refuses it
+    switch.click()  # not check(): the refused switch turns itself back off
+    error = section.locator(".jp-LeaseKeepAlive-error")
+    error.wait_for(state="visible", timeout=10_000)
+    assert "not a time of day" in error.inner_text() and "\n" not in error.inner_text()
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-LeaseKeepAlive-switch').checked", timeout=5000
+    )
+
+    section.get_by_placeholder("or until HH:MM").fill("")
+    switch.check()
+    line = section.locator(".jp-LeaseKeepAlive-line")
+    wait_until(lambda: "kept alive while busy, until" in line.inner_text(), 10, "the policy")
+    assert error.is_hidden()
+
+    known = len(renewals(lease_simulator))
+    shift = _sim_deadline(lease_simulator) - lease_simulator.now() - 5 * 60
+    lease_simulator.advance(shift)  # 5 min left: inside the 10 min margin
+    try:
+        renewed = wait_until(lambda: renewals(lease_simulator)[known:], 20, "RenewLease")
+        assert [r["status"] for r in renewed] == [200], renewed
+        assert nb.is_running(0), "the cell ended before the renewal"
+        recorded = lambda: lab.get("jupyter-lease/api/keep-alive").json()["renewals"]  # noqa: E731
+        wait_until(recorded, 10, "the renewal's record")
+        refresh(other)  # the page would re-read 45 s past the margin; its clock did not move
+        text = "while keep.ipynb is running"  # "Extended by 1 h 04 min": as the deadline moved
+        wait_until(lambda: _count(page, text) + _count(other, text), 15, "the renewal's toast")
+        time.sleep(2)  # time for a second toast, if there were one to come
+        assert _count(page, text) + _count(other, text) == 1
+        toast = " ".join(toasts_with(page, text) + toasts_with(other, text))
+        assert re.search(r"^Extended by 1 h \d\d min while keep.ipynb is running — ", toast), toast
+        assert re.search(r"— 1 h \d\d min of at most 8 h 00 min used$", toast), toast
+        wait_until(lambda: "renewed automatically at" in line.inner_text(), 10, "the panel")
+        used = section.locator(".jp-LeaseKeepAlive-used").inner_text()
+        assert re.match(r"1 automatic renewal: 1 h \d\d min of at most 8 h 00 min used", used)
+        assert len(renewals(lease_simulator)[known:]) == 1
+        screenshot(page, "status-keep-alive-lab.png", PANEL, pad=8)
+        switch.uncheck()
+        wait_until(lambda: line.inner_text().startswith("off"), 10, "the policy to be off")
+    finally:
+        lease_simulator.advance(-shift)
+
+
+def toasts_with(page: Any, text: str) -> list:
+    return page.evaluate(
+        """(text) => [...document.querySelectorAll(".Toastify__toast")]
+              .map((t) => t.textContent).filter((t) => t.includes(text))""",
+        text,
+    )
+
+
+def _count(page: Any, text: str) -> int:
+    return len(toasts_with(page, text))
