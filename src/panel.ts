@@ -4,6 +4,7 @@
 
 import { Widget } from '@lumino/widgets';
 
+import { showDoctor } from './doctor';
 import { element, setText } from './dom';
 import { KeepAliveSection } from './keepalive-panel';
 import type { KeepAliveView } from './keepalive';
@@ -49,7 +50,12 @@ export class LeasePanel extends Widget {
     const title = element('div', 'jp-LeasePanel-title', 'Lease');
     this.keepAlive = new KeepAliveSection(store);
     this.node.append(title, this.headline, this.detail, this.source, this.extendRow, this.error);
-    this.node.append(this.keepAlive.node);
+    const doctor = element('button', 'jp-LeasePanel-doctor', 'Doctor report');
+    doctor.addEventListener('click', () => {
+      this.close();
+      void showDoctor();
+    });
+    this.node.append(this.keepAlive.node, doctor);
     store.changed.connect(this.update, this);
   }
 

@@ -275,6 +275,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         # Python waits only for a call in flight, which the client's timeouts bound.
         weakref.finalize(serverapp, service.close)
         serverapp.log.info("jupyter_lease: lease API at %s (GET), %s (POST)", *urls)
+        from .doctor_handler import register_doctor
+
+        register_doctor(serverapp.web_app, service, base_url)
         from .labext import missing_labextension_line
 
         missing = missing_labextension_line()

@@ -174,3 +174,29 @@ def toasts_with(page: Any, text: str) -> list:
 
 def _count(page: Any, text: str) -> int:
     return len(toasts_with(page, text))
+
+
+# -- 3. the doctor report, from the panel -------------------------------------------------------
+
+
+def test_the_panel_shows_the_servers_doctor_report(
+    servers: Dict[str, JupyterServer], lease_simulator: Simulator, browser_pages: Any
+) -> None:
+    lab = servers["lab"]
+    write_settings(lab, warnAt=["1m"])
+    fresh_lease(lab, lease_simulator, 40 * 60)
+    (page,) = browser_pages(lab)
+    page.locator(ITEM).click()
+    page.locator(PANEL).get_by_role("button", name="Doctor report").click()
+    dialog = page.locator(".jp-Dialog .jp-LeaseDoctor")
+    dialog.wait_for(state="visible", timeout=30_000)
+    assert page.locator(PANEL).count() == 0, "the panel closes for the dialog"
+    text = dialog.inner_text()
+    assert text.startswith("jupyter_lease doctor: ready"), text[:300]
+    row = dialog.locator("tr", has_text="notebook id").first
+    assert lease_simulator.notebook_id in row.inner_text()
+    for secret in (lease_simulator.ak, lease_simulator.sk, lab.token):
+        assert secret not in text
+    screenshot(page, "status-doctor-lab.png", ".jp-Dialog-content", pad=4)
+    page.get_by_role("button", name="Close").click()
+    dialog.wait_for(state="detached")
