@@ -1,4 +1,4 @@
-// The two calls to the server extension (jupyter_lease/_server_handlers.py), through JupyterLab's
+// The calls to the server extension (jupyter_lease/server/handlers.py), through JupyterLab's
 // ServerConnection: it adds the base URL, the login and the `_xsrf` cookie as X-XSRFToken, so a
 // POST passes jupyter_server's XSRF check with a token or without one.
 
@@ -13,10 +13,40 @@ const GET_TIMEOUT_MS = 30_000;
 const EXTEND_TIMEOUT_MS = 90_000; // RenewLease with its retries, then the read-back
 const MAX_RTT_MS = 5_000; // a slower answer says little about the clock offset
 
-/** A reading as it came, and the serving host's clock minus the browser's (ms), if measured. */
+/** `c.JupyterLease` as the server serves it (jupyter_lease/server/frontend.py). */
+export interface ServerSettings {
+  warnAtMs: number[];
+  extendChoices: string[];
+  notifications: boolean;
+}
+
+/**
+ * A reading as it came, the serving host's clock minus the browser's (ms), if measured, and
+ * the server's settings (null from a server that sends none).
+ */
 export interface Answer {
   reading: Partial<ReadingJSON>;
   hostOffsetMs: number | null;
+  settings: ServerSettings | null;
+  keepAlive: KeepAliveSummary | null;
+}
+
+/** The lease answer's `keep_alive` (jupyter_lease/server/busy.py, `BusyKeeper.summary`). */
+export interface KeepAliveSummary {
+  on: boolean;
+  /** "kept alive while busy, until 18:00 at the latest; renewed automatically at …" */
+  line: string;
+  cap_ms: number | null;
+  last_renewal: Renewal | null;
+  /** Renews when less than this is left. */
+  margin_s?: number;
+}
+
+export interface Renewal {
+  at_ms: number;
+  why: string;
+  until_ms: number;
+  added_ms: number;
 }
 
 /**
@@ -30,17 +60,47 @@ export type Outcome =
 /** The answer of a GET or POST, `{reading, now_ms}`, or null when it is not one. */
 export function answerOf(body: unknown, sent: number, received: number): Answer | null {
   if (!body || typeof body !== 'object') return null;
-  const { reading, now_ms: nowMs } = body as { reading?: unknown; now_ms?: unknown };
+  const { reading, now_ms: nowMs, settings, keep_alive: keepAlive } = body as Record<
+    string,
+    unknown
+  >;
   if (!reading || typeof reading !== 'object' || Array.isArray(reading)) return null;
   const measured =
     typeof nowMs === 'number' && Number.isFinite(nowMs) && received - sent <= MAX_RTT_MS;
   return {
     reading: reading as Partial<ReadingJSON>,
-    hostOffsetMs: measured ? (nowMs as number) - (sent + received) / 2 : null
+    hostOffsetMs: measured ? (nowMs as number) - (sent + received) / 2 : null,
+    settings: settingsOf(settings),
+    keepAlive: keepAliveOf(keepAlive)
   };
 }
 
-async function call(path: string, init: RequestInit, timeoutMs: number): Promise<Outcome> {
+function keepAliveOf(raw: unknown): KeepAliveSummary | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const summary = raw as KeepAliveSummary;
+  return typeof summary.on === 'boolean' && typeof summary.line === 'string' ? summary : null;
+}
+
+/** The answer's `settings`, or null when absent or not of the documented shape. */
+export function settingsOf(raw: unknown): ServerSettings | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const { warn_at_ms: warnAt, extend_choices: choices, notifications } = raw as Record<
+    string,
+    unknown
+  >;
+  const numbers = Array.isArray(warnAt) && warnAt.every(v => typeof v === 'number');
+  const texts = Array.isArray(choices) && choices.every(v => typeof v === 'string');
+  if (!numbers || !texts || typeof notifications !== 'boolean') return null;
+  return { warnAtMs: warnAt as number[], extendChoices: choices as string[], notifications };
+}
+
+/** A call that got an HTTP answer (any status), or why it got none. */
+export type Raw =
+  | { ok: true; status: number; body: unknown; sent: number; received: number }
+  | { ok: false; kind: 'failed'; status: 0; error: string };
+
+/** One call to the server extension under `{base_url}`, bounded by `timeoutMs`. */
+export async function request(path: string, init: RequestInit, timeoutMs: number): Promise<Raw> {
   const settings = ServerConnection.makeSettings();
   const url = URLExt.join(settings.baseUrl, path);
   const controller = new AbortController();
@@ -53,7 +113,7 @@ async function call(path: string, init: RequestInit, timeoutMs: number): Promise
       settings
     );
     const body: unknown = await response.json().catch(() => null);
-    return outcomeOf(response.status, body, sent, Date.now());
+    return { ok: true, status: response.status, body, sent, received: Date.now() };
   } catch (err) {
     const timedOut = (err as Error | null)?.name === 'AbortError';
     const error = timedOut
@@ -65,17 +125,35 @@ async function call(path: string, init: RequestInit, timeoutMs: number): Promise
   }
 }
 
-function outcomeOf(status: number, body: unknown, sent: number, received: number): Outcome {
-  if (status === 200) {
-    const answer = answerOf(body, sent, received);
-    if (answer) return { ok: true, answer };
-    return { ok: false, kind: 'failed', status, error: 'the lease API answered something else' };
-  }
+/** A POST of `body` as JSON. */
+export function postInit(body: unknown): RequestInit {
+  return {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body)
+  };
+}
+
+/** Why a non-200 answer is not one, in the server's own line where it gave one. */
+export function failureOf(
+  status: number,
+  body: unknown
+): Extract<Outcome, { ok: false }> {
   const said = body && typeof body === 'object' ? (body as { error?: unknown }).error : null;
   const error = oneLine(said) || `the lease API answered HTTP ${status}`;
   if (status === 404) return { ok: false, kind: 'absent', status, error };
   const refused = (status >= 400 && status < 500) || status === 503;
   return { ok: false, kind: refused ? 'refused' : 'failed', status, error };
+}
+
+async function call(path: string, init: RequestInit, timeoutMs: number): Promise<Outcome> {
+  const raw = await request(path, init, timeoutMs);
+  if (!raw.ok) return raw;
+  if (raw.status !== 200) return failureOf(raw.status, raw.body);
+  const answer = answerOf(raw.body, raw.sent, raw.received);
+  if (answer) return { ok: true, answer };
+  const error = 'the lease API answered something else';
+  return { ok: false, kind: 'failed', status: raw.status, error };
 }
 
 /** GET the lease (the server answers from the machine's shared cache). */
@@ -85,10 +163,5 @@ export function getLease(): Promise<Outcome> {
 
 /** POST an extension by `duration` ("1h"); the answer is the lease after it. */
 export function postExtend(duration: string): Promise<Outcome> {
-  const init = {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ duration })
-  };
-  return call(EXTEND_PATH, init, EXTEND_TIMEOUT_MS);
+  return call(EXTEND_PATH, postInit({ duration }), EXTEND_TIMEOUT_MS);
 }

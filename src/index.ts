@@ -12,8 +12,9 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { LeaseItem } from './item';
+import { RenewalNotifier } from './keepalive';
 import { LeasePanel } from './panel';
-import { DEFAULT_SETTINGS, settingsFrom, type LeaseSettings } from './settings';
+import { settingsFrom, type LeaseSettings } from './settings';
 import { LeaseStore } from './store';
 import { Tabs } from './tabs';
 import { Warner } from './warnings';
@@ -35,16 +36,26 @@ function activate(
   statusBar: IStatusBar | null,
   registry: ISettingRegistry | null
 ): void {
-  let settings: LeaseSettings = DEFAULT_SETTINGS;
+  let composite: Record<string, unknown> = {};
+  let memo: { from: unknown[]; value: LeaseSettings } | null = null;
+  // The user's settings over the server's (which arrive with the lease): recomputed on change.
+  const settings = (): LeaseSettings => {
+    const from = [composite, store.serverSettings];
+    if (!memo || memo.from.some((v, i) => v !== from[i])) {
+      memo = { from, value: settingsFrom(composite, store.serverSettings) };
+    }
+    return memo.value;
+  };
   // One server = one origin + base URL: the tabs of another server on this origin are not ours.
   const tabs = new Tabs(`${location.origin}${PageConfig.getBaseUrl()}`, answer =>
     store.accept(answer, false)
   );
   const store = new LeaseStore(answer => tabs.share(answer));
   const present = (): Presentation =>
-    derive(store.reading, Date.now(), { warnAt: settings.warnAt, hostOffsetMs: store.hostOffsetMs });
-  const warner = new Warner(store, tabs, () => settings, present);
+    derive(store.reading, Date.now(), { warnAt: settings().warnAt, hostOffsetMs: store.hostOffsetMs });
+  const warner = new Warner(store, tabs, settings, present);
   let panel: LeasePanel | null = null;
+  new RenewalNotifier(store, tabs, view => panel?.showKeepAlive(view));
   const item = new LeaseItem(
     store,
     present,
@@ -53,7 +64,7 @@ function activate(
       panel?.update();
     },
     () => {
-      panel ??= new LeasePanel(store, present, item.node);
+      panel ??= new LeasePanel(store, present, settings, item.node);
       panel.toggle();
     }
   );
@@ -68,7 +79,7 @@ function activate(
       .load(PLUGIN_ID)
       .then(loaded => {
         const read = (): void => {
-          settings = settingsFrom(loaded.composite as Record<string, unknown>);
+          composite = loaded.composite as Record<string, unknown>;
           item.tick();
         };
         loaded.changed.connect(read);

@@ -4,22 +4,17 @@
 
 import { Widget } from '@lumino/widgets';
 
+import { showDoctor } from './doctor';
+import { element, setText } from './dom';
+import { KeepAliveSection } from './keepalive-panel';
+import type { KeepAliveView } from './keepalive';
+import { choicesFor, type LeaseSettings } from './settings';
 import type { LeaseStore } from './store';
 import type { Presentation, ReadingJSON } from '../jupyter_lease/static/present.js';
 
 const GAP = 4; // px between the item and the panel
 const MARGIN = 8; // px kept from the window's edges
 
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className: string,
-  text = ''
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  el.className = className;
-  if (text) el.textContent = text;
-  return el;
-}
 
 export class LeasePanel extends Widget {
   private readonly headline = element('div', 'jp-LeasePanel-headline');
@@ -29,6 +24,7 @@ export class LeasePanel extends Widget {
   private readonly choice = element('select', 'jp-LeasePanel-choice');
   private readonly button = element('button', 'jp-LeasePanel-button jp-mod-styled', 'Extend');
   private readonly error = element('div', 'jp-LeasePanel-error');
+  private readonly keepAlive: KeepAliveSection;
   private busy = false;
   private readonly onOutside = (event: MouseEvent): void => {
     const target = event.target as Node;
@@ -41,6 +37,7 @@ export class LeasePanel extends Widget {
   constructor(
     private readonly store: LeaseStore,
     private readonly present: () => Presentation,
+    private readonly settings: () => LeaseSettings,
     private readonly anchor: HTMLElement
   ) {
     super();
@@ -51,7 +48,14 @@ export class LeasePanel extends Widget {
     this.button.addEventListener('click', () => void this.extend());
     this.extendRow.append(this.choice, this.button);
     const title = element('div', 'jp-LeasePanel-title', 'Lease');
+    this.keepAlive = new KeepAliveSection(store);
     this.node.append(title, this.headline, this.detail, this.source, this.extendRow, this.error);
+    const doctor = element('button', 'jp-LeasePanel-doctor', 'Doctor report');
+    doctor.addEventListener('click', () => {
+      this.close();
+      void showDoctor();
+    });
+    this.node.append(this.keepAlive.node, doctor);
     store.changed.connect(this.update, this);
   }
 
@@ -60,6 +64,7 @@ export class LeasePanel extends Widget {
     if (!this.isAttached) Widget.attach(this, document.body);
     this.update();
     this.place();
+    void this.keepAlive.load();
     document.addEventListener('mousedown', this.onOutside, true);
     document.addEventListener('keydown', this.onKey, true);
   }
@@ -88,6 +93,12 @@ export class LeasePanel extends Widget {
     const error = this.store.lastError ?? reading.error ?? '';
     setText(this.error, error ? `⚠ ${error}` : '');
     this.error.hidden = !error;
+    this.keepAlive.update();
+  }
+
+  /** The keep-alive policy as read elsewhere (after a renewal). */
+  showKeepAlive(view: KeepAliveView): void {
+    this.keepAlive.show(view);
   }
 
   dispose(): void {
@@ -98,7 +109,12 @@ export class LeasePanel extends Widget {
   }
 
   private fillChoices(reading: Partial<ReadingJSON>): void {
-    const choices = reading.can_extend === true ? (reading.extend_choices ?? []) : [];
+    const offered = choicesFor(
+      this.settings().extendChoices,
+      reading.extend_choices ?? [],
+      reading.extend_range_ms
+    );
+    const choices = reading.can_extend === true ? offered : [];
     this.extendRow.hidden = choices.length === 0;
     const now = Array.from(this.choice.options, o => o.value);
     if (now.join() !== choices.join()) {
@@ -150,6 +166,3 @@ function sourceLine(reading: Partial<ReadingJSON>): string {
   return id && !source.includes(id) ? `${source} · ${id}` : source || id;
 }
 
-function setText(el: HTMLElement, text: string): void {
-  if (el.textContent !== text) el.textContent = text;
-}

@@ -1,6 +1,9 @@
-// The user's settings (schema/plugin.json), read from JupyterLab's settings registry.
+// The settings the item works with: the user's (schema/plugin.json, JupyterLab's settings
+// registry) where set, else the server's `c.JupyterLease` (served with every lease), else the
+// built-in defaults (present.js). The schema's defaults (an empty list, null) mean "the server's".
 
-import { DEFAULT_WARN_AT_S, thresholdsFrom } from '../jupyter_lease/static/present.js';
+import type { ServerSettings } from './api';
+import { thresholdsFrom } from '../jupyter_lease/static/present.js';
 
 export interface LeaseSettings {
   /** Warning thresholds in seconds, largest first. */
@@ -9,33 +12,54 @@ export interface LeaseSettings {
   notifications: boolean;
   /** Also a system notification, where the user allowed them for this page. */
   browserNotifications: boolean;
+  /** What Extend offers; null: what the lease's source offers. */
+  extendChoices: string[] | null;
 }
 
-export const DEFAULT_SETTINGS: LeaseSettings = {
-  warnAt: [...DEFAULT_WARN_AT_S],
-  notifications: true,
-  browserNotifications: true
-};
+const UNIT_S: Record<string, number> = { s: 1, m: 60, min: 60, h: 3600, d: 86400 };
+const PART = /(\d+(?:\.\d+)?)\s*(min|s|m|h|d)/g;
+const WHOLE = /^\s*(?:\d+(?:\.\d+)?\s*(?:min|s|m|h|d)\s*)+$/;
 
-const UNIT_S: Record<string, number> = { s: 1, m: 60, min: 60, h: 3600 };
-const DURATION = /^\s*(\d+)\s*(s|m|min|h)\s*$/;
-
-/** "30m" → 1800; null for anything else. */
+/** "30m" → 1800, "1h30m" → 5400; null for anything else. */
 export function seconds(text: unknown): number | null {
-  const match = typeof text === 'string' ? DURATION.exec(text) : null;
-  return match ? Number(match[1]) * UNIT_S[match[2]] : null;
+  if (typeof text !== 'string' || !WHOLE.test(text)) return null;
+  let total = 0;
+  for (const [, number, unit] of text.matchAll(PART)) total += Number(number) * UNIT_S[unit];
+  return total > 0 ? total : null;
 }
 
-/** The settings from the registry's composite value; defaults for what is missing or wrong. */
-export function settingsFrom(composite: Record<string, unknown>): LeaseSettings {
+/**
+ * The settings from the registry's composite value over the server's: a user's value wins
+ * where it is set (a non-empty list, a boolean), the server's counts where it is not.
+ */
+export function settingsFrom(
+  composite: Record<string, unknown>,
+  server: ServerSettings | null
+): LeaseSettings {
   const listed = Array.isArray(composite.warnAt) ? composite.warnAt.map(seconds) : [];
-  const flag = (name: keyof LeaseSettings): boolean =>
-    typeof composite[name] === 'boolean'
-      ? (composite[name] as boolean)
-      : (DEFAULT_SETTINGS[name] as boolean);
+  const served = server ? server.warnAtMs.map(ms => ms / 1000) : [];
+  const flag = (name: 'notifications' | 'browserNotifications', fallback: boolean): boolean =>
+    typeof composite[name] === 'boolean' ? (composite[name] as boolean) : fallback;
   return {
-    warnAt: thresholdsFrom(listed),
-    notifications: flag('notifications'),
-    browserNotifications: flag('browserNotifications')
+    warnAt: thresholdsFrom(listed.length ? listed : served),
+    notifications: flag('notifications', true),
+    // The server's `notifications` is the cell widget's too: system notifications.
+    browserNotifications: flag('browserNotifications', server?.notifications ?? true),
+    extendChoices: server && server.extendChoices.length ? server.extendChoices : null
   };
+}
+
+/** The durations Extend offers: the server's where set, within what the source accepts. */
+export function choicesFor(
+  configured: string[] | null,
+  offered: string[],
+  rangeMs: [number, number] | null | undefined
+): string[] {
+  if (configured === null) return offered;
+  if (!rangeMs) return configured;
+  const [low, high] = rangeMs;
+  return configured.filter(choice => {
+    const s = seconds(choice);
+    return s !== null && s * 1000 >= low && s * 1000 <= high;
+  });
 }

@@ -5,7 +5,14 @@
 
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { getLease, postExtend, type Answer, type Outcome } from './api';
+import {
+  getLease,
+  postExtend,
+  type Answer,
+  type KeepAliveSummary,
+  type Outcome,
+  type ServerSettings
+} from './api';
 import { newer, type ReadingJSON } from '../jupyter_lease/static/present.js';
 
 const POLL_MS = 2 * 60 * 1000; // ≤ 30 requests per tab per hour
@@ -52,6 +59,16 @@ export class LeaseStore {
     return this.hostOffset;
   }
 
+  /** The server's `c.JupyterLease` as last served, or null. */
+  get serverSettings(): ServerSettings | null {
+    return this.answer?.settings ?? null;
+  }
+
+  /** Keep alive while busy, as the last answer said (null: no such policy on the server). */
+  get keepAlive(): KeepAliveSummary | null {
+    return this.answer?.keepAlive ?? null;
+  }
+
   /** The reading to show: stale while the server extension fails to answer. */
   get reading(): Partial<ReadingJSON> {
     const reading = this.answer?.reading;
@@ -95,8 +112,13 @@ export class LeaseStore {
   /** An answer from this tab's call (`own`: share it) or from another tab. */
   accept(answer: Answer, own: boolean): void {
     const reading = newer(this.answer?.reading, answer.reading) ?? answer.reading;
-    const changed = reading !== this.answer?.reading || this.serverState !== 'ok';
-    this.answer = { reading, hostOffsetMs: answer.hostOffsetMs };
+    const changed =
+      reading !== this.answer?.reading ||
+      this.serverState !== 'ok' ||
+      JSON.stringify(answer.keepAlive) !== JSON.stringify(this.answer?.keepAlive);
+    const settings = answer.settings ?? this.answer?.settings ?? null;
+    const keepAlive = answer.keepAlive;
+    this.answer = { reading, hostOffsetMs: answer.hostOffsetMs, settings, keepAlive };
     if (answer.hostOffsetMs !== null) this.hostOffset = answer.hostOffsetMs;
     this.serverState = 'ok';
     this.lastAttempt = Date.now(); // a shared answer is as good as our own read

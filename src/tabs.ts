@@ -62,7 +62,14 @@ export class Tabs {
     const locks = (navigator as Navigator & { locks?: LockManager }).locks;
     try {
       if (locks) {
-        return await locks.request(this.claimKey, () => this.claimNow(key));
+        return await locks.request(this.claimKey, async () => {
+          const won = this.claimNow(key);
+          // A write reaches the other tabs' copies of localStorage a moment later (they may
+          // run in other processes): hold the lock until it has, or a tab asking at the same
+          // instant reads no claim and warns too (seen: two toasts for one renewal).
+          if (won) await new Promise(resolve => setTimeout(resolve, CLAIM_SETTLE_MS));
+          return won;
+        });
       }
       if (!this.claimNow(key)) return false;
       const wait = CLAIM_SETTLE_MS + Math.random() * CLAIM_SETTLE_MS;

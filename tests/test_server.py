@@ -249,7 +249,8 @@ def test_get_answers_the_reading_with_the_clock_offset_beside_it(server, sim):
         sim.advance(-90)
     assert response.status_code == 200, response.text
     view = response.json()
-    assert set(view) == {"reading", "now_ms", "keep_alive"}  # + the keep-alive summary
+    # + the keep-alive summary and the server's settings (server/frontend.py)
+    assert set(view) == {"reading", "now_ms", "keep_alive", "settings"}
     reading = view["reading"]
     assert Reading.from_json(reading).to_json() == reading  # THE one shape, version 1
     assert (reading["kind"], reading["source_id"]) == ("timed", sim.notebook_id)

@@ -299,6 +299,7 @@ class BusyKeeper:
             "line": line,
             "cap_ms": None if state.cap is None else int(round((state.cap - offset) * 1000)),
             "last_renewal": last[0],
+            "margin_s": self.settings.margin,  # the page re-reads the lease once past it
         }
 
     def view(self) -> Dict[str, Any]:

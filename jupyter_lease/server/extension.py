@@ -116,6 +116,8 @@ class LeaseService:
         self.schedule = PollSchedule()  # the read intervals; c.JupyterLease.poll_* may set them
         # Adds the keep-alive policy's summary to every lease view (set by _busy_server).
         self.keep_alive: Optional[Callable[[], Dict[str, Any]]] = None
+        # c.JupyterLease for the page (server/frontend.py), checked once at load.
+        self.settings: Optional[Dict[str, Any]] = None
 
     def source(self) -> CachedLeaseSource:
         """The lease source; :class:`ConfigurationError` (one line) when not on ModelArts.
@@ -164,6 +166,8 @@ class LeaseService:
         view = lease_view(source, entry)
         if self.keep_alive is not None:
             view["keep_alive"] = self.keep_alive()
+        if self.settings is not None:
+            view["settings"] = self.settings
         return view
 
     def extend(self, duration: str, force: bool = False) -> Dict[str, Any]:
@@ -273,12 +277,18 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
 
         base_url = serverapp.web_app.settings.get("base_url", "/")
         service = LeaseService(serverapp.log, base_url=base_url)
+        from .frontend import frontend_settings
+
+        service.settings = frontend_settings(serverapp, serverapp.log)
         urls = register(serverapp.web_app, service, base_url)
         # jupyter_server has no stop hook for a function-style extension: the threads go with
         # the ServerApp object (in-process servers in tests) or at interpreter exit, where
         # Python waits only for a call in flight, which the client's timeouts bound.
         weakref.finalize(serverapp, service.close)
         serverapp.log.info("jupyter_lease: lease API at %s (GET), %s (POST)", *urls)
+        from .doctor_handler import register_doctor
+
+        register_doctor(serverapp.web_app, service, base_url)
         from .labext import missing_labextension_line
 
         missing = missing_labextension_line()

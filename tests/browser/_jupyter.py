@@ -115,8 +115,10 @@ class JupyterServer:
         lease_extension: bool = True,
         python: str = sys.executable,
         kernel_python: Optional[str] = None,
+        config: str = "",
     ) -> None:
-        """``python`` runs the server (another venv's: JupyterLab 3 on jupyter_server 1.x);
+        """``config``: the server's ``jupyter_server_config.py`` (e.g. ``c.JupyterLease.…``);
+        ``python`` runs the server (another venv's: JupyterLab 3 on jupyter_server 1.x);
         ``kernel_python``, when given, is the ``python3`` kernel's interpreter (a kernelspec in
         this server's own data dir, searched before the server's own ``python3`` kernel)."""
         if app not in ("lab", "notebook"):
@@ -157,6 +159,8 @@ class JupyterServer:
             write_kernelspec(dirs["data"], kernel_python)
             # jupyter_core 5 searches a venv's own share/jupyter before the user's data dir.
             self.env["JUPYTER_PREFER_ENV_PATH"] = "0"
+        if config:
+            (dirs["config"] / "jupyter_server_config.py").write_text(config)
         self.log_path = root / "server.log"
         self.proc: Optional[subprocess.Popen] = None
         self._log_file: Any = None

@@ -230,19 +230,19 @@ def test_panel_extends_and_shows_the_last_error(
     assert panel.locator(".jp-LeasePanel-headline").inner_text().endswith("min left")
     assert "UTC" in panel.locator(".jp-LeasePanel-detail").inner_text()
     assert lease_simulator.notebook_id in panel.locator(".jp-LeasePanel-source").inner_text()
-    options = panel.locator("option").all_inner_texts()
+    options = panel.locator(".jp-LeasePanel-choice option").all_inner_texts()
     assert options[0] == "1h" and "72h" in options, options
     screenshot(page, "status-panel-lab.png", PANEL, pad=8)
 
     known = len(renewals(lease_simulator))
     lease_simulator.inject("403", method="PATCH")
-    panel.locator("button").click()
+    panel.get_by_role("button", name="Extend", exact=True).click()
     error = panel.locator(".jp-LeasePanel-error")
     error.wait_for(state="visible", timeout=15_000)
     assert "ModelArts.0108" in error.inner_text() and "\n" not in error.inner_text()
 
-    panel.locator("select").select_option("2h")
-    panel.locator("button").click()
+    panel.locator(".jp-LeasePanel-choice").select_option("2h")
+    panel.get_by_role("button", name="Extend", exact=True).click()
     wait_item(page, "el.textContent === '⏳ 2 h 00 min'", timeout=15)
     assert [r["status"] for r in renewals(lease_simulator)[known:]] == [403, 200]
     page.keyboard.press("Escape")

@@ -1,0 +1,57 @@
+"""``GET {base_url}jupyter-lease/api/doctor``: ``jupyter lease doctor --json``, as the server sees.
+
+The status panel links to it: what was discovered, which credentials are used (masked) and the
+versions — from the server's own environment, which on ModelArts is not the kernel's. Same
+rules as the lease API (:mod:`.handlers`): a login, the ``jupyter_lease`` authorization
+resource, JSON, errors as one line. The report never holds a secret
+(:func:`~jupyter_lease.doctor.report.run_doctor` removes the keys and tokens in use by value);
+it is built on the service's own threads, and concurrent requests share one run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from .extension import LeaseService
+from .handlers import _LeaseAPIHandler
+
+__all__ = ["DOCTOR_PATH", "Doctor", "register_doctor"]
+
+DOCTOR_PATH = "jupyter-lease/api/doctor"
+
+
+class Doctor:
+    """One doctor run per request (joined while one is in flight)."""
+
+    def __init__(self, service: LeaseService) -> None:
+        self.service = service
+
+    def report(self) -> Dict[str, Any]:
+        """Blocking: the report as ``--json`` prints it."""
+        from ..doctor.report import DoctorOptions, run_doctor
+
+        # No notebook id passed: the report shows the chain as discovery walks it (this
+        # server's base_url comes from its runtime file).
+        return run_doctor(DoctorOptions()).to_dict()
+
+
+class DoctorHandler(_LeaseAPIHandler):
+    def initialize(self, doctor: Doctor) -> None:  # type: ignore[override]
+        self.doctor = doctor
+        self.service = doctor.service
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        work = self.service.offload.shared(self.doctor.report)
+        await self._answer(work, "the doctor report")
+
+
+def register_doctor(web_app: Any, service: LeaseService, base_url: str) -> str:
+    url = url_path_join(base_url, DOCTOR_PATH)
+    web_app.add_handlers(".*$", [(url, DoctorHandler, {"doctor": Doctor(service)})])
+    return url
