@@ -190,6 +190,10 @@ def test_a_busy_kernel_is_kept_alive_once_per_step_and_never_past_the_cap(fresh,
     assert last <= on_at + 3.5 * 3600 + 5
     view = keep_alive(server)
     assert [r["why"] for r in view["renewals"][-3:]] == ["t.ipynb was running"] * 3
+    # Each record says what the stop moved by (one step), not RenewLease's duration from now.
+    assert [r["added_ms"] for r in view["renewals"][-3:]] == [
+        pytest.approx(3_600_000, abs=5000)
+    ] * 3
     shown = server.get("jupyter-lease/api/lease").json()["keep_alive"]  # every view gets it
     assert shown["line"].startswith("kept alive while busy, until")
     assert "renewed automatically at" in shown["line"] and "t.ipynb" in shown["line"]

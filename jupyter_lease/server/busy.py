@@ -222,8 +222,11 @@ class BusyKeeper:
     def _renew(self, policy: Policy, work: List[Work]) -> None:
         """Blocking: decide again on the lease read upstream under the lock, renew, record."""
         made: List[Tuple[float, Decision]] = []
+        before: List[float] = []  # the deadline the decision saw (lease clock, s)
 
         def again(entry: CacheEntry) -> Optional[float]:
+            if entry.lease is not None and entry.lease.deadline_ms is not None:
+                before.append(entry.lease.deadline_ms / 1000)
             state = self.store.load()  # another server may have renewed and recorded it
             last = state.last_renewal.at if state.last_renewal else None
             now = self.clock() + (entry.clock_offset or 0.0)
@@ -237,7 +240,9 @@ class BusyKeeper:
             self.status = decision
             return
         until = entry.lease.deadline_ms / 1000
-        record = Renewal(at=at, why=decision.why, until=until, added=renewed)
+        # What the stop moved by (RenewLease counts its duration from now, not from the stop).
+        added = until - before[-1] if before else renewed
+        record = Renewal(at=at, why=decision.why, until=until, added=added)
         self.store.update(lambda s: s.with_renewal(record))
         self.status = replace(decision, reason=f"renewed automatically: {decision.why}")
         self.log.info(
