@@ -10,7 +10,7 @@ import argparse
 import json
 import re
 import sys
-from typing import Callable, Dict, List, NoReturn, Optional, TextIO
+from typing import Any, Callable, Dict, List, NoReturn, Optional, TextIO
 
 from .._errors import APIError, LeaseError, UsageError, scrub
 from ..core import DEFAULT_WARN_AT
@@ -42,12 +42,19 @@ def _location_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Watch and extend a ModelArts notebook's lease.")
+    description = "Watch and extend the lease of the machine under a notebook (ModelArts, Slurm)."
+    parser = _Parser(prog=PROG, description=description)
     from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"jupyter_lease {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _lease_commands(sub)
+    _tool_commands(sub)
+    return parser
 
+
+def _lease_commands(sub: Any) -> None:
+    """The commands on this machine's lease: status, extend, doctor, watch, keep-alive."""
     p = sub.add_parser("status", help="show the time left (default command)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     _location_options(p)
@@ -81,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--for", dest="for_", metavar="DURATION", help="with on: at most this long")
     p.add_argument("--json", action="store_true", help="print the server's JSON")
 
+
+def _tool_commands(sub: Any) -> None:
+    """The commands that bring their own lease: the demo and the simulator."""
     p = sub.add_parser("demo", help="the demo notebook against a simulator with a short lease")
     p.add_argument("--execute", action="store_true", help="run it headless in a real kernel")
     p.add_argument("--lease", help=f"initial lease (default {DEMO_LEASE}; 100s with --execute)")
@@ -98,7 +108,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ak", help="access key the simulator accepts")
     p.add_argument("--sk", help="secret key the simulator accepts")
     p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
-    return parser
 
 
 def main(argv: Optional[List[str]] = None, *, stdout: TextIO = None, stderr: TextIO = None) -> int:
