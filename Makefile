@@ -21,10 +21,11 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest --ignore=tests/browser/test_lab3.py $(PYTEST_ARGS)
 
-# The suite without the real-browser tests and the minute-long end-to-end runs: what CI also
-# runs on the oldest and newest Python.
+# The suite without the real-browser tests, the minute-long end-to-end runs and the real-Slurm
+# tests (they run once, in `make test`; the Slurm parsers are pure and run here too): what CI
+# also runs on the oldest and newest Python.
 test-core: $(BIN)/.installed
-	$(BIN)/python -m pytest -m "not browser and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and not slow and not slurm" $(PYTEST_ARGS)
 
 # The stacks ModelArts images ship: the core suite on Python 3.7 with the images' kernel pins, and
 # the browser tests on JupyterLab 3.6 / jupyter_server 1.24 with that 3.7 kernel (ci/compat.sh).
