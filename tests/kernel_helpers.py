@@ -116,11 +116,17 @@ class KernelSession:
         self._arrived = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._reader: Optional[threading.Thread] = None
+        self._sockets: Optional[tempfile.TemporaryDirectory] = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> KernelSession:
-        self.km = KernelManager(kernel_name=self.kernel_name)
+        # ipc, not TCP: suites running side by side (CI runs three) raced for the ports
+        # jupyter_client picks and the kernel binds ("Address already in use"); unix sockets in
+        # a private folder cannot collide.
+        self._sockets = tempfile.TemporaryDirectory(prefix="kernel-ipc-")
+        sockets = os.path.join(self._sockets.name, "k")
+        self.km = KernelManager(kernel_name=self.kernel_name, transport="ipc", ip=sockets)
         self.km.start_kernel(env=self._env, stderr=self._stderr)
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -139,6 +145,8 @@ class KernelSession:
             self.km.shutdown_kernel(now=True)
         if self._tmp is not None:
             self._tmp.cleanup()
+        if self._sockets is not None:
+            self._sockets.cleanup()
 
     def __enter__(self) -> KernelSession:
         return self.start()
