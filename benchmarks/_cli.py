@@ -35,6 +35,7 @@ def _groups() -> List[Group]:
     from .bench_clock import deadline_figures, warning_figures
     from .bench_first_watch import first_watch_figures
     from .bench_import import import_figures, load_ext_figures
+    from .bench_statusbar import STATUSBAR_KEYS, statusbar_figures
     from .bench_steady import steady_figures
     from .bench_upstream import upstream_figures
 
@@ -52,6 +53,8 @@ def _groups() -> List[Group]:
         Group("upstream", ["upstream_calls_ratio_20_vs_1"], upstream_figures, 240),
         Group("deadline", ["deadline_error_s"], deadline_figures, 90),
         Group("warning", ["warning_latency_s"], warning_figures, 120),
+        # Builds .venv-bench first if needed (≈ 1 min); then one JupyterLab, many page loads.
+        Group("statusbar", STATUSBAR_KEYS, statusbar_figures, 900),
     ]
 
 

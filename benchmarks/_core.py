@@ -57,6 +57,12 @@ TARGETS: Dict[str, Target] = {
     "upstream_calls_ratio_20_vs_1": Target("<=", 1.05, "≤ 1.05"),
     "deadline_error_s": Target("<=", 1.0, "≤ 1"),
     "warning_latency_s": Target("<=", 1.0, "≤ 1, early or late"),
+    "statusbar_requests_per_tab_hour": Target("<=", 30.0, "≤ 30"),
+    "resource_usage_requests_per_tab_hour": Target(None, None, "(baseline, ≈ 720)"),
+    "statusbar_tick_cost_ratio": Target("<=", 0.1, "≤ 0.1 (≥ 10× less)"),
+    "server_timer_tick_ms_per_min": Target(None, None, "(baseline)"),
+    "labextension_js_kb": Target("<=", 40.0, "≤ 40"),
+    "lease_api_p99_ms_20_tabs": Target("<=", 20.0, "≤ 20"),
 }
 
 

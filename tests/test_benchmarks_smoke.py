@@ -1,6 +1,10 @@
 """The benchmark runner: `python -m benchmarks --quick` runs every benchmark and writes its table
 into a copy of benchmarks/README.md (never the repository's own), and a run fails when a target
-is missed (targets are judged by the full run: a quick run is too short to be fair to ratios)."""
+is missed (targets are judged by the full run: a quick run is too short to be fair to ratios).
+
+The quick run includes the status-bar benchmark: JupyterLab with the real peers from PyPI in
+``.venv-bench`` and Debian's Chromium. The venv is built (once, ≈ 1 min) by a fixture, outside
+the test's time limit; without a browser the test is skipped (a failure in CI)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks._core import TARGETS
+from benchmarks._peers import ensure_venv
 from benchmarks._report import END, START, markdown, verdict, write_readme
+from tests.browser.conftest import _missing_browser, require
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "benchmarks" / "README.md"
@@ -45,17 +51,25 @@ def _block(text: str) -> str:
     return text[text.index(START) : text.index(END) + len(END)]
 
 
+@pytest.fixture(scope="module")
+def bench_venv() -> Path:
+    """JupyterLab with jupyter-resource-usage and jupyterlab-server-timer (benchmarks/_peers.py)."""
+    require(_missing_browser())
+    return ensure_venv()
+
+
 @pytest.mark.kernel
+@pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.timeout(330)  # above the run's own 300 s
-def test_quick_run_reports_every_key_and_writes_a_copy_of_the_readme(tmp_path):
+@pytest.mark.timeout(450)  # above the run's own 420 s
+def test_quick_run_reports_every_key_and_writes_a_copy_of_the_readme(tmp_path, bench_venv):
     out, readme = tmp_path / "bench.json", tmp_path / "README.md"
     shutil.copy(README, readme)
     original = README.read_text()
     args = ["--quick", "--json", str(out), "--readme", str(readme)]
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, capture_output=True, text=True, timeout=420,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     report = json.loads(out.read_text())
@@ -105,3 +119,29 @@ def test_a_missed_target_fails_a_full_run_and_a_crash_fails_any_run():
     crashed["figures"]["load_ext_ms"].update(error="BenchTimeout: did not finish", value=None)
     assert verdict(crashed)[0] == 1
     assert "| error |" in markdown(crashed)
+
+
+def test_a_request_rate_comes_from_the_spacing_and_needs_two_requests():
+    from benchmarks.bench_statusbar import _per_hour
+
+    assert _per_hour([10.0, 130.0, 250.0], 300)["per_hour"] == 30.0  # two 2-min intervals
+    assert _per_hour([0.0, 5.0, 10.0], 12)["per_hour"] == 720.0
+    assert _per_hour([42.0], 300) == {"per_hour": None, "requests": 1, "observed_s": 300}
+
+
+def test_only_the_chosen_front_ends_are_enabled_for_the_next_page(tmp_path):
+    from types import SimpleNamespace
+
+    from benchmarks._browser import enable_only
+
+    server = SimpleNamespace(root=tmp_path)
+    enable_only(server, ["server_timer"])
+    enable_only(server, ["ours"])  # every page load gets a whole new choice
+    written = json.loads((tmp_path / "config" / "labconfig" / "page_config.json").read_text())
+    assert written == {
+        "disabledExtensions": {
+            "jupyter-lease": False,
+            "jupyterlab-server-timer": True,
+            "@jupyter-server/resource-usage": True,
+        }
+    }
