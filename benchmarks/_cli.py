@@ -31,6 +31,7 @@ class Group:
 
 def _groups() -> List[Group]:
     # Imported here so that `--help` and bad arguments answer without loading jupyter_client.
+    from .bench_busy import BUSY_KEYS, busy_figures
     from .bench_cells import cell_figures
     from .bench_clock import deadline_figures, warning_figures
     from .bench_first_watch import first_watch_figures
@@ -53,6 +54,7 @@ def _groups() -> List[Group]:
         Group("upstream", ["upstream_calls_ratio_20_vs_1"], upstream_figures, 240),
         Group("deadline", ["deadline_error_s"], deadline_figures, 90),
         Group("warning", ["warning_latency_s"], warning_figures, 120),
+        Group("busy", BUSY_KEYS, busy_figures, 180),
         # Builds .venv-bench first if needed (≈ 1 min); then one JupyterLab, many page loads.
         Group("statusbar", STATUSBAR_KEYS, statusbar_figures, 900),
     ]

@@ -49,6 +49,8 @@ class Target:
 TARGETS: Dict[str, Target] = {
     "load_ext_ms": Target("<=", 5.0, "≤ 5"),
     "first_watch_ms": Target("<=", 300.0, "≤ 300"),
+    "busy_renewals_per_step": Target("==", 1.0, "exactly 1"),
+    "busy_showlease_ratio": Target("<=", 1.1, "≤ 1.1"),
     "import_pulls_heavy": Target("==", False, "false"),
     "widget_msgs_per_min_steady": Target("<=", 1.0, "≤ 1"),
     "naive_ticker_msgs_per_min": Target(None, None, "(baseline, ≈ 60)"),
