@@ -1,5 +1,5 @@
-// jupyter_lease: the countdown's effects, page-wide — the clock, one ticker, the tab title,
-// thresholds fired, notifications, and the two transports to the lease.
+// jupyter_lease: the countdown's effects, page-wide — the clock, one ticker, and the two
+// transports to the lease (the tab title, thresholds and notifications: alerts.js).
 //
 // Transports: GET {baseUrl}jupyter-lease/api/lease (the server extension, answered from the
 // shared cache while the kernel is busy) on render, every few minutes, when the tab becomes
@@ -26,8 +26,6 @@ import { leaseAnswer, openChannel, scopeOf } from "./channel.js";
 const SHARED_KEY = "__jupyterLeaseCountdown_v1";
 const REMEASURE_MS = 10 * 60 * 1000;
 const TICK_MS = 250;
-const TITLE_PREFIX = /^⏳ [^·]* · /;
-const FIRED_STORAGE_KEY = "jupyter-lease-fired";
 const LEASE_API = "jupyter-lease/api/lease";
 const EXTEND_API = "jupyter-lease/api/lease/extend";
 const REFRESH_MS = 2 * 60 * 1000; // the server answers from its shared cache: cheap
@@ -185,80 +183,6 @@ function makeTicker() {
 export function onTick(fn) {
   shared.ticker ??= makeTicker();
   return shared.ticker.add(fn);
-}
-
-// -- the tab title: the most urgent countdown on the page wins ---------------------------------
-
-export function setTitle(viewId, entry) {
-  if (entry) shared.titles.set(viewId, entry);
-  else shared.titles.delete(viewId);
-  const base = document.title.replace(TITLE_PREFIX, "");
-  let best = null;
-  for (const e of shared.titles.values()) {
-    if (best === null || e.remaining < best.remaining) best = e;
-  }
-  const wanted = best ? `⏳ ${best.text} · ${base}` : base;
-  if (document.title !== wanted) document.title = wanted;
-}
-
-// -- thresholds fired, per lease and threshold: the deadline they fired for ---------------------
-
-function firedMap() {
-  if (shared.fired === null) {
-    shared.fired = new Map();
-    try {
-      const saved = JSON.parse(sessionStorage.getItem(FIRED_STORAGE_KEY) || "{}");
-      for (const [k, v] of Object.entries(saved)) if (Number.isFinite(v)) shared.fired.set(k, v);
-    } catch {
-      /* storage unavailable: a reload may warn again, which is harmless */
-    }
-  }
-  return shared.fired;
-}
-
-function saveFired() {
-  try {
-    sessionStorage.setItem(FIRED_STORAGE_KEY, JSON.stringify(Object.fromEntries(shared.fired)));
-  } catch {
-    /* ignore */
-  }
-}
-
-// The thresholds crossed (remaining <= t) that have not fired for this deadline yet; marks them
-// fired. `deadline` is the source's own number: a re-measured clock offset never moves it, so
-// only a real extension (a later deadline) re-arms them. Several at once (a page opened late):
-// only the most urgent one is returned.
-export function newlyCrossed(leaseId, deadline, remainingMs, warnAt) {
-  const fired = firedMap();
-  let due = null;
-  for (const t of warnAt) {
-    if (remainingMs > t * 1000) continue;
-    const key = `${leaseId}|${t}`;
-    const firedFor = fired.get(key);
-    if (firedFor !== undefined && deadline <= firedFor) continue;
-    fired.set(key, deadline);
-    if (due === null || t < due) due = t;
-  }
-  if (due !== null) saveFired();
-  return due;
-}
-
-/** A browser notification `{title, body, tag, urgent}`, where the user allowed them. */
-export function notify(note) {
-  if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
-  try {
-    const shown = new Notification(note.title, {
-      body: note.body,
-      tag: note.tag,
-      requireInteraction: note.urgent,
-    });
-    shown.onclick = () => {
-      window.focus();
-      shown.close();
-    };
-  } catch {
-    /* some browsers allow Notification only from a service worker */
-  }
 }
 
 // -- transports: the only functions that talk to the lease (swappable) ------------------------
