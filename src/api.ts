@@ -5,15 +5,15 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { leaseAnswer } from '../jupyter_lease/static/channel.js';
 import { oneLine, type ReadingJSON } from '../jupyter_lease/static/present.js';
 
 const LEASE_PATH = 'jupyter-lease/api/lease';
 const EXTEND_PATH = 'jupyter-lease/api/lease/extend';
 const GET_TIMEOUT_MS = 30_000;
 const EXTEND_TIMEOUT_MS = 90_000; // RenewLease with its retries, then the read-back
-const MAX_RTT_MS = 5_000; // a slower answer says little about the clock offset
 
-/** `c.JupyterLease` as the server serves it (jupyter_lease/server/frontend.py). */
+/** `c.JupyterLease` as the server serves it (jupyter_lease/server/frontend.py), parsed. */
 export interface ServerSettings {
   warnAtMs: number[];
   extendChoices: string[];
@@ -56,43 +56,6 @@ export interface Renewal {
 export type Outcome =
   | { ok: true; answer: Answer }
   | { ok: false; kind: 'absent' | 'refused' | 'failed'; status: number; error: string };
-
-/** The answer of a GET or POST, `{reading, now_ms}`, or null when it is not one. */
-export function answerOf(body: unknown, sent: number, received: number): Answer | null {
-  if (!body || typeof body !== 'object') return null;
-  const { reading, now_ms: nowMs, settings, keep_alive: keepAlive } = body as Record<
-    string,
-    unknown
-  >;
-  if (!reading || typeof reading !== 'object' || Array.isArray(reading)) return null;
-  const measured =
-    typeof nowMs === 'number' && Number.isFinite(nowMs) && received - sent <= MAX_RTT_MS;
-  return {
-    reading: reading as Partial<ReadingJSON>,
-    hostOffsetMs: measured ? (nowMs as number) - (sent + received) / 2 : null,
-    settings: settingsOf(settings),
-    keepAlive: keepAliveOf(keepAlive)
-  };
-}
-
-function keepAliveOf(raw: unknown): KeepAliveSummary | null {
-  if (!raw || typeof raw !== 'object') return null;
-  const summary = raw as KeepAliveSummary;
-  return typeof summary.on === 'boolean' && typeof summary.line === 'string' ? summary : null;
-}
-
-/** The answer's `settings`, or null when absent or not of the documented shape. */
-export function settingsOf(raw: unknown): ServerSettings | null {
-  if (!raw || typeof raw !== 'object') return null;
-  const { warn_at_ms: warnAt, extend_choices: choices, notifications } = raw as Record<
-    string,
-    unknown
-  >;
-  const numbers = Array.isArray(warnAt) && warnAt.every(v => typeof v === 'number');
-  const texts = Array.isArray(choices) && choices.every(v => typeof v === 'string');
-  if (!numbers || !texts || typeof notifications !== 'boolean') return null;
-  return { warnAtMs: warnAt as number[], extendChoices: choices as string[], notifications };
-}
 
 /** A call that got an HTTP answer (any status), or why it got none. */
 export type Raw =
@@ -150,7 +113,8 @@ async function call(path: string, init: RequestInit, timeoutMs: number): Promise
   const raw = await request(path, init, timeoutMs);
   if (!raw.ok) return raw;
   if (raw.status !== 200) return failureOf(raw.status, raw.body);
-  const answer = answerOf(raw.body, raw.sent, raw.received);
+  // The one parse of an answer, shared with the cell widget (channel.js).
+  const answer = leaseAnswer(raw.body, raw.sent, raw.received) as Answer | null;
   if (answer) return { ok: true, answer };
   const error = 'the lease API answered something else';
   return { ok: false, kind: 'failed', status: raw.status, error };

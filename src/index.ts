@@ -18,6 +18,7 @@ import { settingsFrom, type LeaseSettings } from './settings';
 import { LeaseStore } from './store';
 import { Tabs } from './tabs';
 import { Warner } from './warnings';
+import { scopeOf } from '../jupyter_lease/static/channel.js';
 import { derive, type Presentation } from '../jupyter_lease/static/present.js';
 
 const PLUGIN_ID = 'jupyter-lease:plugin';
@@ -46,10 +47,9 @@ function activate(
     }
     return memo.value;
   };
-  // One server = one origin + base URL: the tabs of another server on this origin are not ours.
-  const tabs = new Tabs(`${location.origin}${PageConfig.getBaseUrl()}`, answer =>
-    store.accept(answer, false)
-  );
+  // One server = its absolute base URL, as the cell widgets compute it (channel.js).
+  const scope = scopeOf(location.href, PageConfig.getOption('baseUrl') || '/') ?? location.origin;
+  const tabs = new Tabs(scope, answer => store.accept(answer, false));
   const store = new LeaseStore(answer => tabs.share(answer));
   const present = (): Presentation =>
     derive(store.reading, Date.now(), { warnAt: settings().warnAt, hostOffsetMs: store.hostOffsetMs });

@@ -1,57 +1,34 @@
 // The tabs of one Jupyter server, in one browser: they share the server's answers (an Extend in
 // one tab shows in every tab at once) and decide together which one tab warns.
 //
-// Messages go over a BroadcastChannel; where there is none, over `storage` events (a key written
-// in localStorage fires the event in every other tab of the origin). A warning is claimed in
+// Messages go over the channel of jupyter_lease/static/channel.js, which the cell widgets of
+// every tab share (its header documents the message). A warning is claimed in
 // localStorage: under a Web Lock (atomic across tabs) where the page has `navigator.locks`
 // (secure contexts: https, localhost), else by write-then-read-back after a short wait.
 
 import type { Answer } from './api';
+import { claimsKey, openChannel } from '../jupyter_lease/static/channel.js';
 
-const PREFIX = 'jupyter-lease';
 const CLAIM_SETTLE_MS = 250; // without Web Locks: time for a rival tab's write to land
 const CLAIM_KEEP_MS = 4 * 24 * 3600 * 1000; // past the longest lease (72 h)
 const CLAIM_LIMIT = 200;
 
-type Message = { type: 'answer'; answer: Answer; from: string };
 type Claims = Record<string, { tab: string; at: number }>;
 
 export class Tabs {
   readonly id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-  private channel: BroadcastChannel | null = null;
-  private readonly messageKey: string;
+  private readonly channel: ReturnType<typeof openChannel>;
   private readonly claimKey: string;
-  private readonly onStorage = (event: StorageEvent): void => {
-    if (event.key === this.messageKey && event.newValue) this.receive(event.newValue);
-  };
 
-  /** `scope`: the server (origin + base URL); `onAnswer`: an answer another tab got. */
-  constructor(
-    scope: string,
-    private readonly onAnswer: (answer: Answer) => void
-  ) {
-    this.messageKey = `${PREFIX}:message:${scope}`;
-    this.claimKey = `${PREFIX}:claims:${scope}`;
-    try {
-      this.channel = new BroadcastChannel(`${PREFIX}:${scope}`);
-      this.channel.onmessage = event => this.receive(event.data);
-    } catch {
-      window.addEventListener('storage', this.onStorage); // older browsers
-    }
+  /** `scope`: the server (channel.js's scopeOf); `onAnswer`: an answer another view got. */
+  constructor(scope: string, onAnswer: (answer: Answer) => void) {
+    this.claimKey = claimsKey(scope);
+    this.channel = openChannel(scope, this.id, answer => onAnswer(answer as Answer));
   }
 
-  /** Tell the other tabs what the server answered. */
+  /** Tell the other tabs and this page's cell widgets what the server answered. */
   share(answer: Answer): void {
-    const message: Message = { type: 'answer', answer, from: this.id };
-    if (this.channel) {
-      this.channel.postMessage(JSON.stringify(message));
-      return;
-    }
-    try {
-      localStorage.setItem(this.messageKey, JSON.stringify(message));
-    } catch {
-      /* storage full or disabled: the other tabs see it at their next poll */
-    }
+    this.channel.post(answer);
   }
 
   /**
@@ -81,8 +58,7 @@ export class Tabs {
   }
 
   dispose(): void {
-    this.channel?.close();
-    window.removeEventListener('storage', this.onStorage);
+    this.channel.close();
   }
 
   private claimNow(key: string): boolean {
@@ -105,16 +81,5 @@ export class Tabs {
     } catch {
       return {};
     }
-  }
-
-  private receive(raw: unknown): void {
-    let message: Message;
-    try {
-      message = JSON.parse(String(raw));
-    } catch {
-      return;
-    }
-    if (message?.type !== 'answer' || message.from === this.id || !message.answer) return;
-    this.onAnswer(message.answer);
   }
 }

@@ -1,4 +1,5 @@
-"""``jupyter lease …`` / ``jupyter-lease …``: status, extend, doctor, watch, simulate, demo.
+"""``jupyter lease …`` / ``jupyter-lease …``: status, extend, doctor, watch, keep-alive, enable,
+simulate, demo.
 
 Exit codes: 0 ok, 1 the API (or the network) failed, 2 bad usage or configuration.
 Every failure is one line on stderr; a traceback never reaches the user.
@@ -90,7 +91,15 @@ def _lease_commands(sub: Any) -> None:
 
 
 def _tool_commands(sub: Any) -> None:
-    """The commands that bring their own lease: the demo and the simulator."""
+    """The commands that need no lease: setting up the server extension, the demo, the
+    simulator."""
+    p = sub.add_parser("enable", help="turn the server extension on (user or sys-prefix config)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--user", action="store_true", help="in the user's Jupyter config dir (default)"
+    )
+    where.add_argument("--sys-prefix", action="store_true", help="in this Python's etc/jupyter")
+
     p = sub.add_parser("demo", help="the demo notebook against a simulator with a short lease")
     p.add_argument("--execute", action="store_true", help="run it headless in a real kernel")
     p.add_argument("--lease", help=f"initial lease (default {DEMO_LEASE}; 100s with --execute)")
@@ -280,6 +289,12 @@ def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
     return watch_in_terminal(client, thresholds, out=out, max_seconds=limit)
 
 
+def cmd_enable(args: argparse.Namespace, out: TextIO) -> int:
+    from .enable import enable
+
+    return enable("sys-prefix" if args.sys_prefix else "user", out)
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from ..core.duration import parse_duration
     from .demo import run_demo
@@ -334,6 +349,7 @@ _COMMANDS: Dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "simulate": cmd_simulate,
     "demo": cmd_demo,
     "keep-alive": cmd_keep_alive,
+    "enable": cmd_enable,
 }
 
 

@@ -24,7 +24,7 @@ from ..modelarts.confirm import remembered
 from ..modelarts.credentials import Resolution, try_resolve_credentials
 from ..modelarts.discovery import ENV_FOR, LABELS, Found, Location, discover
 from ..modelarts.env import memoize_session_factory
-from .versions import ServerVersions, compatibility, kernel_versions, probe_server
+from .versions import ENABLE_HINT, ServerVersions, compatibility, kernel_versions, probe_server
 
 __all__ = ["STATUSES", "DoctorOptions", "Report", "Row", "Section", "doctor_report", "run_doctor"]
 
@@ -214,12 +214,14 @@ def _server_rows(server: Optional[ServerVersions]) -> List[Row]:
     front_end = server.widgets_front_end
     manager = f"jupyterlab-manager {server.widgets_manager}"
     widgets = f"ipywidgets {front_end} ({manager})" if front_end else ""
-    lease = {True: "enabled", False: "not enabled", None: ""}[server.lease_extension]
+    lease = {True: "enabled", False: "not loaded", None: ""}[server.lease_extension]
+    hint = ENABLE_HINT if server.lease_extension is False else ""
+    lease_status = OK if server.lease_extension else WARNING
     return [
         Row("jupyter_server", server.jupyter_server or "", server.url, OK),
         Row("server app", server.app or "", server.url, OK if server.app else SKIPPED),
         Row("widget front end", widgets, server.url, OK if widgets else SKIPPED),
-        Row("lease server extension", lease, server.url, OK if server.lease_extension else WARNING),
+        Row("lease server extension", lease, server.url, lease_status, hint),
     ]
 
 

@@ -19,7 +19,14 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .._errors import scrub
 
-__all__ = ["KERNEL_PACKAGES", "ServerVersions", "compatibility", "kernel_versions", "probe_server"]
+__all__ = [
+    "ENABLE_HINT",
+    "KERNEL_PACKAGES",
+    "ServerVersions",
+    "compatibility",
+    "kernel_versions",
+    "probe_server",
+]
 
 # (label, distribution name): what decides whether the widget can be displayed and run.
 KERNEL_PACKAGES = (
@@ -35,6 +42,12 @@ _PAGE_CONFIG = re.compile(
 )
 _VERSION = re.compile(r"^\s*(\d+)(?:\.(\d+))?")
 PIP_WIDGETS_7 = 'pip install "ipywidgets>=7.6,<8"'
+# For a server that did not load the extension: where the server's environment is read-only
+# (ModelArts), a user-level install and config entry do it.
+ENABLE_HINT = (
+    "pip install jupyter_lease in the server's environment (with the server's Python, --user "
+    "where that environment is read-only), then jupyter lease enable --user and restart the server"
+)
 
 
 def _distribution_version(name: str) -> Optional[str]:
@@ -190,7 +203,7 @@ def compatibility(
             (
                 "warning",
                 "the server runs without the jupyter_lease extension: Extend waits for the "
-                "running cell — pip install jupyter_lease in the server's environment",
+                f"running cell — {ENABLE_HINT}",
             )
         )
     return problems

@@ -10,8 +10,8 @@
 // when the deadline moves later), each shows a banner, prefixes the tab title with the time
 // left, and raises a browser Notification when allowed.
 //
-// kernel/widget.py inlines present.js, paint.js and effects.js before this file (anywidget's `_esm`
-// is one string), so their local imports below are removed there.
+// kernel/widget.py inlines present.js, channel.js, paint.js, effects.js and alerts.js before
+// this file (anywidget's `_esm` is one string), so their local imports below are removed there.
 
 import { derive, newer, oneLine, thresholdsFrom } from "./present.js";
 import { build, fillChoices, formatThreshold, look, paint } from "./paint.js";
@@ -19,14 +19,12 @@ import {
   anchorOnKernel,
   fetchLease,
   maybeMeasureClock,
-  newlyCrossed,
-  notify,
   onTick,
   refreshDue,
   requestExtend,
-  setTitle,
   shared,
 } from "./effects.js";
+import { newlyCrossed, notify, setTitle } from "./alerts.js";
 
 const VISIBLE_REFRESH_MS = 5000; // a tab shown again refreshes unless it just did
 

@@ -1,12 +1,14 @@
-// jupyter_lease: the countdown's effects, page-wide — the clock, one ticker, the tab title,
-// thresholds fired, notifications, and the two transports to the lease.
+// jupyter_lease: the countdown's effects, page-wide — the clock, one ticker, and the two
+// transports to the lease (the tab title, thresholds and notifications: alerts.js).
 //
 // Transports: GET {baseUrl}jupyter-lease/api/lease (the server extension, answered from the
 // shared cache while the kernel is busy) on render, every few minutes, when the tab becomes
 // visible again; POST …/extend with the XSRF header from the `_xsrf` cookie. Both answer
-// {reading, now_ms}: the reading is the JSON the kernel's widget syncs too. Only where no
-// server extension answers (no Jupyter page config, 404, 503 "not configured", a network
-// error: VS Code, a bare kernel) Extend goes to the kernel over the widget comm.
+// {reading, now_ms}: the reading is the JSON the kernel's widget syncs too. Every answer goes
+// to the server's other views (status items, other pages' widgets: channel.js) and theirs come
+// in, so an Extend anywhere shows here within a second. Only where no server extension
+// answers (no Jupyter page config, 404, 503 "not configured", a network error: VS Code, a bare
+// kernel) Extend goes to the kernel over the widget comm.
 //
 // The clock. A reading's deadline is on the SOURCE's clock with `clock_offset_ms` (source -
 // serving host) beside it; the page measures `offset` = serving host - browser, and derive()
@@ -18,20 +20,19 @@
 //      state change arrives live (a restored state is never an anchor: it may be hours old);
 //   4. otherwise 0 (same machine, or synced clocks).
 
-import { oneLine } from "./present.js";
+import { newer, oneLine } from "./present.js";
+import { leaseAnswer, openChannel, scopeOf } from "./channel.js";
 
 const SHARED_KEY = "__jupyterLeaseCountdown_v1";
 const REMEASURE_MS = 10 * 60 * 1000;
 const TICK_MS = 250;
-const TITLE_PREFIX = /^⏳ [^·]* · /;
-const FIRED_STORAGE_KEY = "jupyter-lease-fired";
 const LEASE_API = "jupyter-lease/api/lease";
 const EXTEND_API = "jupyter-lease/api/lease/extend";
 const REFRESH_MS = 2 * 60 * 1000; // the server answers from its shared cache: cheap
 const RETRY_MS = 30 * 1000; // after a failed GET (network, 5xx)
 const GET_TIMEOUT_MS = 30 * 1000;
 const EXTEND_TIMEOUT_MS = 90 * 1000; // RenewLease with its retries, then the read-back
-const MAX_RTT_MS = 5000; // slower answers say little about the clock offset
+const MAX_RTT_MS = 5000; // slower answers say little about the clock offset (Date header)
 
 // One set of page-wide helpers, shared by every view (and by re-imports of this module).
 export const shared = (globalThis[SHARED_KEY] ??= {
@@ -184,80 +185,6 @@ export function onTick(fn) {
   return shared.ticker.add(fn);
 }
 
-// -- the tab title: the most urgent countdown on the page wins ---------------------------------
-
-export function setTitle(viewId, entry) {
-  if (entry) shared.titles.set(viewId, entry);
-  else shared.titles.delete(viewId);
-  const base = document.title.replace(TITLE_PREFIX, "");
-  let best = null;
-  for (const e of shared.titles.values()) {
-    if (best === null || e.remaining < best.remaining) best = e;
-  }
-  const wanted = best ? `⏳ ${best.text} · ${base}` : base;
-  if (document.title !== wanted) document.title = wanted;
-}
-
-// -- thresholds fired, per lease and threshold: the deadline they fired for ---------------------
-
-function firedMap() {
-  if (shared.fired === null) {
-    shared.fired = new Map();
-    try {
-      const saved = JSON.parse(sessionStorage.getItem(FIRED_STORAGE_KEY) || "{}");
-      for (const [k, v] of Object.entries(saved)) if (Number.isFinite(v)) shared.fired.set(k, v);
-    } catch {
-      /* storage unavailable: a reload may warn again, which is harmless */
-    }
-  }
-  return shared.fired;
-}
-
-function saveFired() {
-  try {
-    sessionStorage.setItem(FIRED_STORAGE_KEY, JSON.stringify(Object.fromEntries(shared.fired)));
-  } catch {
-    /* ignore */
-  }
-}
-
-// The thresholds crossed (remaining <= t) that have not fired for this deadline yet; marks them
-// fired. `deadline` is the source's own number: a re-measured clock offset never moves it, so
-// only a real extension (a later deadline) re-arms them. Several at once (a page opened late):
-// only the most urgent one is returned.
-export function newlyCrossed(leaseId, deadline, remainingMs, warnAt) {
-  const fired = firedMap();
-  let due = null;
-  for (const t of warnAt) {
-    if (remainingMs > t * 1000) continue;
-    const key = `${leaseId}|${t}`;
-    const firedFor = fired.get(key);
-    if (firedFor !== undefined && deadline <= firedFor) continue;
-    fired.set(key, deadline);
-    if (due === null || t < due) due = t;
-  }
-  if (due !== null) saveFired();
-  return due;
-}
-
-/** A browser notification `{title, body, tag, urgent}`, where the user allowed them. */
-export function notify(note) {
-  if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
-  try {
-    const shown = new Notification(note.title, {
-      body: note.body,
-      tag: note.tag,
-      requireInteraction: note.urgent,
-    });
-    shown.onclick = () => {
-      window.focus();
-      shown.close();
-    };
-  } catch {
-    /* some browsers allow Notification only from a service worker */
-  }
-}
-
 // -- transports: the only functions that talk to the lease (swappable) ------------------------
 
 function xsrfToken() {
@@ -290,27 +217,23 @@ async function callApi(url, init, timeoutMs) {
   }
 }
 
-// The server's answer {reading, now_ms}: the reading as it came (derive() reads it), and what
-// it says about the clock offset. null when it is not such an answer.
-function answerOf(body, sent, received) {
-  if (!body || typeof body !== "object") return null;
-  const reading = body.reading;
-  if (!reading || typeof reading !== "object" || Array.isArray(reading)) return null;
-  const nowMs = typeof body.now_ms === "number" && Number.isFinite(body.now_ms) ? body.now_ms : null;
-  return {
-    reading,
-    offset: nowMs === null ? null : nowMs - (sent + received) / 2,
-    rtt: received - sent,
-  };
-}
-
-function publish(answer) {
+// What the server extension answered this page (`own`: share it with the other views of the
+// server, in every tab) or another view passed on: the newer reading wins, as in the status item.
+function publish(answer, own) {
   const server = shared.server;
   server.state = "ok";
-  server.answer = answer;
-  if (answer.offset !== null && answer.rtt <= MAX_RTT_MS) {
-    shared.clock.offset = answer.offset;
+  const previous = server.answer;
+  if (previous === null || newer(previous.reading, answer.reading) === answer.reading) {
+    server.answer = answer;
+  }
+  if (answer.hostOffsetMs !== null) {
+    shared.clock.offset = answer.hostOffsetMs;
     shared.clock.source = "lease-api";
+  }
+  if (own) {
+    if (shared.channel) shared.channel.post(answer);
+  } else {
+    server.lastAttempt = Date.now(); // another view's answer is as good as our own GET
   }
   for (const fn of [...server.listeners]) {
     try {
@@ -318,6 +241,21 @@ function publish(answer) {
     } catch (err) {
       console.error("jupyter_lease countdown:", err);
     }
+  }
+}
+
+// The page's one channel to the server's other views (channel.js), opened with the first call
+// to the server extension; the scope is the status item's: the absolute base URL.
+function joinChannel(base) {
+  if (shared.channel !== undefined) return;
+  shared.channel = null;
+  const scope = scopeOf(globalThis.location && globalThis.location.href, base);
+  if (scope === null) return;
+  const from = `widgets-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  try {
+    shared.channel = openChannel(scope, from, (answer) => publish(answer, false));
+  } catch {
+    shared.channel = null; // no channel: this page's views still poll
   }
 }
 
@@ -333,12 +271,12 @@ async function getLease(base) {
       server.state = "absent"; // no server extension on this Jupyter server
       return null;
     }
-    const answer = status === 200 ? answerOf(body, sent, received) : null;
+    const answer = status === 200 ? leaseAnswer(body, sent, received) : null;
     if (answer === null) {
       server.state = "failing"; // 503 not configured, 502 ModelArts failed, ...: the kernel's
       return null;
     }
-    publish(answer);
+    publish(answer, true);
     return answer;
   } catch {
     server.state = "failing"; // network error or timeout: try again later
@@ -349,7 +287,7 @@ async function getLease(base) {
 }
 
 // GET the lease from the server extension; every view hears the answer (publish). Resolves to
-// the answer {reading, offset, rtt}, or null (no server extension, or it failed this time).
+// the answer (channel.js's Answer), or null (no server extension, or it failed this time).
 export async function fetchLease({ minAge = 0 } = {}) {
   const server = shared.server;
   if (server.inflight) return server.inflight;
@@ -362,6 +300,7 @@ export async function fetchLease({ minAge = 0 } = {}) {
     server.state = "absent"; // not a Jupyter server page (VS Code, ...)
     return null;
   }
+  joinChannel(base);
   server.lastAttempt = Date.now();
   server.inflight = getLease(base);
   return server.inflight;
@@ -403,9 +342,10 @@ async function postExtend(duration) {
   const { status, body } = sent;
   if (status === 404 || status === 503) return null; // no extension / it is not configured here
   if (status === 200) {
-    const answer = answerOf(body, sent.sent, sent.received);
+    const answer = leaseAnswer(body, sent.sent, sent.received);
     if (answer === null) return { error: "extend: the Jupyter server's answer was not a lease" };
-    publish(answer);
+    joinChannel(base);
+    publish(answer, true);
     return { reading: answer.reading };
   }
   const line = body && typeof body === "object" ? oneLine(body.error || body.message) : "";

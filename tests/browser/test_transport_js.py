@@ -1,6 +1,7 @@
 """The widget's two transports (``fetchLease``, ``requestExtend`` in effects.js) under Node,
-with a fake page: which requests they make, and when Extend falls back to the kernel; and the
-view's choice between the kernel's reading and the server's (``newer`` in present.js).
+with a fake page: which requests they make, and when Extend falls back to the kernel; the
+view's choice between the kernel's reading and the server's (``newer`` in present.js); and the
+channel to the server's other views (channel.js, over Node's own BroadcastChannel).
 
 No browser needed (the real-browser tests cover the same code end to end). Marked ``node``:
 skipped without it, a failure in CI (tests/conftest.py).
@@ -91,6 +92,36 @@ results.derived = present.derive(READING, Date.now(), {hostOffsetMs: 60000}).dea
 await run("get_404", {respond: () => ({status: 404})}, fetchTwice);
 await run("get_no_config", {cfg: null, respond: () => ({status: 200, body: LEASE})},
           fetchTwice);
+// The channel to the server's other views (channel.js), on a page under /base/.
+globalThis.location = {href: "http://127.0.0.1:8888/base/lab/tree/a.ipynb?token=t"};
+shared.channel = undefined; // the runs above had no page URL: no channel then
+const tick = () => new Promise((resolve) => setTimeout(resolve, 100));
+const heard = [];
+const other = new BroadcastChannel("jupyter-lease:http://127.0.0.1:8888/base/");
+other.onmessage = (event) => heard.push(JSON.parse(event.data));
+const SETTINGS = {warn_at_ms: [600000], extend_choices: ["1h"], notifications: true};
+const KEEP = {on: false, line: "off", cap_ms: null, last_renewal: null};
+await run("channel_extend", {respond: () => ({status: 200,
+  body: {...LEASE, settings: SETTINGS, keep_alive: KEEP}})}, extend);
+await tick();
+results.channel_extend.heard = [...heard];
+const tell = async (message) => { other.postMessage(typeof message === "string" ? message
+                                                     : JSON.stringify(message)); await tick(); };
+const shown = () => shared.server.answer && shared.server.answer.reading.read_at_ms;
+const base = {type: "answer", from: "tab-b", hostOffsetMs: 1234, settings: null, keepAlive: null};
+const received = [];
+shared.server.lastAttempt = 0;
+await tell({...base, reading: {...READING, read_at_ms: READING.read_at_ms + 9}});
+received.push([shown(), shared.clock.offset, shared.server.lastAttempt > 0]);
+await tell({...base, reading: {...READING, read_at_ms: READING.read_at_ms + 1}}); // older
+await tell("not json"); await tell({...base, type: "claim"}); await tell({...base, reading: 7});
+received.push([shown(), shared.clock.offset]);
+results.channel_receive = {received, heard: heard.length};
+results.scopes = [await import("./channel.js").then((c) => [
+  c.scopeOf("http://h:1/user/me/lab?x=1", "/user/me/"), c.scopeOf("http://h:1/lab", "/user/me"),
+  c.scopeOf("http://h:1/lab", "/"), c.scopeOf(undefined, "/"), c.scopeOf("http://h:1/", null)])];
+if (shared.channel) shared.channel.close();
+other.close();
 console.log(JSON.stringify(results));
 """
 
@@ -99,7 +130,7 @@ console.log(JSON.stringify(results));
 def results(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     folder: Path = tmp_path_factory.mktemp("transport-js")
     static = os.path.join(os.path.dirname(jupyter_lease.__file__), "static")
-    for name in ("present.js", "effects.js"):
+    for name in ("present.js", "channel.js", "effects.js"):
         shutil.copy(os.path.join(static, name), folder / name)
     (folder / "harness.mjs").write_text(HARNESS)
     out = subprocess.run(
@@ -177,3 +208,35 @@ def test_the_newest_read_wins(results: Dict[str, Any]) -> None:
 def test_the_browser_converts_once_with_both_offsets(results: Dict[str, Any]) -> None:
     # ModelArts 2 s ahead of the serving host, which is 60 s ahead of the browser.
     assert results["derived"] == results["now"] + 7_200_000 - 60_000
+
+
+def test_the_widget_passes_its_answers_on_to_the_other_views(results: Dict[str, Any]) -> None:
+    got = results["channel_extend"]
+    assert got["result"]["via"] == "server"
+    (message,) = got["heard"]  # the status items' channel of the server under /base/
+    assert set(message) == {"type", "from", "reading", "hostOffsetMs", "settings", "keepAlive"}
+    assert message["type"] == "answer" and message["from"].startswith("widgets-")
+    assert message["reading"]["deadline_ms"] == results["now"] + 2000 + 7_200_000
+    assert message["hostOffsetMs"] == pytest.approx(60_000, abs=1000)
+    # The status item's parsed settings, and the keep-alive summary as served.
+    assert message["settings"] == {
+        "warnAtMs": [600000],
+        "extendChoices": ["1h"],
+        "notifications": True,
+    }
+    assert message["keepAlive"]["line"] == "off"
+
+
+def test_the_widget_takes_the_newer_answers_of_the_other_views(results: Dict[str, Any]) -> None:
+    first, last = results["channel_receive"]["received"]
+    newest = results["now"] + 2000 - 5 + 9
+    # Applied: the reading, the clock offset, and it counts as a read (no GET of our own soon).
+    assert first == [newest, 1234, True]
+    # An older read, garbage and other message types change nothing; nothing is echoed back.
+    assert last == [newest, 1234]
+    assert results["channel_receive"]["heard"] == 1
+
+
+def test_every_view_of_one_server_computes_the_same_scope(results: Dict[str, Any]) -> None:
+    [scopes] = results["scopes"]
+    assert scopes == ["http://h:1/user/me/", "http://h:1/user/me/", "http://h:1/", None, None]

@@ -1,0 +1,194 @@
+// @ts-check
+// jupyter_lease: the one channel between the views of one Jupyter server in one browser — the
+// status item of every tab (src/tabs.ts) and every cell widget (effects.js). Each passes on what
+// the server extension answered it (a GET, an Extend) and takes what the others heard, so an
+// Extend anywhere shows in every view of every tab within a second; the receiver keeps the newer
+// reading (present.js's `newer`, by `read_at_ms`), as for its own answers.
+//
+// The message, JSON text, on the BroadcastChannel `jupyter-lease:<scope>` (without one: written
+// to localStorage under `jupyter-lease:message:<scope>`, whose `storage` event reaches the other
+// tabs, and sent as a window event to this page's other views):
+//
+//   {type: "answer", from, reading, hostOffsetMs, settings, keepAlive}
+//     from          the sender's id (a tab's status item, or a page's widgets); it ignores its own
+//     reading       Reading.to_json(), as the server extension served it
+//     hostOffsetMs  the serving host's clock minus the browser's (ms; one browser, so valid in
+//                   every tab), or null when the answer was too slow to measure it
+//     settings      the server's c.JupyterLease as the item uses it, or null
+//     keepAlive     the answer's `keep_alive` summary (server/busy.py), or null
+//
+// `scope` is the server: the absolute URL of its base URL (scopeOf), so the tabs of another
+// server on the same origin are not ours.
+//
+// No imports, nothing runs on import: the status item bundles this file, kernel/widget.py inlines
+// it into the widget's one module (its top-level names must not clash with the other files').
+
+const CHANNEL_PREFIX = "jupyter-lease";
+const PAGE_EVENT = "jupyter-lease:answer";
+const MAX_MEASURE_RTT_MS = 5000; // a slower answer says little about the clock offset
+
+/**
+ * @typedef {object} ServerSettings
+ * @property {number[]} warnAtMs
+ * @property {string[]} extendChoices
+ * @property {boolean} notifications
+ */
+
+/**
+ * What a view heard from the server extension, as views and tabs pass it on.
+ * @typedef {object} Answer
+ * @property {Partial<import("./present.js").ReadingJSON>} reading
+ * @property {number|null} hostOffsetMs
+ * @property {ServerSettings|null} settings
+ * @property {{on: boolean, line: string}|null} keepAlive
+ */
+
+/**
+ * The key of one Jupyter server: its base URL made absolute against the page's URL, or null.
+ * @param {string|undefined} pageUrl   location.href
+ * @param {unknown} baseUrl            the page config's `baseUrl` ("/user/me/")
+ * @returns {string|null}
+ */
+export function scopeOf(pageUrl, baseUrl) {
+  if (typeof baseUrl !== "string" || typeof pageUrl !== "string") return null;
+  try {
+    return new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`, pageUrl).href;
+  } catch {
+    return null;
+  }
+}
+
+/** The localStorage key of the tabs' warning claims for `scope` (src/tabs.ts). */
+export function claimsKey(/** @type {string} */ scope) {
+  return `${CHANNEL_PREFIX}:claims:${scope}`;
+}
+
+/**
+ * The server extension's `{reading, now_ms, settings, keep_alive}` as an Answer, or null when
+ * it is not one. `sent`/`received`: Date.now() around the request (the offset's midpoint).
+ * @param {unknown} body
+ * @param {number} sent
+ * @param {number} received
+ * @returns {Answer|null}
+ */
+export function leaseAnswer(body, sent, received) {
+  if (!body || typeof body !== "object") return null;
+  const { reading, now_ms: nowMs, settings, keep_alive: keepAlive } =
+    /** @type {Record<string, unknown>} */ (body);
+  if (!isObject(reading)) return null;
+  const measured =
+    typeof nowMs === "number" && Number.isFinite(nowMs) && received - sent <= MAX_MEASURE_RTT_MS;
+  const raw = isObject(settings) ? /** @type {Record<string, unknown>} */ (settings) : {};
+  const parsed = {
+    warnAtMs: raw.warn_at_ms,
+    extendChoices: raw.extend_choices,
+    notifications: raw.notifications,
+  };
+  return {
+    reading: /** @type {Answer["reading"]} */ (reading),
+    hostOffsetMs: measured ? /** @type {number} */ (nowMs) - (sent + received) / 2 : null,
+    settings: settingsOrNull(parsed),
+    keepAlive: keepAliveOrNull(keepAlive),
+  };
+}
+
+/**
+ * Open the channel of `scope` as `from`: `onAnswer` hears the others' answers. Returns
+ * `{post(answer), close()}`.
+ * @param {string} scope
+ * @param {string} from
+ * @param {(answer: Answer) => void} onAnswer
+ */
+export function openChannel(scope, from, onAnswer) {
+  const key = `${CHANNEL_PREFIX}:message:${scope}`;
+  const receive = (/** @type {unknown} */ raw) => {
+    const answer = answerIn(raw, from);
+    if (answer !== null) onAnswer(answer);
+  };
+  /** @type {BroadcastChannel|null} */
+  let channel = null;
+  try {
+    channel = new BroadcastChannel(`${CHANNEL_PREFIX}:${scope}`);
+    channel.onmessage = (event) => receive(event.data);
+  } catch {
+    channel = null; // older browsers: storage events, which other tabs get, and a page event
+  }
+  const onStorage = (/** @type {StorageEvent} */ e) => {
+    if (e.key === key && e.newValue) receive(e.newValue);
+  };
+  const onPage = (/** @type {Event} */ e) => receive(/** @type {CustomEvent} */ (e).detail);
+  if (channel === null) {
+    globalThis.addEventListener("storage", onStorage);
+    globalThis.addEventListener(PAGE_EVENT, onPage);
+  }
+  return {
+    /** Tell every other view of the server what the server answered. */
+    post(/** @type {Answer} */ answer) {
+      const { reading, hostOffsetMs, settings, keepAlive } = answer;
+      const text = JSON.stringify({ type: "answer", from, reading, hostOffsetMs, settings, keepAlive });
+      if (channel !== null) {
+        channel.postMessage(text);
+        return;
+      }
+      try {
+        localStorage.setItem(key, text);
+      } catch {
+        /* storage full or disabled: the other tabs see it at their next poll */
+      }
+      globalThis.dispatchEvent(new CustomEvent(PAGE_EVENT, { detail: text }));
+    },
+    close() {
+      if (channel !== null) {
+        channel.close();
+        return;
+      }
+      globalThis.removeEventListener("storage", onStorage);
+      globalThis.removeEventListener(PAGE_EVENT, onPage);
+    },
+  };
+}
+
+/**
+ * The Answer in a message from another view, or null (ours, or not a message of this shape:
+ * another version's, or anything else on the channel).
+ * @param {unknown} raw
+ * @param {string} self
+ * @returns {Answer|null}
+ */
+function answerIn(raw, self) {
+  let m;
+  try {
+    m = JSON.parse(String(raw));
+  } catch {
+    return null;
+  }
+  if (!isObject(m) || m.type !== "answer" || m.from === self || !isObject(m.reading)) return null;
+  const offset = m.hostOffsetMs;
+  return {
+    reading: m.reading,
+    hostOffsetMs: typeof offset === "number" && Number.isFinite(offset) ? offset : null,
+    settings: settingsOrNull(m.settings),
+    keepAlive: keepAliveOrNull(m.keepAlive),
+  };
+}
+
+/** @returns {ServerSettings|null} */
+function settingsOrNull(/** @type {any} */ s) {
+  if (!isObject(s)) return null;
+  const numbers = Array.isArray(s.warnAtMs) && s.warnAtMs.every((v) => typeof v === "number");
+  const texts =
+    Array.isArray(s.extendChoices) && s.extendChoices.every((v) => typeof v === "string");
+  if (!numbers || !texts || typeof s.notifications !== "boolean") return null;
+  return { warnAtMs: s.warnAtMs, extendChoices: s.extendChoices, notifications: s.notifications };
+}
+
+/** @returns {{on: boolean, line: string}|null} */
+function keepAliveOrNull(/** @type {any} */ k) {
+  const ok = isObject(k) && typeof k.on === "boolean" && typeof k.line === "string";
+  return ok ? /** @type {{on: boolean, line: string}} */ (k) : null;
+}
+
+/** @returns {v is Record<string, any>} */
+function isObject(/** @type {unknown} */ v) {
+  return Boolean(v) && typeof v === "object" && !Array.isArray(v);
+}
