@@ -37,20 +37,12 @@ function activate(
   statusBar: IStatusBar | null,
   registry: ISettingRegistry | null
 ): void {
-  let composite: Record<string, unknown> = {};
-  let memo: { from: unknown[]; value: LeaseSettings } | null = null;
-  // The user's settings over the server's (which arrive with the lease): recomputed on change.
-  const settings = (): LeaseSettings => {
-    const from = [composite, store.serverSettings];
-    if (!memo || memo.from.some((v, i) => v !== from[i])) {
-      memo = { from, value: settingsFrom(composite, store.serverSettings) };
-    }
-    return memo.value;
-  };
+  const user = { composite: {} as Record<string, unknown> };
   // One server = its absolute base URL, as the cell widgets compute it (channel.js).
   const scope = scopeOf(location.href, PageConfig.getOption('baseUrl') || '/') ?? location.origin;
   const tabs = new Tabs(scope, answer => store.accept(answer, false));
   const store = new LeaseStore(answer => tabs.share(answer));
+  const settings = userOverServer(user, store);
   const present = (): Presentation =>
     derive(store.reading, Date.now(), { warnAt: settings().warnAt, hostOffsetMs: store.hostOffsetMs });
   const warner = new Warner(store, tabs, settings, present);
@@ -74,21 +66,46 @@ function activate(
     execute: () => store.refresh()
   });
   store.start();
-  if (registry) {
-    void registry
-      .load(PLUGIN_ID)
-      .then(loaded => {
-        const read = (): void => {
-          composite = loaded.composite as Record<string, unknown>;
-          item.tick();
-        };
-        loaded.changed.connect(read);
-        read();
-      })
-      .catch(() => {
-        /* no schema (a broken install): the defaults */
-      });
+  watchUserSettings(registry, user, () => item.tick());
+}
+
+/** The user's settings over the server's (which arrive with the lease), recomputed on change. */
+function userOverServer(
+  user: { composite: Record<string, unknown> },
+  store: LeaseStore
+): () => LeaseSettings {
+  let memo: { from: unknown[]; value: LeaseSettings } | null = null;
+  return () => {
+    const from = [user.composite, store.serverSettings];
+    if (!memo || memo.from.some((v, i) => v !== from[i])) {
+      memo = { from, value: settingsFrom(user.composite, store.serverSettings) };
+    }
+    return memo.value;
+  };
+}
+
+/** Keep `user.composite` equal to the settings registry's value; `changed()` after each. */
+function watchUserSettings(
+  registry: ISettingRegistry | null,
+  user: { composite: Record<string, unknown> },
+  changed: () => void
+): void {
+  if (!registry) {
+    return;
   }
+  void registry
+    .load(PLUGIN_ID)
+    .then(loaded => {
+      const read = (): void => {
+        user.composite = loaded.composite as Record<string, unknown>;
+        changed();
+      };
+      loaded.changed.connect(read);
+      read();
+    })
+    .catch(() => {
+      /* no schema (a broken install): the defaults */
+    });
 }
 
 /** JupyterLab: the status bar, left; Notebook 7 (no status bar): the top bar, right. */
