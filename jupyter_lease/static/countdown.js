@@ -80,6 +80,7 @@ function contextOf(view, reading, source) {
     notifications: Boolean(view.model.get("notifications")),
     permission: typeof Notification === "undefined" ? "unsupported" : Notification.permission,
     now: Date.now(),
+    keepAlive: shared.server.answer ? shared.server.answer.keepAlive : null,
   };
 }
 

@@ -83,7 +83,8 @@ export function build(el) {
   dom.banner.append(dom.bannerText, dom.dismiss);
   dom.errorLine = h("div", "jl-note jl-error");
   dom.messageLine = h("div", "jl-note jl-message");
-  dom.root.append(row, bar, dom.banner, dom.errorLine, dom.messageLine);
+  dom.keepAliveLine = h("div", "jl-note jl-keepalive");
+  dom.root.append(row, bar, dom.banner, dom.errorLine, dom.messageLine, dom.keepAliveLine);
   el.append(dom.root);
   return dom;
 }
@@ -152,8 +153,17 @@ function controlsOf(p, ctx) {
 }
 
 /**
+ * Keep alive while busy, as the server extension sums it up ("kept alive while busy, until
+ * 18:00 at the latest · renewed automatically at 14:02 — t.ipynb was running"), while it is on.
+ * @param {{on: boolean, line: string}|null|undefined} keepAlive
+ */
+function keepAliveText(keepAlive) {
+  return keepAlive && keepAlive.on === true ? oneLine(keepAlive.line) : "";
+}
+
+/**
  * What the view shows for presentation `p` and `ctx`: {reading, source, dismissed, pending,
- * note, busy, notifications, permission, now}.
+ * note, busy, notifications, permission, now, keepAlive}.
  */
 export function look(p, ctx) {
   const [time, label] = timeAndLabel(p);
@@ -171,6 +181,7 @@ export function look(p, ctx) {
     title: urgent ? { remaining: p.remainingMs, text: formatRemaining(p.remainingMs / 1000) } : null,
     ...messageOf(ctx),
     ...controlsOf(p, ctx),
+    keepAlive: keepAliveText(ctx.keepAlive),
   };
 }
 
@@ -217,6 +228,8 @@ function paintNotes(dom, lk) {
   if (dom.select.disabled !== lk.disabled) dom.select.disabled = lk.disabled;
   setText(dom.extend, lk.extendText);
   setHidden(dom.notify, !lk.canAsk);
+  setText(dom.keepAliveLine, lk.keepAlive);
+  setHidden(dom.keepAliveLine, lk.keepAlive === "");
 }
 
 /** Show look `lk` (from `look`) in the elements from `build`. */

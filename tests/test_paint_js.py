@@ -1,0 +1,60 @@
+"""The cell widget's pure `look()` (static/paint.js) under Node: what the view shows, from a
+presentation and its context. The real-browser tests cover the painting end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+
+import jupyter_lease
+
+pytestmark = pytest.mark.node
+
+HARNESS = r"""
+import { derive } from "./present.js";
+import { look } from "./paint.js";
+const NOW = 1780000000000;
+const reading = {v: 1, kind: "timed", deadline_ms: NOW + 3 * 3600e3, clock_offset_ms: 0,
+                 read_at_ms: NOW, stale: false, error: null, source: "ModelArts notebook 881ed162",
+                 source_id: "881ed162", can_extend: true, extend_choices: ["1h"]};
+const p = derive(reading, NOW, {warnAt: [1800]});
+const ctx = (keepAlive) => ({reading, source: "server", dismissed: null, pending: null,
+  note: null, busy: false, notifications: false, permission: "default", now: NOW, keepAlive});
+const line = "kept alive while busy, until 18:00 at the latest · " +
+  "renewed automatically at 14:02 — t.ipynb was running";
+console.log(JSON.stringify({
+  on: look(p, ctx({on: true, line})).keepAlive,
+  multiline: look(p, ctx({on: true, line: "kept\nalive"})).keepAlive,
+  off: look(p, ctx({on: false, line: "off"})).keepAlive,
+  none: look(p, ctx(null)).keepAlive,
+  garbage: look(p, ctx({on: "yes", line: 7})).keepAlive,
+}));
+"""
+
+
+@pytest.fixture(scope="module")
+def shown(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+    folder: Path = tmp_path_factory.mktemp("paint-js")
+    static = os.path.join(os.path.dirname(jupyter_lease.__file__), "static")
+    for name in ("present.js", "paint.js"):
+        shutil.copy(os.path.join(static, name), folder / name)
+    (folder / "package.json").write_text('{"type": "module"}')
+    (folder / "harness.mjs").write_text(HARNESS)
+    out = subprocess.run(
+        ["node", "harness.mjs"], cwd=folder, capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode == 0, out.stderr
+    return dict(json.loads(out.stdout))
+
+
+def test_the_widget_says_keep_alive_while_busy_is_on_and_what_it_renewed(shown) -> None:
+    assert shown["on"].startswith("kept alive while busy, until 18:00 at the latest")
+    assert shown["on"].endswith("renewed automatically at 14:02 — t.ipynb was running")
+    assert shown["multiline"] == "kept alive"  # one line, whatever the server sent
+    assert shown["off"] == shown["none"] == shown["garbage"] == ""  # nothing while it is off
