@@ -51,6 +51,7 @@ function activate(
   const item = new LeaseItem(
     store,
     present,
+    () => settings().warnAt,
     p => {
       warner.check(p, store.reading);
       panel?.update();
