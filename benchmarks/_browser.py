@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Tuple
 from jupyter_lease.simulator.app import Simulator
 from tests.browser._jupyter import JupyterServer
 from tests.browser._status import page_url, write_settings
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _missing_browser
+from tests.browser.conftest import VIEWPORT, _missing_browser, headless_chromium
 
 from ._peers import LABEXTENSIONS, PREFIXES
 
@@ -86,19 +86,8 @@ def chromium() -> Iterator[Any]:
     missing = _missing_browser()
     if missing:
         raise RuntimeError(f"the status-bar benchmark needs {missing}")
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
+    with headless_chromium() as browser:
+        yield browser
 
 
 class Requests:

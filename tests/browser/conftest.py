@@ -55,12 +55,10 @@ def require_module(name: str) -> None:
         require(f"{name} (pip install {name})")
 
 
-@pytest.fixture(scope="package")
-def chromium() -> Iterator[Any]:
-    """One headless Chromium for the browser tests. Package scope, not session: Playwright's
-    sync API keeps an asyncio loop running in the main thread while it is started, and the
-    tests after this package call asyncio.run()."""
-    require(_missing_browser())
+@contextlib.contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, headless, stopped on the way out (the tests, the
+    Slurm browser test and the status-bar benchmark all start it here)."""
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
@@ -74,6 +72,16 @@ def chromium() -> Iterator[Any]:
             browser.close()
     finally:
         playwright.stop()
+
+
+@pytest.fixture(scope="package")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the browser tests. Package scope, not session: Playwright's
+    sync API keeps an asyncio loop running in the main thread while it is started, and the
+    tests after this package call asyncio.run()."""
+    require(_missing_browser())
+    with headless_chromium() as browser:
+        yield browser
 
 
 def _server_env(simulator: Simulator) -> Dict[str, str]:

@@ -15,10 +15,9 @@ import pytest
 from ..browser._jupyter import JupyterServer
 from ..browser._status import item_seconds, item_state, page_url, wait_item
 from ..browser.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     VIEWPORT,
     _missing_browser,
+    headless_chromium,
     require,
     require_module,
 )
@@ -42,8 +41,6 @@ class LabInJob(JupyterServer):
 def test_jupyterlab_in_a_job_shows_its_walltime_in_the_status_bar(cluster: SlurmCluster, tmp_path):
     require(_missing_browser())
     require_module("jupyterlab")
-    from playwright.sync_api import sync_playwright
-
     job = cluster.sbatch("sleep 600", time_min=8)
     cluster.wait_state(job, ["RUNNING"])
     end = cluster.end_time(job)
@@ -53,18 +50,12 @@ def test_jupyterlab_in_a_job_shows_its_walltime_in_the_status_bar(cluster: Slurm
     lab = LabInJob(tmp_path, env, job, token=token, base_url="/user/jl/")
     try:
         lab.start(timeout=90)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-            )
-            try:
-                page = browser.new_context(viewport=VIEWPORT).new_page()
-                page.set_default_timeout(60_000)
-                page.goto(page_url(lab), wait_until="domcontentloaded")
-                wait_item(page, timeout=60)
-                state = item_state(page)
-            finally:
-                browser.close()
+        with headless_chromium() as browser:
+            page = browser.new_context(viewport=VIEWPORT).new_page()
+            page.set_default_timeout(60_000)
+            page.goto(page_url(lab), wait_until="domcontentloaded")
+            wait_item(page, timeout=60)
+            state = item_state(page)
         assert state is not None, "no status item"
         left = item_seconds(state["text"])
         truth = end - time.time()
