@@ -52,7 +52,7 @@ py37_test() {
   echo "--- py37: core suite on $("$PY37_VENV/bin/python" --version)"
   # Left out here only: the keep-alive-while-busy tests start kernels through jupyter_server
   # 1.24's websocket and, on this stack, a kernel now and then never starts executing the code
-  # sent to it (a different test each run). Open in issue 12; on jupyter_server 2.x they run.
+  # sent to it (a different test each run). The README says so; on jupyter_server 2.x they run.
   # The real-Slurm tests run once, in `make test` (the parsers, pure, run here too).
   "$PY37_VENV/bin/python" -m pytest -m "not browser and not slow and not slurm" -p no:cacheprovider -q \
     --ignore=tests/test_busy_server.py || return
