@@ -14,11 +14,15 @@ import json
 import os
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Dict, List
 
 from ._core import REPO
+
+if sys.version_info >= (3, 8):
+    from importlib import metadata
+else:  # the 3.7 core suite imports this module through the smoke test
+    import importlib_metadata as metadata
 
 __all__ = ["PEERS", "PREFIXES", "LABEXTENSIONS", "ensure_venv", "requirements"]
 
