@@ -36,7 +36,7 @@ import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Callable, Iterator, Optional, Tuple, Union
+from typing import Any, Callable, Iterator, Optional, Tuple
 
 from .._errors import APIError, LeaseError, NotRunningError, scrub
 from ..core.reading import Reading
@@ -53,7 +53,7 @@ from .cachedata import (
     error_detail,
     rebuild_error,
 )
-from .cacheslot import CacheSlot
+from .cacheslot import CacheSlot, ScheduleLike, fresh_for_left, schedule_now
 
 __all__ = [  # the names from _cachedata are re-exported: this is the cache's public face
     "CACHE_DIR_ENV",
@@ -70,18 +70,11 @@ log = logging.getLogger("jupyter_lease.cache")
 # Longer than one ShowLease with its retries usually takes (3 tries, 3 s connect + 10 s read
 # timeouts, short backoff): a waiter normally gets the holder's result instead of timing out.
 LOCK_TIMEOUT = 60.0
-SLACK_FRACTION = 0.1  # of the poll interval ...
-SLACK_MAX = 2.0  # ... but never more than this many seconds
-
-ScheduleLike = Union[PollSchedule, Callable[[], PollSchedule]]
 
 
 def max_age(lease: Lease, server_now: float, schedule: PollSchedule) -> float:
-    """How long a cached lease counts as fresh: the poll interval the schedule would use for it
-    now, minus a little slack so that a process polling at exactly that interval finds its
-    own last fetch stale and N processes polling at it collapse into one upstream call."""
-    interval = schedule.next_poll(lease.remaining(server_now))
-    return max(0.0, interval - min(SLACK_MAX, interval * SLACK_FRACTION))
+    """How long a cached lease counts as fresh (:func:`.cacheslot.fresh_for_left`)."""
+    return fresh_for_left(lease.remaining(server_now), schedule)
 
 
 # -- the facade --------------------------------------------------------------------------
@@ -308,8 +301,7 @@ class CachedLeaseSource:
         return age < max_age(entry.lease, server_now, self._current_schedule())
 
     def _current_schedule(self) -> PollSchedule:
-        schedule = self._schedule
-        return schedule if isinstance(schedule, PollSchedule) else schedule()
+        return schedule_now(self._schedule)
 
     def _fetch(self, entry: CacheEntry, *, record_failure: bool) -> CacheEntry:
         try:

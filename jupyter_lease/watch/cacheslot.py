@@ -14,16 +14,35 @@ import contextlib
 import json
 import logging
 import os
-from typing import Any, Callable, Dict, Iterator, Optional, TypeVar
+from datetime import timedelta
+from typing import Any, Callable, Dict, Iterator, Optional, TypeVar, Union
 
+from ..core.schedule import PollSchedule
 from . import cachefile
 from .cachefile import UnsafeCache
 from .filelock import FileLock, LockTimeout
 
-__all__ = ["CacheSlot"]
+__all__ = ["CacheSlot", "ScheduleLike", "fresh_for_left", "schedule_now"]
 
 log = logging.getLogger("jupyter_lease.cache")
 E = TypeVar("E")
+
+# A schedule, or a function giving the current one (%config may change it after creation).
+ScheduleLike = Union[PollSchedule, Callable[[], PollSchedule]]
+SLACK_FRACTION = 0.1  # of the poll interval ...
+SLACK_MAX = 2.0  # ... but never more than this many seconds
+
+
+def schedule_now(schedule: ScheduleLike) -> PollSchedule:
+    return schedule if isinstance(schedule, PollSchedule) else schedule()
+
+
+def fresh_for_left(left: Optional[timedelta], schedule: PollSchedule) -> float:
+    """How long an entry with ``left`` to go counts as fresh, in both caches: the poll interval
+    the schedule picks for it, minus a little slack, so that a process polling at exactly that
+    interval finds its own last read stale and N processes polling at it make one read."""
+    interval = schedule.next_poll(left)
+    return max(0.0, interval - min(SLACK_MAX, interval * SLACK_FRACTION))
 
 
 class CacheSlot:

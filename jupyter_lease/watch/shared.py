@@ -9,9 +9,9 @@ it was fetched (this host's clock) and the last error line, keyed by the source'
 (:mod:`.cachefile`: no links, no FIFOs, ours only, 8 KiB) under the same kind of file lock.
 
 A reading is fresh while younger than the poll interval the schedule picks for its time left
-(minus a little slack, as in :func:`.cache.max_age`); then one caller, under the lock, asks the
-source and rewrites the file, and callers that waited on the lock meanwhile share its answer,
-failure included (single flight). A failure keeps the last good reading in the file, with its
+(minus a little slack: :func:`.cacheslot.fresh_for_left`, the rule both caches use); then one
+caller, under the lock, asks the source and rewrites the file, and callers that waited on the
+lock meanwhile share its answer, failure included (single flight). A failure keeps the last good reading in the file, with its
 old ``fetched_at``: a process that starts while the source fails still gets the last known
 deadline (stale), and the next poll anywhere asks again. The cache is never why a read fails:
 an unusable file or lock means working uncached.
@@ -27,13 +27,13 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, Callable, Dict, Iterator, Optional, Union
+from typing import Any, Callable, Dict, Iterator, Optional
 
 from .._errors import LeaseError, scrub
 from ..core.reading import Reading, one_line
 from ..core.schedule import PollSchedule
 from .cachedata import cache_dir
-from .cacheslot import CacheSlot
+from .cacheslot import CacheSlot, ScheduleLike, fresh_for_left, schedule_now
 
 __all__ = ["FORMAT", "SharedEntry", "SharedSource", "fresh_for", "shared_path"]
 
@@ -43,11 +43,7 @@ FORMAT = "jupyter_lease.shared/1"
 # squeue answers in milliseconds and its timeout is 10 s, tried at most three ways: a waiter
 # normally gets the holder's answer rather than timing out.
 LOCK_TIMEOUT = 45.0
-SLACK_FRACTION = 0.1  # of the poll interval ...
-SLACK_MAX = 2.0  # ... but never more than this many seconds
 _MAX_SECONDS = 7_258_118_400.0  # year 2200: nothing this package wrote
-
-ScheduleLike = Union[PollSchedule, Callable[[], PollSchedule]]
 
 
 def shared_path(key: str, directory: Optional[str] = None) -> str:
@@ -63,8 +59,7 @@ def fresh_for(reading: Reading, now: float, schedule: PollSchedule) -> float:
     if reading.kind == "timed" and reading.deadline is not None:
         seconds = reading.deadline - reading.clock_offset - now
         left = timedelta(seconds=max(0.0, seconds))
-    interval = schedule.next_poll(left)
-    return max(0.0, interval - min(SLACK_MAX, interval * SLACK_FRACTION))
+    return fresh_for_left(left, schedule)
 
 
 @dataclass(frozen=True)
@@ -221,8 +216,7 @@ class SharedSource:
         since = getattr(self._local, "since", None)
         if since is not None:
             return entry.fetched_at >= since
-        schedule = self._schedule if isinstance(self._schedule, PollSchedule) else self._schedule()
-        return age < fresh_for(entry.reading, now, schedule)
+        return age < fresh_for(entry.reading, now, schedule_now(self._schedule))
 
     def _failed_while_waiting(self, entry: SharedEntry, started: float) -> bool:
         at = entry.error_at

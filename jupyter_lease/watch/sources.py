@@ -8,13 +8,12 @@ front: ModelArts' own (:mod:`.cache`), any other's the provider-neutral one (:mo
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any, Mapping, Optional
 
 from ..core.schedule import PollSchedule
+from .cacheslot import ScheduleLike
 
 __all__ = ["build_source"]
-
-ScheduleLike = Union[PollSchedule, Callable[[], PollSchedule]]
 
 
 def build_source(
