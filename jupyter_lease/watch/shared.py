@@ -8,13 +8,13 @@ it was fetched (this host's clock) and the last error line, keyed by the source'
 ``slurm:<cluster>:<job>``), next to ModelArts' cache and as carefully read
 (:mod:`.cachefile`: no links, no FIFOs, ours only, 8 KiB) under the same kind of file lock.
 
-A reading is fresh while younger than the poll interval the schedule picks for its time left
-(minus a little slack: :func:`.cacheslot.fresh_for_left`, the rule both caches use); then one
-caller, under the lock, asks the source and rewrites the file, and callers that waited on the
-lock meanwhile share its answer, failure included (single flight). A failure keeps the last
-good reading in the file, with its old ``fetched_at``: a process that starts while the source
-fails still gets the last known deadline (stale), and the next poll anywhere asks again. The cache is never why a read fails:
-an unusable file or lock means working uncached.
+A reading is fresh while younger than the poll interval the schedule picks for its time left (minus
+a little slack: :func:`.cacheslot.fresh_for_left`, the rule both caches use); then one caller,
+under the lock, asks the source and rewrites the file, and callers that waited on the lock
+meanwhile share its answer, failure included (single flight). A failure keeps the last good reading
+in the file, with its old ``fetched_at``: a process that starts while the source fails still gets
+the last known deadline (stale), and the next poll anywhere asks again. The cache is never why a
+read fails: an unusable file or lock means working uncached.
 """
 
 from __future__ import annotations
