@@ -6,7 +6,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-core test-compat lint bench clean
+# Parallel by default: the suite is mostly waiting (servers, kernels, browsers), so four workers
+# on two cores; a test module stays on one worker with its module-scoped servers and clusters.
+# `make test XDIST=` runs it in one process.
+XDIST ?= -n 4 --dist loadfile
+
+.PHONY: demo test test-core test-compat lint bench clean labextension
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,18 +19,41 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test,demo]"
 	touch $@
 
-demo: $(BIN)/.installed
+# The JupyterLab extension, rebuilt whenever its sources change, and the venv's copy of it
+# replaced by links into the checkout: JupyterLab, the demo and the browser tests load what
+# src/ says now, never an earlier build the editable install copied.
+LABEXT := jupyter_lease/labextension
+LABEXT_SOURCES := package.json package-lock.json tsconfig.json $(wildcard src/*.ts schema/*.json style/*)
+VENV_LABEXT := $(VENV)/share/jupyter/labextensions/jupyter-lease
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+$(LABEXT)/package.json: $(LABEXT_SOURCES) node_modules/.package-lock.json
+	npm run build --silent
+	touch $@
+
+$(VENV_LABEXT)/.linked: $(LABEXT)/package.json $(BIN)/.installed
+	mkdir -p $(VENV_LABEXT)
+	for entry in $(LABEXT)/*; do rm -rf "$(VENV_LABEXT)/$${entry##*/}"; \
+	  ln -s "$(CURDIR)/$$entry" "$(VENV_LABEXT)/$${entry##*/}"; done
+	cp install.json $(VENV_LABEXT)/install.json
+	touch $@
+
+labextension: $(VENV_LABEXT)/.linked
+
+demo: $(BIN)/.installed labextension
 	$(BIN)/jupyter-lease demo
 
 # tests/browser/test_lab3.py needs the older stacks' venvs: `make test-compat` builds and runs them.
-test: $(BIN)/.installed
-	$(BIN)/python -m pytest --ignore=tests/browser/test_lab3.py $(PYTEST_ARGS)
+test: $(BIN)/.installed labextension
+	$(BIN)/python -m pytest --ignore=tests/browser/test_lab3.py $(XDIST) $(PYTEST_ARGS)
 
 # The suite without the real-browser tests, the minute-long end-to-end runs and the real-Slurm
 # tests (they run once, in `make test`; the Slurm parsers are pure and run here too): what CI
 # also runs on the oldest and newest Python.
 test-core: $(BIN)/.installed
-	$(BIN)/python -m pytest -m "not browser and not slow and not slurm" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and not slow and not slurm" $(XDIST) $(PYTEST_ARGS)
 
 # The stacks ModelArts images ship: the core suite on Python 3.7 with the images' kernel pins, and
 # the browser tests on JupyterLab 3.6 / jupyter_server 1.24 with that 3.7 kernel (ci/compat.sh).

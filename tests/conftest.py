@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any, Dict, Iterator
@@ -14,6 +15,43 @@ from typing import Any, Dict, Iterator
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
+
+
+# -- hermetic: never the user's own Jupyter --------------------------------------------------------
+# Before any test module is imported, this process (each xdist worker on its own) gets a private
+# HOME and private Jupyter, IPython and lease-cache dirs; every kernel, server and CLI a test
+# starts inherits them. A Jupyter server the user runs meanwhile (a `make demo`, their own lab) is
+# invisible to the suite, and nothing the suite does lands in the user's runtime or config dirs.
+
+HERMETIC_DIRS = {
+    "HOME": "home",
+    "JUPYTER_CONFIG_DIR": "jupyter-config",
+    "JUPYTER_DATA_DIR": "jupyter-data",
+    "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
+    "IPYTHONDIR": "ipython",
+    "JUPYTER_LEASE_CACHE_DIR": "lease-cache",
+}
+_hermetic_root: list = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    real_home = os.path.expanduser("~")
+    root = tempfile.mkdtemp(prefix="jupyter-lease-tests-")
+    _hermetic_root.append(root)
+    # pip's and npm's download caches are not Jupyter state: the install tests keep using them.
+    os.environ.setdefault("PIP_CACHE_DIR", os.path.join(real_home, ".cache", "pip"))
+    os.environ.setdefault("npm_config_cache", os.path.join(real_home, ".npm"))
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "JUPYTER_PATH"):
+        os.environ.pop(name, None)
+    for name, folder in HERMETIC_DIRS.items():
+        path = os.path.join(root, folder)
+        os.makedirs(path, mode=0o700)
+        os.environ[name] = path
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _hermetic_root:
+        shutil.rmtree(_hermetic_root.pop(), ignore_errors=True)
 
 
 @pytest.fixture
