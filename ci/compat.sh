@@ -55,7 +55,7 @@ py37_test() {
   # sent to it (a different test each run). The README says so; on jupyter_server 2.x they run.
   # The real-Slurm tests run once, in `make test` (the parsers, pure, run here too).
   "$PY37_VENV/bin/python" -m pytest -m "not browser and not slow and not slurm" -p no:cacheprovider -q \
-    --ignore=tests/test_busy_server.py || return
+    -n 4 --dist loadfile --ignore=tests/test_busy_server.py || return
   echo "--- py37: $(seconds "$start") s"
 }
 

@@ -16,8 +16,7 @@ import pytest
 
 from jupyter_lease.simulator.app import Simulator
 
-
-# -- hermetic: never the user's own Jupyter --------------------------------------------------------
+# -- hermetic: never the user's own Jupyter ---------------------------------------------------
 # Before any test module is imported, this process (each xdist worker on its own) gets a private
 # HOME and private Jupyter, IPython and lease-cache dirs; every kernel, server and CLI a test
 # starts inherits them. A Jupyter server the user runs meanwhile (a `make demo`, their own lab) is
