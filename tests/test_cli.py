@@ -202,3 +202,26 @@ def test_simulate_prints_exports_that_work(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_extend_never_shortens_the_lease_unless_forced(simulator):
+    simulator.set_lease(remaining=2 * 3600)
+    line = assert_one_line_error(run(["extend", "1h"], simulator), 2)
+    # Both times, in the words every view uses: what is left now, and what 1 h would leave.
+    assert re.search(r"(2 h 00|1 h 59) min left now", line), line
+    assert "1 h 00 min would stop the instance" in line and "--force" in line
+    assert simulator.count(method="PATCH") == 0  # the lease is unchanged
+    proc = run(["extend", "3h"], simulator)  # a longer choice is an extension: no question asked
+    assert proc.returncode == 0, proc.stderr
+    assert "Extended: 3 h 00 min left." in proc.stdout
+    proc = run(["extend", "1h", "--force"], simulator)  # shortening, deliberately
+    assert proc.returncode == 0, proc.stderr
+    assert "Extended: 1 h 00 min left." in proc.stdout
+    assert simulator.count(method="PATCH") == 2
+
+
+def test_extend_by_about_the_time_left_is_not_a_shortening(simulator):
+    simulator.set_lease(remaining=3600 + 2)  # a renewal of 1 h moves the stop 2 s earlier
+    proc = run(["extend", "1h"], simulator)
+    assert proc.returncode == 0, proc.stderr
+    assert simulator.count(method="PATCH") == 1

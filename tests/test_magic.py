@@ -379,3 +379,15 @@ print([int(t.total_seconds()) for t in get_runtime().watcher().warn_at])
     assert [a.dest for a in _PARSER._actions] == [n.lstrip("-") for n, _ in ARGUMENTS]
     for action in _PARSER._actions:
         assert action.help in JupyterLease.lease.__doc__
+
+
+def test_extend_never_shortens_the_lease_unless_forced(kernel, simulator):
+    simulator.set_lease(remaining=2 * 3600)
+    run(kernel, "%load_ext jupyter_lease")
+    result = run(kernel, "%lease extend 1h")
+    line = one_line(result.stderr)
+    assert "left now" in line and "sooner" in line and "--force" in line, line
+    assert result.errors == [] and simulator.count(method="PATCH") == 0
+    result = run(kernel, "%lease extend 1h --force")
+    assert "jupyter_lease: extended; 1 h 00 min left." in result.stdout
+    assert simulator.count(method="PATCH") == 1

@@ -132,14 +132,16 @@ class LeaseClient:
     def renew(self, duration: DurationLike, type: str = "TIMING", *, force: bool = False) -> Lease:
         """RenewLease: the instance keeps running for ``duration`` from now (1 h – 72 h).
 
-        RenewLease makes any lease a timed one, so unless ``force`` the lease is read first and
-        an IDLE lease, or one with auto-stop off, is left as the user chose it
-        (:class:`ExtendRefusedError`, before any change). Returns the lease read back from the
-        server afterwards, never a locally computed one.
+        RenewLease makes any lease a timed one and counts from now, so unless ``force`` the
+        lease is read first and left as the user chose it (:class:`ExtendRefusedError`, before
+        any change) when it is IDLE, has auto-stop off, or would stop sooner than it does now.
+        Returns the lease read back from the server afterwards, never a locally computed one.
         """
         wanted = renewal(duration)
         if not force:
-            _refuse_kind_change(self.show())
+            current = self.show()
+            _refuse_kind_change(current)
+            _refuse_shortening(current.remaining(self.server_now()), wanted)
         body = {"duration": int(wanted.total_seconds() * 1000), "type": type.upper()}
         self._call("PATCH", "/lease", body=body, what="RenewLease")
         return self.show()
@@ -324,6 +326,23 @@ def _refuse_kind_change(lease: Lease) -> None:
         now = "auto-stop is off for this instance, and extending would turn it on at a fixed time"
     raise ExtendRefusedError(
         f'not extended: {now} — use --force ("force": true over HTTP) to do that anyway'
+    )
+
+
+# A renewal that lands within this of the current stop changes nothing a person notices; the
+# clock offset behind ``remaining`` is measured to about a second.
+_SHORTENING_SLACK = timedelta(seconds=5)
+
+
+def _refuse_shortening(left: Optional[timedelta], wanted: timedelta) -> None:
+    """Raise if renewing for ``wanted`` from now would stop the instance sooner than ``left``."""
+    if left is None or wanted + _SHORTENING_SLACK >= left:
+        return
+    raise ExtendRefusedError(
+        f"not extended: {format_remaining(left)} left now, and a renewal counts from now, so "
+        f"{format_remaining(wanted)} would stop the instance {format_remaining(left - wanted)} "
+        f"sooner — ask for more than {format_remaining(left)}, or use --force "
+        '("force": true over HTTP) to shorten it anyway'
     )
 
 
