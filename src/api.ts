@@ -29,6 +29,8 @@ export interface Answer {
   hostOffsetMs: number | null;
   settings: ServerSettings | null;
   keepAlive: KeepAliveSummary | null;
+  /** The server pushes new readings (jupyter_lease/server/push.py); its own answers only. */
+  push?: boolean;
 }
 
 /** The lease answer's `keep_alive` (jupyter_lease/server/busy.py, `BusyKeeper.summary`). */
@@ -118,6 +120,16 @@ async function call(path: string, init: RequestInit, timeoutMs: number): Promise
   if (answer) return { ok: true, answer };
   const error = 'the lease API answered something else';
   return { ok: false, kind: 'failed', status: raw.status, error };
+}
+
+/** The event the server pushes (server/push.py), as JupyterLab's event stream delivers it. */
+export const PUSH_SCHEMA_ID = 'https://events.jupyter.org/jupyter_lease/lease/v1';
+
+/** A pushed view as an Answer (the same parse as a GET's), or null for any other event. */
+export function pushedAnswer(event: { schema_id?: unknown }): Answer | null {
+  if (event.schema_id !== PUSH_SCHEMA_ID) return null;
+  const received = Date.now();
+  return leaseAnswer(event, received, received) as Answer | null;
 }
 
 /** GET the lease (the server answers from the machine's shared cache). */

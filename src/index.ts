@@ -11,6 +11,7 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { pushedAnswer } from './api';
 import { LeaseItem } from './item';
 import { RenewalNotifier } from './keepalive';
 import { LeasePanel } from './panel';
@@ -67,7 +68,18 @@ function activate(
     execute: () => store.refresh()
   });
   store.start();
+  subscribe(app, store);
   watchUserSettings(registry, user, () => item.tick());
+}
+
+/** New readings as the server pushes them (jupyter_server 2's event bus; absent before). */
+function subscribe(app: JupyterFrontEnd, store: LeaseStore): void {
+  const events = (app.serviceManager as { events?: JupyterFrontEnd['serviceManager']['events'] })
+    .events;
+  events?.stream.connect((_, event) => {
+    const answer = pushedAnswer(event);
+    if (answer !== null) store.pushed(answer);
+  });
 }
 
 /** The user's settings over the server's (which arrive with the lease), recomputed on change. */

@@ -16,6 +16,8 @@ import {
 import { newer, type ReadingJSON } from '../jupyter_lease/static/present.js';
 
 const POLL_MS = 2 * 60 * 1000; // ≤ 30 requests per tab per hour
+// While the server pushes every new reading, a read is only a safety net (≤ 2 per tab-hour).
+const PUSHED_POLL_MS = 30 * 60 * 1000;
 const RETRY_MS = 30 * 1000; // after a failed read
 const VISIBLE_MIN_MS = 60 * 1000; // a tab shown again re-reads unless this fresh
 
@@ -26,6 +28,7 @@ export class LeaseStore {
   private hostOffset = 0;
   private failure: string | null = null;
   private serverState: ServerState = 'loading';
+  private pushing = false;
   private lastAttempt = -Infinity;
   private inflight: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -109,6 +112,13 @@ export class LeaseStore {
     return this.failure;
   }
 
+  /** A view the server pushed (server/push.py): as good as a read; shared with the cell
+   * widgets and the other tabs, which may listen to no event stream of their own. */
+  pushed(answer: Answer): void {
+    this.failure = null;
+    this.accept(answer, true);
+  }
+
   /** An answer from this tab's call (`own`: share it) or from another tab. */
   accept(answer: Answer, own: boolean): void {
     const reading = newer(this.answer?.reading, answer.reading) ?? answer.reading;
@@ -122,7 +132,7 @@ export class LeaseStore {
     if (answer.hostOffsetMs !== null) this.hostOffset = answer.hostOffsetMs;
     this.serverState = 'ok';
     this.lastAttempt = Date.now(); // a shared answer is as good as our own read
-    this.schedule(POLL_MS);
+    this.schedule(this.pushing ? PUSHED_POLL_MS : POLL_MS);
     if (own) this.share(answer);
     if (changed) this.changedSignal.emit();
   }
@@ -138,6 +148,7 @@ export class LeaseStore {
     const outcome = await getLease();
     if (outcome.ok) {
       this.failure = null;
+      this.pushing = outcome.answer.push === true;
       this.accept(outcome.answer, true);
       return;
     }

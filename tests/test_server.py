@@ -250,7 +250,7 @@ def test_get_answers_the_reading_with_the_clock_offset_beside_it(server, sim):
     assert response.status_code == 200, response.text
     view = response.json()
     # + the keep-alive summary and the server's settings (server/frontend.py)
-    assert set(view) == {"reading", "now_ms", "keep_alive", "settings"}
+    assert set(view) == {"reading", "now_ms", "keep_alive", "settings", "push"}
     reading = view["reading"]
     assert Reading.from_json(reading).to_json() == reading  # THE one shape, version 1
     assert (reading["kind"], reading["source_id"]) == ("timed", sim.notebook_id)
@@ -477,7 +477,20 @@ def test_a_token_server_refuses_requests_without_the_token(servers, sim):
     # No JUPYTER_LEASE_NOTEBOOK_ID here: the id came from the UUID in this server's base_url.
     assert response.json()["reading"]["source_id"] == sim.notebook_id
     # A token-authenticated request needs no XSRF cookie (jupyter_server's rule).
+    sim.set_lease(remaining=600)  # 1 h lengthens it (a shorter lease would refuse: 409)
     assert srv.post(EXTEND, {"duration": "1h"}, xsrf=None).status_code == 200
+
+
+def test_an_extend_that_would_shorten_the_lease_is_409_and_changes_nothing(server, sim):
+    sim.set_lease(remaining=2 * 3600)
+    renews = renew_calls(sim)
+    response = server.post(EXTEND, {"duration": "1h"})
+    assert response.status_code == 409, response.text
+    assert "left now" in response.json()["error"] and "sooner" in response.json()["error"]
+    assert renew_calls(sim) == renews
+    response = server.post(EXTEND, {"duration": "1h", "force": True})
+    assert response.status_code == 200, response.text
+    assert renew_calls(sim) == renews + 1
 
 
 def test_the_api_lives_under_a_non_root_base_url(servers, sim):

@@ -118,6 +118,9 @@ class LeaseService:
         self.keep_alive: Optional[Callable[[], Dict[str, Any]]] = None
         # c.JupyterLease for the page (server/frontend.py), checked once at load.
         self.settings: Optional[Dict[str, Any]] = None
+        # True once server/push.py pushes new readings to the pages (jupyter_server 2's event
+        # bus): they then read over HTTP only when they open, show again or reconnect.
+        self.pushing = False
 
     def source(self) -> CachedLeaseSource:
         """The lease source; :class:`ConfigurationError` (one line) when not on ModelArts.
@@ -162,12 +165,28 @@ class LeaseService:
             self._report_cache(source)
         return self._view(source, entry)
 
+    def cached_view(self) -> Optional[Dict[str, Any]]:
+        """The view of what the shared cache file holds now, or None: no lock, no upstream
+        call, never builds the source (the push, after another process wrote the file)."""
+        source = self.built()
+        if source is None:
+            return None
+        entry = source.peek()
+        if hasattr(source, "show_entry"):
+            return None if entry.lease is None else self._view(source, entry)
+        if entry.reading is None:
+            return None
+        reading = entry.stale_reading(entry.error) if entry.error else entry.reading
+        return self._neutral_view(source, reading)
+
     def _view(self, source: CachedLeaseSource, entry: CacheEntry) -> Dict[str, Any]:
         view = lease_view(source, entry)
         if self.keep_alive is not None:
             view["keep_alive"] = self.keep_alive()
         if self.settings is not None:
             view["settings"] = self.settings
+        if self.pushing:
+            view["push"] = True
         return view
 
     def extend(self, duration: str, force: bool = False) -> Dict[str, Any]:
@@ -205,6 +224,8 @@ class LeaseService:
         view = {"reading": reading.to_json(), "now_ms": int(round(time.time() * 1000))}
         if self.keep_alive is not None:
             view["keep_alive"] = self.keep_alive()
+        if self.pushing:
+            view["push"] = True
         return view
 
     def warm_up(self) -> None:
@@ -270,6 +291,16 @@ def _start_keep_alive(serverapp: Any, service: LeaseService) -> None:
         )
 
 
+def _start_push(serverapp: Any, service: LeaseService) -> None:
+    """New readings pushed to the pages (:mod:`.push`); without it the pages poll."""
+    try:
+        from .push import start_push
+
+        service.pushing = start_push(serverapp, service) is not None
+    except Exception as exc:
+        serverapp.log.warning("jupyter_lease: lease push unavailable: %s", type(exc).__name__)
+
+
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Register the handlers; never raise (a broken extension must not stop the server)."""
     try:
@@ -295,6 +326,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         if missing is not None:
             serverapp.log.warning(missing)
         _start_keep_alive(serverapp, service)
+        _start_push(serverapp, service)
         threading.Thread(target=service.warm_up, name="jupyter-lease-warm-up", daemon=True).start()
     except Exception as exc:
         serverapp.log.warning(

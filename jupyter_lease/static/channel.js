@@ -41,6 +41,7 @@ const MAX_MEASURE_RTT_MS = 5000; // a slower answer says little about the clock 
  * @property {number|null} hostOffsetMs
  * @property {ServerSettings|null} settings
  * @property {{on: boolean, line: string}|null} keepAlive
+ * @property {boolean} [push] the server pushes new readings (its own answers only)
  */
 
 /**
@@ -89,6 +90,7 @@ export function leaseAnswer(body, sent, received) {
     hostOffsetMs: measured ? /** @type {number} */ (nowMs) - (sent + received) / 2 : null,
     settings: settingsOrNull(parsed),
     keepAlive: keepAliveOrNull(keepAlive),
+    push: /** @type {Record<string, unknown>} */ (body).push === true,
   };
 }
 

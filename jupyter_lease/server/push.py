@@ -1,0 +1,137 @@
+"""The server pushes: every open page learns of a new reading of its lease within a second.
+
+Whoever changes the lease — a cell's ``%lease extend``, ``jupyter lease extend`` in a terminal,
+another server, keep-alive, or ModelArts itself at the next read — writes the shared cache file
+(:mod:`jupyter_lease.watch.cacheslot`), so watching that one file is enough. Twice a second, on
+the server's IOLoop, :class:`LeasePusher` compares the file's ``stat`` (no read, no lock). When
+it changed, the view of the file as it is (no upstream call) is built on the service's worker
+threads; every :data:`REREAD_S`, the service's own view — the one ``GET …/api/lease`` answers,
+read upstream when the cache's schedule says it is due — so that ModelArts' answer comes in
+even when no page asks. A view that differs from the last one pushed is emitted on
+jupyter_server's event bus (``/api/events/subscribe``, which JupyterLab's
+``serviceManager.events`` stream delivers to the page).
+
+jupyter_server 1.x has no event bus: there the pusher is not started and the pages poll.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import Any, Callable, Dict, Optional, Tuple
+
+__all__ = ["SCHEMA", "SCHEMA_ID", "LeasePusher", "start_push"]
+
+SCHEMA_ID = "https://events.jupyter.org/jupyter_lease/lease/v1"
+SCHEMA: Dict[str, Any] = {
+    "$id": SCHEMA_ID,
+    "version": "1",
+    "title": "The lease of this Jupyter server's machine",
+    "description": "What GET jupyter-lease/api/lease answers, pushed when it changes.",
+    "type": "object",
+    "required": ["reading", "now_ms"],
+    "properties": {
+        "reading": {"type": "object", "description": "Reading.to_json()"},
+        "now_ms": {"type": "integer", "description": "this host's clock as it was sent"},
+        "keep_alive": {"type": "object", "description": "keep alive while busy, if on"},
+        "settings": {"type": "object", "description": "c.JupyterLease for the page"},
+    },
+}
+TICK_S = 0.5  # a stat of one file: nothing, twice a second
+REREAD_S = 10.0  # the view is rebuilt at least this often; the cache decides when to go upstream
+
+log = logging.getLogger(__name__)
+Stamp = Optional[Tuple[int, int, int]]
+
+
+def file_stamp(path: Optional[str]) -> Stamp:
+    """``(inode, mtime ns, size)`` of the cache file, or None (no file, or no path)."""
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class LeasePusher:
+    """Watches the service's cache file; emits the view when it changes (see the module)."""
+
+    def __init__(
+        self,
+        service: Any,
+        emit: Callable[[Dict[str, Any]], None],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.service = service
+        self._emit = emit
+        self._clock = clock
+        self._stamp: Stamp = None
+        self._viewed_at = float("-inf")
+        self._pushed: Optional[str] = None
+        self._busy = False
+
+    def due(self) -> Optional[Callable[[], Optional[Dict[str, Any]]]]:
+        """What to build now: the cache file as it is when another process changed it, the
+        service's view (upstream when the cache is due) every REREAD_S, else None."""
+        source = self.service.built()
+        if source is None or self._busy:
+            return None
+        stamp = file_stamp(getattr(source, "path", None))
+        changed, self._stamp = stamp != self._stamp, stamp
+        if changed:
+            return self.service.cached_view
+        if self._clock() - self._viewed_at >= REREAD_S:
+            return self.service.lease
+        return None
+
+    async def tick(self) -> None:
+        """One check (the IOLoop's PeriodicCallback calls it twice a second); never raises."""
+        work = self.due()
+        if work is None:
+            return
+        self._busy = True
+        try:
+            view = await self.service.offload.shared(work)
+        except Exception as exc:  # a failed read is the GET's to report; the page keeps its own
+            log.debug("jupyter_lease: no lease view to push: %s", type(exc).__name__)
+            return
+        finally:
+            self._viewed_at = self._clock()
+            self._busy = False
+        if view is not None:
+            self.push(view)
+
+    def push(self, view: Dict[str, Any]) -> bool:
+        """Emit ``view`` unless the same reading, keep-alive and settings went out last."""
+        key = json.dumps({k: v for k, v in view.items() if k != "now_ms"}, sort_keys=True)
+        if key == self._pushed:
+            return False
+        self._pushed = key
+        try:
+            self._emit(view)
+        except Exception as exc:  # the bus must never take the lease API down
+            log.debug("jupyter_lease: push failed: %s", type(exc).__name__)
+            return False
+        return True
+
+
+def start_push(serverapp: Any, service: Any) -> Optional[LeasePusher]:
+    """Register the event schema and start the one-second check; None on jupyter_server 1.x."""
+    event_logger = getattr(serverapp, "event_logger", None)
+    if event_logger is None:
+        return None
+    from tornado.ioloop import PeriodicCallback
+
+    event_logger.register_event_schema(SCHEMA)
+
+    def emit(view: Dict[str, Any]) -> None:
+        event_logger.emit(schema_id=SCHEMA_ID, data=view)
+
+    pusher = LeasePusher(service, emit)
+    PeriodicCallback(pusher.tick, TICK_S * 1000).start()
+    return pusher
