@@ -28,7 +28,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Callable, Dict, Optional, TypeVar
 
-from .._errors import APIError, ConfigurationError, LeaseError, UsageError, scrub
+from .._errors import (
+    APIError,
+    ConfigurationError,
+    ExtendRefusedError,
+    LeaseError,
+    NotRunningError,
+    UsageError,
+    scrub,
+)
 from ..core.schedule import PollSchedule
 from ..watch.cache import CachedLeaseSource, CacheEntry
 
@@ -112,6 +120,7 @@ class LeaseService:
         self._failed_at = float("-inf")
         self._logged: Optional[str] = None
         self._reported: weakref.WeakSet = weakref.WeakSet()
+        self._stopped: Optional[Any] = None  # the stopped reading, once ShowNotebook agreed
         self.offload = Offload()
         self.schedule = PollSchedule()  # the read intervals; c.JupyterLease.poll_* may set them
         # Adds the keep-alive policy's summary to every lease view (set by _busy_server).
@@ -151,10 +160,14 @@ class LeaseService:
     def lease(self) -> Dict[str, Any]:
         """GET: the cached lease (fetched upstream only when the cache is due)."""
         source = self.source()
+        if self._stopped is not None:
+            return self._neutral_view(source, self._stopped)
         if not hasattr(source, "show_entry"):  # not ModelArts: the shared reading is all
             return self._neutral_view(source, source.read())
         try:
             entry = source.show_entry()
+        except NotRunningError as exc:
+            return self._neutral_view(source, self._confirm_stop(source, exc))
         except APIError as exc:
             entry = source.peek()
             if entry.lease is None:  # nothing known at all: the caller answers the error
@@ -164,6 +177,15 @@ class LeaseService:
         finally:
             self._report_cache(source)
         return self._view(source, entry)
+
+    def _confirm_stop(self, source: CachedLeaseSource, exc: NotRunningError) -> Any:
+        """The stopped reading, kept for the rest of this server's life: a stopped instance
+        takes its Jupyter server with it, and one that starts again starts a new server. The
+        error stands (the usual stale reading) while ShowNotebook does not confirm the stop."""
+        reading = source.stopped(exc)
+        self._stopped = reading
+        self.log.info("jupyter_lease: %s has stopped", reading.source)
+        return reading
 
     def cached_view(self) -> Optional[Dict[str, Any]]:
         """The view of what the shared cache file holds now, or None: no lock, no upstream
@@ -196,6 +218,11 @@ class LeaseService:
 
         wanted = parse_duration(duration)  # DurationError: the caller answers 400
         source = self.source()
+        if self._stopped is not None:
+            raise ExtendRefusedError(
+                f"not extended: {self._stopped.source} has stopped on its timer — start it "
+                "again from the ModelArts console"
+            )
         if not hasattr(source, "renew_entry"):  # ExtendNotAllowedError: the caller answers 403
             reading = source.extend(wanted.total_seconds(), force)
             if reading.stale:  # the change was not confirmed: 502, as for ModelArts

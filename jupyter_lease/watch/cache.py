@@ -157,7 +157,12 @@ class CachedLeaseSource:
         try:
             return self.show_entry().reading(self.notebook_id)
         except NotRunningError as exc:
-            return stopped_reading(self._client, exc)
+            return self.stopped(exc)
+
+    def stopped(self, exc: NotRunningError) -> Reading:
+        """The stopped reading once ShowNotebook agrees that the instance is not running;
+        else ``exc`` again (one odd answer must not end anything)."""
+        return stopped_reading(self._client, exc)
 
     def extend(self, seconds: float, force: bool = False) -> Reading:
         """RenewLease through the cache (:meth:`renew_entry`), as the reading read back."""
