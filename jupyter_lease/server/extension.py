@@ -165,9 +165,10 @@ class LeaseService:
         if not hasattr(source, "show_entry"):  # not ModelArts: the shared reading is all
             return self._neutral_view(source, source.read())
         try:
-            entry = source.show_entry()
-        except NotRunningError as exc:
-            return self._neutral_view(source, self._confirm_stop(source, exc))
+            try:
+                entry = source.show_entry()
+            except NotRunningError as exc:  # the stop, if ShowNotebook agrees; else as below
+                return self._neutral_view(source, self._confirm_stop(source, exc))
         except APIError as exc:
             entry = source.peek()
             if entry.lease is None:  # nothing known at all: the caller answers the error

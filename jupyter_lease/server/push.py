@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import time
+from datetime import timedelta
 from typing import Any, Callable, Dict, Optional, Tuple
 
 __all__ = ["SCHEMA", "SCHEMA_ID", "LeasePusher", "start_push"]
@@ -40,7 +41,9 @@ SCHEMA: Dict[str, Any] = {
     },
 }
 TICK_S = 0.5  # a stat of one file: nothing, twice a second
-REREAD_S = 10.0  # the view is rebuilt at least this often; the cache decides when to go upstream
+# The server reads upstream itself only when nobody else has (no kernel, page or CLI wrote the
+# cache file) for a whole poll interval and this much more: each interval makes one read.
+GRACE_S = 5.0
 
 log = logging.getLogger(__name__)
 Stamp = Optional[Tuple[int, int, int]]
@@ -71,21 +74,23 @@ class LeasePusher:
         self._emit = emit
         self._clock = clock
         self._stamp: Stamp = None
-        self._viewed_at = float("-inf")
+        self._quiet_since = float("-inf")  # when the cache file last changed, or we last read
         self._pushed: Optional[str] = None
+        self._left: Optional[timedelta] = None  # time left in the last view, for the schedule
         self._busy = False
 
     def due(self) -> Optional[Callable[[], Optional[Dict[str, Any]]]]:
-        """What to build now: the cache file as it is when another process changed it, the
-        service's view (upstream when the cache is due) every REREAD_S, else None."""
+        """What to build now: the cache file as it is, when it changed; the service's view
+        (read upstream) when nobody has read for a poll interval and GRACE_S; else None."""
         source = self.service.built()
         if source is None or self._busy:
             return None
         stamp = file_stamp(getattr(source, "path", None))
-        changed, self._stamp = stamp != self._stamp, stamp
-        if changed:
+        if stamp != self._stamp:
+            self._stamp, self._quiet_since = stamp, self._clock()
             return self.service.cached_view
-        if self._clock() - self._viewed_at >= REREAD_S:
+        interval = self.service.schedule.next_poll(self._left)
+        if self._clock() - self._quiet_since >= interval + GRACE_S:
             return self.service.lease
         return None
 
@@ -101,9 +106,11 @@ class LeasePusher:
             log.debug("jupyter_lease: no lease view to push: %s", type(exc).__name__)
             return
         finally:
-            self._viewed_at = self._clock()
+            if work == self.service.lease:  # tried upstream: quiet for another interval
+                self._quiet_since = self._clock()
             self._busy = False
         if view is not None:
+            self._left = _time_left(view, time.time())
             self.push(view)
 
     def push(self, view: Dict[str, Any]) -> bool:
@@ -118,6 +125,16 @@ class LeasePusher:
             log.debug("jupyter_lease: push failed: %s", type(exc).__name__)
             return False
         return True
+
+
+def _time_left(view: Dict[str, Any], now: float) -> Optional[timedelta]:
+    """The time left in a view's reading at ``now`` (this host's clock), for the schedule."""
+    reading = view.get("reading") or {}
+    deadline_ms = reading.get("deadline_ms")
+    if reading.get("kind") != "timed" or not isinstance(deadline_ms, (int, float)):
+        return None
+    offset_ms = reading.get("clock_offset_ms") or 0
+    return timedelta(seconds=max(0.0, (deadline_ms - offset_ms) / 1000 - now))
 
 
 def start_push(serverapp: Any, service: Any) -> Optional[LeasePusher]:
