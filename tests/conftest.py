@@ -1,4 +1,5 @@
-"""Shared fixtures: a real, in-process ModelArts simulator per test. Also: no test leaks a
+"""Suite-wide setup: hermetic dirs per process; the shared fixtures (tests/support/fixtures.py:
+the simulator per test or per module). Also: no test leaks a
 secret, and no skip goes unnoticed (listed at the end; a failure in CI for browser, node and
 kernel tests)."""
 
@@ -10,11 +11,11 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Iterator
 
 import pytest
 
-from jupyter_lease.simulator.app import Simulator
+pytest_plugins = ["tests.support.fixtures"]  # simulator, sim_env, sim: one definition each
 
 # -- hermetic: never the user's own Jupyter ---------------------------------------------------
 # Before any test module is imported, this process (each xdist worker on its own) gets a private
@@ -51,22 +52,6 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     while _hermetic_root:
         shutil.rmtree(_hermetic_root.pop(), ignore_errors=True)
-
-
-@pytest.fixture
-def simulator() -> Iterator[Simulator]:
-    """A started simulator on 127.0.0.1 (random port), stopped after the test."""
-    sim = Simulator().start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture
-def sim_env(simulator: Simulator) -> Dict[str, str]:
-    """The environment that points jupyter_lease at the ``simulator`` fixture."""
-    return simulator.environ()
 
 
 # -- secrets never leave memory ------------------------------------------------------------------

@@ -9,27 +9,18 @@ from typing import Iterator
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
-
-from .test_server import TOKEN, JupyterServer, _clean_env, assert_no_secret
+from tests.support.checks import assert_no_secret
+from tests.support.jupyter import TOKEN, JupyterServer, clean_env
 
 DOCTOR = "jupyter-lease/api/doctor"
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    simulator = Simulator().start()
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
-
-
-@pytest.fixture(scope="module")
 def server(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     root = tmp_path_factory.mktemp("doctor")
-    srv = JupyterServer(root, {**_clean_env(), **sim.environ()}, token=TOKEN, base_url="/u/x/")
+    srv = JupyterServer(root, {**clean_env(), **sim.environ()}, token=TOKEN, base_url="/u/x/")
     try:
-        srv.start().wait_ready()
+        srv.start()
         yield srv
     finally:
         srv.stop()
@@ -44,7 +35,7 @@ def test_the_doctor_report_is_served_as_json_without_secrets(server, sim):
     rows = {r["setting"]: r for s in report["sections"] for r in s["rows"]}
     assert rows["notebook id"]["value"] == sim.notebook_id, rows["notebook id"]
     assert {"setting", "value", "source", "status", "hint"} <= set(rows["notebook id"])
-    assert_no_secret(sim, json.dumps(report))
+    assert_no_secret(json.dumps(report), sim=sim)
     assert TOKEN not in json.dumps(report)
 
 

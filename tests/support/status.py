@@ -11,8 +11,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import pytest
 
-from ._jupyter import JupyterServer, parse_countdown, screenshot_dir
-from .conftest import VIEWPORT
+from .browser import VIEWPORT
+from .jupyter import JupyterServer
+from .page import parse_countdown, screenshot_dir
 
 __all__ = [
     "ITEM",
