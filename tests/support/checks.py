@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Any, Dict, Iterable, Optional
 
 from jupyter_lease.simulator.app import Simulator
 
@@ -21,3 +21,13 @@ def assert_no_secret(
     for number, text in enumerate(texts):
         for secret in needles:
             assert secret not in text, f"text {number} holds a secret starting {secret[:4]}…"
+
+
+def assert_one_line_error(response: Any, status: int) -> Dict[str, Any]:
+    """An API error: ``status``, JSON, one line in ``error``, no traceback; the body."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert isinstance(body["error"], str) and body["error"]
+    assert "\n" not in body["error"] and "Traceback" not in response.text
+    return body
