@@ -37,7 +37,7 @@ from .fault_bench import (
 )
 from .fault_cases import CASES, Case
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "reliability.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 WAIT_S = 10.0  # for the polls a case expects; far more than any of them needs
 BACKOFF_SLACK_S = 0.5  # how late a failing poll may come after its time on a loaded machine
 DRIFT_LIMIT_S = 1.0  # countdown vs truth: the Date header's 1 s resolution, and a round trip
