@@ -1,7 +1,6 @@
-"""Suite-wide setup: hermetic dirs per process; the shared fixtures (tests/support/fixtures.py:
-the simulator per test or per module). Also: no test leaks a
-secret, and no skip goes unnoticed (listed at the end; a failure in CI for browser, node and
-kernel tests)."""
+"""Suite-wide setup: hermetic dirs per process, the shared fixtures (tests/support/fixtures.py:
+the simulator per test or per module), no test leaking a secret, and no skip going unnoticed
+(listed at the end; a failure in CI for browser, node and kernel tests)."""
 
 from __future__ import annotations
 
@@ -15,6 +14,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from tests.support.hermetic import HERMETIC_DIRS
+
 pytest_plugins = ["tests.support.fixtures"]  # simulator, sim_env, sim: one definition each
 
 # -- hermetic: never the user's own Jupyter ---------------------------------------------------
@@ -23,14 +24,6 @@ pytest_plugins = ["tests.support.fixtures"]  # simulator, sim_env, sim: one defi
 # starts inherits them. A Jupyter server the user runs meanwhile (a `make demo`, their own lab) is
 # invisible to the suite, and nothing the suite does lands in the user's runtime or config dirs.
 
-HERMETIC_DIRS = {
-    "HOME": "home",
-    "JUPYTER_CONFIG_DIR": "jupyter-config",
-    "JUPYTER_DATA_DIR": "jupyter-data",
-    "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
-    "IPYTHONDIR": "ipython",
-    "JUPYTER_LEASE_CACHE_DIR": "lease-cache",
-}
 _hermetic_root: list = []
 
 

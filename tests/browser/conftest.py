@@ -26,6 +26,7 @@ from tests.support.browser import (
 )
 from tests.support.jupyter import JupyterServer
 from tests.support.page import NotebookPage, screenshot_dir
+from tests.support.status import page_url, wait_item
 
 
 @pytest.fixture(scope="package")
@@ -120,6 +121,46 @@ def open_notebook(
                 print(f"--- server log tail ({notebook.server.log_path}):")
                 print(notebook.server.log()[-4000:])
             notebook.server.shutdown_kernels()
+        for context in contexts:
+            with contextlib.suppress(Exception):
+                context.close()
+
+
+@pytest.fixture
+def browser_pages(
+    chromium: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., List[Any]]]:
+    """``browser_pages(server, n=1)``: ``n`` tabs of one browser context (they share storage,
+    as a user's tabs do), each open on ``page_url(server)`` with the item showing a time."""
+    contexts: List[Any] = []
+    opened: List[Any] = []
+
+    def open_(server: JupyterServer, n: int = 1, scripts: Sequence[str] = ()) -> List[Any]:
+        scale = 2 if screenshot_dir() is not None else 1
+        context = chromium.new_context(viewport=VIEWPORT, device_scale_factor=scale)
+        contexts.append(context)
+        for script in scripts:
+            context.add_init_script(script)
+        pages = []
+        for _ in range(n):
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            page.goto(page_url(server), wait_until="domcontentloaded")
+            pages.append(page)
+            opened.append(page)
+        for page in pages:
+            wait_item(page)
+        return pages
+
+    try:
+        yield open_
+    finally:
+        report = getattr(request.node, "_lease_rep_call", None)
+        if report is not None and report.failed:
+            for i, page in enumerate(opened):
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=str(tmp_path / f"failed-{i}.png"))
+                    print(f"screenshot of the failed page: {tmp_path / f'failed-{i}.png'}")
         for context in contexts:
             with contextlib.suppress(Exception):
                 context.close()

@@ -14,7 +14,6 @@ from typing import Any, Callable, Dict
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
-from tests.support import status as _status
 from tests.support.jupyter import JupyterServer
 from tests.support.scenarios import SLEEP, fresh_lease, renewals, wait_until
 from tests.support.status import (
@@ -31,7 +30,6 @@ from tests.support.status import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-browser_pages = _status.browser_pages  # the fixture, for this module
 
 APPS = ["lab", "notebook"]
 

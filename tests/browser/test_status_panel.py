@@ -34,7 +34,6 @@ from tests.support.status import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-browser_pages = _status.browser_pages  # the fixture, for this module
 
 APPS = ["lab", "notebook"]
 CONFIG = """\
