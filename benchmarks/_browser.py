@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Tuple
 
 from jupyter_lease.simulator.app import Simulator
-from tests.browser._jupyter import JupyterServer
-from tests.browser._status import page_url, write_settings
-from tests.browser.conftest import VIEWPORT, _missing_browser, headless_chromium
+from tests.support.browser import VIEWPORT, headless_chromium, missing_browser
+from tests.support.jupyter import JupyterServer
+from tests.support.status import page_url, write_settings
 
 from ._peers import LABEXTENSIONS, PREFIXES
 
@@ -83,7 +83,7 @@ def enable_only(server: JupyterServer, names: Iterable[str]) -> None:
 
 @contextlib.contextmanager
 def chromium() -> Iterator[Any]:
-    missing = _missing_browser()
+    missing = missing_browser()
     if missing:
         raise RuntimeError(f"the status-bar benchmark needs {missing}")
     with headless_chromium() as browser:

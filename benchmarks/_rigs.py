@@ -1,7 +1,7 @@
 """Kernels and simulators for benchmarks: started in ``with`` blocks, always stopped.
 
-Kernels come from the test suite's :class:`tests.kernel_helpers.KernelSession` (real ipykernel
-processes, every iopub message kept with its arrival time); the only change here is that a
+Kernels come from the test suite's :class:`tests.support.kernel_helpers.KernelSession` (real
+ipykernel processes, every iopub message kept with its arrival time); the only change here is that a
 kernel's stderr goes to a log file instead of this terminal.
 """
 
@@ -17,7 +17,7 @@ import tempfile
 from typing import IO, Any, Callable, Dict, Iterator, Set
 
 from jupyter_lease.simulator.app import Simulator
-from tests.kernel_helpers import KernelSession, Received
+from tests.support.kernel_helpers import KernelSession, Received
 
 from ._core import REPO
 

@@ -32,15 +32,15 @@ BUSY_KEYS = ["busy_renewals_per_step", "busy_showlease_ratio"]
 
 @contextlib.contextmanager
 def _busy_server() -> Iterator[Any]:
-    from tests.test_busy_server import configured, start_busy_kernel
-    from tests.test_server import _clean_env
+    from tests.support.busy import configured, start_busy_kernel
+    from tests.support.jupyter import clean_env
 
     sim = Simulator(max_date_skew=None).start()  # hours of clock moves: no signature skew
     try:
         with tempfile.TemporaryDirectory(prefix="bench-busy-") as root:
-            server = configured(Path(root), {**_clean_env(), **sim.environ()})
+            server = configured(Path(root), {**clean_env(), **sim.environ()})
             try:
-                server.start().wait_ready()
+                server.start()
                 start_busy_kernel(server, "train.ipynb")
                 yield sim, server
             finally:
@@ -50,7 +50,8 @@ def _busy_server() -> Iterator[Any]:
 
 
 def _renewals(sim: Any, server: Any, steps: int) -> Dict[str, Any]:
-    from tests.test_busy_server import renew_calls, to_margin, turn_on, wait_for
+    from tests.support.busy import to_margin, turn_on, wait_for
+    from tests.support.factories import renew_calls
 
     sim.set_lease(remaining=1200)  # 20 min left: the first would-be stop is one clock move away
     turn_on(server, **{"for": f"{steps}h30m"})  # room for exactly `steps` renewals
@@ -63,7 +64,7 @@ def _renewals(sim: Any, server: Any, steps: int) -> Dict[str, Any]:
 
 
 def _show_rate(sim: Any, seconds: float) -> float:
-    from tests.test_server import show_calls
+    from tests.support.factories import show_calls
 
     start, calls = time.monotonic(), show_calls(sim)
     time.sleep(seconds)
@@ -91,7 +92,7 @@ def _a_tab_reading(server: Any) -> Iterator[None]:
 
 
 def _show_ratio(sim: Any, server: Any, windows: int, seconds: float) -> Dict[str, Any]:
-    from tests.test_busy_server import turn_on
+    from tests.support.busy import turn_on
 
     sim.set_lease(remaining=8 * 3600)  # far from the margin: the policy only reads
     turn_on(server, **{"for": "12h"})

@@ -17,7 +17,7 @@ import random
 import time
 from typing import Any, Dict, Iterator, List, Tuple
 
-from tests.kernel_helpers import Received
+from tests.support.kernel_helpers import Received
 
 from ._core import Config, Figure, median, wall_to_monotonic
 from ._rigs import BenchKernel, kernel, lease_env, simulator, stage_msg, value, watch_setup

@@ -13,7 +13,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import requests
 
-from tests.browser._jupyter import JupyterServer, NotebookPage
+from tests.support.jupyter import JupyterServer
+from tests.support.page import NotebookPage
 
 from ._browser import MainThread, chromium, enable_only, items, lab_server, open_lab, wait_items
 from ._core import REPO, Config, Figure, median

@@ -1,6 +1,6 @@
-"""Shared fixtures: a real, in-process ModelArts simulator per test. Also: no test leaks a
-secret, and no skip goes unnoticed (listed at the end; a failure in CI for browser, node and
-kernel tests)."""
+"""Suite-wide setup: hermetic dirs per process, the shared fixtures (tests/support/fixtures.py:
+the simulator per test or per module), no test leaking a secret, and no skip going unnoticed
+(listed at the end; a failure in CI for browser, node and kernel tests)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Iterator
 
 import pytest
 
-from jupyter_lease.simulator.app import Simulator
+from tests.support.hermetic import HERMETIC_DIRS
+
+pytest_plugins = ["tests.support.fixtures"]  # simulator, sim_env, sim: one definition each
 
 # -- hermetic: never the user's own Jupyter ---------------------------------------------------
 # Before any test module is imported, this process (each xdist worker on its own) gets a private
@@ -22,14 +24,6 @@ from jupyter_lease.simulator.app import Simulator
 # starts inherits them. A Jupyter server the user runs meanwhile (a `make demo`, their own lab) is
 # invisible to the suite, and nothing the suite does lands in the user's runtime or config dirs.
 
-HERMETIC_DIRS = {
-    "HOME": "home",
-    "JUPYTER_CONFIG_DIR": "jupyter-config",
-    "JUPYTER_DATA_DIR": "jupyter-data",
-    "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
-    "IPYTHONDIR": "ipython",
-    "JUPYTER_LEASE_CACHE_DIR": "lease-cache",
-}
 _hermetic_root: list = []
 
 
@@ -51,22 +45,6 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     while _hermetic_root:
         shutil.rmtree(_hermetic_root.pop(), ignore_errors=True)
-
-
-@pytest.fixture
-def simulator() -> Iterator[Simulator]:
-    """A started simulator on 127.0.0.1 (random port), stopped after the test."""
-    sim = Simulator().start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture
-def sim_env(simulator: Simulator) -> Dict[str, str]:
-    """The environment that points jupyter_lease at the ``simulator`` fixture."""
-    return simulator.environ()
 
 
 # -- secrets never leave memory ------------------------------------------------------------------

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from .kernel_helpers import KernelSession
+from tests.support.kernel_helpers import KernelSession
 
 pytestmark = pytest.mark.kernel
 

@@ -20,7 +20,7 @@ import pytest
 from benchmarks._core import TARGETS
 from benchmarks._peers import ensure_venv
 from benchmarks._report import END, START, markdown, verdict, write_readme
-from tests.browser.conftest import _missing_browser, require
+from tests.support.browser import missing_browser, require
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "benchmarks" / "README.md"
@@ -54,7 +54,7 @@ def _block(text: str) -> str:
 @pytest.fixture(scope="module")
 def bench_venv() -> Path:
     """JupyterLab with jupyter-resource-usage and jupyterlab-server-timer (benchmarks/_peers.py)."""
-    require(_missing_browser())
+    require(missing_browser())
     return ensure_venv()
 
 

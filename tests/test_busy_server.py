@@ -10,146 +10,42 @@ import json
 import subprocess
 import sys
 import time
-import uuid
-from pathlib import Path
-from typing import Any, Callable, Dict, Iterator
+from typing import Any, Dict, Iterator
 
 import pytest
 import requests
 
 from jupyter_lease.simulator.app import Simulator
 from jupyter_lease.watch.cache import CACHE_DIR_ENV
+from tests.support.busy import (
+    KEEP_ALIVE,
+    configured,
+    deadline_s,
+    execute,
+    keep_alive,
+    kernel_state,
+    start_busy_kernel,
+    to_margin,
+    turn_on,
+    wait_for,
+)
+from tests.support.factories import renew_calls
+from tests.support.jupyter import TOKEN, JupyterServer, clean_env
 
-from .test_server import TOKEN, JupyterServer, _clean_env, renew_calls
-
-KEEP_ALIVE = "jupyter-lease/api/keep-alive"
-FAST = {
-    "renew_check_every": "0.5s",
-    "renew_margin": "10m",
-    "renew_step": "1h",
-    "poll_far": "1s",
-    "poll_near": "1s",
-    "poll_final": "1s",
-}
 pytestmark = pytest.mark.kernel
 
 
-def configured(root: Path, env: Dict[str, str], token: str = "", **traits: str) -> JupyterServer:
-    server = JupyterServer(root, env, token=token)
-    config = {"JupyterLease": {**FAST, **traits}}
-    (root / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
-    return server
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, tries: int = 1) -> Any:
-    """``check()``'s first truthy value within ``timeout``; past it, an AssertionError — or,
-    with ``tries`` > 1 (the caller retries), False."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    if tries > 1:
-        return False
-    raise AssertionError(f"not within {timeout} s: {what}; last: {check()}")
-
-
-def start_busy_kernel(server: JupyterServer, path: str) -> str:
-    """A session for ``path`` whose kernel runs ``time.sleep(600)``; returns the kernel id."""
-    body = {"path": path, "type": "notebook", "name": path, "kernel": {"name": "python3"}}
-    session = server.post("api/sessions", body).json()
-    kernel_id = session["kernel"]["id"]
-    # A message sent while the server is still connecting the new kernel's channels can be lost
-    # (seen on jupyter_server 1.24 with a slow-starting kernel): send again until it is busy.
-    for attempt in range(3):
-        asyncio.run(_execute(server, kernel_id, "import time; time.sleep(600)"))
-        busy = wait_for(lambda: kernel_state(server, kernel_id) == "busy", 20, f"{path} busy", 2)
-        if busy or attempt == 2:
-            break
-    assert busy, f"{path} never became busy"
-    return str(kernel_id)
-
-
-async def _execute(server: JupyterServer, kernel_id: str, code: str) -> None:
-    """Send ``code`` and keep the websocket open until the kernel says it is busy with it:
-    jupyter_server 1.x closes the kernel's channels with the socket and can drop a message
-    still on its way."""
-    from tornado.websocket import websocket_connect
-
-    url = server.url(f"api/kernels/{kernel_id}/channels").replace("http://", "ws://")
-    ws = await asyncio.wait_for(websocket_connect(url, connect_timeout=30), 30)
-    msg_id = uuid.uuid4().hex
-    header = {"msg_id": msg_id, "session": uuid.uuid4().hex, "username": "test",
-              "msg_type": "execute_request", "version": "5.3"}  # fmt: skip
-    content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
-    message = {"header": header, "parent_header": {}, "metadata": {}, "content": content,
-               "channel": "shell", "buffers": []}  # fmt: skip
-    await ws.write_message(json.dumps(message))
-    try:
-        await asyncio.wait_for(_until_busy(ws, msg_id), 20)
-    except asyncio.TimeoutError:
-        pass  # the caller checks the kernel's state and sends again
-    finally:
-        ws.close()
-
-
-async def _until_busy(ws: Any, msg_id: str) -> None:
-    while True:
-        raw = await ws.read_message()
-        if raw is None:  # closed by the server
-            return
-        if not isinstance(raw, str):
-            continue  # a binary frame: not the status message
-        msg = json.loads(raw)
-        busy = msg.get("content", {}).get("execution_state") == "busy"
-        if busy and msg.get("parent_header", {}).get("msg_id") == msg_id:
-            return
-
-
-def kernel_state(server: JupyterServer, kernel_id: str) -> str:
-    return str(server.get(f"api/kernels/{kernel_id}").json().get("execution_state"))
-
-
-def keep_alive(server: JupyterServer) -> Dict[str, Any]:
-    response = server.get(KEEP_ALIVE)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def turn_on(server: JupyterServer, **cap: str) -> Dict[str, Any]:
-    response = server.post(KEEP_ALIVE, {"on": True, "via": "panel", **cap})
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def deadline_s(sim: Simulator) -> float:
-    lease = sim.state()["notebooks"][sim.notebook_id]["lease"]
-    return (lease["create_at"] + lease["duration"]) / 1000
-
-
-def to_margin(sim: Simulator, left: float = 300.0) -> float:
-    """Move ModelArts' clock to ``left`` seconds before the stop; returns that deadline."""
-    deadline = deadline_s(sim)
-    sim.advance(deadline - sim.now() - left)
-    return deadline
-
-
 @pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
+def sim_options() -> Dict[str, Any]:
     # Moving the clock by hours would otherwise make each signed request 401 (date skew).
-    simulator = Simulator(max_date_skew=None).start()
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
+    return {"max_date_skew": None}
 
 
 @pytest.fixture(scope="module")
 def server(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
-    srv = configured(tmp_path_factory.mktemp("busy"), {**_clean_env(), **sim.environ()})
+    srv = configured(tmp_path_factory.mktemp("busy"), {**clean_env(), **sim.environ()})
     try:
-        srv.start().wait_ready()
+        srv.start()
         yield srv
     finally:
         srv.stop()
@@ -267,11 +163,11 @@ def test_a_401_turns_the_policy_off_after_one_attempt(fresh, sim):
 
 def test_five_busy_kernels_on_two_servers_renew_once_per_step(fresh, sim, tmp_path):
     # A second server on the same instance: same lease cache and policy file, own kernels.
-    env = {**_clean_env(), **sim.environ(), CACHE_DIR_ENV: str(fresh.cache_dir)}
+    env = {**clean_env(), **sim.environ(), CACHE_DIR_ENV: str(fresh.cache_dir)}
     other = configured(tmp_path / "other", env)
     other.env[CACHE_DIR_ENV] = str(fresh.cache_dir)
     try:
-        other.start().wait_ready()
+        other.start()
         for i in range(3):
             start_busy_kernel(fresh, f"a{i}.ipynb")
         for i in range(2):
@@ -293,10 +189,10 @@ def test_five_busy_kernels_on_two_servers_renew_once_per_step(fresh, sim, tmp_pa
 
 
 def test_a_restart_keeps_the_policy_and_its_cap(sim, tmp_path):
-    env = {**_clean_env(), **sim.environ()}
+    env = {**clean_env(), **sim.environ()}
     first = configured(tmp_path / "srv", env, token=TOKEN, renew_while_busy="8h")
     try:
-        first.start().wait_ready()
+        first.start()
         before = keep_alive(first)
         shown = run_cli(first, "keep-alive", "status", "--json")  # finds the token itself
         assert shown.returncode == 0 and json.loads(shown.stdout)["on"], shown.stderr
@@ -308,7 +204,7 @@ def test_a_restart_keeps_the_policy_and_its_cap(sim, tmp_path):
     time.sleep(1.0)
     again = configured(tmp_path / "srv", env, token=TOKEN, renew_while_busy="8h")
     try:
-        again.start().wait_ready()
+        again.start()
         after = keep_alive(again)
     finally:
         again.stop()
@@ -368,7 +264,7 @@ def test_keep_alive_in_code_registers_with_the_server_one_decision(fresh, sim):
     )
     body = {"path": "train.ipynb", "type": "notebook", "name": "t", "kernel": {"name": "python3"}}
     kernel_id = server.post("api/sessions", body).json()["kernel"]["id"]
-    asyncio.run(_execute(server, kernel_id, code))
+    asyncio.run(execute(server, kernel_id, code))
     work = wait_for(lambda: keep_alive(server)["work"], 30, "work registered")
     assert work[0]["label"].startswith("keep_alive() in process")
     renews = renew_calls(sim)

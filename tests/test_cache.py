@@ -17,9 +17,6 @@ from jupyter_lease._errors import AuthenticationError, RequestTimeout, ServerErr
 from jupyter_lease.core import present
 from jupyter_lease.core.retry import RetryPolicy
 from jupyter_lease.core.schedule import PollSchedule
-from jupyter_lease.modelarts.client import LeaseClient
-from jupyter_lease.modelarts.credentials import resolve_credentials
-from jupyter_lease.modelarts.discovery import discover
 from jupyter_lease.modelarts.lease import Lease
 from jupyter_lease.simulator.app import Simulator
 from jupyter_lease.watch.cache import (
@@ -32,29 +29,12 @@ from jupyter_lease.watch.cache import (
 )
 from jupyter_lease.watch.filelock import FileLock, LockTimeout
 from jupyter_lease.watch.runtime import Runtime
+from tests.support.factories import make_source, read_file, show_calls
 
 # Every lease in these tests is 2 h away: the "far" interval applies.
 FAST = PollSchedule(far=0.5, near=0.5, final=0.5)
 SHARE = PollSchedule(far=2.0, near=2.0, final=2.0)
 NO_RETRY = RetryPolicy(attempts=1)
-
-
-def make_source(sim: Simulator, directory: Any, **kw: Any) -> CachedLeaseSource:
-    env = sim.environ()
-    client_kw = {k: kw.pop(k) for k in ("retry", "timeout") if k in kw}
-    client = LeaseClient(
-        discover(environ=env), resolve_credentials(environ=env, use_metadata=False), **client_kw
-    )
-    return CachedLeaseSource(client, directory=str(directory), **kw)
-
-
-def show_calls(sim: Simulator) -> int:
-    return sim.count(method="GET", path_suffix="/lease")
-
-
-def read_file(source: CachedLeaseSource) -> Dict[str, Any]:
-    with open(source.path, encoding="utf-8") as fh:
-        return json.load(fh)
 
 
 def subprocess_env(sim: Simulator, directory: Any) -> Dict[str, str]:

@@ -26,8 +26,7 @@ from jupyter_lease.simulator.app import Simulator
 from jupyter_lease.watch.cache import CACHE_DIR_ENV, CachedLeaseSource
 from jupyter_lease.watch.cachefile import MAX_BYTES
 from jupyter_lease.watch.runtime import Runtime
-
-from .test_cache import make_source, read_file, show_calls
+from tests.support.factories import make_source, read_file, show_calls
 
 NOBODY = 65534
 as_root = pytest.mark.skipif(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
+from tests.support.checks import assert_no_secret
 
 BIN = Path(sys.executable).parent
 
@@ -44,18 +45,13 @@ def assert_one_line_error(proc, code):
     return lines[0]
 
 
-def assert_no_secrets(sim: Simulator, *texts: str):
-    for text in texts:
-        assert sim.sk not in text and sim.ak not in text
-
-
 def test_status_text(simulator):
     simulator.set_lease(remaining=1800)
     proc = run(["status"], simulator)
     assert proc.returncode == 0, proc.stderr
     assert "TIMING, 30 min left" in proc.stdout
     assert "from JUPYTER_LEASE_NOTEBOOK_ID" in proc.stdout
-    assert_no_secrets(simulator, proc.stdout, proc.stderr)
+    assert_no_secret(proc.stdout, proc.stderr, sim=simulator)
 
 
 def test_bare_command_means_status(simulator):
@@ -146,9 +142,9 @@ def test_doctor_masks_secrets(simulator):
     proc = run(["doctor"], simulator)
     assert proc.returncode == 0, proc.stderr
     assert "HUAWEICLOUD_SDK_AK" in proc.stdout and "JUPYTER_LEASE_ENDPOINT" in proc.stdout
-    assert_no_secrets(simulator, proc.stdout, proc.stderr)
+    assert_no_secret(proc.stdout, proc.stderr, sim=simulator)
     data = json.loads(run(["doctor", "--json", "--check"], simulator).stdout)
-    assert_no_secrets(simulator, json.dumps(data))
+    assert_no_secret(json.dumps(data), sim=simulator)
 
 
 def test_watch_prints_a_countdown_and_warns(simulator):

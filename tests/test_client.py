@@ -26,27 +26,9 @@ from jupyter_lease._errors import (
     UsageError,
 )
 from jupyter_lease.core.retry import RetryPolicy
-from jupyter_lease.modelarts.client import LeaseClient
-from jupyter_lease.modelarts.credentials import resolve_credentials
-from jupyter_lease.modelarts.discovery import discover
 from jupyter_lease.modelarts.lease import StopKind
 from jupyter_lease.simulator.app import Simulator
-
-
-class Sleeps(list):
-    """An injected sleep: records the waits instead of waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-def make_client(sim: Simulator, env_overrides=None, **kw) -> LeaseClient:
-    env = {**sim.environ(), **(env_overrides or {})}
-    location = discover(environ=env)
-    creds = resolve_credentials(environ=env, use_metadata=False)
-    kw.setdefault("sleep", Sleeps())
-    kw.setdefault("jitter", lambda: 0.5)
-    return LeaseClient(location, creds, **kw)
+from tests.support.factories import Sleeps, make_client
 
 
 def api_calls(sim: Simulator, method: str | None = None) -> int:

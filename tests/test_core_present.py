@@ -21,8 +21,7 @@ from jupyter_lease.core import (
 )
 from jupyter_lease.core.duration import format_remaining as public_format_remaining
 from jupyter_lease.core.schedule import parse_thresholds
-
-from .present_cases import NOW_MS, REMAINING, ZONES, H, M, timed
+from tests.support.present_cases import NOW_MS, REMAINING, ZONES, H, M, timed
 
 NOW = NOW_MS / 1000  # 2026-05-28T20:26:40Z
 UTC = ZONES["UTC"]

@@ -27,6 +27,7 @@ from jupyter_lease.modelarts.credentials import (
     try_resolve_credentials,
 )
 from jupyter_lease.simulator.app import Simulator
+from tests.support.checks import assert_no_secret
 
 AK = "QTWAOYTTINDUT2QVKYUC"
 SK = "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc"
@@ -71,11 +72,6 @@ def iam_env(sim: Simulator, password: str = "sim-password") -> Dict[str, str]:
         "JUPYTER_LEASE_IAM_DOMAIN": "sim-domain",
         "JUPYTER_LEASE_IAM_ENDPOINT": sim.url,
     }
-
-
-def assert_no_secret(text: str, *secrets: str) -> None:
-    for secret in secrets:
-        assert secret not in text
 
 
 def session_module(ak: str, sk: str, token: str = "") -> str:
@@ -159,7 +155,7 @@ def test_half_configured_sources_are_clear_errors(env: Dict[str, str], phrase: s
     message = str(info.value)
     assert phrase in message
     assert "\n" not in message
-    assert_no_secret(message, AK, SK, SECURITY, PASSWORD, TOKEN)
+    assert_no_secret(message, secrets=(AK, SK, SECURITY, PASSWORD, TOKEN))
 
 
 def test_explicit_ak_without_sk_is_an_error() -> None:
@@ -261,7 +257,7 @@ def test_wrong_iam_password_is_recorded_and_never_shown(simulator: Simulator) ->
     message = str(info.value)
     assert "IAM answered HTTP 401" in message
     assert message.startswith("no credentials: tried ")
-    assert_no_secret(message + repr(info.value.tried), PASSWORD)
+    assert_no_secret(message + repr(info.value.tried), secrets=[PASSWORD])
 
 
 def test_failing_iam_falls_through_to_the_next_source(simulator: Simulator) -> None:
@@ -404,7 +400,7 @@ def test_failed_refresh_keeps_old_credentials_until_they_expire(simulator: Simul
         provider.get(simulator.now())
     assert "expired and could not be refreshed" in str(info.value)
     assert "HTTP 503" in str(info.value)
-    assert_no_secret(str(info.value), first.sk, str(first.security_token), str(first.ak))
+    assert_no_secret(str(info.value), secrets=(first.sk, str(first.security_token), str(first.ak)))
     simulator.clear_faults()
     simulator.advance(RETRY_AFTER_FAILURE)
     assert get_lease(simulator, provider.get(simulator.now())).status_code == 200
@@ -487,7 +483,7 @@ def test_credentials_never_show_secrets() -> None:
     creds = Credentials(ak=AK, sk=SK, security_token=SECURITY, expires_at=1.8e9, source="s")
     token = Credentials(auth_token=TOKEN, source="t")
     for text in (repr(creds), str(creds), creds.describe(), repr(token), str(token)):
-        assert_no_secret(text, AK, SK, SECURITY, TOKEN)
+        assert_no_secret(text, secrets=(AK, SK, SECURITY, TOKEN))
     assert "QTWA…UC" in repr(creds) and "QTWA…UC" in str(creds)
     assert "temporary" in str(creds) and "2027-01-15T08:00:00Z" in str(creds)
     assert repr(StaticProvider(creds)) == "StaticProvider(source='s')"
@@ -496,7 +492,7 @@ def test_credentials_never_show_secrets() -> None:
 def test_attempts_and_errors_are_masked(simulator: Simulator) -> None:
     provider = resolve({**simulator.environ(), "JUPYTER_LEASE_AUTH_TOKEN": TOKEN})
     text = repr(provider) + repr(provider.attempts) + repr(provider.get(0))
-    assert_no_secret(text, simulator.sk, simulator.ak)
+    assert_no_secret(text, secrets=(simulator.sk, simulator.ak))
     assert mask(simulator.ak) in text
 
 
@@ -644,7 +640,7 @@ def test_a_secret_echoed_by_the_server_never_reaches_a_message(shape: str) -> No
     assert status.returncode == 1 and status.stderr.startswith("jupyter lease: error: ShowLease")
     assert "ShowLease failed" in doctor.stdout
     texts = [str(info.value), repr(info.value.args), status.stderr, status.stdout, doctor.stdout]
-    assert_no_secret("\n".join(texts + [doctor.stderr]), secret)
+    assert_no_secret("\n".join(texts + [doctor.stderr]), secrets=[secret])
 
 
 def test_network_errors_are_scrubbed_of_the_secrets_in_use() -> None:
@@ -677,7 +673,7 @@ def test_a_failing_source_does_not_echo_a_secret_of_the_chain(
     assert attempt.detail == "Session() failed: RuntimeError: login refused: ***"
     report = run_doctor(DoctorOptions(environ=env, use_metadata=False))
     texts = [repr(resolution), str(resolution.error), report.to_text(), report.to_html()]
-    assert_no_secret("\n".join(texts), password)
+    assert_no_secret("\n".join(texts), secrets=[password])
 
 
 def test_doctor_scrubs_the_secrets_in_use_from_every_cell(simulator: Simulator) -> None:
@@ -690,4 +686,4 @@ def test_doctor_scrubs_the_secrets_in_use_from_every_cell(simulator: Simulator) 
     )
     (row,) = report.section("Connectivity").rows
     assert row.value == "ShowLease failed: server said ***"
-    assert_no_secret(report.to_text() + report.to_html() + repr(report.to_dict()), token)
+    assert_no_secret(report.to_text() + report.to_html() + repr(report.to_dict()), secrets=[token])

@@ -21,7 +21,7 @@ from typing import Dict, Iterator, List, Tuple
 
 import pytest
 
-from .test_server import TOKEN, JupyterServer, _clean_env
+from tests.support.jupyter import TOKEN, JupyterServer, clean_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -49,16 +49,11 @@ def server_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     return python
 
 
-class OutsideServer(JupyterServer):
+def outside_server(root: Path, env: Dict[str, str], python: str) -> JupyterServer:
     """jupyter_server from ``python``, its extensions from its config path only."""
-
-    def __init__(self, root: Path, env: Dict[str, str], python: str) -> None:
-        super().__init__(root, env, token=TOKEN, base_url="/b/")
-        self.python = python
-
-    def command(self) -> List[str]:
-        command = [self.python, *super().command()[1:]]
-        return [a for a in command if not a.startswith("--ServerApp.jpserver_extensions")]
+    return JupyterServer(
+        root, env, token=TOKEN, base_url="/b/", python=python, lease_extension=None
+    )
 
 
 def _run(python: str, env: Dict[str, str], *args: str) -> Tuple[int, str, str]:
@@ -77,8 +72,8 @@ def _doctor_row(python: str, env: Dict[str, str]) -> Dict[str, str]:
 
 
 @pytest.fixture
-def started(tmp_path: Path, server_python: str) -> Iterator[List[OutsideServer]]:
-    servers: List[OutsideServer] = []
+def started(tmp_path: Path, server_python: str) -> Iterator[List[JupyterServer]]:
+    servers: List[JupyterServer] = []
     try:
         yield servers
     finally:
@@ -87,11 +82,11 @@ def started(tmp_path: Path, server_python: str) -> Iterator[List[OutsideServer]]
 
 
 def test_enable_user_makes_the_restarted_server_load_the_extension(
-    tmp_path: Path, server_python: str, started: List[OutsideServer]
+    tmp_path: Path, server_python: str, started: List[JupyterServer]
 ) -> None:
-    first = OutsideServer(tmp_path, _clean_env(), server_python)
+    first = outside_server(tmp_path, clean_env(), server_python)
     started.append(first)
-    first.start().wait_ready()
+    first.start()
     env = first.env
     assert first.get("jupyter-lease/api/lease").status_code == 404  # really not loaded
     row = _doctor_row(server_python, env)
@@ -109,9 +104,9 @@ def test_enable_user_makes_the_restarted_server_load_the_extension(
     assert json.loads(written.read_text()) == ENTRY
 
     first.stop()
-    second = OutsideServer(tmp_path, _clean_env(), server_python)  # same dirs, new port
+    second = outside_server(tmp_path, clean_env(), server_python)  # same dirs, new port
     started.append(second)
-    second.start().wait_ready()
+    second.start()
     assert second.get("jupyter-lease/api/lease").status_code == 503  # loaded, not configured
     row = _doctor_row(server_python, env)
     assert row["value"] == "enabled" and row["status"] == "ok" and row["hint"] == "", row
@@ -128,7 +123,7 @@ def test_enable_user_makes_the_restarted_server_load_the_extension(
 def test_enable_refuses_a_file_it_must_not_change_in_one_line(
     tmp_path: Path, content: str, says: str
 ) -> None:
-    env = {**_clean_env(), "JUPYTER_CONFIG_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    env = {**clean_env(), "JUPYTER_CONFIG_DIR": str(tmp_path), "HOME": str(tmp_path)}
     path = tmp_path / "jupyter_server_config.d" / "jupyter_lease.json"
     path.parent.mkdir()
     path.write_text(content)
@@ -140,7 +135,7 @@ def test_enable_refuses_a_file_it_must_not_change_in_one_line(
 
 
 def test_enable_merges_into_a_file_with_other_extensions(tmp_path: Path) -> None:
-    env = {**_clean_env(), "JUPYTER_CONFIG_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    env = {**clean_env(), "JUPYTER_CONFIG_DIR": str(tmp_path), "HOME": str(tmp_path)}
     path = tmp_path / "jupyter_server_config.d" / "jupyter_lease.json"
     path.parent.mkdir()
     path.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {"other": True}}}))
@@ -153,7 +148,7 @@ def test_enable_merges_into_a_file_with_other_extensions(tmp_path: Path) -> None
 def test_enable_sys_prefix_writes_where_that_python_looks(
     tmp_path: Path, server_python: str
 ) -> None:
-    env = {**_clean_env(), "JUPYTER_CONFIG_DIR": str(tmp_path / "empty"), "HOME": str(tmp_path)}
+    env = {**clean_env(), "JUPYTER_CONFIG_DIR": str(tmp_path / "empty"), "HOME": str(tmp_path)}
     prefix = Path(server_python).parent.parent
     code, out, err = _run(server_python, env, "enable", "--sys-prefix")
     path = prefix / "etc" / "jupyter" / "jupyter_server_config.d" / "jupyter_lease.json"

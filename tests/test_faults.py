@@ -1,15 +1,14 @@
-"""The fault matrix (tests/fault_matrix.py): each fault in its own test, and docs/reliability.md
-saying what each one did."""
+"""The fault matrix (tests/support/fault_matrix.py): each fault in its own test, and
+docs/reliability.md saying what each one did."""
 
 from __future__ import annotations
 
 import pytest
 
 from jupyter_lease.simulator.faults import FAULTS
-
-from . import fault_matrix
-from .fault_cases import CASES, NOT_INJECTED, Inject
-from .fault_matrix import DOC, NeedsRoot, documented_rows, preamble, row, run_case
+from tests.support import fault_matrix
+from tests.support.fault_cases import CASES, NOT_INJECTED, Inject
+from tests.support.fault_matrix import DOC, NeedsRoot, documented_rows, preamble, row, run_case
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -23,14 +22,14 @@ def test_fault(case, capfd):
     assert printed == "", f"printed during the case: {printed[-1000:]!r}"
     documented = documented_rows(DOC.read_text()).get(case.name)
     assert documented == row(outcome), (
-        "docs/reliability.md is out of date: python -m tests.fault_matrix"
+        "docs/reliability.md is out of date: python -m tests.support.fault_matrix"
     )
 
 
 def test_reliability_doc_has_one_row_per_case_in_order():
     text = DOC.read_text()
     rows = documented_rows(text)
-    assert list(rows) == [case.name for case in CASES], "python -m tests.fault_matrix"
+    assert list(rows) == [case.name for case in CASES], "python -m tests.support.fault_matrix"
     matrix = "".join(line + "\n" for line in rows.values())
     assert text == preamble() + matrix + fault_matrix.elsewhere_section()
 

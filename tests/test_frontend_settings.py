@@ -11,8 +11,7 @@ from traitlets.config import Config, Configurable
 
 from jupyter_lease.server.frontend import frontend_settings
 from jupyter_lease.simulator.app import Simulator
-
-from .test_server import JupyterServer, _clean_env
+from tests.support.jupyter import JupyterServer, clean_env
 
 LEASE = "jupyter-lease/api/lease"
 DEFAULT_MS = [1_800_000, 600_000, 300_000, 60_000]
@@ -79,12 +78,12 @@ def test_a_value_of_the_wrong_type_is_one_warning_line_and_every_default(caplog)
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     sim = Simulator().start()
     root = tmp_path_factory.mktemp("frontend-settings")
-    srv = JupyterServer(root, {**_clean_env(), **sim.environ()})
+    srv = JupyterServer(root, {**clean_env(), **sim.environ()})
     (root / "config" / "jupyter_server_config.py").write_text(
         'c.JupyterLease.warn_at = "45m"\nc.JupyterLease.extend_choices = ["2h", "later"]\n'
     )
     try:
-        srv.start().wait_ready()
+        srv.start()
         yield srv
     finally:
         srv.stop()

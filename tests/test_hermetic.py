@@ -20,8 +20,7 @@ import pytest
 import requests
 
 from jupyter_lease.simulator.app import Simulator
-
-from .conftest import HERMETIC_DIRS
+from tests.support.hermetic import HERMETIC_DIRS
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 REPO = Path(__file__).resolve().parent.parent

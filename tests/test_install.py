@@ -17,7 +17,7 @@ from typing import Dict, List, NamedTuple
 
 import pytest
 
-from .test_demo import DEMO_TIMEOUT, assert_demo_ran_clean, demo_env, side_by_side
+from tests.support.demo import DEMO_TIMEOUT, assert_demo_ran_clean, demo_env, side_by_side
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 

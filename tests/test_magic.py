@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from .kernel_helpers import KernelSession, iter_strings
+from tests.support.kernel_helpers import KernelSession, iter_strings
 
 pytestmark = pytest.mark.kernel
 

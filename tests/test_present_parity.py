@@ -1,8 +1,8 @@
 """``static/present.js`` says exactly what ``jupyter_lease.core.present`` says.
 
-The table of cases (``present_cases.py``) goes to Node as JSON — each reading as the browser
-gets it, ``Reading.to_json()`` — and each answer must match Python's field for field: stage,
-headline, detail (in UTC and in a +05:30 zone), warning, and the numbers behind them.
+The table of cases (``tests/support/present_cases.py``) goes to Node as JSON — each reading as
+the browser gets it, ``Reading.to_json()`` — and each answer must match Python's field for field:
+stage, headline, detail (in UTC and in a +05:30 zone), warning, and the numbers behind them.
 Without ``node`` the test is skipped, except in CI (``$CI`` set), where it fails.
 """
 
@@ -29,8 +29,7 @@ from jupyter_lease.core import (
 )
 from jupyter_lease.core.present import NEAR_END_S
 from jupyter_lease.core.reading import JSON_VERSION
-
-from .present_cases import ZONES, Case, all_cases, to_fixture
+from tests.support.present_cases import ZONES, Case, all_cases, to_fixture
 
 PRESENT_JS = Path(jupyter_lease.__file__).parent / "static" / "present.js"
 

@@ -72,7 +72,7 @@ def test_the_cli_refuses_a_bad_provider_in_one_line(capsys):
 
 @pytest.mark.kernel
 def test_the_magic_provider_trait_reaches_the_runtime(bare, sim_env, tmp_path):
-    from .kernel_helpers import KernelSession
+    from tests.support.kernel_helpers import KernelSession
 
     env = {**os.environ, **sim_env, "SLURM_JOB_ID": "7", "JUPYTER_RUNTIME_DIR": str(tmp_path)}
     with KernelSession(env=env) as kernel:

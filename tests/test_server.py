@@ -7,14 +7,11 @@ import asyncio
 import json
 import logging
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List
 
 import pytest
 import requests
@@ -24,158 +21,10 @@ from jupyter_lease.core import Reading, present
 from jupyter_lease.server.extension import CONFIG_RETRY, LeaseService, Offload
 from jupyter_lease.simulator.app import Simulator
 from jupyter_lease.watch.cache import CACHE_DIR_ENV
-
-from .kernel_helpers import KernelSession
-from .test_cache import make_source
-
-LEASE = "jupyter-lease/api/lease"
-EXTEND = "jupyter-lease/api/lease/extend"
-XSRF = "5f3b2c1d0e9a8b7c6d5e4f3a2b1c0d9e"  # any value: the cookie and the header must match
-TOKEN = "test-token-0123456789abcdef"
-# What must never reach the environment of the "not configured" server.
-_LEASE_ENV_PREFIXES = ("JUPYTER_LEASE_", "HUAWEICLOUD_", "MA_", "MODELARTS_")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class JupyterServer:
-    """A ``python -m jupyter_server`` subprocess with its own HOME and Jupyter dirs."""
-
-    def __init__(
-        self,
-        root: Path,
-        env: Dict[str, str],
-        *,
-        token: str = "",
-        base_url: str = "/",
-    ) -> None:
-        self.root, self.token, self.base_url = root, token, base_url
-        self.port = _free_port()
-        self.cache_dir = root / "cache"
-        dirs = {name: root / name for name in ("home", "config", "data", "runtime")}
-        for path in (*dirs.values(), self.cache_dir):
-            path.mkdir(parents=True, exist_ok=True)
-        self.env = {
-            **env,
-            "HOME": str(dirs["home"]),
-            "JUPYTER_CONFIG_DIR": str(dirs["config"]),
-            "JUPYTER_DATA_DIR": str(dirs["data"]),
-            "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
-            CACHE_DIR_ENV: str(self.cache_dir),
-        }
-        self.log_path = root / "server.log"
-        self.proc: Optional[subprocess.Popen] = None
-
-    def command(self) -> List[str]:
-        return [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--no-browser",
-            "--allow-root",
-            "--ip=127.0.0.1",
-            f"--port={self.port}",
-            "--ServerApp.port_retries=0",
-            f"--ServerApp.base_url={self.base_url}",
-            # ServerApp.token, not IdentityProvider.token: jupyter_server 1.x ignores the latter.
-            f"--ServerApp.token={self.token}",
-            "--ServerApp.password=",
-            # Explicit: this test must not depend on the config file a wheel installs.
-            "--ServerApp.jpserver_extensions={'jupyter_lease': True}",
-        ]
-
-    def start(self) -> JupyterServer:
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                self.command(),
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=str(self.root),
-            )
-        return self
-
-    def wait_ready(self, timeout: float = 45.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"jupyter_server exited:\n{self.log()}")
-            try:
-                if self.get("api/status", auth=True).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"jupyter_server not ready in {timeout} s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{self.base_url}{path}"
-
-    def _headers(self, auth: bool) -> Dict[str, str]:
-        return {"Authorization": f"token {self.token}"} if auth and self.token else {}
-
-    def get(self, path: str, *, auth: bool = True) -> requests.Response:
-        return requests.get(self.url(path), headers=self._headers(auth), timeout=30)
-
-    def post(
-        self, path: str, body: Any, *, xsrf: Optional[str] = XSRF, auth: bool = True
-    ) -> requests.Response:
-        """POST as the browser does: the ``_xsrf`` cookie echoed in ``X-XSRFToken``."""
-        headers = self._headers(auth)
-        cookies = {}
-        if xsrf is not None:
-            headers["X-XSRFToken"] = xsrf
-            cookies["_xsrf"] = XSRF
-        data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-        return requests.post(
-            self.url(path), data=data, headers=headers, cookies=cookies, timeout=60
-        )
-
-    def delete(self, path: str) -> requests.Response:
-        """DELETE as the browser does (the ``_xsrf`` cookie echoed in ``X-XSRFToken``)."""
-        headers = {**self._headers(True), "X-XSRFToken": XSRF}
-        return requests.delete(self.url(path), headers=headers, cookies={"_xsrf": XSRF}, timeout=60)
-
-    def cache_files(self) -> List[Path]:
-        return sorted(self.cache_dir.glob("jupyter_lease-*.json"))
-
-    def forget_cache(self) -> None:
-        for path in self.cache_files():
-            path.unlink()
-
-
-def _clean_env() -> Dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(_LEASE_ENV_PREFIXES)}
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    simulator = Simulator().start()
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
+from tests.support.checks import assert_no_secret, assert_one_line_error
+from tests.support.factories import make_source, renew_calls, show_calls
+from tests.support.jupyter import EXTEND, LEASE, TOKEN, JupyterServer, clean_env
+from tests.support.kernel_helpers import KernelSession
 
 
 @pytest.fixture(scope="module")
@@ -183,18 +32,18 @@ def servers(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """Three servers, started in parallel: open (auth off), token + non-root base_url whose
     UUID names the notebook, and one with no ModelArts configuration at all."""
     root = tmp_path_factory.mktemp("servers")
-    env = {**_clean_env(), **sim.environ()}
+    env = {**clean_env(), **sim.environ()}
     no_id = {k: v for k, v in env.items() if k != "JUPYTER_LEASE_NOTEBOOK_ID"}
     started = {
         "open": JupyterServer(root / "open", env),
         "token": JupyterServer(
             root / "token", no_id, token=TOKEN, base_url=f"/some/base/{sim.notebook_id}/"
         ),
-        "unconfigured": JupyterServer(root / "unconfigured", _clean_env()),
+        "unconfigured": JupyterServer(root / "unconfigured", clean_env()),
     }
     try:
         for server in started.values():
-            server.start()
+            server.launch()
         for server in started.values():
             server.wait_ready()
         yield started
@@ -213,67 +62,7 @@ def server(servers: Dict[str, Any], sim: Simulator) -> Iterator[JupyterServer]:
     sim.clear_faults()
 
 
-def show_calls(sim: Simulator) -> int:
-    return sim.count(method="GET", path_suffix="/lease")
-
-
-def renew_calls(sim: Simulator) -> int:
-    return sim.count(method="PATCH", path_suffix="/lease")
-
-
-def assert_one_line_error(response: requests.Response, status: int) -> Dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body["error"], str) and body["error"]
-    assert "\n" not in body["error"] and "Traceback" not in response.text
-    return body
-
-
-def assert_no_secret(sim: Simulator, text: str) -> None:
-    for secret in (sim.ak, sim.sk, "SDK-HMAC", "Signature="):
-        assert secret not in text
-
-
 # -- GET -------------------------------------------------------------------------------------
-
-
-def test_get_answers_the_reading_with_the_clock_offset_beside_it(server, sim):
-    sim.advance(90)  # ModelArts' clock runs 90 s ahead of this machine's
-    try:
-        truth = sim.set_lease(remaining=5400)
-        before = time.time() * 1000
-        response = server.get(LEASE)
-        after = time.time() * 1000
-    finally:
-        sim.advance(-90)
-    assert response.status_code == 200, response.text
-    view = response.json()
-    # + the keep-alive summary and the server's settings (server/frontend.py)
-    assert set(view) == {"reading", "now_ms", "keep_alive", "settings", "push"}
-    reading = view["reading"]
-    assert Reading.from_json(reading).to_json() == reading  # THE one shape, version 1
-    assert (reading["kind"], reading["source_id"]) == ("timed", sim.notebook_id)
-    # ModelArts' deadline as it said it, and its clock's offset (Date: 1 s resolution) beside.
-    assert reading["deadline_ms"] == truth["create_at"] + truth["duration"]
-    assert abs(reading["clock_offset_ms"] - 90_000) < 1500
-    assert before - 5 <= view["now_ms"] <= after + 5
-    assert abs(reading["read_at_ms"] - 90_000 - view["now_ms"]) < 1500
-    shown = present(Reading.from_json(reading), view["now_ms"] / 1000)
-    assert abs(shown.remaining_s - 5400) < 1.5 and shown.headline == "1 h 30 min left"
-    assert reading["stale"] is False and reading["error"] is None
-    assert reading["can_extend"] is True and reading["extend_range_ms"] == [3_600_000, 259_200_000]
-
-
-def test_get_has_no_deadline_for_an_idle_lease(server, sim):
-    sim.set_lease(lease_type="IDLE")
-    try:
-        reading = server.get(LEASE).json()["reading"]
-    finally:
-        sim.set_lease(lease_type="TIMING", remaining=7200)
-    assert reading["kind"] == "idle" and reading["deadline_ms"] is None
-    assert reading["idle_after_ms"] > 0  # "stops after N idle"
-    assert reading["can_extend"] is False  # only with force: it would become timed
 
 
 def test_get_is_answered_from_the_shared_cache(server, sim):
@@ -283,7 +72,7 @@ def test_get_is_answered_from_the_shared_cache(server, sim):
         assert server.get(LEASE).status_code == 200
     assert show_calls(sim) == calls  # one upstream call per poll interval, not per request
     (cache_file,) = server.cache_files()
-    assert_no_secret(sim, cache_file.read_text(encoding="utf-8"))
+    assert_no_secret(cache_file.read_text(encoding="utf-8"), sim=sim)
 
 
 def timed_get(server: JupyterServer, path: str) -> float:
@@ -359,18 +148,6 @@ def test_offload_shares_one_read_and_keeps_a_thread_for_extends():
     assert reads == [1] * 5  # everyone got the one read's result
 
 
-def test_an_out_of_range_answer_is_502_once_then_the_lease_again(server, sim):
-    # The simulator's ill_typed_field duration=1e17 used to be cached and make every later
-    # request a 500, long after ModelArts answered normally again.
-    sim.inject("ill_typed_field", count=1, field="duration", value=1e17)
-    body = assert_one_line_error(server.get(LEASE), 502)
-    assert "'duration' is out of range" in body["error"]
-    response = server.get(LEASE)  # the fault is spent: ModelArts is fine again
-    assert response.status_code == 200, response.text
-    truth = sim.state()["notebooks"][sim.notebook_id]["lease"]
-    assert response.json()["reading"]["deadline_ms"] == truth["create_at"] + truth["duration"]
-
-
 def test_a_poisoned_cache_file_does_not_break_the_server(server, sim):
     assert server.get(LEASE).status_code == 200
     (cache_file,) = server.cache_files()
@@ -409,17 +186,6 @@ def test_extend_renews_and_answers_the_fresh_lease(server, sim):
 
 
 @pytest.mark.parametrize(
-    "body",
-    [{"duration": "abc"}, {"duration": "30m"}, {"duration": "73h"}, {"duration": 7200}, {}, "{no"],
-    ids=["garbage", "too-short", "too-long", "number", "missing", "not-json"],
-)
-def test_a_bad_duration_is_400_with_one_line(server, sim, body):
-    renews = renew_calls(sim)
-    assert_one_line_error(server.post(EXTEND, body), 400)
-    assert renew_calls(sim) == renews
-
-
-@pytest.mark.parametrize(
     "fault, code",
     [("403", "ModelArts.0108"), ("not_running", "ModelArts.6327"), ("401", "APIG.0301")],
 )
@@ -429,16 +195,10 @@ def test_api_errors_on_extend_are_502_with_code_and_request_id(server, sim, faul
     body = assert_one_line_error(response, 502)
     assert body["code"] == code
     assert body["request_id"] == sim.requests()[-1]["request_id"]
-    assert_no_secret(sim, response.text)
+    assert_no_secret(response.text, sim=sim)
     log = server.log()
     assert "jupyter_lease: extending the lease: " in log and code in log
-    assert_no_secret(sim, log)
-
-
-def test_get_without_any_known_lease_maps_api_errors_to_502(server, sim):
-    sim.inject("403", count=1)
-    body = assert_one_line_error(server.get(LEASE), 502)
-    assert body["code"] == "ModelArts.0108" and body["request_id"]
+    assert_no_secret(log, sim=sim)
 
 
 def test_get_answers_the_last_known_lease_as_stale_when_the_refresh_fails(server, sim):
@@ -534,7 +294,7 @@ def test_no_server_log_has_a_traceback_or_a_secret(servers, sim):
     for each in servers.values():
         log = each.log()
         assert "Traceback" not in log, log
-        assert_no_secret(sim, log)
+        assert_no_secret(log, sim=sim)
         assert "jupyter_lease: lease API at" in log
 
 
@@ -605,7 +365,7 @@ def test_five_kernels_ask_upstream_no_more_than_one(tmp_path):
     kernels: List[KernelSession] = []
 
     def start(sim: Simulator, cache: Path) -> KernelSession:
-        env = {**_clean_env(), **sim.environ(), CACHE_DIR_ENV: str(cache)}
+        env = {**clean_env(), **sim.environ(), CACHE_DIR_ENV: str(cache)}
         session = KernelSession(env=env)
         kernels.append(session)
         return session.start()
@@ -658,7 +418,7 @@ def test_the_widget_and_the_server_show_the_same_deadline_after_an_offset_remeas
     """The seam of issue 10: a kernel used to move the deadline onto its host's clock and keep
     it within 1.5 s of the last one sent, while the server moved it with its own offset; after
     a re-measure the two views differed. Now both send one JSON, built from one cache entry."""
-    env = {**_clean_env(), **sim.environ(), CACHE_DIR_ENV: str(server.cache_dir)}
+    env = {**clean_env(), **sim.environ(), CACHE_DIR_ENV: str(server.cache_dir)}
     stepped = 0.0
     try:
         with KernelSession(env=env) as kernel:
@@ -684,48 +444,6 @@ def test_the_widget_and_the_server_show_the_same_deadline_after_an_offset_remeas
 # -- extend keeps the kind of stop; huge numbers -----------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "lease, fragment",
-    [({"lease_type": "IDLE"}, "1 h 00 min idle"), ({"enabled": False}, "auto-stop is off")],
-    ids=["idle", "auto-stop-off"],
-)
-def test_extend_of_an_idle_or_off_lease_is_409_unless_forced(server, sim, lease, fragment):
-    sim.set_lease(duration_ms=3_600_000, **lease)
-    try:
-        renews = renew_calls(sim)
-        body = assert_one_line_error(server.post(EXTEND, {"duration": "2h"}), 409)
-        assert fragment in body["error"] and "force" in body["error"]
-        assert renew_calls(sim) == renews  # no RenewLease reached ModelArts
-        response = server.post(EXTEND, {"duration": "2h", "force": True})
-        assert response.status_code == 200, response.text
-        assert response.json()["reading"]["kind"] == "timed"
-        assert renew_calls(sim) == renews + 1
-    finally:
-        sim.set_lease(lease_type="TIMING", enabled=True, remaining=7200)
-
-
-@pytest.mark.parametrize("force", ["yes", 1, None, "true"])
-def test_a_force_that_is_not_a_boolean_is_400(server, sim, force):
-    # Not silently "not forced": the 409 that followed told a script to use --force.
-    sim.set_lease(duration_ms=3_600_000, lease_type="IDLE")
-    try:
-        calls = sim.count()
-        body = assert_one_line_error(server.post(EXTEND, {"duration": "2h", "force": force}), 400)
-        assert "force" in body["error"] and "true or false" in body["error"]
-        assert sim.count() == calls  # refused before any request to ModelArts
-    finally:
-        sim.set_lease(lease_type="TIMING", enabled=True, remaining=7200)
-
-
-@pytest.mark.parametrize("duration", ["99999999999999h", "9999999999999999d", "1" * 400 + "h"])
-def test_a_huge_duration_is_400_not_500(server, sim, duration):
-    renews = renew_calls(sim)
-    body = assert_one_line_error(server.post(EXTEND, {"duration": duration}), 400)
-    assert "too long" in body["error"]
-    assert renew_calls(sim) == renews
-    assert "failed unexpectedly" not in server.log()
-
-
 def test_the_servers_base_url_is_a_guess_that_listnotebooks_corrects(tmp_path):
     """The UUID in this server's base_url may not be the notebook's id (ModelArts' docs show
     `…/<id>/lab`, but a hub may put its own there): it is checked with ShowNotebook, and when
@@ -734,7 +452,7 @@ def test_the_servers_base_url_is_a_guess_that_listnotebooks_corrects(tmp_path):
     real_id = "5e4d3c2b-1a09-4f8e-9d7c-6b5a49382716"
     with Simulator() as other:
         other.add_notebook(real_id, lease=5400, url_id=url_uuid)
-        env = {**_clean_env(), **other.environ()}
+        env = {**clean_env(), **other.environ()}
         env.pop("JUPYTER_LEASE_NOTEBOOK_ID", None)
         srv = JupyterServer(tmp_path / "guess", env, token=TOKEN, base_url=f"/user/{url_uuid}/")
         srv.start()

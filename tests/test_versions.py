@@ -22,8 +22,7 @@ from jupyter_lease.doctor.versions import (
     probe_server,
 )
 from jupyter_lease.simulator.app import Simulator
-
-from .test_server import TOKEN, JupyterServer, _clean_env
+from tests.support.jupyter import TOKEN, JupyterServer, clean_env
 
 MODEL_NOT_FOUND = "Error displaying widget: model not found"
 
@@ -90,11 +89,9 @@ def test_kernel_versions_are_this_pythons() -> None:
 def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     """A jupyter_server (2.x here; 1.24 in the Python 3.7 job) behind a token, non-root base_url,
     with the lease extension but no ModelArts configuration."""
-    srv = JupyterServer(
-        tmp_path_factory.mktemp("doctor"), _clean_env(), token=TOKEN, base_url="/b/"
-    )
+    srv = JupyterServer(tmp_path_factory.mktemp("doctor"), clean_env(), token=TOKEN, base_url="/b/")
     try:
-        srv.start().wait_ready()
+        srv.start()
         yield srv
     finally:
         srv.stop()
@@ -160,7 +157,7 @@ def test_a_server_that_does_not_answer_is_one_row(token_server: JupyterServer, t
 
 
 def test_the_cli_doctor_json_has_the_versions_section(token_server: JupyterServer) -> None:
-    env = {**_clean_env(), "JUPYTER_RUNTIME_DIR": runtime_dir(token_server)}
+    env = {**clean_env(), "JUPYTER_RUNTIME_DIR": runtime_dir(token_server)}
     out = subprocess.run(
         [sys.executable, "-m", "jupyter_lease", "doctor", "--json"],
         env=env,

@@ -12,9 +12,8 @@ import pytest
 from jupyter_lease.core.retry import RetryPolicy
 from jupyter_lease.core.schedule import PollSchedule
 from jupyter_lease.watch.watcher import Watcher
-
-from .clocks import FakeClock
-from .test_client import make_client
+from tests.support.clocks import FakeClock
+from tests.support.factories import make_client
 
 M = timedelta(minutes=1)
 

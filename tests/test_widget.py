@@ -17,9 +17,8 @@ import pytest
 from jupyter_lease.core import DEFAULT_EXTEND_CHOICES, Reading
 from jupyter_lease.kernel.widget import CLOCK_NEWS_MS, CountdownWidget, render_html, render_text
 from jupyter_lease.watch.watcher import Snapshot, Watcher
-
-from .kernel_helpers import KernelSession, iter_strings
-from .test_client import make_client
+from tests.support.factories import make_client
+from tests.support.kernel_helpers import KernelSession, iter_strings
 
 NOW_MS = 1_780_000_000_000  # 2026-05-28T20:26:40Z
 H = 3_600_000

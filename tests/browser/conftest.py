@@ -10,7 +10,6 @@ written only when ``JUPYTER_LEASE_SCREENSHOTS`` names a directory
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Sequence
@@ -18,60 +17,16 @@ from typing import Any, Callable, Dict, Iterator, List, Sequence
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
-
-from ._jupyter import JupyterServer, NotebookPage, screenshot_dir
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-VIEWPORT = {"width": 1180, "height": 760}
-
-
-def _missing_browser() -> str:
-    if importlib.util.find_spec("playwright") is None:
-        return "Playwright for Python (pip install playwright; no `playwright install`)"
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        return f"{CHROMIUM} (apt-get install chromium)"
-    return ""
-
-
-def require(missing: str) -> None:
-    """Skip for a clear reason (in CI, tests/conftest.py makes that skip a failure)."""
-    if missing:
-        pytest.skip(f"browser tests need {missing}")
-
-
-def require_module(name: str) -> None:
-    if importlib.util.find_spec(name) is None:
-        require(f"{name} (pip install {name})")
-
-
-@contextlib.contextmanager
-def headless_chromium() -> Iterator[Any]:
-    """Debian's Chromium through Playwright, headless, stopped on the way out (the tests, the
-    Slurm browser test and the status-bar benchmark all start it here)."""
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
+from tests.support.browser import (
+    VIEWPORT,
+    headless_chromium,
+    missing_browser,
+    require,
+    require_module,
+)
+from tests.support.jupyter import JupyterServer
+from tests.support.page import NotebookPage, screenshot_dir
+from tests.support.status import page_url, wait_item
 
 
 @pytest.fixture(scope="package")
@@ -79,7 +34,7 @@ def chromium() -> Iterator[Any]:
     """One headless Chromium for the browser tests. Package scope, not session: Playwright's
     sync API keeps an asyncio loop running in the main thread while it is started, and the
     tests after this package call asyncio.run()."""
-    require(_missing_browser())
+    require(missing_browser())
     with headless_chromium() as browser:
         yield browser
 
@@ -92,13 +47,9 @@ def _server_env(simulator: Simulator) -> Dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def lease_simulator(chromium: Any) -> Iterator[Simulator]:
-    """A simulator shared by one module's tests (each test sets the lease it needs)."""
-    sim = Simulator().start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
+def lease_simulator(chromium: Any, sim: Simulator) -> Simulator:
+    """The module's simulator (tests/support/fixtures.py), once a browser is known to exist."""
+    return sim
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +61,7 @@ def start_server(
     servers: List[JupyterServer] = []
 
     def start(**kwargs: Any) -> JupyterServer:
-        app = kwargs.get("app", "lab")
+        app = kwargs.setdefault("app", "lab")
         require_module("jupyterlab" if app == "lab" else "notebook")
         root = tmp_path_factory.mktemp(f"jupyter-{app}")
         server = JupyterServer(root, _server_env(lease_simulator), **kwargs)
@@ -170,6 +121,46 @@ def open_notebook(
                 print(f"--- server log tail ({notebook.server.log_path}):")
                 print(notebook.server.log()[-4000:])
             notebook.server.shutdown_kernels()
+        for context in contexts:
+            with contextlib.suppress(Exception):
+                context.close()
+
+
+@pytest.fixture
+def browser_pages(
+    chromium: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., List[Any]]]:
+    """``browser_pages(server, n=1)``: ``n`` tabs of one browser context (they share storage,
+    as a user's tabs do), each open on ``page_url(server)`` with the item showing a time."""
+    contexts: List[Any] = []
+    opened: List[Any] = []
+
+    def open_(server: JupyterServer, n: int = 1, scripts: Sequence[str] = ()) -> List[Any]:
+        scale = 2 if screenshot_dir() is not None else 1
+        context = chromium.new_context(viewport=VIEWPORT, device_scale_factor=scale)
+        contexts.append(context)
+        for script in scripts:
+            context.add_init_script(script)
+        pages = []
+        for _ in range(n):
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            page.goto(page_url(server), wait_until="domcontentloaded")
+            pages.append(page)
+            opened.append(page)
+        for page in pages:
+            wait_item(page)
+        return pages
+
+    try:
+        yield open_
+    finally:
+        report = getattr(request.node, "_lease_rep_call", None)
+        if report is not None and report.failed:
+            for i, page in enumerate(opened):
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=str(tmp_path / f"failed-{i}.png"))
+                    print(f"screenshot of the failed page: {tmp_path / f'failed-{i}.png'}")
         for context in contexts:
             with contextlib.suppress(Exception):
                 context.close()

@@ -15,9 +15,9 @@ from typing import Any, Callable, Dict, List, Tuple
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
-
-from ._jupyter import JupyterServer, parse_countdown
-from ._scenarios import (
+from tests.support.jupyter import JupyterServer
+from tests.support.page import parse_countdown
+from tests.support.scenarios import (
     EXTEND_CELLS,
     FAKE_NOTIFICATIONS,
     LOAD,
@@ -129,7 +129,7 @@ def test_reload_shows_the_true_remaining_time(
     # shows the new truth from the Jupyter server at once, not the kernel's last news.
     lease_simulator.set_lease(remaining=4 * 60)
     set_at = time.monotonic()
-    lab.forget_lease_cache()  # what the cache's expiry does within a minute
+    lab.forget_cache()  # what the cache's expiry does within a minute
     nb.reload()
     nb.wait_widget()
     state = wait_state(
@@ -221,7 +221,7 @@ def test_extend_is_offered_for_a_timed_lease_only(
     try:
         for step, (arrange, kind, shown) in enumerate(steps):
             arrange()
-            lab.forget_lease_cache()
+            lab.forget_cache()
             # The first step starts the watcher and its view; `%lease` then polls it at once.
             nb.run_cells(1, first=min(step, 1))
             state = wait_state(
@@ -279,7 +279,7 @@ def test_a_closed_view_stays_quiet(
     # 1. The view's first GET answers after the view is gone, with a lease in the warning stage.
     clear_outputs(nb)
     lease_simulator.set_lease(remaining=4 * 60)
-    lab.forget_lease_cache()
+    lab.forget_cache()
     with nb.page.expect_response(LEASE_GET):
         gets[0].continue_()
     nb.page.unroute(LEASE_GET)

@@ -18,16 +18,15 @@ from typing import Any, Callable, Dict
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
-
-from ._jupyter import JupyterServer
-from ._scenarios import (
+from tests.support.browser import require
+from tests.support.jupyter import JupyterServer
+from tests.support.scenarios import (
     EXTEND_CELLS,
     TICKING_CELLS,
     countdown_ticks_while_sleeping,
     extend_during_sleep,
     fresh_lease,
 )
-from .conftest import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 

@@ -11,9 +11,8 @@ from typing import Any, Callable
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
-
-from ._jupyter import JupyterServer
-from ._scenarios import (
+from tests.support.jupyter import JupyterServer
+from tests.support.scenarios import (
     EXTEND_CELLS,
     TICKING_CELLS,
     countdown_ticks_while_sleeping,

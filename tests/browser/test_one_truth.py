@@ -16,10 +16,10 @@ from typing import Any, Callable, Dict
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
-
-from ._jupyter import COUNTDOWN, JupyterServer
-from ._scenarios import LOAD, fresh_lease, renewals, wait_until
-from ._status import ITEM, PANEL, page_url, wait_item
+from tests.support.jupyter import JupyterServer
+from tests.support.page import COUNTDOWN
+from tests.support.scenarios import LOAD, fresh_lease, renewals, wait_until
+from tests.support.status import ITEM, PANEL, page_url, wait_item
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 

@@ -19,14 +19,11 @@ from typing import Any, Callable
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
-
-from . import _status
-from ._jupyter import JupyterServer
-from ._scenarios import fresh_lease, wait_until
-from ._status import ITEM
+from tests.support.jupyter import JupyterServer
+from tests.support.scenarios import fresh_lease, wait_until
+from tests.support.status import ITEM
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-browser_pages = _status.browser_pages  # the fixture, for this module
 
 WITHIN_MS = 1000
 _RECORD = """([selector, pattern]) => {

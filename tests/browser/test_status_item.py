@@ -14,11 +14,9 @@ from typing import Any, Callable, Dict
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
-
-from . import _status
-from ._jupyter import JupyterServer
-from ._scenarios import SLEEP, fresh_lease, renewals, wait_until
-from ._status import (
+from tests.support.jupyter import JupyterServer
+from tests.support.scenarios import SLEEP, fresh_lease, renewals, wait_until
+from tests.support.status import (
     ITEM,
     PANEL,
     item_seconds,
@@ -32,7 +30,6 @@ from ._status import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-browser_pages = _status.browser_pages  # the fixture, for this module
 
 APPS = ["lab", "notebook"]
 
@@ -202,7 +199,7 @@ def test_server_extension_failing_makes_the_item_stale(
     (page,) = browser_pages(server)
     assert item_state(page)["stale"] == "false"
     lease_simulator.inject("500", count=100)
-    server.forget_lease_cache()  # nothing known: the server extension answers 502
+    server.forget_cache()  # nothing known: the server extension answers 502
     try:
         refresh(page)
         state = wait_item(page, "el.dataset.stale === 'true'", timeout=30)

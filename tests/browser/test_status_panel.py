@@ -18,11 +18,10 @@ from typing import Any, Callable, Dict
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
-
-from . import _status
-from ._jupyter import JupyterServer
-from ._scenarios import SLEEP, fresh_lease, renewals, wait_until
-from ._status import (
+from tests.support import status as _status
+from tests.support.jupyter import JupyterServer
+from tests.support.scenarios import SLEEP, fresh_lease, renewals, wait_until
+from tests.support.status import (
     ITEM,
     PANEL,
     item_seconds,
@@ -35,7 +34,6 @@ from ._status import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-browser_pages = _status.browser_pages  # the fixture, for this module
 
 APPS = ["lab", "notebook"]
 CONFIG = """\

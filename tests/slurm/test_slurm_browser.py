@@ -12,16 +12,16 @@ from typing import Any, Dict, List
 
 import pytest
 
-from ..browser._jupyter import JupyterServer
-from ..browser._status import item_seconds, item_state, page_url, wait_item
-from ..browser.conftest import (
+from tests.support.browser import (
     VIEWPORT,
-    _missing_browser,
     headless_chromium,
+    missing_browser,
     require,
     require_module,
 )
-from .cluster import SlurmCluster
+from tests.support.jupyter import JupyterServer
+from tests.support.slurm_cluster import SlurmCluster
+from tests.support.status import item_seconds, item_state, page_url, wait_item
 
 pytestmark = [pytest.mark.slurm, pytest.mark.browser]
 
@@ -39,7 +39,7 @@ class LabInJob(JupyterServer):
 
 @pytest.mark.timeout(180)
 def test_jupyterlab_in_a_job_shows_its_walltime_in_the_status_bar(cluster: SlurmCluster, tmp_path):
-    require(_missing_browser())
+    require(missing_browser())
     require_module("jupyterlab")
     job = cluster.sbatch("sleep 600", time_min=8)
     cluster.wait_state(job, ["RUNNING"])
@@ -47,7 +47,7 @@ def test_jupyterlab_in_a_job_shows_its_walltime_in_the_status_bar(cluster: Slurm
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_LEASE_")}
     env["SLURM_CONF"] = str(cluster.conf)
     token = secrets.token_hex(16)
-    lab = LabInJob(tmp_path, env, job, token=token, base_url="/user/jl/")
+    lab = LabInJob(tmp_path, env, job, app="lab", token=token, base_url="/user/jl/")
     try:
         lab.start(timeout=90)
         with headless_chromium() as browser:

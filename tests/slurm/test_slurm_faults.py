@@ -11,9 +11,8 @@ import pytest
 from jupyter_lease.core import present
 from jupyter_lease.core.reading import ERROR_LIMIT
 from jupyter_lease.slurm import SlurmCommands, SlurmSource
-
-from .cluster import SlurmCluster
-from .conftest import StandIns
+from tests.support.slurm import StandIns
+from tests.support.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slurm
 

@@ -13,8 +13,8 @@ from typing import Dict
 
 import pytest
 
-from ..kernel_helpers import KernelSession
-from .cluster import SlurmCluster
+from tests.support.kernel_helpers import KernelSession
+from tests.support.slurm_cluster import SlurmCluster
 
 pytestmark = [pytest.mark.slurm, pytest.mark.kernel]
 

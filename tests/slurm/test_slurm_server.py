@@ -9,8 +9,8 @@ from typing import Dict, List
 
 import pytest
 
-from ..test_server import EXTEND, LEASE, JupyterServer, _clean_env
-from .cluster import SlurmCluster
+from tests.support.jupyter import EXTEND, LEASE, JupyterServer, clean_env
+from tests.support.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slurm
 
@@ -33,10 +33,10 @@ def test_the_server_in_a_job_serves_and_extends_its_walltime(cluster: SlurmClust
     job = cluster.sbatch("sleep 300", time_min=5)
     cluster.wait_state(job, ["RUNNING"])
     end = cluster.end_time(job)
-    env = dict(_clean_env(), SLURM_CONF=str(cluster.conf))
+    env = dict(clean_env(), SLURM_CONF=str(cluster.conf))
     server = ServerInJob(tmp_path, env, job, token=TOKEN, base_url="/user/jl/")
     try:
-        server.start().wait_ready()
+        server.start()
         answer = server.get(LEASE)
         assert answer.status_code == 200, answer.text
         reading = answer.json()["reading"]

@@ -13,9 +13,8 @@ import pytest
 from jupyter_lease.core.schedule import PollSchedule
 from jupyter_lease.slurm import SlurmCommands, SlurmSource
 from jupyter_lease.watch.shared import SharedSource
-
-from .cluster import SlurmCluster
-from .conftest import StandIns
+from tests.support.slurm import StandIns
+from tests.support.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slurm
 

@@ -18,9 +18,8 @@ from jupyter_lease.slurm.parse import (
     parse_squeue_json,
     parse_squeue_text,
 )
-
-from .cluster import SlurmCluster
-from .conftest import run_python, wait_for_file
+from tests.support.slurm import run_python, wait_for_file
+from tests.support.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slurm
 

@@ -15,8 +15,8 @@ from typing import Dict
 
 import pytest
 
-from .cluster import SlurmCluster
-from .conftest import REPO, wait_for_file
+from tests.support.slurm import REPO, wait_for_file
+from tests.support.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slurm
 

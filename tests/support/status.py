@@ -3,22 +3,17 @@ pages opened without any notebook, what the item shows, its toasts, its settings
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
-import pytest
-
-from ._jupyter import JupyterServer, parse_countdown, screenshot_dir
-from .conftest import VIEWPORT
+from .jupyter import JupyterServer
+from .page import parse_countdown, screenshot_dir
 
 __all__ = [
     "ITEM",
     "PANEL",
     "TOAST_TEXT",
-    "browser_pages",
     "item_seconds",
     "item_state",
     "page_url",
@@ -131,43 +126,3 @@ def screenshot_bottom(page: Any, name: str, height: int = 150) -> None:
     size = page.viewport_size
     clip = {"x": 0, "y": size["height"] - height, "width": size["width"], "height": height}
     page.screenshot(path=str(directory / name), clip=clip, animations="disabled")
-
-
-@pytest.fixture
-def browser_pages(
-    chromium: Any, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Callable[..., List[Any]]]:
-    """``browser_pages(server, n=1)``: ``n`` tabs of one browser context (they share storage,
-    as a user's tabs do), each open on ``page_url(server)`` with the item showing a time."""
-    contexts: List[Any] = []
-    opened: List[Any] = []
-
-    def open_(server: JupyterServer, n: int = 1, scripts: Sequence[str] = ()) -> List[Any]:
-        scale = 2 if screenshot_dir() is not None else 1
-        context = chromium.new_context(viewport=VIEWPORT, device_scale_factor=scale)
-        contexts.append(context)
-        for script in scripts:
-            context.add_init_script(script)
-        pages = []
-        for _ in range(n):
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            page.goto(page_url(server), wait_until="domcontentloaded")
-            pages.append(page)
-            opened.append(page)
-        for page in pages:
-            wait_item(page)
-        return pages
-
-    try:
-        yield open_
-    finally:
-        report = getattr(request.node, "_lease_rep_call", None)
-        if report is not None and report.failed:
-            for i, page in enumerate(opened):
-                with contextlib.suppress(Exception):
-                    page.screenshot(path=str(tmp_path / f"failed-{i}.png"))
-                    print(f"screenshot of the failed page: {tmp_path / f'failed-{i}.png'}")
-        for context in contexts:
-            with contextlib.suppress(Exception):
-                context.close()

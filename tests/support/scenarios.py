@@ -7,7 +7,8 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from jupyter_lease.simulator.app import Simulator
 
-from ._jupyter import JupyterServer, NotebookPage
+from .jupyter import JupyterServer
+from .page import NotebookPage
 
 __all__ = [
     "FAKE_NOTIFICATIONS",
@@ -51,7 +52,7 @@ def clear_outputs(nb: NotebookPage) -> None:
 def fresh_lease(server: JupyterServer, simulator: Simulator, remaining: float) -> None:
     """A lease ending ``remaining`` s from now, not known to the server or any kernel yet."""
     simulator.set_lease(remaining=remaining, status="RUNNING")
-    server.forget_lease_cache()
+    server.forget_cache()
     simulator.clear_log()
 
 

@@ -1,4 +1,4 @@
-"""The faults of the matrix (``tests/fault_matrix.py``): how each is armed and cleared.
+"""The faults of the matrix (``tests/support/fault_matrix.py``): how each is armed and cleared.
 
 A case's ``kind`` says what the product must do about it:
 
