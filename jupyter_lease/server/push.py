@@ -74,7 +74,8 @@ class LeasePusher:
         self._emit = emit
         self._clock = clock
         self._stamp: Stamp = None
-        self._quiet_since = float("-inf")  # when the cache file last changed, or we last read
+        # When the cache file last changed, or we last read: a page's first GET reads at once.
+        self._quiet_since = clock()
         self._pushed: Optional[str] = None
         self._left: Optional[timedelta] = None  # time left in the last view, for the schedule
         self._busy = False
