@@ -11,7 +11,7 @@ import pytest
 
 from jupyter_lease.core import Reading, present
 from tests.support.checks import assert_one_line_error
-from tests.support.factories import renew_calls
+from tests.support.factories import renew_calls, show_calls
 from tests.support.inprocess import get, post
 from tests.support.jupyter import EXTEND, LEASE
 
@@ -128,3 +128,26 @@ async def test_a_huge_duration_is_400_not_500(jp_fetch, sim, duration, caplog):
     assert "too long" in body["error"]
     assert renew_calls(sim) == renews
     assert "failed unexpectedly" not in caplog.text
+
+
+async def test_after_the_stop_the_lease_is_stopped_and_extend_is_refused(jp_fetch, sim):
+    sim.set_lease(remaining=7200, status="STOPPED")  # stopped (on its timer, or by hand)
+    try:
+        reading = (await get(jp_fetch, LEASE)).json()["reading"]
+        assert reading["kind"] == "stopped" and reading["can_extend"] is False, reading
+        calls = show_calls(sim)
+        again = (await get(jp_fetch, LEASE)).json()["reading"]
+        assert again["kind"] == "stopped" and show_calls(sim) == calls  # known: no more polls
+        renews = renew_calls(sim)
+        body = assert_one_line_error(await post(jp_fetch, EXTEND, {"duration": "2h"}), 409)
+        assert "has stopped" in body["error"] and renew_calls(sim) == renews
+    finally:
+        sim.set_lease(remaining=7200, status="RUNNING")
+
+
+async def test_a_not_running_answer_alone_does_not_end_the_lease(jp_fetch, sim):
+    sim.inject("not_running", count=1)  # ShowLease says so once; ShowNotebook says RUNNING
+    body = assert_one_line_error(await get(jp_fetch, LEASE), 502)
+    assert "ModelArts.6327" in body["error"]
+    reading = (await get(jp_fetch, LEASE)).json()["reading"]
+    assert reading["kind"] == "timed" and reading["stale"] is False
