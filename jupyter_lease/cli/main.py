@@ -250,23 +250,22 @@ def cmd_extend(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
-    from ..doctor.provider import slurm_report, with_provider
-    from ..doctor.report import DoctorOptions, run_doctor
+    from ..doctor.provider import doctor_for
+    from ..doctor.report import DoctorOptions
     from ..watch.providers import choose
 
     choice = choose(args.provider, _explicit(args))  # a bad provider name: one line, exit 2
-    if choice.provider == "slurm":
-        check = neutral.check(args) if args.check else None
-        report = slurm_report(choice, check=check)
-    else:
-        check = _connectivity_check(args) if args.check else None
-        report = with_provider(
-            run_doctor(DoctorOptions(**_explicit(args), endpoint_check=check)), choice
-        )
+    check = None
+    if args.check:
+        slurm = choice.provider == "slurm"
+        check = neutral.check(args) if slurm else _connectivity_check(args)
+    report = doctor_for(choice, DoctorOptions(**_explicit(args)), check)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2), file=out)
     else:
         print(report.to_text(), file=out)
+    if args.check and not report.ok:  # scripts gate on it: NOT READY is a failure
+        raise APIError("doctor --check: NOT READY (the report above says what is missing)")
     return EXIT_OK
 
 

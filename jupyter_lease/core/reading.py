@@ -24,7 +24,16 @@ if sys.version_info >= (3, 8):
 else:  # Python 3.7 kernels (ModelArts images): the backport
     from typing_extensions import Literal, Protocol, runtime_checkable
 
-__all__ = ["JSON_VERSION", "KINDS", "Kind", "LeaseSource", "Reading", "newer", "one_line"]
+__all__ = [
+    "JSON_VERSION",
+    "KINDS",
+    "MAX_SECONDS",
+    "Kind",
+    "LeaseSource",
+    "Reading",
+    "newer",
+    "one_line",
+]
 
 Kind = Literal["timed", "idle", "off", "stopped", "unknown"]
 # timed: stops at ``deadline``; idle: after ``idle_after`` of low use; off: auto-stop is off;
@@ -173,7 +182,8 @@ class LeaseSource(Protocol):
 
 # -- JSON helpers ---------------------------------------------------------------------------
 
-# Beyond ±year 2200 in ms is nothing a source says: refuse it before datetime arithmetic.
+# Beyond ±year 2200 is nothing a source says: refuse it before datetime arithmetic.
+MAX_SECONDS = 7_258_118_400.0
 _MAX_MS = 7_258_118_400_000
 
 
