@@ -9,9 +9,8 @@ CLI says so and exits 1), never an OverflowError.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
