@@ -31,6 +31,7 @@ __all__ = [
     "Kind",
     "LeaseSource",
     "Reading",
+    "clip_words",
     "newer",
     "one_line",
 ]
@@ -41,6 +42,18 @@ Kind = Literal["timed", "idle", "off", "stopped", "unknown"]
 KINDS: Tuple[str, ...] = ("timed", "idle", "off", "stopped", "unknown")
 JSON_VERSION = 1
 ERROR_LIMIT = 300  # characters: one line in a widget, a status bar tooltip, a log
+
+
+def clip_words(text: str, limit: int) -> str:
+    """``text`` shortened to at most ``limit`` characters at a word boundary, ending " …".
+    A first word longer than ``limit`` is kept whole: an id or a path cut is no use to read."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    if cut <= 0:
+        word = text.split(" ", 1)[0]
+        return word if len(word) == len(text) else word + " …"
+    return text[:cut].rstrip() + " …"
 
 
 def one_line(text: Any, limit: int = ERROR_LIMIT) -> Optional[str]:
