@@ -7,15 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from jupyter_lease.simulator.app import Simulator
-
-from .test_server import LEASE, TOKEN, JupyterServer, _clean_env
+from tests.support.jupyter import LEASE, TOKEN, JupyterServer, clean_env
 
 
 def test_a_group_writable_cache_dir_is_refused_in_one_line(simulator: Simulator, tmp_path: Path):
-    server = JupyterServer(tmp_path, {**_clean_env(), **simulator.environ()}, token=TOKEN)
+    server = JupyterServer(tmp_path, {**clean_env(), **simulator.environ()}, token=TOKEN)
     server.cache_dir.chmod(0o770)
     try:
-        server.start().wait_ready()
+        server.start()
         answers = [server.get(LEASE) for _ in range(2)]
     finally:
         server.stop()

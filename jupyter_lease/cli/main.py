@@ -104,7 +104,9 @@ def _tool_commands(sub: Any) -> None:
     p.add_argument("--execute", action="store_true", help="run it headless in a real kernel")
     p.add_argument("--lease", help=f"initial lease (default {DEMO_LEASE}; 100s with --execute)")
     p.add_argument("--output", help="with --execute: where to save the executed notebook")
-    p.add_argument("--port", type=int, default=0, help="JupyterLab's port (default: any)")
+    p.add_argument(
+        "--port", type=int, default=0, help="JupyterLab's port (default 0: any free port)"
+    )
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
     p = sub.add_parser("simulate", help="run a local ModelArts simulator (no cloud account needed)")

@@ -19,9 +19,8 @@ from typing import Dict, List
 import pytest
 
 from jupyter_lease.slurm import SlurmCommands, SlurmSource
-
-from .cluster import SlurmCluster
-from .conftest import StandIns
+from tests.support.slurm import StandIns
+from tests.support.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slurm
 

@@ -5,23 +5,17 @@ about Slurm (not a missing notebook id)."""
 
 from __future__ import annotations
 
-from typing import List
-
 import pytest
 
-from ..test_server import LEASE, _clean_env
-from .cluster import SlurmCluster
+from tests.support.jupyter import LEASE, clean_env
+from tests.support.slurm_cluster import SlurmCluster
+
 from .test_slurm_array import _raw_ids
 from .test_slurm_server import TOKEN, ServerInJob
 
 pytestmark = pytest.mark.slurm
 
 DOCTOR = "jupyter-lease/api/doctor"
-
-
-class ConfiguredServerInJob(ServerInJob):
-    def command(self) -> List[str]:
-        return [*super().command(), "--JupyterLease.warn_at=20m,5m"]
 
 
 @pytest.mark.timeout(150)
@@ -33,13 +27,14 @@ def test_a_server_in_an_array_task_serves_its_walltime_settings_and_doctor(
     job = tasks[f"{first}_0"]  # its own number differs from the array's
     stand_ins.set("squeue", "nojson")  # an older squeue: the text form must find the task
     env = dict(
-        _clean_env(),
+        clean_env(),
         SLURM_CONF=str(cluster.conf),
         PATH=f"{stand_ins.path}:{cluster.env['PATH']}",
     )
-    server = ConfiguredServerInJob(tmp_path, env, job, token=TOKEN, base_url="/user/jl/")
+    config = 'c.JupyterLease.warn_at = "20m,5m"'
+    server = ServerInJob(tmp_path, env, job, token=TOKEN, base_url="/user/jl/", config=config)
     try:
-        server.start().wait_ready()
+        server.start()
         answer = server.get(LEASE)
         assert answer.status_code == 200, answer.text
         body = answer.json()
