@@ -196,9 +196,14 @@ _NAMED = re.compile(
 _MASK = "***"
 
 
+# ``SLURM_JOB_ID=1234567``, ``ArrayJobId=1234``: a name and a number (a job id, a count) are
+# no secret, however long together; a secret is never all digits.
+_NAME_IS_NUMBER = re.compile(r"[A-Za-z][A-Za-z0-9_]*=\d+(?:[_+]\d+)?")
+
+
 def _mask_if_secretish(match: re.Match) -> str:
     run = match.group(0)
-    if _ENV_NAME.fullmatch(run):
+    if _ENV_NAME.fullmatch(run) or _NAME_IS_NUMBER.fullmatch(run):
         return run
     has_digit = any(c.isdigit() for c in run)
     has_upper = any(c.isupper() for c in run)

@@ -234,14 +234,18 @@ def world_writable(path: Path) -> None:
     path.chmod(0o1777)  # like /tmp: sticky does not make it ours
 
 
+def group_writable(path: Path) -> None:
+    path.chmod(0o770)  # a group member could plant a FIFO at the lock, or the file
+
+
 def other_users(path: Path) -> None:
     os.chown(path, NOBODY, NOBODY)
 
 
 @pytest.mark.parametrize(
     "make_unsafe",
-    [world_writable, pytest.param(other_users, marks=as_root)],
-    ids=["world-writable", "another-uid"],
+    [world_writable, group_writable, pytest.param(other_users, marks=as_root)],
+    ids=["world-writable", "group-writable", "another-uid"],
 )
 def test_an_unsafe_directory_means_uncached(simulator, cache, caplog, make_unsafe):
     data = planted_entry(simulator, cache)

@@ -15,16 +15,18 @@ from tests.support.demo import (
     DEMO_TIMEOUT,
     Run,
     assert_demo_ran_clean,
+    assert_saved_clean,
     demo_env,
     saved_notebook,
     side_by_side,
 )
 
 
+@pytest.fixture(scope="module")
 def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Run]:
     """Both runs at once (each is mostly a kernel sleeping through a training loop): without
     ``--output`` from ``/``, and with ``--output`` from an empty folder elsewhere. Each value is
-    the finished process and the folder it ran in."""
+    the finished process, the folder it ran in and its temporary folder."""
     root = tmp_path_factory.mktemp("demo")
     elsewhere, tmpdir = root / "elsewhere", root / "tmp"
     elsewhere.mkdir()
@@ -36,24 +38,24 @@ def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Run]:
         "output": ([*demo, "--output", str(output)], elsewhere),
     }
     done = side_by_side(commands, DEMO_TIMEOUT, demo_env(tmpdir))
-    return {name: (proc, commands[name][1]) for name, proc in done.items()}
+    return {name: (proc, commands[name][1], tmpdir) for name, proc in done.items()}
 
 
 @pytest.mark.kernel
 @pytest.mark.slow
 def test_demo_from_root_without_output(demo_runs):
-    proc, _ = demo_runs["default"]
+    proc, _, tmpdir = demo_runs["default"]
     assert_demo_ran_clean(proc)
-    saved = saved_notebook(proc)
-    assert saved.name == "demo.ipynb" and saved.parent.name.startswith("jupyter-lease-demo-")
-    assert (saved.parent / "demo-checkpoint.json").is_file()  # the kernel ran in that folder
+    assert "The executed notebook is not kept: --output PATH saves it." in proc.stdout
+    assert list(tmpdir.glob("jupyter-lease-demo-*")) == []  # its folder is removed
 
 
 @pytest.mark.kernel
 @pytest.mark.slow
 def test_demo_with_output_elsewhere_than_the_cwd(demo_runs):
-    proc, cwd = demo_runs["output"]
+    proc, cwd, _ = demo_runs["output"]
     assert_demo_ran_clean(proc)
+    assert_saved_clean(proc)
     saved = saved_notebook(proc)
     assert saved.name == "demo-executed.ipynb" and saved.parent != cwd
     assert (saved.parent / "demo-checkpoint.json").is_file()

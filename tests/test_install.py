@@ -17,7 +17,13 @@ from typing import Dict, List, NamedTuple
 
 import pytest
 
-from tests.support.demo import DEMO_TIMEOUT, assert_demo_ran_clean, demo_env, side_by_side
+from tests.support.demo import (
+    DEMO_TIMEOUT,
+    assert_demo_ran_clean,
+    assert_saved_clean,
+    demo_env,
+    side_by_side,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
@@ -97,9 +103,11 @@ def installs(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Dict[str,
     elsewhere = root / "elsewhere"  # the demos write nothing here (see test_demo)
     elsewhere.mkdir()
     demo = ["lease", "demo", "--execute"]
-    commands = {
-        kind: ([str(venv / "bin" / "jupyter"), *demo], elsewhere) for kind, venv in venvs.items()
-    }
+    commands = {  # --output: the executed notebook is kept (a run's own folder is removed)
+        kind: ([str(venv / "bin" / "jupyter"), *demo, "--output", str(root / f"{kind}.ipynb")],
+               elsewhere)
+        for kind, venv in venvs.items()
+    }  # fmt: skip
     demos = side_by_side(commands, DEMO_TIMEOUT, env)
     return {kind: Install(venvs[kind], *found[kind], demos[kind]) for kind in venvs}
 
@@ -162,6 +170,7 @@ def test_install_enables_the_jupyterlab_extension(installs, kind):
 @pytest.mark.parametrize("kind", ["wheel", "editable"])
 def test_install_runs_the_demo_from_another_directory(installs, kind):
     assert_demo_ran_clean(installs[kind].demo)
+    assert_saved_clean(installs[kind].demo)
 
 
 def test_the_wheel_install_uses_its_own_files(installs):

@@ -1,21 +1,30 @@
 """``jupyter lease demo``: the simulator with a short lease, and the demo notebook against it.
 
 Interactive: JupyterLab opens ``demo.ipynb`` (a copy, so the packaged notebook stays clean).
-``--execute``: the same notebook runs headless in a real kernel; the executed copy is saved and
-a summary of what happened is printed.
+``--execute``: the same notebook runs headless in a real kernel; a summary of what happened is
+printed, and the executed copy saved where ``--output`` says.
+
+Every run lives in a temporary folder of its own, removed when it ends (Ctrl-C and SIGTERM
+included): the notebook's copy and the Jupyter runtime, IPython and lease-cache dirs of the
+demo's JupyterLab and kernel. So a demo on a real ModelArts instance leaves no lease cache or
+keep-alive state of the simulated instance in the user's own dirs. SIGTERM stops JupyterLab
+(which shuts its kernels down) or the headless kernel, as Ctrl-C does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Dict, List, Optional, TextIO
+from typing import Any, Dict, Iterator, List, Optional, TextIO
 
 from .._errors import UsageError
 from ..core.duration import format_duration
@@ -40,12 +49,64 @@ def find_demo_notebook() -> Path:
     return path
 
 
-def _workdir(output: Optional[str]) -> Path:
-    if output:
-        path = Path(output).resolve().parent
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    return Path(tempfile.mkdtemp(prefix="jupyter-lease-demo-"))
+# The demo's own dirs under its temporary folder: never the user's (item: a demo on a real
+# instance must leave no lease cache or keep-alive state behind).
+_PRIVATE_DIRS = {
+    "JUPYTER_RUNTIME_DIR": "runtime",
+    "JUPYTER_LEASE_CACHE_DIR": "lease-cache",
+    "IPYTHONDIR": "ipython",
+    "JUPYTERLAB_WORKSPACES_DIR": "lab-workspaces",
+}
+LAB_STOP_TIMEOUT = 20.0  # s for JupyterLab to shut its kernels down after SIGTERM
+
+
+@contextlib.contextmanager
+def _demo_folder() -> Iterator[Path]:
+    """A private temporary folder for one run, with the dirs of :data:`_PRIVATE_DIRS`;
+    removed when the run ends, however it ends."""
+    root = Path(tempfile.mkdtemp(prefix="jupyter-lease-demo-"))
+    try:
+        for name in _PRIVATE_DIRS.values():
+            (root / name).mkdir(mode=0o700)
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _private_environ(root: Path) -> Iterator[None]:
+    """:data:`_PRIVATE_DIRS` in this process' environment while the demo runs (the kernel
+    spec lookup here would create ``~/.ipython`` otherwise), and so in its children's."""
+    wanted = {variable: str(root / name) for variable, name in _PRIVATE_DIRS.items()}
+    before = {variable: os.environ.get(variable) for variable in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for variable, value in before.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the demo as Ctrl-C does (its children stopped, its folder removed); a
+    second SIGTERM while stopping is left to the default (end now)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_demo(
@@ -62,16 +123,17 @@ def run_demo(
     source = find_demo_notebook()
     if execute:
         _require_headless()  # before anything starts
-    workdir = _workdir(output)
-    notebook = workdir / (Path(output).name if output else DEMO_NAME)
-    shutil.copyfile(source, notebook)
-    with Simulator(lease=lease_seconds) as sim:
-        env = {**os.environ, **sim.environ()}
-        lease = format_duration(timedelta(seconds=lease_seconds))
-        print(f"Simulator: {sim.url} (the instance stops after {lease})", file=out)
-        if execute:
-            return _execute(notebook, env, sim, out)
-        return _lab(notebook, env, port, open_browser, out)
+    with _sigterm_as_interrupt(), _demo_folder() as root, _private_environ(root):
+        notebook = Path(output).resolve() if output else root / DEMO_NAME
+        notebook.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, notebook)
+        with Simulator(lease=lease_seconds) as sim:
+            env = {**os.environ, **sim.environ()}
+            lease = format_duration(timedelta(seconds=lease_seconds))
+            print(f"Simulator: {sim.url} (the instance stops after {lease})", file=out)
+            if execute:
+                return _execute(notebook, env, sim, out, keep=bool(output))
+            return _lab(notebook, env, port, open_browser, out)
 
 
 def _lab(notebook: Path, env: Dict[str, str], port: int, open_browser: bool, out: TextIO) -> int:
@@ -80,11 +142,26 @@ def _lab(notebook: Path, env: Dict[str, str], port: int, open_browser: bool, out
             "the interactive demo needs JupyterLab: pip install 'jupyter_lease[demo]' "
             "(or run `jupyter lease demo --execute`)"
         )
+    print(f"Opening {notebook} in JupyterLab; Ctrl-C stops the demo.", file=out, flush=True)
+    # A session of its own: Ctrl-C reaches the demo only, which stops JupyterLab with SIGTERM
+    # (JupyterLab then shuts its kernels down) instead of its interactive "Shutdown?" prompt.
+    process = subprocess.Popen(_lab_args(notebook, port, open_browser), env=env,
+                               start_new_session=True)  # fmt: skip
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _stop(process)
+
+
+def _lab_args(notebook: Path, port: int, open_browser: bool) -> List[str]:
     args = [
         sys.executable, "-m", "jupyterlab",
         f"--ServerApp.root_dir={notebook.parent}",
         f"--LabApp.default_url=/lab/tree/{notebook.name}",
         "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",  # 0: a free port the system picks
         # Also when the install's jupyter_server_config.d file is not on Jupyter's config path.
         "--ServerApp.jpserver_extensions={'jupyter_lease': True}",
         # The status bar warns at the notebook's thresholds, sized for the short demo lease.
@@ -92,18 +169,21 @@ def _lab(notebook: Path, env: Dict[str, str], port: int, open_browser: bool, out
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--allow-root")  # containers and CI machines often run as root
-    if port:
-        args.append(f"--ServerApp.port={port}")
     if not open_browser:
         args.append("--no-browser")
-    print(f"Opening {notebook} in JupyterLab; Ctrl-C stops the demo.", file=out, flush=True)
-    process = subprocess.Popen(args, env=env)
+    return args
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if JupyterLab has not ended within :data:`LAB_STOP_TIMEOUT`."""
+    if process.poll() is not None:
+        return
+    process.terminate()
     try:
-        return process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        process.wait(10)
-        return 0
+        process.wait(LAB_STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _require_headless() -> None:
@@ -118,7 +198,7 @@ def _require_headless() -> None:
         ) from None
 
 
-def _execute(notebook: Path, env: Dict[str, str], sim: Any, out: TextIO) -> int:
+def _execute(notebook: Path, env: Dict[str, str], sim: Any, out: TextIO, keep: bool) -> int:
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
@@ -134,7 +214,10 @@ def _execute(notebook: Path, env: Dict[str, str], sim: Any, out: TextIO) -> int:
         f"{sim.count(method='PATCH', path_suffix='/lease')} RenewLease calls.",
         file=out,
     )
-    print(f"Executed notebook saved to {notebook}", file=out)
+    if keep:
+        print(f"Executed notebook saved to {notebook}", file=out)
+    else:
+        print("The executed notebook is not kept: --output PATH saves it.", file=out)
     return 1 if failure else 0
 
 

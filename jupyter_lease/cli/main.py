@@ -104,7 +104,9 @@ def _tool_commands(sub: Any) -> None:
     p.add_argument("--execute", action="store_true", help="run it headless in a real kernel")
     p.add_argument("--lease", help=f"initial lease (default {DEMO_LEASE}; 100s with --execute)")
     p.add_argument("--output", help="with --execute: where to save the executed notebook")
-    p.add_argument("--port", type=int, default=0, help="JupyterLab's port (default: any)")
+    p.add_argument(
+        "--port", type=int, default=0, help="JupyterLab's port (default 0: any free port)"
+    )
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
     p = sub.add_parser("simulate", help="run a local ModelArts simulator (no cloud account needed)")
@@ -250,23 +252,22 @@ def cmd_extend(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
-    from ..doctor.provider import slurm_report, with_provider
-    from ..doctor.report import DoctorOptions, run_doctor
+    from ..doctor.provider import doctor_for
+    from ..doctor.report import DoctorOptions
     from ..watch.providers import choose
 
     choice = choose(args.provider, _explicit(args))  # a bad provider name: one line, exit 2
-    if choice.provider == "slurm":
-        check = neutral.check(args) if args.check else None
-        report = slurm_report(choice, check=check)
-    else:
-        check = _connectivity_check(args) if args.check else None
-        report = with_provider(
-            run_doctor(DoctorOptions(**_explicit(args), endpoint_check=check)), choice
-        )
+    check = None
+    if args.check:
+        slurm = choice.provider == "slurm"
+        check = neutral.check(args) if slurm else _connectivity_check(args)
+    report = doctor_for(choice, DoctorOptions(**_explicit(args)), check)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2), file=out)
     else:
         print(report.to_text(), file=out)
+    if args.check and not report.ok:  # scripts gate on it: NOT READY is a failure
+        raise APIError("doctor --check: NOT READY (the report above says what is missing)")
     return EXIT_OK
 
 

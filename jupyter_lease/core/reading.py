@@ -24,7 +24,17 @@ if sys.version_info >= (3, 8):
 else:  # Python 3.7 kernels (ModelArts images): the backport
     from typing_extensions import Literal, Protocol, runtime_checkable
 
-__all__ = ["JSON_VERSION", "KINDS", "Kind", "LeaseSource", "Reading", "newer", "one_line"]
+__all__ = [
+    "JSON_VERSION",
+    "KINDS",
+    "MAX_SECONDS",
+    "Kind",
+    "LeaseSource",
+    "Reading",
+    "clip_words",
+    "newer",
+    "one_line",
+]
 
 Kind = Literal["timed", "idle", "off", "stopped", "unknown"]
 # timed: stops at ``deadline``; idle: after ``idle_after`` of low use; off: auto-stop is off;
@@ -32,6 +42,18 @@ Kind = Literal["timed", "idle", "off", "stopped", "unknown"]
 KINDS: Tuple[str, ...] = ("timed", "idle", "off", "stopped", "unknown")
 JSON_VERSION = 1
 ERROR_LIMIT = 300  # characters: one line in a widget, a status bar tooltip, a log
+
+
+def clip_words(text: str, limit: int) -> str:
+    """``text`` shortened to at most ``limit`` characters at a word boundary, ending " …".
+    A first word longer than ``limit`` is kept whole: an id or a path cut is no use to read."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    if cut <= 0:
+        word = text.split(" ", 1)[0]
+        return word if len(word) == len(text) else word + " …"
+    return text[:cut].rstrip() + " …"
 
 
 def one_line(text: Any, limit: int = ERROR_LIMIT) -> Optional[str]:
@@ -173,7 +195,8 @@ class LeaseSource(Protocol):
 
 # -- JSON helpers ---------------------------------------------------------------------------
 
-# Beyond ±year 2200 in ms is nothing a source says: refuse it before datetime arithmetic.
+# Beyond ±year 2200 is nothing a source says: refuse it before datetime arithmetic.
+MAX_SECONDS = 7_258_118_400.0
 _MAX_MS = 7_258_118_400_000
 
 

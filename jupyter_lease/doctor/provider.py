@@ -10,9 +10,21 @@ from typing import Mapping, Optional, Sequence
 
 from ..slurm.discover import Fact, discover
 from ..watch.providers import Choice
-from .report import FAILED, MISSING, OK, SKIPPED, WARNING, Report, Row, Section, _clean
+from .report import (
+    FAILED,
+    MISSING,
+    OK,
+    SKIPPED,
+    WARNING,
+    DoctorOptions,
+    Report,
+    Row,
+    Section,
+    _clean,
+    run_doctor,
+)
 
-__all__ = ["provider_section", "slurm_report", "with_provider"]
+__all__ = ["doctor_for", "provider_section", "slurm_report", "with_provider"]
 
 SIGNAL_HINT = "add '#SBATCH --signal=B:USR1@300' so the job itself is told 5 min before its end"
 
@@ -24,6 +36,15 @@ def provider_section(choice: Choice) -> Section:
 def with_provider(report: Report, choice: Choice) -> Report:
     """``report`` with the provider section first."""
     return replace(report, sections=(provider_section(choice),) + report.sections)
+
+
+def doctor_for(choice: Choice, options: DoctorOptions, check: Optional[str] = None) -> Report:
+    """The report for the provider ``choice`` names, as the CLI and the server give it:
+    Slurm's facts for a Slurm job, else ModelArts' discovery and credentials. ``check``: what
+    reading the lease once gave (``--check``), in the chosen provider's words."""
+    if choice.provider == "slurm":
+        return slurm_report(choice, options.environ, check=check)
+    return with_provider(run_doctor(replace(options, endpoint_check=check)), choice)
 
 
 def slurm_report(

@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .._errors import LeaseError, scrub
 from ..core.chain import Outcome, Record
+from ..core.reading import clip_words
 from ..modelarts.confirm import remembered
 from ..modelarts.credentials import Resolution, try_resolve_credentials
 from ..modelarts.discovery import ENV_FOR, LABELS, Found, Location, discover
@@ -126,7 +127,7 @@ class Report:
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= _TEXT_WIDTH else text[: _TEXT_WIDTH - 1] + "…"
+    return clip_words(text, _TEXT_WIDTH)  # never mid-word: HTML and JSON keep it whole
 
 
 def _table(rows: Sequence[Tuple[str, ...]]) -> List[str]:

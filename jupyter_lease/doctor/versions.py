@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .._errors import scrub
+from ..core.reading import clip_words
 
 __all__ = [
     "ENABLE_HINT",
@@ -126,7 +127,7 @@ def probe_server(
         return _ask(url, token, timeout)
     except Exception as exc:  # doctor always produces a report: the failure becomes its row
         line = scrub(" ".join(f"{type(exc).__name__}: {exc}".split()), [token])
-        return ServerVersions(url, error=line[:200])
+        return ServerVersions(url, error=clip_words(line, 200))
 
 
 def _ask(url: str, token: str, timeout: float) -> ServerVersions:

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 from typing import Any, Optional, Sequence, TextIO
 
+from .._errors import APIError, LeaseError
 from ..core import Presentation
 from ..watch.watcher import Snapshot, Watcher, WatchEvent
 
@@ -46,7 +47,8 @@ def watch_in_terminal(
     tick: float = 1.0,
     max_seconds: Optional[float] = None,
 ) -> int:
-    """Run a watcher and redraw one line every ``tick`` seconds until Ctrl-C or the stop."""
+    """Run a watcher and redraw one line every ``tick`` seconds until Ctrl-C or the stop.
+    When ``out`` is not a terminal, a first read that fails raises its :class:`LeaseError`."""
     events: queue.Queue = queue.Queue()
     watcher = Watcher(lambda: client, warn_at=warn_at)
     watcher.add_listener(events.put)  # the thread only queues; this (main) thread prints
@@ -70,12 +72,25 @@ def watch_in_terminal(
                 last_plain, last_plain_at = line, time.monotonic()
             if watcher.snapshot.stopped:
                 break
+            if not interactive:
+                _fail_if_never_read(watcher)
             time.sleep(tick)
     finally:
         watcher.stop()
         if interactive:
             print(file=out)
     return 1 if watcher.snapshot.stopped else 0
+
+
+def _fail_if_never_read(watcher: Watcher) -> None:
+    """Output that is not a terminal (a pipe, a log, a script) gets no "checking…" for ever:
+    a first read that failed is the error (the CLI's one line and exit code)."""
+    snap = watcher.snapshot
+    if snap.known or not snap.failures:
+        return
+    if isinstance(watcher.last_exception, LeaseError):
+        raise watcher.last_exception
+    raise APIError(snap.last_error or "the lease could not be read")
 
 
 def _drain(events: queue.Queue[WatchEvent]) -> list:

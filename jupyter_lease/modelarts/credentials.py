@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 
 from .._errors import CredentialsError, scrub
 from ..core.chain import Chain, Failed, Hit, Invalid, Link, NotSet, Record, Skipped
+from ..core.reading import clip_words
 from ..server.running import env_value
 from .credential_http import MetadataFetcher, iam_fetcher, new_session
 from .credential_providers import (
@@ -248,7 +249,7 @@ def _src_session(ctx: _Ctx) -> CredentialProvider:
     try:
         session = ctx.session_factory()
     except Exception as exc:  # third-party code: any failure just means "not this source"
-        detail = scrub(str(exc), _known_secrets(ctx))[:160]
+        detail = clip_words(" ".join(scrub(str(exc), _known_secrets(ctx)).split()), 160)
         raise Failed(f"Session() failed: {type(exc).__name__}: {detail}") from None
     if session is None:
         raise NotSet("modelarts SDK not installed")

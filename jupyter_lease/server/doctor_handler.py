@@ -31,12 +31,18 @@ class Doctor:
         self.service = service
 
     def report(self) -> Dict[str, Any]:
-        """Blocking: the report as ``--json`` prints it."""
-        from ..doctor.report import DoctorOptions, run_doctor
+        """Blocking: the report as ``--json`` prints it, for the provider this server's lease
+        source is built for (the same choice: ``$JUPYTER_LEASE_PROVIDER``, else auto with this
+        server's base_url as the notebook's hint)."""
+        from ..doctor.provider import doctor_for
+        from ..doctor.report import DoctorOptions
+        from ..watch.providers import choose
 
+        # A bad provider name: ConfigurationError, answered 503 with its one line.
+        choice = choose(None, {"server_base_url": self.service.base_url})
         # No notebook id passed: the report shows the chain as discovery walks it (this
         # server's base_url comes from its runtime file).
-        return run_doctor(DoctorOptions()).to_dict()
+        return doctor_for(choice, DoctorOptions()).to_dict()
 
 
 class DoctorHandler(_LeaseAPIHandler):

@@ -203,7 +203,12 @@ class LeaseService:
         return self._neutral_view(source, reading)
 
     def _view(self, source: CachedLeaseSource, entry: CacheEntry) -> Dict[str, Any]:
-        view = lease_view(source, entry)
+        return self._with_extras(lease_view(source, entry))
+
+    def _with_extras(self, view: Dict[str, Any]) -> Dict[str, Any]:
+        """What every lease view carries beside the reading, whichever the provider: the
+        keep-alive policy's summary, the page's settings (``c.JupyterLease``) and whether
+        this server pushes."""
         if self.keep_alive is not None:
             view["keep_alive"] = self.keep_alive()
         if self.settings is not None:
@@ -250,11 +255,7 @@ class LeaseService:
         if reading.stale and reading.read_at is None:
             raise APIError(reading.error or "the lease could not be read")
         view = {"reading": reading.to_json(), "now_ms": int(round(time.time() * 1000))}
-        if self.keep_alive is not None:
-            view["keep_alive"] = self.keep_alive()
-        if self.pushing:
-            view["push"] = True
-        return view
+        return self._with_extras(view)
 
     def warm_up(self) -> None:
         """Build the source in the background at start, so the first page load is quick and

@@ -6,13 +6,18 @@ Three readers, newest first, for the same :class:`JobTimes`:
   ``start_time`` in epoch seconds, ``time_limit`` in minutes, null without a limit) and
   **ignores** ``-j``: every job is listed, so the job is picked here by ``job_id``. Later versions
   wrap numbers as ``{"set": true, "infinite": false, "number": N}`` and the state as a list.
-- ``squeue -h -j ID -o '%i %T %S %e %l'`` with ``SLURM_TIME_FORMAT=%s`` (:data:`SQUEUE_FORMAT`).
+- ``squeue -h -j ID -o '%A %T %S %e %l'`` with ``SLURM_TIME_FORMAT=%s`` (:data:`SQUEUE_FORMAT`).
+  ``%A`` is the job's own number, the one in ``SLURM_JOB_ID``: ``%i`` prints an array task as
+  ``1234_7`` and a heterogeneous job's component as ``1234+0``, and ``-j`` of an array's first
+  task lists every task.
 - ``scontrol show job -o ID``, one line of ``Key=Value`` (epoch seconds with the same variable,
   local ISO time without it).
 
 A job without a time limit has none here (``limit_s`` None), never the fake deadline Slurm
 reports for it (``end_time`` = start + 365 days). Anything else unexpected is a
-:class:`BadResponseError` of one line.
+:class:`BadResponseError` of one line: a number that is not finite or lies beyond year 2200
+(``1e400``, ``Infinity``, ``NaN`` in JSON) too, and output that lists jobs but not this one
+(the next command is asked).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
 from .._errors import BadResponseError
+from ..core.reading import MAX_SECONDS
 
 __all__ = [
     "SQUEUE_FORMAT",
@@ -35,8 +41,8 @@ __all__ = [
     "parse_squeue_text",
 ]
 
-# Job id, state, start, end, limit; one line, fields without spaces.
-SQUEUE_FORMAT = "%i %T %S %e %l"
+# Job id (its own number, never 1234_7 or 1234+0), state, start, end, limit; one line each.
+SQUEUE_FORMAT = "%A %T %S %e %l"
 # Slurm's NO_VAL and INFINITE for 32-bit fields: "not set" and "no limit" in old JSON layouts.
 _NO_VAL32 = 0xFFFFFFFE
 _INFINITE32 = 0xFFFFFFFF
@@ -123,6 +129,8 @@ def _number(job: Mapping, name: str, limit: bool = False) -> Optional[int]:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _bad(f"squeue --json gave {name} of an unknown shape ({_shape(value)})")
+    if not -MAX_SECONDS <= value <= MAX_SECONDS:  # False for NaN and ±inf too
+        raise _bad(f"squeue --json gave {name} = {value!r}, not a number Slurm uses")
     if limit and int(value) in (_NO_VAL32, _INFINITE32):
         return None
     return int(value)
@@ -138,10 +146,11 @@ def _shape(value: Any) -> str:
 
 
 def parse_squeue_text(text: str, job_id: str) -> Optional[JobTimes]:
-    """The job from ``squeue -h -j ID -o SQUEUE_FORMAT``; None when it is not listed."""
-    for line in text.splitlines():
-        fields = line.split()
-        if not fields or fields[0] != str(job_id):
+    """The job from ``squeue -h -j ID -o SQUEUE_FORMAT``; None when nothing is listed (gone).
+    Jobs listed but not this one: BadResponseError (an older format, another job's id)."""
+    listed = [line.split() for line in text.splitlines() if line.strip()]
+    for fields in listed:
+        if fields[0] != str(job_id):
             continue
         if len(fields) != 5:
             raise _bad(f"squeue printed {len(fields)} fields where 5 were asked for")
@@ -155,6 +164,9 @@ def parse_squeue_text(text: str, job_id: str) -> Optional[JobTimes]:
             limit_s=limit_s,
             how="squeue",
         )
+    if listed:
+        shown = ", ".join(fields[0][:20] for fields in listed[:3])
+        raise _bad(f"squeue -j {job_id} listed {shown} but not job {job_id}")
     return None
 
 
@@ -162,11 +174,14 @@ def parse_squeue_text(text: str, job_id: str) -> Optional[JobTimes]:
 
 
 def parse_scontrol_job(text: str, job_id: str) -> Optional[JobTimes]:
-    """The job from ``scontrol show job -o ID``; None when the output names another job."""
-    fields = _key_values(text)
-    if not fields:
+    """The job from ``scontrol show job -o ID`` (one line per job: a heterogeneous job's
+    components, an array's tasks); None when no line is this job."""
+    jobs = [_key_values(line) for line in text.splitlines()]
+    jobs = [fields for fields in jobs if fields]
+    if not jobs:
         raise _bad("scontrol show job printed no Key=Value fields")
-    if fields.get("JobId") != str(job_id):
+    fields = next((f for f in jobs if f.get("JobId") == str(job_id)), None)
+    if fields is None:
         return None
     if "TimeLimit" not in fields or "JobState" not in fields:
         raise _bad("scontrol show job printed no TimeLimit or JobState")
@@ -215,6 +230,8 @@ def parse_duration(text: str) -> Optional[float]:
     if not match:
         raise _bad(f"time limit {word[:40]!r} is not a duration")
     days, a, b, c = match.groups()
+    if any(len(part or "") > 9 for part in match.groups()):
+        raise _bad(f"time limit {word[:40]!r} is out of range")
     if b is None:  # minutes, or days-hours
         seconds = int(a) * 3600 if days else int(a) * 60
     elif c is None:  # minutes:seconds, or days-hours:minutes
@@ -231,6 +248,8 @@ def _epoch(text: str, what: str) -> Optional[float]:
     """Epoch seconds (``SLURM_TIME_FORMAT=%s``) or Slurm's local ISO time; None for none."""
     word = text.strip()
     if word.isdigit():
+        if float(word) > MAX_SECONDS:  # inf for hundreds of digits: no time Slurm prints
+            raise _bad(f"{what} printed the time {word[:40]!r}, out of range")
         return float(word) or None  # 0: not set
     if word.upper() in ("N/A", "NONE", "UNKNOWN", "(NULL)", ""):
         return None

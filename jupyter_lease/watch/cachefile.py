@@ -3,8 +3,9 @@
 The cache lives in a directory that other users may reach (a shared ``JUPYTER_RUNTIME_DIR``, a
 ``/tmp`` path in ``JUPYTER_LEASE_CACHE_DIR``), so nothing found there is believed blindly:
 
-- the directory must be ours and not world-writable (sticky ``/tmp``-like ones included:
-  another user could plant the file before we create it, or a FIFO, or a symlink);
+- the directory must be ours and writable by no one else, neither every user (sticky
+  ``/tmp``-like ones included) nor its group: another user could plant the file before we
+  create it, or a FIFO at the lock (a keep-alive switched off for everyone), or a symlink;
 - the file is opened without following a symlink and without blocking (a FIFO would block an
   ``open()`` for ever), then ``fstat``-ed: a regular file, ours, not group/other-writable,
   no bigger than :data:`MAX_BYTES`;
@@ -49,7 +50,8 @@ def _our_uid() -> Optional[int]:
 
 
 def check_dir(path: str) -> None:
-    """:class:`UnsafeCache` unless ``path`` is a directory we own that others cannot write to.
+    """:class:`UnsafeCache` unless ``path`` is a directory we own that no other user (group or
+    world) can write to.
 
     Links are followed here: a user may point the runtime dir elsewhere, and what matters is
     who can create entries in the directory reached. ``OSError`` if it cannot be examined.
@@ -62,6 +64,8 @@ def check_dir(path: str) -> None:
         raise UnsafeCache(f"{path} belongs to uid {st.st_uid}, not to this user")
     if uid is not None and st.st_mode & stat.S_IWOTH:
         raise UnsafeCache(f"{path} is writable by every user")
+    if uid is not None and st.st_mode & stat.S_IWGRP:  # a member could plant a FIFO or a file
+        raise UnsafeCache(f"{path} is writable by its group: chmod g-w {path}")
 
 
 def prepare_dir(path: str) -> None:

@@ -15,7 +15,7 @@ from jupyter_lease.simulator.app import DEFAULT_AK, DEFAULT_SK
 
 DEMO_TIMEOUT = 240  # s, one headless demo run (about a minute on an idle machine)
 Command = Tuple[List[str], Path]  # the arguments, the directory to run them in
-Run = Tuple[subprocess.CompletedProcess, Path]
+Run = Tuple[subprocess.CompletedProcess, Path, Path]  # the process, its cwd, its TMPDIR
 
 
 def demo_env(tmpdir: Path) -> Dict[str, str]:
@@ -62,6 +62,10 @@ def assert_demo_ran_clean(proc: subprocess.CompletedProcess) -> None:
     assert "jupyter_lease: extended; 1 h 00 min left." in proc.stdout
     assert "1 RenewLease calls" in proc.stdout
     assert proc.stderr == ""  # no traceback, no kernel warnings (e.g. about unencrypted TCP)
+
+
+def assert_saved_clean(proc: subprocess.CompletedProcess) -> None:
+    """The notebook a run with ``--output`` saved: widget state kept, no secret, no error."""
     saved = saved_notebook(proc).read_text()
     assert DEFAULT_SK not in saved and DEFAULT_AK not in saved
     nb = json.loads(saved)

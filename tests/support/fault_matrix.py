@@ -354,6 +354,59 @@ ELSEWHERE = [
      "\"no time limit\"; never a fake deadline, never extended (`+N` would wrap around)",
      "by itself",
      "tests/slurm/test_slurm_source.py::test_a_job_without_time_limit_is_off_and_never_extended"),
+    # Issue 18: each case below failed before its fix.
+    ("Slurm: an array task (`%i` prints `1234_7`, `SLURM_JOB_ID` another number), `squeue "
+     "--json` failing",
+     "the task's own walltime, from `squeue -o '%A …'` or `scontrol show job`; never \"stopped\"",
+     "by itself",
+     "tests/slurm/test_slurm_array.py::test_an_array_task_reads_its_own_walltime_when_squeue_json_fails"),
+    ("Slurm: a heterogeneous job's component (`1234+0`), `squeue --json` failing",
+     "\"has not started yet\" while it waits, then its walltime; never \"stopped\"",
+     "by itself",
+     "tests/slurm/test_slurm_array.py::test_a_heterogeneous_component_is_never_read_as_stopped"),
+    ("Slurm: `squeue --json` prints `Infinity`, `NaN`, `1e400` or `1e300` for a time",
+     "nothing: the next command's deadline",
+     "by itself",
+     "tests/slurm/test_slurm_array.py::test_a_number_no_job_has_falls_back_to_the_next_command"),
+    ("Slurm: the same, with no other command answering",
+     "one line (\"squeue --json gave end_time = inf, not a number Slurm uses\"), exit 1; "
+     "never an OverflowError (\"a bug in jupyter_lease\")",
+     "the next read",
+     "tests/slurm/test_slurm_array.py::test_a_number_no_job_has_is_one_line_from_the_cli"),
+    ("Slurm: the server extension in an array task, `squeue --json` failing",
+     "the page gets the task's walltime and the server's `c.JupyterLease` settings; "
+     "`…/api/doctor` reports Slurm, not a missing notebook id",
+     "by itself",
+     "tests/slurm/test_slurm_server_array.py::test_a_server_in_an_array_task_serves_its_walltime_settings_and_doctor"),
+    ("a lease cache directory its group can write to (a member could plant a FIFO at the lock)",
+     "nothing: the lease is read uncached; one server log line (\"… is writable by its group: "
+     "chmod g-w …\"); nothing written or believed there",
+     "after `chmod g-w` on the directory",
+     "tests/test_cache_dir_group.py::test_a_group_writable_cache_dir_is_refused_in_one_line"),
+    ("`jupyter lease watch` into a pipe, ModelArts unreachable",
+     "one line on stderr (\"ShowLease: connection refused by …\"), exit 1; not \"checking the "
+     "lease…\" and exit 0",
+     "run it again",
+     "tests/test_cli_checks.py::test_watch_into_a_pipe_with_the_simulator_down_exits_1_with_the_error"),
+    ("`jupyter lease doctor --check`, not ready",
+     "the report, then one line on stderr, exit 1",
+     "—",
+     "tests/test_cli_checks.py::test_doctor_check_exits_1_when_not_ready_and_0_when_ready"),
+    ("doctor in a Slurm job without Slurm's commands",
+     "long cells cut between words (\" …\"), never inside one; `SLURM_JOB_ID=1234567` shown, "
+     "not masked as `***`",
+     "—",
+     "tests/test_cli_checks.py::test_doctor_in_a_slurm_job_shows_the_job_id_and_cuts_only_between_words"),
+    ("`jupyter lease demo` sent SIGTERM",
+     "JupyterLab and its kernel stop (none left in the process table); the temporary folder "
+     "is removed; JupyterLab was on a free port, as `--port`'s help says",
+     "—",
+     "tests/test_demo_stop.py::test_sigterm_stops_jupyterlab_and_its_kernel_and_removes_the_folder"),
+    ("`jupyter lease demo --execute` on a user's machine (a real instance)",
+     "nothing written into the user's HOME or Jupyter runtime dir: its runtime, IPython and "
+     "lease-cache dirs are its own, removed with its folder",
+     "—",
+     "tests/test_demo_stop.py::test_a_headless_demo_writes_nothing_into_the_users_dirs"),
 ]  # fmt: skip
 
 
