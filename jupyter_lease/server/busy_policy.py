@@ -95,13 +95,16 @@ def clock_time(at: float, offset: float = 0.0) -> str:
     return f"{datetime.fromtimestamp(local).strftime('%H:%M')} {zone_name(local)}"
 
 
-def policy_line(view: Mapping[str, Any]) -> str:
+def policy_line(view: Mapping[str, Any], now: Optional[float] = None) -> str:
     """The policy in one line, on this host's wall clock, from its JSON view (``on``,
-    ``cap_ms``, ``note``, ``last_renewal``: times in ms on this host's clock). The server says
-    it in its zone; the CLI says it again in the person's."""
+    ``cap_ms``, ``note``, ``last_renewal``: times in ms on this host's clock; ``now``: epoch s,
+    default this clock). The server says it in its zone; the CLI again in the person's."""
     cap, last = view.get("cap_ms"), view.get("last_renewal")
-    if view.get("on") and isinstance(cap, (int, float)):
+    now = time.time() if now is None else now
+    if view.get("on") and isinstance(cap, (int, float)) and cap / 1000 > now:
         line = f"kept alive while busy, until {clock_time(cap / 1000)} at the latest"
+    elif view.get("on") and isinstance(cap, (int, float)):
+        line = f"the cap ({clock_time(cap / 1000)}) has passed: no more automatic renewals"
     else:
         line = "off" + (f": {view['note']}" if view.get("note") else "")
     if isinstance(last, Mapping) and isinstance(last.get("at_ms"), (int, float)):
