@@ -46,7 +46,7 @@ CASES = [
     ("declared-margin-step", ON, LeaseNow("timed", NOW + 15 * M),
      [Work("t", NOW + 6 * H, margin=20 * M, step=2 * H)], None, 135 * M, "t was running"),
     ("kernel-with-policy-off", Policy(False), TIMED, KERNEL, None, None, "off"),
-]
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
