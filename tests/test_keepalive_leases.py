@@ -150,7 +150,7 @@ def test_a_kernel_of_another_lease_renews_on_its_own(fresh_pair, sims):
                 "with jupyter_lease.keep_alive(max_total='3h', margin='15m', check_every=0.1)"
                 " as k:\n"
                 "    time.sleep(1.5)\n"
-                "print(len(k.renewals), k.errors, k.note)\n",
+                "print(len(k.renewals), k.errors, getattr(k, 'note', '-'))\n",
                 timeout=60,
             ).stdout.strip()
         count, errors, note = out.split(" ", 2)
@@ -232,9 +232,9 @@ def test_until_is_read_in_the_persons_time_zone(fresh_pair):
     env = {**a.env, "TZ": "Asia/Shanghai"}  # the person, 8 h ahead of the server
     on = run_cli(env, "keep-alive", "on", "--until", target.strftime("%H:%M"))
     assert on.returncode == 0, on.stderr
-    assert f"until {target.strftime('%H:%M')} UTC+08:00" in on.stdout, on.stdout
     view = keep_alive(a)
     assert view["cap_ms"] == pytest.approx(target.timestamp() * 1000, abs=2000)
+    assert f"until {target.strftime('%H:%M')} UTC+08:00" in on.stdout, on.stdout
     text = a.post(KEEP_ALIVE, {"on": True, "until": "18:00"})
     assert text.status_code == 400 and "time zone" in text.json()["error"]
     until_ms = int((time.time() + 2 * H) * 1000)  # what the page sends
@@ -319,7 +319,7 @@ def test_keep_alive_margin_and_step_travel_with_the_registration(fresh_pair, sim
             "                             check_every=1)\n"
             "with k:\n"
             "    time.sleep(3)\n"
-            "print(repr(k.note), len(k.renewals))\n",
+            "print(repr(getattr(k, 'note', '')), len(k.renewals))\n",
             timeout=60,
         ).stdout.strip()
         assert out == "'' 0", out  # registered: the server renewed, not the kernel
@@ -348,6 +348,8 @@ def test_renewed_moments_ago_holds_through_the_real_server(fresh_pair, sims):
     renewed(a, sim, renews)
     sim.set_lease(remaining=300)  # as if ModelArts still showed the old stop
     forget_lease_cache(a)
-    wait_for(lambda: "moments ago" in keep_alive(a)["status"], 10, "the guard")
-    time.sleep(2.0)
-    assert renew_calls(sim) == renews + 1
+    looked = lambda: "moments ago" in keep_alive(a)["status"] or renew_calls(sim) > renews + 1  # noqa: E731
+    wait_for(looked, 10, "the server has looked at the lease again")
+    time.sleep(2.0)  # four more checks
+    assert renew_calls(sim) == renews + 1, keep_alive(a)["renewals"]
+    assert "moments ago" in keep_alive(a)["status"]
