@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .._errors import (
@@ -47,60 +47,24 @@ from .._errors import (
     UsageError,
     scrub,
 )
-from ..core.duration import parse_duration, renewal
-from ..core.schedule import PollSchedule
+from ..core.duration import parse_duration
 from ..settings import JupyterLease
 from ..watch.cachedata import CacheEntry
 from ..watch.sources import lease_identity
+from .busy_config import DEFAULT_CAP, Settings, check_registration, summary, view
+from .busy_config import duration_text as _d
 from .busy_policy import (
-    MAX_STEP,
-    MIN_STEP,
     Decision,
     LeaseNow,
     Policy,
     Work,
     clock_time,
     decide,
-    policy_line,
 )
-from .busy_state import PolicyState, Renewal, StateFile, renewals_json
+from .busy_state import PolicyState, Renewal, StateFile
 from .busy_work import DeclaredWork, WorkRefused
 
 __all__ = ["BusyKeeper", "JupyterLease", "Settings", "start_keep_alive"]
-
-DEFAULT_CAP = "8h"  # when turned on without "until" or "for" and nothing configured
-MIN_GAP = 600.0  # a registration's step must exceed its margin by this (as keep_alive() checks)
-
-
-@dataclass(frozen=True)
-class Settings:
-    total: Optional[float] = None  # renew_while_busy in seconds; None: off by configuration
-    margin: float = 600.0
-    step: float = 3600.0
-    check_every: float = 30.0
-    schedule: PollSchedule = PollSchedule()
-    max_cap: float = 24 * 3600.0  # renew_max_cap: no cap further than this from now
-
-    @classmethod
-    def from_config(cls, config: JupyterLease) -> Settings:
-        """:class:`DurationError` (one line) for a value that cannot work."""
-        margin, every, max_cap = (
-            parse_duration(v).total_seconds()
-            for v in (config.renew_margin, config.renew_check_every, config.renew_max_cap)
-        )
-        step = renewal(config.renew_step).total_seconds()
-        if not every < margin < step:
-            raise DurationError("renew_check_every < renew_margin < renew_step is required")
-        far, near, final = (
-            parse_duration(v).total_seconds()
-            for v in (config.poll_far, config.poll_near, config.poll_final)
-        )
-        text = config.renew_while_busy.strip()
-        total = parse_duration(text).total_seconds() if text else None
-        if total is not None and total > max_cap:
-            raise DurationError(f"renew_while_busy ({text}) is beyond renew_max_cap")
-        schedule = PollSchedule(far=far, near=near, final=final)
-        return cls(total, margin, step, every, schedule, max_cap)
 
 
 class BusyKeeper:
@@ -216,7 +180,7 @@ class BusyKeeper:
         if not state.on:
             raise WorkRefused("keep alive while busy is off on this server")
         total, margin, step = (asked.get(k) for k in ("for", "margin", "step"))
-        _check_registration(self.settings, total, margin, step)
+        check_registration(self.settings, total, margin, step)
         now = self.now()
         cap = None if total is None else now + total
         self.declared.put(work_id, label, ttl, lambda: cap, margin, step)
@@ -379,58 +343,15 @@ class BusyKeeper:
                 busy.append(Work(label=paths.get(kernel_id) or f"kernel {kernel_id[:8]}"))
         return busy
 
-    # -- what the views show -----------------------------------------------------------------------
+    # -- what the views show (blocking) -----------------------------------------------------
 
     def summary(self, state: Optional[PolicyState] = None) -> Dict[str, Any]:
-        """Blocking (reads the state file): the lease view's ``keep_alive`` field."""
-        state = state or self.state()
-        offset = self.offset()
-        last = renewals_json(state, offset)[-1:] or [None]
-        view = {
-            "on": state.on,
-            "cap_ms": None if state.cap is None else int(round((state.cap - offset) * 1000)),
-            "last_renewal": last[0],
-            "note": state.note,
-            "lease": self.store().lease,
-            "margin_s": self.settings.margin,  # the page re-reads the lease once past it
-        }
-        return {**view, "line": policy_line(view)}
+        """The lease view's ``keep_alive`` field."""
+        return summary(self, state or self.state())
 
     def view(self) -> Dict[str, Any]:
-        """Blocking: ``GET …/keep-alive``."""
-        state = self.state()
-        offset = self.offset()
-        now = self.clock()
-        status = self.status
-        return {
-            **self.summary(state),
-            "since_ms": None if state.since is None else int(round((state.since - offset) * 1000)),
-            "asked": state.asked,
-            "by": state.by,
-            "note": state.note,
-            "status": status.reason,
-            "next_check_ms": None
-            if status.wake_at is None
-            else int(round((status.wake_at - offset) * 1000)),
-            "busy": list(self.busy),
-            "work": [
-                {"id": k, "label": d.label, "expires_ms": int(round(d.expiry * 1000))}
-                for k, d in self.declared.live()
-            ],
-            "renewals": renewals_json(state, offset),
-            "margin_s": self.settings.margin,
-            "step_s": self.settings.step,
-            "max_cap_s": self.settings.max_cap,
-            "now_ms": int(round(now * 1000)),
-        }
-
-
-def _d(seconds: float) -> str:
-    from datetime import timedelta
-
-    from ..core.duration import format_duration
-
-    return format_duration(timedelta(seconds=seconds))
+        """``GET …/keep-alive``."""
+        return view(self, self.state())
 
 
 def _turned_on(state: PolicyState, now: float, cap: float, asked: str, by: str) -> PolicyState:
@@ -471,23 +392,3 @@ def _require_renewable(source: Any) -> None:
             f"keep alive while busy works with ModelArts only for now; {source.describe()} "
             "is extended by hand (jupyter lease extend)"
         )
-
-
-def _check_registration(
-    settings: Settings, total: Optional[float], margin: Optional[float], step: Optional[float]
-) -> None:
-    """:class:`WorkRefused` (one line) for a registration this server cannot honour."""
-    if total is not None and total > settings.max_cap + 60:
-        raise WorkRefused(
-            f"max_total {_d(total)} is beyond this server's limit of {_d(settings.max_cap)} "
-            "(c.JupyterLease.renew_max_cap)"
-        )
-    if margin is not None and margin <= settings.check_every:
-        raise WorkRefused(
-            f"this server looks every {_d(settings.check_every)}: a margin of {_d(margin)} "
-            "could be missed"
-        )
-    if step is not None and not MIN_STEP <= step <= MAX_STEP:
-        raise WorkRefused("extend_by must be between 1h and 72h")
-    if step is not None and step - (settings.margin if margin is None else margin) < MIN_GAP:
-        raise WorkRefused("extend_by must exceed margin by at least 10m")
