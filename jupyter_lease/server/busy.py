@@ -115,21 +115,29 @@ class BusyKeeper:
             self._armed = False
         return self._store
 
-    def state(self) -> PolicyState:
-        """The record, after its first look (:meth:`_arm`)."""
+    def state(self, read: bool = False) -> PolicyState:
+        """The record, after its first look (:meth:`_arm`): the periodic check (``read``) may
+        read the lease for it; a view reads only to apply ``renew_while_busy``, else it looks
+        at the cache (a page's GET must not cost a second upstream read)."""
         store = self.store()
         if not self._armed:
-            self._arm(store)
+            self._arm(store, read or self.settings.total is not None)
         return store.load()
 
-    def _arm(self, store: StateFile) -> None:
-        """Once the lease has been read: forget a record of an ended lease (:meth:`_entry`), then
+    def _arm(self, store: StateFile, read: bool) -> None:
+        """Once the lease is known: forget a record of an ended lease (:meth:`_observe`), then
         turn the policy on from ``renew_while_busy`` if this run of the lease never had one.
         A record of this run is kept as it is: its cap is never re-armed nor extended."""
         try:
-            self._entry()
+            source = self.service.source()
+            _require_renewable(source)
+            entry = self._entry() if read else source.peek()
         except LeaseError:
             return  # not readable yet: the next look tries again
+        if entry.lease is None:
+            return
+        if not read:
+            self._observe(store, entry)
         self._armed = True
         total = self.settings.total
         if total is None:
@@ -230,7 +238,7 @@ class BusyKeeper:
     async def _tick(self) -> None:
         offload = self.service.offload
         try:
-            state = await offload.run(self.state)
+            state = await offload.run(functools.partial(self.state, True))
         except LeaseError as exc:  # no lease to serve (yet): nothing to keep alive
             self.busy, self.status = [], Decision(reason=f"no lease: {scrub(str(exc))}")
             return
