@@ -115,13 +115,13 @@ class BusyKeeper:
             self._armed = False
         return self._store
 
-    def state(self, read: bool = False) -> PolicyState:
-        """The record, after its first look (:meth:`_arm`): the periodic check (``read``) may
-        read the lease for it; a view reads only to apply ``renew_while_busy``, else it looks
-        at the cache (a page's GET must not cost a second upstream read)."""
+    def state(self) -> PolicyState:
+        """The record, after its first look (:meth:`_arm`), which reads the lease only to
+        apply ``renew_while_busy``; else it looks at the cache: an idle server and a page's
+        GET cost no upstream read (a busy check reads, and observes, anyway)."""
         store = self.store()
         if not self._armed:
-            self._arm(store, read or self.settings.total is not None)
+            self._arm(store, self.settings.total is not None)
         return store.load()
 
     def _arm(self, store: StateFile, read: bool) -> None:
@@ -193,9 +193,6 @@ class BusyKeeper:
         cap = None if total is None else now + total
         self.declared.put(work_id, label, ttl, lambda: cap, margin, step)
 
-    def unregister(self, work_id: str) -> bool:
-        return self.declared.pop(work_id)
-
     # -- on / off --------------------------------------------------------------------------------
 
     def turn_on(self, until: Optional[float], total: Optional[float], asked: str, by: str) -> None:
@@ -238,7 +235,7 @@ class BusyKeeper:
     async def _tick(self) -> None:
         offload = self.service.offload
         try:
-            state = await offload.run(functools.partial(self.state, True))
+            state = await offload.run(self.state)
         except LeaseError as exc:  # no lease to serve (yet): nothing to keep alive
             self.busy, self.status = [], Decision(reason=f"no lease: {scrub(str(exc))}")
             return

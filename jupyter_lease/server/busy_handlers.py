@@ -193,7 +193,7 @@ class WorkHandler(_KeeperHandler):
     @authorized
     async def delete(self) -> None:
         work_id = self.get_query_argument("id", "")
-        if not self.keeper.unregister(work_id):
+        if not self.keeper.declared.pop(work_id):
             self._reply(404, {"error": "no such work registration"})
             return
         await self._view()
