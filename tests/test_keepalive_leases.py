@@ -15,9 +15,7 @@ import pytest
 
 from jupyter_lease.simulator.app import Simulator
 from jupyter_lease.watch.cache import CACHE_DIR_ENV
-
-from .kernel_helpers import KernelSession
-from .test_busy_server import (
+from tests.support.busy import (
     KEEP_ALIVE,
     configured,
     deadline_s,
@@ -27,7 +25,9 @@ from .test_busy_server import (
     turn_on,
     wait_for,
 )
-from .test_server import JupyterServer, _clean_env, renew_calls
+from tests.support.factories import renew_calls
+from tests.support.jupyter import JupyterServer, clean_env
+from tests.support.kernel_helpers import KernelSession
 
 pytestmark = pytest.mark.kernel
 H = 3600.0
@@ -58,7 +58,7 @@ def pair(
     shared.mkdir(mode=0o700)
     servers = []
     for name, sim in zip("ab", sims):
-        server = configured(root / name, {**_clean_env(), **sim.environ()})
+        server = configured(root / name, {**clean_env(), **sim.environ()})
         server.env["JUPYTER_RUNTIME_DIR"] = server.env[CACHE_DIR_ENV] = str(shared)
         server.env["TZ"] = "UTC"  # the server's zone; a person elsewhere (test_until_…)
         server.cache_dir = shared
@@ -142,7 +142,7 @@ def test_a_kernel_of_another_lease_renews_on_its_own(fresh_pair, sims):
     sim_c = simulator("cccccccc-0000-4000-8000-00000000000c")
     try:
         sim_c.set_lease(remaining=600)
-        env = {**_clean_env(), **sim_c.environ()}
+        env = {**clean_env(), **sim_c.environ()}
         env["JUPYTER_RUNTIME_DIR"] = env[CACHE_DIR_ENV] = a.env["JUPYTER_RUNTIME_DIR"]
         with KernelSession(env=env) as kernel:
             out = kernel.execute(
@@ -167,7 +167,7 @@ def test_keep_alive_off_works_with_no_server_running(sims, tmp_path):
     starts next finds it off."""
     sim = sims[0]
     sim.set_lease(status="RUNNING", remaining=1200)
-    server = configured(tmp_path / "srv", {**_clean_env(), **sim.environ()})
+    server = configured(tmp_path / "srv", {**clean_env(), **sim.environ()})
     try:
         server.start().wait_ready()
         turn_on(server, **{"for": "8h"})
@@ -176,7 +176,7 @@ def test_keep_alive_off_works_with_no_server_running(sims, tmp_path):
     off = run_cli(server.env, "keep-alive", "off")
     assert off.returncode == 0, off.stderr
     assert off.stdout.startswith("Keep alive while busy: off (no running Jupyter server serves")
-    again = configured(tmp_path / "srv", {**_clean_env(), **sim.environ()})
+    again = configured(tmp_path / "srv", {**clean_env(), **sim.environ()})
     try:
         again.start().wait_ready()
         view = keep_alive(again)
@@ -278,7 +278,7 @@ def test_a_restart_after_the_cap_passed_never_rearms_it(sims, tmp_path):
     passed: nothing is renewed, the line says so."""
     sim = sims[1]
     sim.set_lease(status="RUNNING", remaining=12 * H)
-    env = {**_clean_env(), **sim.environ()}
+    env = {**clean_env(), **sim.environ()}
     first = configured(tmp_path / "srv", env, renew_while_busy="2h")
     try:
         first.start().wait_ready()
