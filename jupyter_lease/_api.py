@@ -30,28 +30,43 @@ log = logging.getLogger("jupyter_lease.api")
 MIN_RENEWAL_GAP = timedelta(minutes=10)
 
 
-def _register(body: Dict[str, Any]) -> Any:
-    """The server link if this instance's Jupyter server took the work, else None."""
+def _register(body: Dict[str, Any]) -> Tuple[Any, str]:
+    """``(link, "")`` if the Jupyter server of this very lease took the work (with its cap,
+    margin and step), else ``(None, why not)``: one line."""
     from .server.busy_client import find_server
 
     try:
-        link = find_server()
-        status, _ = link.call("POST", "/work", body)
-    except (LeaseError, OSError):
-        return None
-    except Exception:  # never let a discovery problem stop the user's block
+        link = find_server(lease=body["lease"])
+        status, data = link.call("POST", "/work", body)
+    except (LeaseError, OSError) as exc:
+        return None, scrub(str(exc))
+    except Exception as exc:  # never let a discovery problem stop the user's block
         log.debug("keep_alive: server registration failed", exc_info=True)
-        return None
-    return link if status == 200 else None
+        return None, f"no server took it ({type(exc).__name__})"
+    if status == 200:
+        return link, ""
+    return None, f"{link.name} refused it: {scrub(str(data.get('error') or f'HTTP {status}'))}"
+
+
+def _lease_identity() -> str:
+    """This process's lease, as servers name theirs (builds the source; no network call)."""
+    from .watch.sources import lease_identity
+
+    return lease_identity(get_runtime().source())
 
 
 def _quietly(call: Callable[[], Any]) -> bool:
     """Run a call to the server; True when it answered 200. Never raises."""
+    return _answer(call) == 200
+
+
+def _answer(call: Callable[[], Any]) -> Optional[int]:
+    """Run a call to the server; its HTTP status, None when it did not answer. Never raises."""
     try:
         result = call()
     except Exception:
-        return False
-    return bool(result and result[0] == 200)
+        return None
+    return int(result[0]) if result else None
 
 
 def _watching() -> Watcher:
@@ -122,6 +137,12 @@ class keep_alive:
     deadline past the cap is not made: the lease then ends at or before the cap. Renewals run
     in a daemon thread; failures are retried with backoff and collected in ``errors``.
 
+    Inside a Jupyter server with the extension that serves **this** lease, and whose keep-alive
+    policy is on, the work is registered there instead (one decision per instance), with its
+    cap, margin and step; any other server is left alone, and a refusal (another lease, the
+    policy off, a cap beyond the server's limit) means renewing on its own: ``note`` says why
+    in one line. Switching the server's policy off while registered ends the renewals.
+
     ``extend_by`` must be 1 h – 72 h (what ModelArts accepts) and exceed ``margin`` by at least
     10 min: otherwise right after a renewal less than ``margin`` would be left again, and it
     would renew at every check. ``check_every`` (seconds, or a duration) must be shorter than
@@ -162,13 +183,18 @@ class keep_alive:
         self._link: Any = None
         self._id = uuid.uuid4().hex
         self._entered_at = 0.0
+        self._lease = ""
         self.label = f"keep_alive() in process {os.getpid()}"
+        self.note = ""  # why it renews on its own, or why it stopped ("" while registered)
 
     def __enter__(self) -> keep_alive:
         self._stop.clear()
         self._entered_at = time.monotonic()
-        self._link = _register(self._work_body())
-        if self._link is None:  # no server to decide for the instance: renew on our own
+        self._lease = _lease_identity()
+        self._link, why = _register(self._work_body())
+        if self._link is None:  # no server to decide for this lease: renew on our own
+            self.note = f"renewing on its own: {why}"
+            log.debug("keep_alive: %s", self.note)
             self._own_renewals()
         target = self._run if self._link is None else self._heartbeat
         self._thread = threading.Thread(target=target, name="jupyter-lease-keep-alive", daemon=True)
@@ -187,7 +213,15 @@ class keep_alive:
     def _work_body(self) -> Dict[str, Any]:
         left = self.max_total.total_seconds() - (time.monotonic() - self._entered_at)
         ttl = max(60.0, 4 * self.check_every)
-        return {"id": self._id, "ttl": ttl, "label": self.label, "for": max(1.0, left)}
+        return {
+            "id": self._id,
+            "ttl": ttl,
+            "label": self.label,
+            "for": max(1.0, left),
+            "margin": self.margin.total_seconds(),
+            "step": self.extend_by.total_seconds(),
+            "lease": self._lease,
+        }
 
     def _own_renewals(self) -> None:
         self._watcher = _watching()
@@ -200,9 +234,15 @@ class keep_alive:
         while not self._stop.wait(self.check_every):
             link = self._link
             body = self._work_body()
-            if link is None or _quietly(functools.partial(link.call, "POST", "/work", body)):
+            answer = _answer(functools.partial(link.call, "POST", "/work", body))
+            if answer == 200:
                 continue
             self._link = None
+            if answer == 409:  # the server let the work go (its policy was switched off)
+                self.note = "stopped: keep alive while busy was switched off on the server"
+                self.errors.append(self.note)
+                return
+            self.note = f"renewing on its own: {link.name} stopped answering"
             try:
                 self._own_renewals()
             except LeaseError as exc:

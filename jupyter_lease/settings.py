@@ -62,6 +62,11 @@ class JupyterLease(Configurable):
     renew_check_every = Unicode("30s", help="How often busy kernels are looked at.").tag(
         config=True
     )
+    renew_max_cap = Unicode(
+        "24h",
+        help="The furthest cap keep alive while busy accepts, from now: a longer 'for', a later "
+        "'until' or keep_alive(max_total=...) is refused in one line.",
+    ).tag(config=True)
 
     def location(self) -> dict:
         """The explicit discovery settings (None: discover)."""

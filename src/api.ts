@@ -36,15 +36,19 @@ export interface Answer {
 /** The lease answer's `keep_alive` (jupyter_lease/server/busy.py, `BusyKeeper.summary`). */
 export interface KeepAliveSummary {
   on: boolean;
-  /** "kept alive while busy, until 18:00 at the latest; renewed automatically at …" */
+  /** "kept alive while busy, until 18:00 UTC at the latest; …" in the server's zone */
   line: string;
   cap_ms: number | null;
   last_renewal: Renewal | null;
+  /** Why it is off when nobody turned it off. */
+  note?: string;
   /** Renews when less than this is left. */
   margin_s?: number;
 }
 
 export interface Renewal {
+  /** Stable across clock offsets (at_ms moves with them): announce each renewal once by it. */
+  id?: string;
   at_ms: number;
   why: string;
   until_ms: number;

@@ -3,7 +3,14 @@
 // the cap the renewals used, and a refusal in one line. DOM through textContent only.
 
 import { element, setText } from './dom';
-import { keepAliveCall, usedText, type KeepAliveView } from './keepalive';
+import {
+  keepAliveCall,
+  policyLine,
+  renewalId,
+  untilMs,
+  usedText,
+  type KeepAliveView
+} from './keepalive';
 import type { LeaseStore } from './store';
 
 const CAPS = ['2h', '4h', '8h', '24h'];
@@ -20,7 +27,7 @@ export class KeepAliveSection {
   private readonly error = element('div', 'jp-LeaseKeepAlive-error');
   private view: KeepAliveView | null = null;
   private busy = false;
-  private renewedSeen: number | null = null;
+  private renewedSeen: string | null = null;
 
   constructor(private readonly store: LeaseStore) {
     this.toggle.type = 'checkbox';
@@ -48,8 +55,8 @@ export class KeepAliveSection {
     if (!this.busy) this.toggle.checked = summary.on; // while asking: what the user clicked
     this.toggle.disabled = this.busy;
     this.cap.disabled = this.until.disabled = this.busy || summary.on;
-    setText(this.line, summary.line);
-    const renewed = summary.last_renewal?.at_ms ?? null;
+    setText(this.line, policyLine(summary, this.store.hostOffsetMs)); // the person's zone
+    const renewed = summary.last_renewal ? renewalId(summary.last_renewal) : null;
     if (renewed !== null && renewed !== this.renewedSeen && this.node.isConnected) {
       this.renewedSeen = renewed; // a renewal since the view was read: read it again
       void this.load();
@@ -68,14 +75,23 @@ export class KeepAliveSection {
   /** A view read elsewhere (the renewal notifier's). */
   show(view: KeepAliveView): void {
     this.view = view;
-    this.renewedSeen = view.last_renewal?.at_ms ?? null;
+    this.renewedSeen = view.last_renewal ? renewalId(view.last_renewal) : null;
     this.update();
   }
 
   private async change(on: boolean): Promise<void> {
     if (this.busy) return;
     const until = this.until.value.trim();
-    const change = on ? { on, ...(until ? { until } : { for: this.cap.value }) } : { on };
+    // "until" is an instant: HH:MM read here, in the person's zone, not in the server's.
+    const untilAt = until ? untilMs(until, this.store.hostOffsetMs) : null;
+    if (on && until && untilAt === null) {
+      setText(this.error, `⚠ ${JSON.stringify(until.slice(0, 20))} is not a time of day; use HH:MM, e.g. 18:00`);
+      this.error.hidden = false;
+      this.toggle.checked = false;
+      return;
+    }
+    const cap = untilAt !== null ? { until_ms: untilAt } : { for: this.cap.value };
+    const change = on ? { on, ...cap } : { on };
     this.busy = true;
     this.update();
     const outcome = await keepAliveCall(change);

@@ -37,6 +37,38 @@ export async function keepAliveCall(change?: Record<string, unknown>): Promise<K
   return { ok: true, view };
 }
 
+/** A renewal's id: the server's (stable when the clock offset is measured again). */
+export function renewalId(renewal: Renewal): string {
+  return renewal.id ?? String(renewal.at_ms);
+}
+
+/** The policy in one line on this browser's clock and in its zone (the server's own line is
+ * in the server's zone): the twin of busy_policy.policy_line. */
+export function policyLine(summary: KeepAliveSummary, hostOffsetMs: number): string {
+  const local = (ms: number) =>
+    new Date(ms - hostOffsetMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const cap = summary.cap_ms;
+  let line = summary.note ? `off: ${summary.note}` : 'off';
+  if (summary.on && cap !== null && cap - hostOffsetMs > Date.now()) {
+    line = `kept alive while busy, until ${local(cap)} at the latest`;
+  } else if (summary.on && cap !== null) {
+    line = `the cap (${local(cap)}) has passed: no more automatic renewals`;
+  }
+  const last = summary.last_renewal;
+  return last ? `${line}; renewed automatically at ${local(last.at_ms)} — ${last.why}` : line;
+}
+
+/** "18:00" → the next 18:00 in this browser's zone (today, else tomorrow), as epoch ms on the
+ * server host's clock; null when it is not a time of day. */
+export function untilMs(text: string, hostOffsetMs: number, now = Date.now()): number | null {
+  const match = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
+  if (!match || Number(match[1]) > 23 || Number(match[2]) > 59) return null;
+  const at = new Date(now);
+  at.setHours(Number(match[1]), Number(match[2]), 0, 0);
+  if (at.getTime() <= now) at.setDate(at.getDate() + 1);
+  return at.getTime() + hostOffsetMs;
+}
+
 /** "2 of at most 8 h used" (whole hours), else "1 h 30 min of at most 8 h 00 min used". */
 export function usedText(view: KeepAliveView): string {
   const since = view.since_ms ?? -Infinity;
@@ -66,7 +98,7 @@ export function renewalText(renewal: Renewal, view: KeepAliveView | null): strin
  * without waiting for the next poll.
  */
 export class RenewalNotifier {
-  private seen: number | null = null; // the newest renewal known (at_ms); null: none read yet
+  private seen: string | null = null; // the newest renewal known (its id); null: none read yet
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
@@ -82,15 +114,15 @@ export class RenewalNotifier {
     if (summary === null) return;
     this.expect(summary);
     const last = summary.last_renewal;
-    const at = last?.at_ms ?? 0;
+    const id = last ? renewalId(last) : '';
     const first = this.seen === null;
-    if (!first && at <= (this.seen ?? 0)) return;
-    this.seen = at;
+    if (!first && id === this.seen) return;
+    this.seen = id;
     if (!first && last) void this.tell(last); // a renewal from before the page opened: no toast
   }
 
   private async tell(renewal: Renewal): Promise<void> {
-    if (!(await this.tabs.claim(`renewal|${renewal.at_ms}`))) return;
+    if (!(await this.tabs.claim(`renewal|${renewalId(renewal)}`))) return;
     const outcome = await keepAliveCall();
     if (outcome.ok) this.onView(outcome.view);
     Notification.info(renewalText(renewal, outcome.ok ? outcome.view : null), {

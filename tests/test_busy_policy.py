@@ -16,6 +16,8 @@ NOW = 1_800_000_000.0
 ON = Policy(on=True, cap=NOW + 8 * H, margin=10 * M, step=H)
 TIMED = LeaseNow("timed", NOW + 5 * M)  # 5 min left: inside the margin
 KERNEL = [Work("t.ipynb")]
+LEASE = "modelarts:nb-1@modelarts.example"
+OURS = {"format": "jupyter_lease.keep-alive/2", "lease": LEASE}
 
 CASES = [
     # id, policy, lease, work, last renewal, expected renew_for (s) or None, reason fragment
@@ -34,10 +36,17 @@ CASES = [
     # the cap 40 min away: under ModelArts' 1 h minimum, so skipped
     ("cap-too-near", Policy(True, NOW + 40 * M), TIMED, KERNEL, None, None, "pass the cap"),
     ("several-busy", ON, TIMED, [Work("a"), Work("b"), Work("a")], None, 65 * M, "a, b were"),
-    # declared work counts with the policy off, up to its own cap
-    ("declared-off", Policy(False), TIMED, [Work("train", NOW + 3 * H)], None, 65 * M, "train"),
+    # declared work counts only while the policy is on (off means off), up to its own cap
+    ("declared-off", Policy(False), TIMED, [Work("train", NOW + 3 * H)], None, None, "off"),
+    ("declared-on", ON, TIMED, [Work("train", NOW + 3 * H)], None, 65 * M, "train"),
+    # ... never past the policy's cap
+    ("declared-past-policy-cap", Policy(True, NOW - 1), TIMED, [Work("t", NOW + 3 * H)], None,
+     None, "cap has passed"),
+    # its own margin and step (keep_alive(margin="20m", extend_by="2h")): 15 min left renews
+    ("declared-margin-step", ON, LeaseNow("timed", NOW + 15 * M),
+     [Work("t", NOW + 6 * H, margin=20 * M, step=2 * H)], None, 135 * M, "t was running"),
     ("kernel-with-policy-off", Policy(False), TIMED, KERNEL, None, None, "off"),
-]
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -53,7 +62,7 @@ def test_decide(policy, lease, work, last, renew_for, fragment):
     else:
         assert decision.renew_for == pytest.approx(renew_for)
         assert decision.new_deadline == pytest.approx(NOW + renew_for)
-        assert decision.new_deadline <= max(w.cap or policy.cap for w in work)
+        assert decision.new_deadline <= max(w.bounded(policy) for w in work)
     assert "\n" not in decision.reason
 
 
@@ -86,7 +95,7 @@ def test_parse_until_is_the_next_such_time():
 
 
 def test_state_file_round_trip_bounded_and_private(tmp_path):
-    store = StateFile(str(tmp_path / "rt"))
+    store = StateFile(LEASE, str(tmp_path / "rt"))
     assert store.load() == PolicyState()
     state = store.update(lambda s: PolicyState(on=True, since=NOW, cap=NOW + H, by="cli"))
     for i in range(MAX_RENEWALS + 5):
@@ -99,15 +108,18 @@ def test_state_file_round_trip_bounded_and_private(tmp_path):
 
 @pytest.mark.parametrize(
     "content",
-    ['{"format": "other"}', "not json", '{"format": "jupyter_lease.keep-alive/1", "renewals": 3}',
-     json.dumps({"format": "jupyter_lease.keep-alive/1", "cap": 1e300, "renewals": []})],
-    ids=["foreign", "corrupt", "ill-typed", "out-of-range"],
+    ['{"format": "other"}', "not json", json.dumps({**OURS, "renewals": 3}),
+     json.dumps({**OURS, "cap": 1e300, "renewals": []}),
+     json.dumps({**OURS, "lease": "modelarts:another@h", "renewals": []})],
+    ids=["foreign", "corrupt", "ill-typed", "out-of-range", "another-lease"],
 )  # fmt: skip
 def test_an_unusable_state_file_is_off_with_a_note(tmp_path, content):
     directory = tmp_path / "rt"
     directory.mkdir(mode=0o700)
-    (directory / "jupyter_lease-keep-alive.json").write_text(content)
-    state = StateFile(str(directory)).load()
+    store = StateFile(LEASE, str(directory))
+    with open(store.path, "w") as fh:
+        fh.write(content)
+    state = store.load()
     assert state.on is False and "unusable" in state.note
 
 
@@ -115,7 +127,21 @@ def test_a_symlinked_state_file_is_refused(tmp_path):
     directory = tmp_path / "rt"
     directory.mkdir(mode=0o700)
     target = tmp_path / "elsewhere.json"
-    target.write_text(json.dumps(PolicyState(on=True, cap=NOW).to_json()))
-    (directory / "jupyter_lease-keep-alive.json").symlink_to(target)
-    state = StateFile(str(directory)).load()
+    target.write_text(json.dumps(PolicyState(on=True, cap=NOW).to_json(LEASE)))
+    store = StateFile(LEASE, str(directory))
+    os.symlink(target, store.path)
+    state = store.load()
     assert state.on is False and "symbolic link" in state.note
+
+
+def test_one_record_per_lease_and_a_renewal_id_stable_across_offsets(tmp_path):
+    a, b = (StateFile(lease, str(tmp_path)) for lease in (LEASE, "modelarts:nb-2@h"))
+    assert a.path != b.path
+    a.update(lambda s: PolicyState(on=True, cap=NOW + H).with_renewal(Renewal(NOW, "t", NOW, H)))
+    assert b.load() == PolicyState() and a.load().on
+    from jupyter_lease.server.busy_state import renewals_json
+
+    state = a.load()
+    assert renewals_json(state, 0.0)[0]["id"] == renewals_json(state, 2.5)[0]["id"]
+    a.forget()
+    assert a.load() == PolicyState() and not os.path.exists(a.path)

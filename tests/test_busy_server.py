@@ -146,7 +146,7 @@ def test_a_401_turns_the_policy_off_after_one_attempt(fresh, sim):
     server = fresh
     logged = len(server.log())  # this test's lines only (a kernel shut down mid-cell logs one)
     start_busy_kernel(server, "t.ipynb")
-    turn_on(server, **{"until": "23:59"} if time.localtime().tm_hour < 22 else {"for": "2h"})
+    turn_on(server, until_ms=int((time.time() + 2 * 3600) * 1000))  # type: ignore[arg-type]
     time.sleep(1.5)  # the policy has read the lease: the next read is the one that fails
     renews = renew_calls(sim)
     sim.inject("401", count=5)
@@ -219,6 +219,9 @@ def test_bad_input_is_one_line_and_work_can_be_declared(fresh, sim):
         response = server.post(KEEP_ALIVE, body)
         assert response.status_code == 400 and "\n" not in response.json()["error"], body
     assert server.post(KEEP_ALIVE, {"on": True}, xsrf=None).status_code == 403
+    off = server.post(f"{KEEP_ALIVE}/work", {"id": "job-1", "ttl": 60, "label": "train"})
+    assert off.status_code == 409 and "off" in off.json()["error"]  # counts only while on
+    turn_on(server, **{"for": "2h"})
     response = server.post(f"{KEEP_ALIVE}/work", {"id": "job-1", "ttl": 60, "label": "train"})
     assert response.status_code == 200, response.text
     assert [w["label"] for w in response.json()["work"]] == ["train"]
@@ -256,7 +259,8 @@ def test_the_cli_turns_it_on_and_off_and_status_shows_it(fresh, sim, tmp_path):
 
 
 def test_keep_alive_in_code_registers_with_the_server_one_decision(fresh, sim):
-    server = fresh  # the policy is off: only the declared work counts, with its own cap
+    server = fresh  # the policy is on; the kernel's session is idle: only the declared work
+    turn_on(server, **{"for": "8h"})
     code = (
         "import jupyter_lease, time\n"
         "with jupyter_lease.keep_alive(max_total='3h', check_every=1):\n"

@@ -11,6 +11,7 @@ import argparse
 import json
 import re
 import sys
+from dataclasses import replace
 from typing import Any, Callable, Dict, List, NoReturn, Optional, TextIO
 
 from .._errors import APIError, LeaseError, UsageError, scrub
@@ -88,6 +89,7 @@ def _lease_commands(sub: Any) -> None:
     cap.add_argument("--until", metavar="HH:MM", help="with on: no renewal past this time")
     cap.add_argument("--for", dest="for_", metavar="DURATION", help="with on: at most this long")
     p.add_argument("--json", action="store_true", help="print the server's JSON")
+    _location_options(p)
 
 
 def _tool_commands(sub: Any) -> None:
@@ -195,44 +197,82 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         status = _status(client)
     if args.json:
         data = status.to_dict()
-        data["keep_alive"] = _keep_alive_summary()
+        data["keep_alive"] = _keep_alive_summary(client)
         print(json.dumps(data, indent=2), file=out)
     else:
         print(status.to_text(), file=out)
-        summary = _keep_alive_summary()
-        if summary is not None:
-            print(f"Keep alive while busy: {summary['line']}", file=out)
+        summary = _keep_alive_summary(client)
+        if summary is not None:  # on this machine's clock and in its zone, as the rest
+            from ..server.busy_policy import policy_line
+
+            print(f"Keep alive while busy: {policy_line(summary)}", file=out)
     return EXIT_OK
 
 
-def _keep_alive_summary() -> Optional[Dict]:
-    """The policy line from the running server, or None when none answers."""
+def _keep_alive_summary(client: Any) -> Optional[Dict]:
+    """The policy from the running server of this lease, or None when none answers."""
     from ..server.busy_client import answer, find_server
+    from ..watch.sources import lease_identity
 
     try:
-        return answer(find_server(), "GET")
+        return answer(find_server(lease=lease_identity(client)), "GET")
     except LeaseError:
         return None
 
 
 def cmd_keep_alive(args: argparse.Namespace, out: TextIO) -> int:
+    """The policy of this lease, through its running server; ``off`` without one edits the
+    lease's record (a server that starts, or runs, picks it up)."""
     from ..server.busy_client import answer, find_server
+    from ..server.busy_policy import policy_line
+    from ..watch.sources import lease_identity
 
     if args.action != "on" and (args.until or args.for_):
         raise UsageError("--until and --for go with 'keep-alive on'")
     body: Dict[str, object] = {"on": args.action == "on", "via": "cli"}
     if args.until:
-        body["until"] = args.until
+        body["until"] = _until(args.until)  # an instant: HH:MM where the person is
     if args.for_:
         body["for"] = args.for_
-    link = find_server()
+    source = _client(args)
+    lease = lease_identity(source)
+    try:
+        link = find_server(lease=lease)
+    except LeaseError:
+        if args.action != "off":
+            raise
+        return _off_without_server(source, lease, out)
     view = answer(link, "GET") if args.action == "status" else answer(link, "POST", "", body)
     if args.json:
         print(json.dumps(view, indent=2), file=out)
         return EXIT_OK
-    print(f"Keep alive while busy: {view['line']}", file=out)
+    print(f"Keep alive while busy: {policy_line(view)}", file=out)
     if view.get("on"):
         print(f"Now: {view.get('status')}", file=out)
+    return EXIT_OK
+
+
+def _until(text: str) -> float:
+    """``--until HH:MM``: the next such time on this machine's clock, in its time zone."""
+    import time
+
+    from ..server.busy_policy import parse_until
+
+    try:
+        return parse_until(text, time.time())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _off_without_server(source: Any, lease: str, out: TextIO) -> int:
+    import os
+
+    from ..server.busy_state import StateFile
+
+    path = getattr(source, "path", None)
+    store = StateFile(lease, os.path.dirname(path) if path else None)
+    store.update(lambda s: replace(s, on=False, by="cli", note=""))
+    print(f"Keep alive while busy: off (no running Jupyter server serves {lease}; saved)", file=out)
     return EXIT_OK
 
 

@@ -15,18 +15,26 @@ the lease service's own threads, never on the event loop.
 ModelArts refusing the credentials (401/403) turns the policy off with one recorded line: the
 gateway locks keys after 5 failures, so it is never retried.
 
+The policy belongs to the lease this server serves (:func:`~..watch.sources.lease_identity`):
+its record (:mod:`.busy_state`) is that lease's alone, and is forgotten when the lease ends
+(the instance stopped, or a new run of it began). Declared work counts only while the policy is
+on, from a ``keep_alive()`` of the same lease, with the margin and step it asked for; switching
+the policy off clears it.
+
 Configuration (``jupyter_server_config.py``): ``c.JupyterLease.renew_while_busy = "8h"`` turns
-the policy on at start, with a cap of 8 h from then (a running policy saved by an earlier
-server, and its cap, are kept instead); ``renew_margin``, ``renew_step``, ``renew_check_every``
-tune it; ``poll_far`` / ``poll_near`` / ``poll_final`` are the server's lease-read intervals,
-named as the kernels' ``%config JupyterLease`` traits.
+the policy on for a lease that has no record yet, with a cap of 8 h from the first look (a
+record of this run of the lease is kept instead: a restart never re-arms or extends a cap,
+even one that has passed); ``renew_max_cap`` (24h) bounds every cap; ``renew_margin``,
+``renew_step``, ``renew_check_every`` tune it; ``poll_far`` / ``poll_near`` / ``poll_final``
+are the server's lease-read intervals, named as the kernels' ``%config JupyterLease`` traits.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .._errors import (
@@ -34,50 +42,29 @@ from .._errors import (
     AuthenticationError,
     DurationError,
     LeaseError,
+    NotRunningError,
     PermissionDeniedError,
     UsageError,
     scrub,
 )
-from ..core.duration import parse_duration, renewal
-from ..core.schedule import PollSchedule
+from ..core.duration import parse_duration
 from ..settings import JupyterLease
 from ..watch.cachedata import CacheEntry
-from .busy_policy import Decision, LeaseNow, Policy, Work, clock_time, decide
-from .busy_state import PolicyState, Renewal, StateFile, renewals_json
+from ..watch.sources import lease_identity
+from .busy_config import DEFAULT_CAP, Settings, check_registration, summary, view
+from .busy_config import duration_text as _d
+from .busy_policy import (
+    Decision,
+    LeaseNow,
+    Policy,
+    Work,
+    clock_time,
+    decide,
+)
+from .busy_state import PolicyState, Renewal, StateFile
+from .busy_work import DeclaredWork, WorkRefused
 
 __all__ = ["BusyKeeper", "JupyterLease", "Settings", "start_keep_alive"]
-
-DEFAULT_CAP = "8h"  # when turned on without "until" or "for" and nothing configured
-MAX_WORK = 64  # declared work items at once: a runaway client cannot grow the server
-MAX_TTL = 3600.0
-
-
-@dataclass(frozen=True)
-class Settings:
-    total: Optional[float] = None  # renew_while_busy in seconds; None: off by configuration
-    margin: float = 600.0
-    step: float = 3600.0
-    check_every: float = 30.0
-    schedule: PollSchedule = PollSchedule()
-
-    @classmethod
-    def from_config(cls, config: JupyterLease) -> Settings:
-        """:class:`DurationError` (one line) for a value that cannot work."""
-        seconds = [
-            parse_duration(v).total_seconds()
-            for v in (config.renew_margin, config.renew_check_every)
-        ]
-        margin, every = seconds
-        step = renewal(config.renew_step).total_seconds()
-        if not every < margin < step:
-            raise DurationError("renew_check_every < renew_margin < renew_step is required")
-        far, near, final = (
-            parse_duration(v).total_seconds()
-            for v in (config.poll_far, config.poll_near, config.poll_final)
-        )
-        text = config.renew_while_busy.strip()
-        total = parse_duration(text).total_seconds() if text else None
-        return cls(total, margin, step, every, PollSchedule(far=far, near=near, final=final))
 
 
 class BusyKeeper:
@@ -88,16 +75,18 @@ class BusyKeeper:
         serverapp: Any,
         service: Any,
         settings: Settings,
-        store: Optional[StateFile] = None,
+        directory: Optional[str] = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.serverapp, self.service, self.settings = serverapp, service, settings
         self.log = serverapp.log
-        self.store = store or StateFile()
+        self.directory = directory  # None: next to the lease's cache file
         self.clock = clock
-        self.work: Dict[str, Tuple[str, float, Optional[float]]] = {}  # id: label, expiry, cap
+        self.declared = DeclaredWork(clock)
         self.status = Decision(reason="starting")
         self.busy: List[str] = []
+        self._store: Optional[StateFile] = None
+        self._armed = False  # the record has had its first look (renew_while_busy, a new run)
         self._callback: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -112,22 +101,68 @@ class BusyKeeper:
         if self._callback is not None:
             self._callback.stop()
 
-    def apply_config(self) -> None:
-        """At start (blocking): turn the policy on from ``renew_while_busy`` unless a running
-        policy was saved (a restart keeps it and its cap) or a person turned it off."""
+    # -- the record of this server's lease (all blocking) -----------------------------------------
+
+    def store(self) -> StateFile:
+        """The record of the lease this server serves; ConfigurationError (one line) while
+        there is none to serve."""
+        source = self.service.source()
+        lease = lease_identity(source)
+        if self._store is None or self._store.lease != lease:
+            path = getattr(source, "path", None)
+            directory = self.directory or (os.path.dirname(path) if path else None)
+            self._store = StateFile(lease, directory)
+            self._armed = False
+        return self._store
+
+    def state(self) -> PolicyState:
+        """The record, after its first look (:meth:`_arm`), which reads the lease only to
+        apply ``renew_while_busy``; else it looks at the cache: an idle server and a page's
+        GET cost no upstream read (a busy check reads, and observes, anyway)."""
+        store = self.store()
+        if not self._armed:
+            self._arm(store, self.settings.total is not None)
+        return store.load()
+
+    def _arm(self, store: StateFile, read: bool) -> None:
+        """Once the lease is known: forget a record of an ended lease (:meth:`_observe`), then
+        turn the policy on from ``renew_while_busy`` if this run of the lease never had one.
+        A record of this run is kept as it is: its cap is never re-armed nor extended."""
+        try:
+            source = self.service.source()
+            _require_renewable(source)
+            entry = self._entry() if read else source.peek()
+        except LeaseError:
+            return  # not readable yet: the next look tries again
+        if entry.lease is None:
+            return
+        if not read:
+            self._observe(store, entry)
+        self._armed = True
         total = self.settings.total
         if total is None:
             return
-        saved = self.store.load()
+        saved = store.load()
         now = self.now()
-        if saved.on and saved.cap is not None and saved.cap > now:
+        if saved.since is not None or saved.by:
+            if not saved.on and saved.note and saved.cap is not None and saved.cap > now:
+                store.update(lambda s: replace(s, on=True, note=""))  # a failure turned it off
             return
-        if not saved.on and saved.by not in ("", "config") and not saved.note:
-            return
-        self.store.update(
-            lambda _: _turned_on(saved, now, now + total, f"for {_d(total)}", "config")
-        )
+        store.update(lambda s: _turned_on(s, now, now + total, f"for {_d(total)}", "config"))
         self.log.info("jupyter_lease: keeping the instance alive while busy, for %s", _d(total))
+
+    def _observe(self, store: StateFile, entry: CacheEntry) -> None:
+        """A record of another run of this lease (ModelArts' ``create_at`` moved: the instance
+        was started again) is forgotten; a record not yet stamped is stamped."""
+        if entry.lease is None:
+            return
+        run = entry.lease.create_at / 1000
+        saved = store.load()
+        if saved.run is not None and saved.run != run:
+            store.forget()
+            self.log.info("jupyter_lease: a new run of the lease: keep-alive record forgotten")
+        elif saved.run is None and saved != PolicyState():
+            store.update(lambda s: replace(s, run=run))
 
     # -- time --------------------------------------------------------------------------------
 
@@ -141,37 +176,51 @@ class BusyKeeper:
 
     # -- declared work -------------------------------------------------------------------------
 
-    def register(self, work_id: str, label: str, ttl: float, total: Optional[float]) -> None:
-        """Register or heartbeat declared work (on the event loop: memory only)."""
-        if work_id not in self.work and len(self.work) >= MAX_WORK:
-            raise LeaseError(f"too many work registrations (at most {MAX_WORK})")
-        previous = self.work.get(work_id)
-        cap = previous[2] if previous else (None if total is None else self.now() + total)
-        self.work[work_id] = (label, self.clock() + min(ttl, MAX_TTL), cap)
-
-    def unregister(self, work_id: str) -> bool:
-        return self.work.pop(work_id, None) is not None
+    def register(self, work_id: str, label: str, ttl: float, asked: Dict[str, Any]) -> None:
+        """Blocking. Register or heartbeat declared work of ``asked["lease"]`` with its
+        ``for``, ``margin`` and ``step`` (seconds or None); :class:`WorkRefused` (one line)
+        when this server cannot count it as asked."""
+        store = self.store()
+        lease = asked.get("lease")
+        if lease is not None and lease != store.lease:
+            raise WorkRefused(f"this server keeps {store.lease} alive, not {str(lease)[:80]}")
+        state = self.state()
+        if not state.on:
+            raise WorkRefused("keep alive while busy is off on this server")
+        total, margin, step = (asked.get(k) for k in ("for", "margin", "step"))
+        check_registration(self.settings, total, margin, step)
+        now = self.now()
+        cap = None if total is None else now + total
+        self.declared.put(work_id, label, ttl, lambda: cap, margin, step)
 
     # -- on / off --------------------------------------------------------------------------------
 
     def turn_on(self, until: Optional[float], total: Optional[float], asked: str, by: str) -> None:
-        """Blocking. ``until``: local epoch seconds; ``total``: seconds from now."""
-        try:
-            source = self.service.source()
-        except LeaseError:  # not configured yet: the policy may wait for it
-            source = None
-        if source is not None:
-            _require_renewable(source)
+        """Blocking. ``until``: local epoch seconds; ``total``: seconds from now. UsageError
+        (one line) for a cap beyond ``renew_max_cap`` or in the past."""
+        store = self.store()
+        _require_renewable(self.service.source())
+        self.state()
         now = self.now()
         if until is None and total is None:
             total = self.settings.total or parse_duration(DEFAULT_CAP).total_seconds()
             asked = f"for {_d(total)}"
-        caps = [c for c in (None if until is None else until + self.offset(),) if c is not None]
+        caps = [] if until is None else [until + self.offset()]
         caps += [now + total] if total is not None else []
-        self.store.update(lambda s: _turned_on(s, now, min(caps), asked, by))
+        cap = min(caps)
+        if cap <= now:
+            raise UsageError("the cap must be in the future")
+        limit = self.settings.max_cap
+        if cap - now > limit + 60:  # a minute's grace: "until" picked on a clock a bit ahead
+            raise UsageError(
+                f"at most {_d(limit)} from now (this server's c.JupyterLease.renew_max_cap); "
+                f"{asked} is further"
+            )
+        store.update(lambda s: _turned_on(s, now, cap, asked, by))
 
     def turn_off(self, by: str, note: str = "") -> None:
-        self.store.update(lambda s: replace(s, on=False, by=by[:40], note=note))
+        self.store().update(lambda s: replace(s, on=False, by=by[:40], note=note))
+        self.declared.cancel_all(f"keep alive while busy was switched off ({by[:40]})")
 
     # -- the periodic check ----------------------------------------------------------------------
 
@@ -185,8 +234,16 @@ class BusyKeeper:
 
     async def _tick(self) -> None:
         offload = self.service.offload
-        state = await offload.run(self.store.load)
-        work = self._declared() + (await self._kernels() if state.on else [])
+        try:
+            state = await offload.run(self.state)
+        except LeaseError as exc:  # no lease to serve (yet): nothing to keep alive
+            self.busy, self.status = [], Decision(reason=f"no lease: {scrub(str(exc))}")
+            return
+        if not state.on:  # off means off: declared work does not count, and is let go
+            self.declared.cancel_all(f"keep alive while busy is off ({state.by or 'off'})")
+            self.busy, self.status = [], Decision(reason="off")
+            return
+        work = self._declared() + await self._kernels()
         self.busy = sorted({w.label for w in work})
         policy = Policy(state.on, state.cap, self.settings.margin, self.settings.step)
         last = state.last_renewal.at if state.last_renewal else None
@@ -210,24 +267,33 @@ class BusyKeeper:
             self._failed(exc)
 
     def _entry(self) -> CacheEntry:
+        """The lease (blocking); a stopped instance's record is forgotten, another run's too."""
         source = self.service.source()
         _require_renewable(source)
+        store = self.store()
         try:
-            return source.show_entry()
+            entry = source.show_entry()
+        except NotRunningError:
+            if source.read().kind == "stopped":  # ShowNotebook agrees: the lease has ended
+                store.forget()
+            raise
         except APIError as exc:
             if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
                 raise
             return source.peek()  # the last known lease decides; renew_if reads upstream
+        self._observe(store, entry)
+        return entry
 
     def _renew(self, policy: Policy, work: List[Work]) -> None:
         """Blocking: decide again on the lease read upstream under the lock, renew, record."""
+        store = self.store()
         made: List[Tuple[float, Decision]] = []
         before: List[float] = []  # the deadline the decision saw (lease clock, s)
 
         def again(entry: CacheEntry) -> Optional[float]:
             if entry.lease is not None and entry.lease.deadline_ms is not None:
                 before.append(entry.lease.deadline_ms / 1000)
-            state = self.store.load()  # another server may have renewed and recorded it
+            state = store.load()  # another server may have renewed and recorded it
             last = state.last_renewal.at if state.last_renewal else None
             now = self.clock() + (entry.clock_offset or 0.0)
             current = replace(policy, on=state.on, cap=state.cap)
@@ -243,7 +309,7 @@ class BusyKeeper:
         # What the stop moved by (RenewLease counts its duration from now, not from the stop).
         added = until - before[-1] if before else renewed
         record = Renewal(at=at, why=decision.why, until=until, added=added)
-        self.store.update(lambda s: s.with_renewal(record))
+        store.update(lambda s: s.with_renewal(record))
         self.status = replace(decision, reason=f"renewed automatically: {decision.why}")
         self.log.info(
             "jupyter_lease: renewed automatically until %s (%s)",
@@ -258,16 +324,13 @@ class BusyKeeper:
         if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
             code = exc.code or f"HTTP {exc.status}"  # the whole line is in the log and status
             note = f"turned off: ModelArts refused the credentials ({code}); not retried"
-            self.store.update(lambda s: replace(s, on=False, note=note[:160]))
-            self.work.clear()
+            self.store().update(lambda s: replace(s, on=False, note=note[:160]))
+            self.declared.cancel_all(note)
             self.status = Decision(reason=f"{note}: {line}")
             self.log.warning("jupyter_lease: keep alive while busy %s: %s", note, line)
 
     def _declared(self) -> List[Work]:
-        now = self.clock()
-        for work_id in [k for k, (_, expiry, _) in self.work.items() if expiry <= now]:
-            del self.work[work_id]
-        return [Work(label=label, cap=cap) for label, _, cap in self.work.values()]
+        return [Work(d.label, d.cap, d.margin, d.step) for _, d in self.declared.live()]
 
     async def _kernels(self) -> List[Work]:
         """Busy kernels of this server, named by their notebook's path where known."""
@@ -285,62 +348,15 @@ class BusyKeeper:
                 busy.append(Work(label=paths.get(kernel_id) or f"kernel {kernel_id[:8]}"))
         return busy
 
-    # -- what the views show -----------------------------------------------------------------------
+    # -- what the views show (blocking) -----------------------------------------------------
 
     def summary(self, state: Optional[PolicyState] = None) -> Dict[str, Any]:
-        """Blocking (reads the state file): the lease view's ``keep_alive`` field."""
-        state = state or self.store.load()
-        offset = self.offset()
-        last = renewals_json(state, offset)[-1:] or [None]
-        if state.on and state.cap is not None:
-            line = f"kept alive while busy, until {clock_time(state.cap, offset)} at the latest"
-        else:
-            line = "off" + (f": {state.note}" if state.note else "")
-        if last[0] is not None:
-            renewed = state.renewals[-1]
-            line += f"; renewed automatically at {clock_time(renewed.at, offset)} — {renewed.why}"
-        return {
-            "on": state.on,
-            "line": line,
-            "cap_ms": None if state.cap is None else int(round((state.cap - offset) * 1000)),
-            "last_renewal": last[0],
-            "margin_s": self.settings.margin,  # the page re-reads the lease once past it
-        }
+        """The lease view's ``keep_alive`` field."""
+        return summary(self, state or self.state())
 
     def view(self) -> Dict[str, Any]:
-        """Blocking: ``GET …/keep-alive``."""
-        state = self.store.load()
-        offset = self.offset()
-        now = self.clock()
-        status = self.status
-        return {
-            **self.summary(state),
-            "since_ms": None if state.since is None else int(round((state.since - offset) * 1000)),
-            "asked": state.asked,
-            "by": state.by,
-            "note": state.note,
-            "status": status.reason,
-            "next_check_ms": None
-            if status.wake_at is None
-            else int(round((status.wake_at - offset) * 1000)),
-            "busy": list(self.busy),
-            "work": [
-                {"id": k, "label": label, "expires_ms": int(round(exp * 1000))}
-                for k, (label, exp, _) in sorted(self.work.items())
-            ],
-            "renewals": renewals_json(state, offset),
-            "margin_s": self.settings.margin,
-            "step_s": self.settings.step,
-            "now_ms": int(round(now * 1000)),
-        }
-
-
-def _d(seconds: float) -> str:
-    from datetime import timedelta
-
-    from ..core.duration import format_duration
-
-    return format_duration(timedelta(seconds=seconds))
+        """``GET …/keep-alive``."""
+        return view(self, self.state())
 
 
 def _turned_on(state: PolicyState, now: float, cap: float, asked: str, by: str) -> PolicyState:
@@ -369,11 +385,7 @@ def start_keep_alive(serverapp: Any, service: Any) -> BusyKeeper:
     keeper = BusyKeeper(serverapp, service, settings)
     service.keep_alive = keeper.summary
     register(serverapp.web_app, keeper, serverapp.web_app.settings.get("base_url", "/"))
-    try:
-        keeper.apply_config()
-    except Exception as exc:  # an unusable runtime dir: the API still says why
-        serverapp.log.warning("jupyter_lease: keep-alive state not saved: %s", scrub(str(exc)))
-    keeper.start()
+    keeper.start()  # its first look applies renew_while_busy, once the lease can be read
     return keeper
 
 

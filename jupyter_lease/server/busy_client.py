@@ -2,8 +2,11 @@
 
 The server is found through its runtime file (``jpserver-<pid>.json`` in the Jupyter runtime
 dir: the kernel's own server first, then the most recent live one) and reached on 127.0.0.1
-with the token from that file. The token is sent in a header only: it never appears in a
-message, a log line or an exception (errors name the server by its port).
+with the token from that file; given a lease (:func:`~..watch.sources.lease_identity`), only a
+server that says it serves that very lease will do: a runtime dir can be shared by servers of
+several leases (two notebooks, a script next to another user's lab). The token is sent in a
+header only: it never appears in a message, a log line or an exception (errors name the server
+by its port).
 """
 
 from __future__ import annotations
@@ -55,21 +58,29 @@ class ServerLink:
         return response.status_code, data if isinstance(data, dict) else {}
 
 
-def find_server(environ: Optional[Mapping[str, str]] = None) -> ServerLink:
-    """The running server whose extension answers; :class:`ConfigurationError` (one line)."""
+def find_server(
+    environ: Optional[Mapping[str, str]] = None, lease: Optional[str] = None
+) -> ServerLink:
+    """The running server whose extension answers — for ``lease`` when given, the one that
+    serves that lease; :class:`ConfigurationError` (one line) when there is none."""
     from .running import default_runtime_dir, running_servers
 
     env = os.environ if environ is None else environ
     runtime = default_runtime_dir(env)
     parent = _int(env.get("JPY_PARENT_PID")) or os.getppid()
+    others = []
     for _, info in running_servers(env, runtime, parent):
         try:
             link = ServerLink(info)
-            status, _ = link.call("GET")
+            status, data = link.call("GET")
         except (KeyError, TypeError, ValueError, NetworkError):
             continue
-        if status == 200:
+        if status == 200 and (lease is None or data.get("lease") == lease):
             return link
+        if status == 200:
+            others.append(f"{link.name} serves {str(data.get('lease'))[:80]}")
+    if lease is not None and others:
+        raise ConfigurationError(f"no running Jupyter server serves {lease} ({others[0]})")
     raise ConfigurationError(
         "no running Jupyter server with jupyter_lease's extension was found"
         + (f" (runtime dir {runtime})" if runtime else "")

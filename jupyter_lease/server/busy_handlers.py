@@ -1,12 +1,18 @@
 """HTTP API of keep alive while busy (imported only by :func:`._busy_server.start_keep_alive`).
 
     GET    {base_url}jupyter-lease/api/keep-alive        state, renewals, what it waits for
-    POST   {base_url}jupyter-lease/api/keep-alive        {"on": true, "until": "18:00" | epoch s,
-                                                          "for": "8h", "via": "panel"}
-                                                         {"on": false}
+    POST   {base_url}jupyter-lease/api/keep-alive        {"on": true, "until_ms": epoch ms |
+                                                          "until": epoch s, "for": "8h",
+                                                          "via": "panel"}   {"on": false}
     POST   {base_url}jupyter-lease/api/keep-alive/work   {"id": "…", "ttl": 120, "label": "…",
-                                                          "for": "6h"}  register / heartbeat
+                                                          "for": "6h", "margin": 900,
+                                                          "step": 3600, "lease": "modelarts:…"}
+                                                         register / heartbeat (409: refused)
     DELETE {base_url}jupyter-lease/api/keep-alive/work?id=…                  the work has ended
+
+"until" is an instant, never a time of day: "18:00" means a different instant in the zone of
+whoever picked it, so the page and the CLI turn it into one where the person is. A cap further
+than ``c.JupyterLease.renew_max_cap`` (24 h) from now is refused (400).
 
 Same rules as the lease handlers (:mod:`._server_handlers`): a login, the ``jupyter_lease``
 authorization resource, XSRF on every POST/DELETE that is not token-authenticated, JSON
@@ -26,7 +32,8 @@ from tornado import web
 
 from .._errors import DurationError, UsageError
 from ..core.duration import parse_duration
-from .busy_policy import parse_until
+from .busy_policy import clock_time
+from .busy_work import WorkRefused
 from .handlers import _LeaseAPIHandler
 
 __all__ = ["register"]
@@ -69,6 +76,17 @@ class _KeeperHandler(_LeaseAPIHandler):
     async def _view(self) -> None:
         await self._answer(self.service.offload.run(self.keeper.view), "keep alive while busy")
 
+    async def _then_view(self, change: Any) -> Dict[str, Any]:
+        offload = self.service.offload
+        await offload.run(change)
+        return await offload.run(self.keeper.view)
+
+    def _fail(self, exc: Any, what: str) -> None:
+        if isinstance(exc, WorkRefused):  # a valid request this server will not take
+            self._reply(409, {"error": str(exc)})
+            return
+        super()._fail(exc, what)
+
 
 def _seconds(value: Any, name: str) -> Optional[float]:
     """A duration as text ("8h") or seconds; None when absent."""
@@ -83,20 +101,33 @@ def _seconds(value: Any, name: str) -> Optional[float]:
     return float(value)
 
 
-def _until(value: Any, now: float) -> Optional[float]:
-    """ "18:00" (the next one, this host's wall clock) or epoch seconds; must be in the future."""
+def _until(data: Dict[str, Any], now: float) -> Optional[float]:
+    """``until_ms`` (epoch ms) or ``until`` (epoch s) as epoch seconds; in the future."""
+    ms = "until_ms" in data
+    value, scale = (data.get("until_ms"), 1000.0) if ms else (data.get("until"), 1.0)
     if value is None:
         return None
     if isinstance(value, str):
-        try:
-            return parse_until(value, now)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        raise UsageError(
+            'give "until_ms" as an instant (epoch ms): a time of day such as '
+            f"{value.strip()[:8]!r} would be read in this server's time zone, not yours"
+        )
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise UsageError('"until" must be a time such as "18:00" or epoch seconds')
-    if not now < value <= _MAX_EPOCH:
+        raise UsageError('"until_ms" must be an instant in epoch milliseconds')
+    if not now < value / scale <= _MAX_EPOCH:
         raise UsageError('"until" must be in the future')
-    return float(value)
+    return float(value) / scale
+
+
+def _work(data: Dict[str, Any]) -> Dict[str, Any]:
+    """A registration's lease, cap, margin and step (seconds); UsageError when unreadable."""
+    lease = data.get("lease")
+    if lease is not None and not isinstance(lease, str):
+        raise UsageError('"lease" must be the lease\'s identity, a string')
+    asked: Dict[str, Any] = {"lease": lease}
+    for name in ("for", "margin", "step"):
+        asked[name] = _seconds(data.get(name), name)
+    return asked
 
 
 class KeepAliveHandler(_KeeperHandler):
@@ -116,7 +147,7 @@ class KeepAliveHandler(_KeeperHandler):
             via = data.get("via") if data.get("via") in _VIA else "api"
             user = getattr(self.current_user, "username", "") or ""
             by = f"{via} ({user[:24]})" if user else str(via)
-            until = _until(data.get("until"), self.keeper.clock()) if on else None
+            until = _until(data, self.keeper.clock()) if on else None
             total = _seconds(data.get("for"), "for") if on else None
         except UsageError as exc:
             self._fail(exc, "keep alive while busy")
@@ -124,7 +155,7 @@ class KeepAliveHandler(_KeeperHandler):
         asked = " ".join(
             part
             for part in (
-                f"until {data['until']}" if until is not None else "",
+                f"until {clock_time(until)}" if until is not None else "",
                 f"for {data['for']}" if total is not None else "",
             )
             if part
@@ -135,11 +166,6 @@ class KeepAliveHandler(_KeeperHandler):
         else:
             change = lambda: keeper.turn_off(by)  # noqa: E731
         await self._answer(self._then_view(change), "keep alive while busy")
-
-    async def _then_view(self, change: Any) -> Dict[str, Any]:
-        offload = self.service.offload
-        await offload.run(change)
-        return await offload.run(self.keeper.view)
 
 
 class WorkHandler(_KeeperHandler):
@@ -154,25 +180,20 @@ class WorkHandler(_KeeperHandler):
             ttl = _seconds(data.get("ttl", 120), "ttl")
             label = data.get("label") if isinstance(data.get("label"), str) else "code"
             assert ttl is not None
-            self.keeper.register(
-                work_id,
-                " ".join(label.split())[:80] or "code",
-                ttl,
-                _seconds(data.get("for"), "for"),
-            )
+            asked = _work(data)
         except UsageError as exc:
             self._fail(exc, "registering work")
             return
-        except Exception as exc:
-            self._fail(UsageError(str(exc)), "registering work")
-            return
-        await self._view()
+        label = " ".join(label.split())[:80] or "code"
+        keeper = self.keeper
+        change = lambda: keeper.register(work_id, label, ttl, asked)  # noqa: E731
+        await self._answer(self._then_view(change), "registering work")
 
     @web.authenticated
     @authorized
     async def delete(self) -> None:
         work_id = self.get_query_argument("id", "")
-        if not self.keeper.unregister(work_id):
+        if not self.keeper.declared.pop(work_id):
             self._reply(404, {"error": "no such work registration"})
             return
         await self._view()

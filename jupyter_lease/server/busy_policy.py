@@ -11,8 +11,11 @@ used only to show times in local wall-clock terms.
 
 Rules, in order:
 
-- off, past the cap, no lease known, an IDLE lease or auto-stop off: never renew;
+- off, past the cap, no lease known, an IDLE lease or auto-stop off: never renew (declared
+  work counts only while the policy is on, and never past the policy's cap);
 - nothing busy: wait (the lease counts down and the usual warnings run);
+- the margin and step are the longest that any counted work asked for (a busy kernel: the
+  policy's; ``keep_alive(margin=…, extend_by=…)``: its own);
 - more than ``margin`` left: wait until the deadline minus ``margin``;
 - a renewal pushes the deadline by ``step`` (RenewLease counts from now, so it asks for
   ``remaining + step``): one renewal per step, however long the work runs;
@@ -27,9 +30,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
-__all__ = ["Decision", "LeaseNow", "Policy", "Work", "clock_time", "decide", "parse_until"]
+__all__ = [
+    "Decision",
+    "LeaseNow",
+    "Policy",
+    "Work",
+    "clock_time",
+    "decide",
+    "parse_until",
+    "policy_line",
+    "zone_name",
+]
 
 MIN_STEP = 3600.0  # RenewLease accepts 1 h ...
 MAX_STEP = 72 * 3600.0  # ... to 72 h, counted from the call
@@ -51,11 +64,19 @@ class LeaseNow:
 
 @dataclass(frozen=True)
 class Work:
-    """Something running: a busy kernel (``cap`` None: the policy's cap applies, and only
-    while the policy is on) or declared work (its own cap; counts even with the policy off)."""
+    """Something running, counted only while the policy is on: a busy kernel (the policy's
+    cap, margin and step) or declared work (``keep_alive()``: its own cap, never past the
+    policy's, and the margin and step it registered with, when given)."""
 
     label: str  # a notebook path, "kernel 1a2b3c4d", or the name code gave its work
     cap: Optional[float] = None
+    margin: Optional[float] = None
+    step: Optional[float] = None
+
+    def bounded(self, policy: Policy) -> Optional[float]:
+        """This work's cap under the policy's (None: no cap known)."""
+        caps = [c for c in (self.cap, policy.cap) if c is not None]
+        return min(caps) if caps else None
 
 
 @dataclass(frozen=True)
@@ -68,8 +89,37 @@ class Decision:
 
 
 def clock_time(at: float, offset: float = 0.0) -> str:
-    """``14:02`` on this host's wall clock for an instant on the lease's clock."""
-    return datetime.fromtimestamp(at - offset).strftime("%H:%M")
+    """``14:02 UTC+08:00`` on this host's wall clock for an instant on the lease's clock: the
+    zone is always said, since whoever reads the line may live in another one."""
+    local = at - offset
+    return f"{datetime.fromtimestamp(local).strftime('%H:%M')} {zone_name(local)}"
+
+
+def policy_line(view: Mapping[str, Any], now: Optional[float] = None) -> str:
+    """The policy in one line, on this host's wall clock, from its JSON view (``on``,
+    ``cap_ms``, ``note``, ``last_renewal``: times in ms on this host's clock; ``now``: epoch s,
+    default this clock). The server says it in its zone; the CLI again in the person's."""
+    cap, last = view.get("cap_ms"), view.get("last_renewal")
+    now = time.time() if now is None else now
+    if view.get("on") and isinstance(cap, (int, float)) and cap / 1000 > now:
+        line = f"kept alive while busy, until {clock_time(cap / 1000)} at the latest"
+    elif view.get("on") and isinstance(cap, (int, float)):
+        line = f"the cap ({clock_time(cap / 1000)}) has passed: no more automatic renewals"
+    else:
+        line = "off" + (f": {view['note']}" if view.get("note") else "")
+    if isinstance(last, Mapping) and isinstance(last.get("at_ms"), (int, float)):
+        line += f"; renewed automatically at {clock_time(last['at_ms'] / 1000)} — {last.get('why')}"
+    return line
+
+
+def zone_name(at: float) -> str:
+    """This host's zone at ``at`` (epoch s) as its UTC offset: ``UTC``, ``UTC+08:00``."""
+    seconds = int(time.localtime(at).tm_gmtoff or 0)
+    if seconds == 0:
+        return "UTC"
+    sign = "+" if seconds > 0 else "-"
+    hours, rest = divmod(abs(seconds) // 60, 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"
 
 
 def _why(work: Sequence[Work]) -> str:
@@ -87,23 +137,25 @@ def decide(
     offset: float = 0.0,
 ) -> Decision:
     """Renew now (``renew_for``), or wait (``wake_at``); see the module's rules."""
-    counted = [w for w in work if w.cap is not None or policy.on]
-    caps = [w.cap if w.cap is not None else policy.cap for w in counted]
-    cap = max((c for c in caps if c is not None), default=None)
-    if not counted:
-        if not policy.on:
-            return Decision(reason="off")
+    if not policy.on:
+        return Decision(reason="off")
+    if not work:
         return Decision(reason="nothing is running: the lease counts down as usual")
-    if cap is None or now >= cap:
+    live = [w for w in work if (w.bounded(policy) or now) > now]
+    if not live:
         return Decision(reason="the cap has passed: no more automatic renewals")
-    why = _why(counted)
+    cap = max(w.bounded(policy) or now for w in live)
+    margin = max(policy.margin if w.margin is None else w.margin for w in live)
+    step = max(policy.step if w.step is None else w.step for w in live)
+    why = _why(live)
     if lease.kind is None:
         return Decision(reason="waiting for the lease to be read", why=why)
     if lease.kind == "idle":
         return Decision(reason="an IDLE lease stops only when idle: never renewed", why=why)
     if lease.kind == "disabled" or lease.deadline is None:
         return Decision(reason="auto-stop is off: nothing to renew", why=why)
-    return _timed(policy, lease.deadline, cap, last_renewal, now, offset, why)
+    chosen = Policy(True, cap, margin, step)
+    return _timed(chosen, lease.deadline, cap, last_renewal, now, offset, why)
 
 
 def _timed(
@@ -133,7 +185,8 @@ def _timed(
 
 def parse_until(text: str, now: float) -> float:
     """``"18:00"`` → the next 18:00 on this host's wall clock (today, else tomorrow), as
-    local epoch seconds; ``ValueError`` (one line) otherwise."""
+    epoch seconds; ``ValueError`` (one line) otherwise. Only the CLI calls it, in the
+    person's own zone: the server takes instants (the page and the CLI send epoch times)."""
     parts = text.strip().split(":")
     if len(parts) != 2 or not all(p.isdigit() and len(p) <= 2 for p in parts):
         raise ValueError(f"cannot read the time {text[:20]!r}; use HH:MM, e.g. 18:00")

@@ -1,18 +1,23 @@
-"""Keep alive while busy: the policy's saved state, shared by every server process.
+"""Keep alive while busy: the policy's saved state, one record per lease.
 
-One small JSON file next to the lease cache (``jupyter_lease-keep-alive.json`` in
-:func:`~jupyter_lease.watch.cachedata.cache_dir`), read and written with the cache's file safety
-(:mod:`jupyter_lease.watch.cachefile`: our own directory, mode 0600, never through a link, size
-capped) and changed only under its own file lock, so that a server restart keeps the policy
-and its cap and several servers on one instance share one policy. It holds on/off, the cap,
-who turned it on, a note (why it turned itself off) and the last :data:`MAX_RENEWALS`
-automatic renewals. No secret, no token.
+One small JSON file per lease next to the lease cache (``jupyter_lease-keep-alive-<hash16>.json``
+in :func:`~jupyter_lease.watch.cachedata.cache_dir`, the hash of the lease's identity,
+:func:`~jupyter_lease.watch.sources.lease_identity`, which the file also names inside), read and
+written with the cache's file safety (:mod:`jupyter_lease.watch.cachefile`: our own directory,
+mode 0600, never through a link, size capped) and changed only under its own file lock: a server
+restart keeps the policy and its cap, several servers on one instance share one policy, and two
+servers for two leases sharing a runtime dir share nothing. It holds on/off, the cap, who turned
+it on, a note (why it turned itself off), which run of the lease it belongs to (ModelArts'
+``create_at``: a new run is a new lease, and its record starts empty) and the last
+:data:`MAX_RENEWALS` automatic renewals of this lease. No secret, no token.
 
 Times are epoch seconds on the lease's clock (see :mod:`jupyter_lease.server.busy_policy`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
@@ -25,7 +30,7 @@ from ..watch.filelock import FileLock
 
 __all__ = ["MAX_RENEWALS", "PolicyState", "Renewal", "StateFile"]
 
-FORMAT = "jupyter_lease.keep-alive/1"
+FORMAT = "jupyter_lease.keep-alive/2"
 MAX_RENEWALS = 50
 MAX_TEXT = 160  # a reason or a "who": one short line each
 # 50 renewals of ~300 bytes at most, and the rest: far below this, which bounds any read.
@@ -40,6 +45,12 @@ class Renewal:
     until: float  # the new stop time (lease clock)
     added: float  # seconds the deadline moved
 
+    @property
+    def id(self) -> str:
+        """Stable across clock offsets (``at`` is on the lease's clock): the page announces
+        each renewal once by it."""
+        return str(int(round(self.at * 1000)))
+
 
 @dataclass(frozen=True)
 class PolicyState:
@@ -49,6 +60,7 @@ class PolicyState:
     asked: str = ""  # what the person asked for: "for 8h", "until 18:00"
     by: str = ""  # who turned it on or off: "config", "cli", "panel (alice)"
     note: str = ""  # why it is off when nobody turned it off (e.g. credentials refused)
+    run: Optional[float] = None  # the lease's start (ModelArts create_at, s): which run it is
     renewals: Tuple[Renewal, ...] = field(default_factory=tuple)
 
     @property
@@ -58,17 +70,20 @@ class PolicyState:
     def with_renewal(self, renewal: Renewal) -> PolicyState:
         return replace(self, renewals=(*self.renewals, renewal)[-MAX_RENEWALS:])
 
-    def to_json(self) -> Dict[str, Any]:
+    def to_json(self, lease: str) -> Dict[str, Any]:
         data = asdict(self)
         data["renewals"] = [asdict(r) for r in self.renewals]
         data["format"] = FORMAT
+        data["lease"] = lease
         return data
 
     @classmethod
-    def from_json(cls, data: Any) -> PolicyState:
-        """``ValueError`` for anything this format did not write."""
+    def from_json(cls, data: Any, lease: str) -> PolicyState:
+        """``ValueError`` for anything this format did not write for this lease."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError("not a keep-alive state file")
+        if data.get("lease") != lease:
+            raise ValueError("a keep-alive state file of another lease")
         renewals = data.get("renewals")
         if not isinstance(renewals, list):
             raise ValueError("renewals is not a list")
@@ -79,6 +94,7 @@ class PolicyState:
             asked=_text(data.get("asked")),
             by=_text(data.get("by")),
             note=_text(data.get("note")),
+            run=_time(data.get("run")),
             renewals=tuple(_renewal(r) for r in renewals[-MAX_RENEWALS:]),
         )
 
@@ -110,9 +126,13 @@ class StateFile:
     :meth:`update` applies a change under the lock and raises ``OSError`` /
     :class:`~jupyter_lease.watch.cachefile.UnsafeCache` when it cannot be saved."""
 
-    def __init__(self, directory: Optional[str] = None, lock_timeout: float = 10.0) -> None:
+    def __init__(
+        self, lease: str, directory: Optional[str] = None, lock_timeout: float = 10.0
+    ) -> None:
+        self.lease = lease  # watch.sources.lease_identity of the lease this record is for
         self.directory = directory or cache_dir()
-        self.path = os.path.join(self.directory, "jupyter_lease-keep-alive.json")
+        digest = hashlib.sha256(f"keep-alive\n{lease}".encode()).hexdigest()[:16]
+        self.path = os.path.join(self.directory, f"jupyter_lease-keep-alive-{digest}.json")
         self.lock_timeout = lock_timeout
 
     def load(self) -> PolicyState:
@@ -121,7 +141,7 @@ class StateFile:
             raw = _cachefile.read(self.path, MAX_BYTES)
             if raw is None:
                 return PolicyState()
-            return PolicyState.from_json(json.loads(raw.decode("utf-8")))
+            return PolicyState.from_json(json.loads(raw.decode("utf-8")), self.lease)
         except FileNotFoundError:
             return PolicyState()
         except Exception as exc:  # a planted, corrupt or foreign file is no policy
@@ -132,15 +152,23 @@ class StateFile:
         _cachefile.prepare_dir(self.directory)
         with FileLock(self.path[: -len(".json")] + ".lock", timeout=self.lock_timeout):
             state = change(self.load())
-            data = json.dumps(state.to_json(), separators=(",", ":")).encode("utf-8")
+            data = json.dumps(state.to_json(self.lease), separators=(",", ":")).encode("utf-8")
             _cachefile.write(self.path, data, MAX_BYTES)
             return state
+
+    def forget(self) -> None:
+        """The lease has ended: its record goes (under the lock; gone already is fine)."""
+        _cachefile.prepare_dir(self.directory)
+        lock = FileLock(self.path[: -len(".json")] + ".lock", timeout=self.lock_timeout)
+        with lock, contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
 
 
 def renewals_json(state: PolicyState, offset: float) -> List[Dict[str, Any]]:
     """The renewals for the HTTP API: times in ms on this host's clock."""
     return [
         {
+            "id": r.id,
             "at_ms": _local_ms(r.at, offset),
             "why": r.why,
             "until_ms": _local_ms(r.until, offset),

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Optional
 from ..core.schedule import PollSchedule
 from .cacheslot import ScheduleLike
 
-__all__ = ["build_source"]
+__all__ = ["build_source", "lease_identity"]
 
 
 def build_source(
@@ -63,3 +63,23 @@ def _slurm(schedule: ScheduleLike, cached: bool, environ: Optional[Mapping[str, 
     return SharedSource(
         source, key=source.source_id, schedule=schedule, directory=cache_dir(environ)
     )
+
+
+def lease_identity(source: Any) -> str:
+    """Which lease ``source`` serves, as one key: ``modelarts:<notebook id>@<endpoint host>``
+    for ModelArts (the client or its cache), else the provider's own ``source_id``
+    (``slurm:<cluster>:<job id>``). Keep alive while busy files its state under it, its server
+    answers it over HTTP, and ``keep_alive()`` in a kernel registers only with a server whose
+    identity is its own. No secret in it."""
+    notebook = getattr(source, "notebook_id", None)
+    if isinstance(notebook, str) and notebook:
+        from urllib.parse import urlsplit
+
+        endpoint = str(getattr(source, "endpoint", "") or "").strip().rstrip("/").lower()
+        host = urlsplit(endpoint).netloc or endpoint
+        return f"modelarts:{notebook.lower()}@{host}"
+    inner = getattr(source, "source", None)  # watch.shared.SharedSource: the wrapped source
+    key = getattr(inner if inner is not None else source, "source_id", None)
+    if isinstance(key, str) and key:
+        return key
+    raise TypeError(f"no lease identity for {type(source).__name__}")

@@ -128,6 +128,21 @@ def test_keep_alive_from_the_panel_renews_once_and_tells_once(
         "() => !document.querySelector('.jp-LeaseKeepAlive-switch').checked", timeout=5000
     )
 
+    # "until HH:MM" is the person's HH:MM: the page sends that instant (epoch ms), never text.
+    hhmm, instant = page.evaluate(
+        """() => { const at = new Date(Date.now() + 2 * 3600e3); at.setSeconds(0, 0);
+                   const two = (n) => String(n).padStart(2, "0");
+                   return [`${two(at.getHours())}:${two(at.getMinutes())}`, at.getTime()]; }"""
+    )
+    section.get_by_placeholder("or until HH:MM").fill(hhmm)
+    switch.check()
+    wait_until(lambda: lab.get("jupyter-lease/api/keep-alive").json()["on"], 10, "on")
+    view = lab.get("jupyter-lease/api/keep-alive").json()
+    assert abs(view["cap_ms"] - instant) < 5000, (view["cap_ms"], instant)
+    switch.uncheck()
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-LeaseKeepAlive-switch').disabled", timeout=10_000
+    )
     section.get_by_placeholder("or until HH:MM").fill("")
     switch.check()
     line = section.locator(".jp-LeaseKeepAlive-line")
