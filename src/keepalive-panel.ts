@@ -3,7 +3,8 @@
 // the cap the renewals used, and a refusal in one line. DOM through textContent only.
 
 import { element, setText } from './dom';
-import { keepAliveCall, usedText, type KeepAliveView } from './keepalive';
+import { keepAliveCall } from './keepalive';
+import { usedText, type KeepAliveView } from './keepalive-text';
 import type { LeaseStore } from './store';
 
 const CAPS = ['2h', '4h', '8h', '24h'];
