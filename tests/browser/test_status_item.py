@@ -93,10 +93,11 @@ def test_item_turns_to_the_warning_stage(
 ) -> None:
     write_settings(server, warnAt=["1m", "15s"], notifications=False)
     fresh_lease(server, lease_simulator, 66)
-    (page,) = browser_pages(server)
+    (page,) = browser_pages(server, clock=True)
     before = item_state(page)
     assert before["stage"] == "plenty", before
-    after = wait_item(page, "el.dataset.stage === 'warning'", timeout=15)
+    page.clock.run_for(8000)  # past the 1 min threshold on the page's clock
+    after = wait_item(page, "el.dataset.stage === 'warning'", timeout=5)
     assert after["color"] != before["color"], (before, after)
     assert item_seconds(after["text"]) <= 60, after
     assert toasts(page) == [], "notifications are off in the settings"
