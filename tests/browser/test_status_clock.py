@@ -20,11 +20,10 @@ from urllib.parse import urlparse
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
-
-from ._jupyter import JupyterServer
-from ._scenarios import fresh_lease, wait_until
-from ._status import TOAST_TEXT, page_url, toasts, wait_item, write_settings
-from .conftest import VIEWPORT
+from tests.support.browser import VIEWPORT
+from tests.support.jupyter import JupyterServer
+from tests.support.scenarios import fresh_lease, wait_until
+from tests.support.status import TOAST_TEXT, page_url, toasts, wait_item, write_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
