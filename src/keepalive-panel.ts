@@ -3,14 +3,14 @@
 // the cap the renewals used, and a refusal in one line. DOM through textContent only.
 
 import { element, setText } from './dom';
+import { keepAliveCall } from './keepalive';
 import {
-  keepAliveCall,
   policyLine,
   renewalId,
   untilMs,
   usedText,
   type KeepAliveView
-} from './keepalive';
+} from './keepalive-text';
 import type { LeaseStore } from './store';
 
 const CAPS = ['2h', '4h', '8h', '24h'];

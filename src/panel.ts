@@ -7,7 +7,7 @@ import { Widget } from '@lumino/widgets';
 import { showDoctor } from './doctor';
 import { element, setText } from './dom';
 import { KeepAliveSection } from './keepalive-panel';
-import type { KeepAliveView } from './keepalive';
+import type { KeepAliveView } from './keepalive-text';
 import { choicesFor, type LeaseSettings } from './settings';
 import type { LeaseStore } from './store';
 import type { Presentation, ReadingJSON } from '../jupyter_lease/static/present.js';

@@ -11,6 +11,7 @@ import { Notification } from '@jupyterlab/apputils';
 import type { LeaseStore } from './store';
 import type { LeaseSettings } from './settings';
 import type { Tabs } from './tabs';
+import { warningDue } from './warn-due';
 import {
   formatRemaining,
   type Presentation,
@@ -39,19 +40,15 @@ export class Warner {
 
   /** Called on every tick with what the views show. */
   check(p: Presentation, reading: Partial<ReadingJSON>): void {
-    const deadline = typeof reading.deadline_ms === 'number' ? reading.deadline_ms : null;
-    if (this.owned && this.owned.deadline !== deadline) this.release();
-    if (!this.settings().notifications || deadline === null || p.threshold === null) {
-      if (this.owned) this.release();
-      return;
-    }
+    const due = warningDue(p, reading, this.settings().notifications);
+    if (this.owned && this.owned.deadline !== due?.deadline) this.release();
+    if (due === null) return;
     if (this.owned && p.remainingMs !== null) {
       setTitle(`⏳ ${formatRemaining(p.remainingMs / 1000)} · `);
     }
-    const key = `${reading.source_id ?? ''}|${deadline}|${p.threshold}`;
-    if (this.done.has(key)) return;
-    this.done.add(key);
-    void this.warn(key, deadline);
+    if (this.done.has(due.key)) return;
+    this.done.add(due.key);
+    void this.warn(due.key, due.deadline);
   }
 
   dispose(): void {

@@ -131,14 +131,19 @@ def browser_pages(
     chromium: Any, request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[..., List[Any]]]:
     """``browser_pages(server, n=1)``: ``n`` tabs of one browser context (they share storage,
-    as a user's tabs do), each open on ``page_url(server)`` with the item showing a time."""
+    as a user's tabs do), each open on ``page_url(server)`` with the item showing a time.
+    ``clock=True``: Playwright's fake clock installed first (flowing until a test moves it)."""
     contexts: List[Any] = []
     opened: List[Any] = []
 
-    def open_(server: JupyterServer, n: int = 1, scripts: Sequence[str] = ()) -> List[Any]:
+    def open_(
+        server: JupyterServer, n: int = 1, scripts: Sequence[str] = (), clock: bool = False
+    ) -> List[Any]:
         scale = 2 if screenshot_dir() is not None else 1
         context = chromium.new_context(viewport=VIEWPORT, device_scale_factor=scale)
         contexts.append(context)
+        if clock:
+            context.clock.install()
         for script in scripts:
             context.add_init_script(script)
         pages = []
