@@ -9,7 +9,8 @@ threads; every :data:`REREAD_S`, the service's own view — the one ``GET …/ap
 read upstream when the cache's schedule says it is due — so that ModelArts' answer comes in
 even when no page asks. A view that differs from the last one pushed is emitted on
 jupyter_server's event bus (``/api/events/subscribe``, which JupyterLab's
-``serviceManager.events`` stream delivers to the page).
+``serviceManager.events`` stream delivers to the page); the last one again every
+:data:`HEARTBEAT_S`, for pages whose event socket connected since.
 
 jupyter_server 1.x has no event bus: there the pusher is not started and the pages poll.
 """
@@ -44,6 +45,9 @@ TICK_S = 0.5  # a stat of one file: nothing, twice a second
 # The server reads upstream itself only when nobody else has (no kernel, page or CLI wrote the
 # cache file) for a whole poll interval and this much more: each interval makes one read.
 GRACE_S = 5.0
+# The last view is sent again this often, changed or not: a page whose event socket connected
+# (or reconnected) after the last change has it within this time. One small frame per page.
+HEARTBEAT_S = 10.0
 
 log = logging.getLogger(__name__)
 Stamp = Optional[Tuple[int, int, int]]
@@ -77,6 +81,8 @@ class LeasePusher:
         # When the cache file last changed, or we last read: a page's first GET reads at once.
         self._quiet_since = clock()
         self._pushed: Optional[str] = None
+        self._last: Optional[Dict[str, Any]] = None
+        self._pushed_at = float("-inf")
         self._left: Optional[timedelta] = None  # time left in the last view, for the schedule
         self._busy = False
 
@@ -99,6 +105,8 @@ class LeasePusher:
         """One check (the IOLoop's PeriodicCallback calls it twice a second); never raises."""
         work = self.due()
         if work is None:
+            if self._last is not None and self._clock() - self._pushed_at >= HEARTBEAT_S:
+                self.push(dict(self._last, now_ms=int(round(time.time() * 1000))), again=True)
             return
         self._busy = True
         try:
@@ -114,12 +122,13 @@ class LeasePusher:
             self._left = _time_left(view, time.time())
             self.push(view)
 
-    def push(self, view: Dict[str, Any]) -> bool:
-        """Emit ``view`` unless the same reading, keep-alive and settings went out last."""
+    def push(self, view: Dict[str, Any], *, again: bool = False) -> bool:
+        """Emit ``view`` unless the same reading, keep-alive and settings went out last (or
+        ``again``: the heartbeat)."""
         key = json.dumps({k: v for k, v in view.items() if k != "now_ms"}, sort_keys=True)
-        if key == self._pushed:
+        if key == self._pushed and not again:
             return False
-        self._pushed = key
+        self._pushed, self._last, self._pushed_at = key, view, self._clock()
         try:
             self._emit(view)
         except Exception as exc:  # the bus must never take the lease API down

@@ -2,9 +2,10 @@
 kernel's `%lease extend`) shows in the status item within 1 s, in JupyterLab 4 and Notebook 7
 behind a token and a non-root base_url, and the page then reads over HTTP only as a safety net.
 
-The moment the item first shows the new time is recorded in the page (a MutationObserver on
-the browser's clock, which is this machine's clock); the moment the change was made is taken
-when the command that made it returned.
+The page's event socket is open before the change is made (a page that connects later gets the
+state with the server's heartbeat). The moment the item first shows the new time is recorded in
+the page (a MutationObserver on the browser's clock, which is this machine's clock); the moment
+the change was made is taken when the command that made it returned.
 """
 
 from __future__ import annotations
@@ -26,6 +27,20 @@ from tests.support.status import ITEM
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 WITHIN_MS = 1000
+# Marks when the page's event socket (JupyterLab's serviceManager.events) is open: a change made
+# before it was open reaches the page with the server's next heartbeat instead (10 s).
+_EVENTS_OPEN = """(() => {
+  const Base = window.WebSocket;
+  window.__leaseEventsOpen = false;
+  window.WebSocket = class extends Base {
+    constructor(url, protocols) {
+      super(url, protocols);
+      if (String(url).includes("api/events/subscribe")) {
+        this.addEventListener("open", () => { window.__leaseEventsOpen = true; });
+      }
+    }
+  };
+})();"""
 _RECORD = """([selector, pattern]) => {
   window.__leaseSeenAt = null;
   const re = new RegExp(pattern);
@@ -71,7 +86,8 @@ def test_an_extend_in_a_terminal_shows_in_the_item_within_1_s(
     server: JupyterServer, lease_simulator: Simulator, browser_pages: Any
 ) -> None:
     fresh_lease(server, lease_simulator, 40 * 60)
-    (page,) = browser_pages(server)
+    (page,) = browser_pages(server, scripts=[_EVENTS_OPEN])
+    wait_until(lambda: page.evaluate("() => window.__leaseEventsOpen"), 30, "the event socket")
     reads = []
     page.on("request", lambda r: reads.append(r.url) if "jupyter-lease/api/lease" in r.url else 0)
     for hours in (3, 5):
