@@ -1,6 +1,7 @@
-"""The server pushes: a lease changed outside the page (a terminal's `jupyter lease extend`, a
-kernel's `%lease extend`) shows in the status item within 1 s, in JupyterLab 4 and Notebook 7
-behind a token and a non-root base_url, and the page then reads over HTTP only as a safety net.
+"""The server pushes: a lease changed outside the page (here by `jupyter lease extend` in a
+terminal; a cell or another server writes the same cache file) shows in the status item within
+1 s, in JupyterLab 4 and Notebook 7 behind a token and a non-root base_url, and the page then
+reads over HTTP only as a safety net.
 
 The page's event socket is open before the change is made (a page that connects later gets the
 state with the server's heartbeat). The moment the item first shows the new time is recorded in
