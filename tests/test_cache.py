@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 
@@ -39,6 +39,27 @@ NO_RETRY = RetryPolicy(attempts=1)
 
 def subprocess_env(sim: Simulator, directory: Any) -> Dict[str, str]:
     return {**os.environ, **sim.environ(), CACHE_DIR_ENV: str(directory)}
+
+
+class Wall:
+    """The cache's wall clock (its ``clock=``), moved only by ``advance``: entries age at once."""
+
+    def __init__(self) -> None:
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Wait for ``check()`` to hold, polling, up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
 
 
 # -- the lock ------------------------------------------------------------------------------
@@ -102,9 +123,10 @@ from jupyter_lease.watch.cache import CachedLeaseSource
 from jupyter_lease.modelarts.client import LeaseClient
 from jupyter_lease.core.schedule import PollSchedule
 
-start, seconds = float(sys.argv[1]), float(sys.argv[2])
-schedule = PollSchedule(far=2.0, near=2.0, final=2.0)
+schedule = PollSchedule(far=1.0, near=1.0, final=1.0)
 source = CachedLeaseSource(LeaseClient(), schedule=schedule)
+print("ready", flush=True)  # imported: the test says when to start, the same instant for all
+start, seconds = (float(word) for word in sys.stdin.readline().split())
 time.sleep(max(0.0, start - time.time()))
 deadlines, calls = set(), 0
 while time.time() < start + seconds:
@@ -117,11 +139,11 @@ print(json.dumps({"calls": calls, "deadlines": sorted(deadlines)}))
 
 def test_processes_make_one_upstream_call_per_interval(simulator, tmp_path):
     env = subprocess_env(simulator, tmp_path)
-    start, seconds = time.time() + 2.0, 4.0  # all start polling together, after imports
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", POLLER, str(start), str(seconds)],
+            [sys.executable, "-c", POLLER],
             env=env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -129,6 +151,13 @@ def test_processes_make_one_upstream_call_per_interval(simulator, tmp_path):
         for _ in range(4)
     ]
     try:
+        for p in procs:  # every one has imported what it needs ...
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        start = time.time() + 0.2  # ... then all start polling together, for 2 s
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write(f"{start} 2.0\n")
+            p.stdin.flush()  # communicate() closes it
         outputs = [p.communicate(timeout=30) for p in procs]
     finally:
         for p in procs:
@@ -136,9 +165,9 @@ def test_processes_make_one_upstream_call_per_interval(simulator, tmp_path):
     results = [json.loads(out) for out, _ in outputs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
     asked = sum(r["calls"] for r in results)
-    # 4 processes × ~40 show() calls; max_age is 2 s − 0.2 s slack → fetches at ~0, ~1.8-2,
-    # ~3.6-4 s: at most 3 upstream calls in the 4 s window.
-    assert asked > 100
+    # 4 processes × ~20 show() calls; max_age is 1 s − 0.1 s slack → fetches at ~0, ~0.9-1,
+    # ~1.8-2 s: at most 3 upstream calls in the 2 s window.
+    assert asked > 50, results
     assert 2 <= show_calls(simulator) <= 3
     assert {d for r in results for d in r["deadlines"]} == {
         results[0]["deadlines"][0]
@@ -146,11 +175,14 @@ def test_processes_make_one_upstream_call_per_interval(simulator, tmp_path):
 
 
 def test_a_fresh_entry_is_not_fetched_again_and_a_due_one_is(simulator, tmp_path):
-    a = make_source(simulator, tmp_path, schedule=FAST)
-    b = make_source(simulator, tmp_path, schedule=FAST)
+    wall = Wall()
+    a = make_source(simulator, tmp_path, schedule=FAST, clock=wall)
+    b = make_source(simulator, tmp_path, schedule=FAST, clock=wall)
     assert a.show() == b.show()
     assert show_calls(simulator) == 1
-    time.sleep(0.5)  # older than max_age (0.45 s)
+    wall.advance(0.44)  # younger than max_age (0.45 s): still fresh
+    assert b.show() and show_calls(simulator) == 1
+    wall.advance(0.02)  # older than max_age
     b.show()
     assert show_calls(simulator) == 2
     assert read_file(a)["format"] == FORMAT
@@ -200,13 +232,15 @@ def test_fresh_reads_upstream_once_and_shares_the_answer(simulator, tmp_path):
 
 
 def test_a_failed_fetch_is_recorded_but_never_cached_as_fresh(simulator, tmp_path):
-    a = make_source(simulator, tmp_path, schedule=FAST, retry=NO_RETRY)
-    b = make_source(simulator, tmp_path, schedule=FAST, retry=NO_RETRY)
+    wall = Wall()
+    a = make_source(simulator, tmp_path, schedule=FAST, retry=NO_RETRY, clock=wall)
+    b = make_source(simulator, tmp_path, schedule=FAST, retry=NO_RETRY, clock=wall)
     good = a.show()
-    time.sleep(0.5)
+    wall.advance(0.5)  # older than max_age (0.45 s)
     simulator.inject("500", count=1)
     with pytest.raises(ServerError):
         a.show()
+    wall.advance(0.01)  # b starts after a's attempt ended: not a waiter that shares it
     data = read_file(a)
     assert "ModelArts.6102" in data["error"] and "\n" not in data["error"]
     assert data["failures"] == 1
@@ -235,13 +269,16 @@ def test_waiters_share_the_attempt_they_waited_for(simulator, tmp_path):
 
     first = threading.Thread(target=call, args=("a", a))
     first.start()
-    time.sleep(0.2)
+    # The simulator took the latency fault: a's ShowLease has arrived, so a holds the lock.
+    until(lambda: simulator.state()["faults"] == [], "a's ShowLease to reach the simulator")
     call("b", b)
     first.join()
     assert isinstance(errors["a"], RequestTimeout)
     assert isinstance(errors["b"], RequestTimeout)
     assert str(errors["b"]) == str(errors["a"])
-    time.sleep(0.8)  # let the delayed request reach the simulator's log
+    # a's request is logged when the simulator answers it, 1.2 s after it came; one of b's
+    # would have been logged before b's call returned.
+    until(lambda: show_calls(simulator) >= 1, "the delayed ShowLease in the simulator's log")
     assert show_calls(simulator) == 1
     assert b.show().deadline_ms  # not a waiter any more: b asks upstream itself
     assert show_calls(simulator) == 2
@@ -287,10 +324,11 @@ def test_an_unusable_cache_directory_means_uncached_not_broken(simulator, tmp_pa
 
 
 def test_the_cache_file_holds_no_secret_and_is_private(simulator, tmp_path):
-    source = make_source(simulator, tmp_path, schedule=FAST, retry=NO_RETRY)
+    wall = Wall()
+    source = make_source(simulator, tmp_path, schedule=FAST, retry=NO_RETRY, clock=wall)
     source.show()
     source.renew("2h")
-    time.sleep(0.5)
+    wall.advance(0.5)  # older than max_age (0.45 s)
     simulator.inject("401", count=1)
     with pytest.raises(AuthenticationError):
         source.show()
