@@ -31,10 +31,13 @@ def on_warning(left):
     seen.update(left=left.total_seconds(), at=time.time())
     warned.set()
 watcher = Watcher(lambda: build_source(), schedule=PollSchedule())
-watcher.on_warning(on_warning, before=timedelta(seconds=90))
+watcher.poll()
+before = round(watcher.remaining().total_seconds()) - 10  # crossed 10 s from now
+watcher.on_warning(on_warning, before=timedelta(seconds=before))
 watcher.start()
-warned.wait(150)
-seen.update(deadline=watcher.snapshot.deadline, source=watcher.snapshot.reading.source)
+warned.wait(70)
+snap = watcher.snapshot
+seen.update(before=before, deadline=snap.deadline, source=snap.reading.source)
 watcher.stop()
 print(json.dumps(seen), flush=True)
 """
@@ -77,19 +80,23 @@ def test_status_json_in_a_batch_job_sees_the_walltime(cluster: SlurmCluster, tmp
     assert seen["can_extend"] is True  # root
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(100)
 def test_the_watcher_in_a_job_warns_before_the_walltime(cluster: SlurmCluster, tmp_path):
     out = cluster.out / f"warned-{time.monotonic_ns()}.json"
     env = _env(cluster, tmp_path)
     script = f"{_exports(env)}{sys.executable} -c '{WATCH_IN_JOB}' > {out}\nsleep 300"
-    job = cluster.sbatch(script, time_min=2)
+    job = cluster.sbatch(script, time_min=1)  # the shortest limit Slurm has
     try:
-        seen = json.loads(wait_for_file(out, timeout=130))
+        seen = json.loads(wait_for_file(out, timeout=80))
     finally:
         cluster.run("scancel", str(job), check=False)
     assert seen["source"] == f"Slurm job {job}" and seen["deadline"] is not None
-    assert 85 <= seen["left"] <= 90  # the 90 s threshold, counted down between polls
-    assert abs(seen["deadline"] - 90 - seen["at"]) < 3  # when it fired: before the kill
+    # A threshold 10 s below the first reading (~50 s of the job's minute is left by then),
+    # crossed on the countdown between polls (15 s apart this close), before the kill.
+    before = seen["before"]
+    assert before >= 20, seen  # the watcher started early in the job: a countdown to watch
+    assert before - 5 <= seen["left"] <= before
+    assert abs(seen["deadline"] - before - seen["at"]) < 3  # when it fired: before the kill
 
 
 def test_root_extends_from_inside_the_job_and_doctor_says_why(cluster: SlurmCluster, tmp_path):
