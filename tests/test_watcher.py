@@ -11,6 +11,7 @@ import pytest
 
 from jupyter_lease.core.retry import RetryPolicy
 from jupyter_lease.core.schedule import PollSchedule
+from jupyter_lease.watch.cache import CachedLeaseSource
 from jupyter_lease.watch.watcher import Watcher
 from tests.support.clocks import FakeClock
 from tests.support.factories import make_client
@@ -302,3 +303,37 @@ def test_a_lease_nothing_can_compute_with_is_a_stale_poll(simulator, capfd):
     assert close(rig.watcher.remaining(), timedelta(hours=1), tolerance=5)  # the last good lease
     rig.watcher.step()  # thresholds and the next wake still compute
     assert capfd.readouterr() == ("", "")
+
+
+def test_watchers_started_apart_poll_in_step_through_the_shared_cache(simulator, tmp_path):
+    """The phase rule behind "20 kernels cost one upstream read": a watcher the shared cache
+    answered with a reading ``age`` old polls again when that reading expires, not one interval
+    after its own poll; so kernels started at different moments all poll at one instant, and
+    one of them reads upstream for all."""
+    simulator.set_lease(remaining=2 * 3600)
+    every = PollSchedule(far=60, near=60, final=60)
+    mono = FakeClock()
+    offset = time.time() - mono.t  # one clock: the watchers' wall and the cache's, in step
+
+    def wall() -> float:
+        return offset + mono.t
+
+    def source() -> CachedLeaseSource:  # each kernel: its own client, the one cache file
+        client = make_client(simulator)
+        return CachedLeaseSource(client, schedule=every, directory=str(tmp_path), clock=wall)
+
+    start = mono.t
+    due = {}  # watcher -> when it polls next (on the monotonic clock)
+    for started in (0.0, 15.0, 30.0, 45.0):  # four kernels, spread over one interval
+        mono.t = start + started
+        watcher = Watcher(source, schedule=every, clock=mono, wall=wall)
+        due[watcher] = mono.t + watcher.step()
+    first_round = sorted(due.values())
+    assert first_round[-1] - first_round[0] < 0.5, first_round  # one phase, the first read's
+    assert first_round[0] == pytest.approx(start + 60, abs=1.5)
+    while min(due.values()) < start + 300:  # five minutes, each watcher stepped when due
+        watcher = min(due, key=due.__getitem__)
+        mono.t = due[watcher]
+        due[watcher] = mono.t + watcher.step()
+    assert max(due.values()) - min(due.values()) < 0.5, sorted(due.values())  # still in step
+    assert simulator.count(method="GET", path_suffix="/lease") == 5  # one read an interval
