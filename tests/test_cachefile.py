@@ -24,7 +24,6 @@ from jupyter_lease.core.schedule import PollSchedule
 from jupyter_lease.modelarts.lease import Lease
 from jupyter_lease.simulator.app import Simulator
 from jupyter_lease.watch.cache import CACHE_DIR_ENV, CachedLeaseSource
-from jupyter_lease.watch.cachefile import MAX_BYTES
 from jupyter_lease.watch.runtime import Runtime
 from tests.support.factories import make_source, read_file, show_calls
 
@@ -33,6 +32,9 @@ as_root = pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to chown to another uid"
 )
 THREE_DAYS_MS = 3 * 86_400_000
+# The cap the docs promise (docs/architecture.md: "8 KiB cap"), written out here on purpose:
+# a test sized from the code's own constant would pass whatever the constant became.
+CAP_BYTES = 8 * 1024
 
 
 # -- entries no good answer could have written -------------------------------------------------
@@ -154,9 +156,11 @@ def assert_upstream(sim: Simulator, source: CachedLeaseSource, calls: int = 1) -
     return lease
 
 
-def write_json(path: str, data: Any, padding: int = 0) -> None:
+def write_json(path: str, data: Any, size: int = 0) -> None:
+    """``data`` as JSON, padded with trailing whitespace (still valid) to ``size`` bytes."""
+    text = json.dumps(data)
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(data) + " " * padding)
+        fh.write(text + " " * max(0, size - len(text)))
 
 
 def plant_other_users_file(path: str, data: Dict[str, Any]) -> None:
@@ -171,7 +175,7 @@ def plant_group_writable_file(path: str, data: Dict[str, Any]) -> None:
 
 
 def plant_oversized_file(path: str, data: Dict[str, Any]) -> None:
-    write_json(path, data, padding=4 * MAX_BYTES)  # still valid JSON: trailing whitespace
+    write_json(path, data, size=CAP_BYTES + 1)  # one byte over the cap
     os.chmod(path, 0o600)
 
 
@@ -227,7 +231,18 @@ def test_a_real_entry_is_a_small_fraction_of_the_size_cap(simulator, cache):
     with source.fresh(), pytest.raises(PermissionDeniedError):
         source.show()  # an error recorded too: the largest entry there is
     size = os.path.getsize(source.path)
-    assert 200 < size < MAX_BYTES // 4, size
+    assert 200 < size < CAP_BYTES // 4, size
+
+
+def test_an_entry_of_exactly_the_cap_is_believed(simulator, cache):
+    # The other side of "oversized" above (one byte more): the cap is 8 KiB, not less.
+    data = planted_entry(simulator, cache)
+    source = make_source(simulator, cache)
+    write_json(source.path, data, size=CAP_BYTES)
+    os.chmod(source.path, 0o600)
+    assert os.path.getsize(source.path) == CAP_BYTES
+    assert show_within(source).duration == data["lease"]["duration"]  # the file's lease ...
+    assert show_calls(simulator) == 0  # ... and no upstream read
 
 
 def world_writable(path: Path) -> None:
