@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from tests.support import kernel_records
 from tests.support.hermetic import HERMETIC_DIRS
 
 pytest_plugins = ["tests.support.fixtures"]  # simulator, sim_env, sim: one definition each
@@ -40,6 +41,10 @@ def pytest_configure(config: pytest.Config) -> None:
         path = os.path.join(root, folder)
         os.makedirs(path, mode=0o700)
         os.environ[name] = path
+    # Every kernel started with this IPython dir records jupyter_lease's loud log records.
+    os.environ[kernel_records.RECORDS_ENV] = os.path.join(root, "kernel-records")
+    os.makedirs(os.environ[kernel_records.RECORDS_ENV], mode=0o700)
+    kernel_records.install(os.environ["IPYTHONDIR"])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -116,6 +121,18 @@ def _private_lease_cache(tmp_path_factory, monkeypatch):
     port could read an earlier test's cached lease.
     """
     monkeypatch.setenv("JUPYTER_LEASE_CACHE_DIR", str(tmp_path_factory.mktemp("lease-cache")))
+
+
+@pytest.fixture(autouse=True)
+def _kernels_log_nothing_loud() -> Iterator[None]:
+    """A jupyter_lease record at WARNING or above in any kernel during the test fails it (in a
+    real kernel it prints into the cell's stderr; tests/support/kernel_records.py)."""
+    folder = os.environ[kernel_records.RECORDS_ENV]
+    yield
+    loud = kernel_records.take(folder)
+    if loud:
+        shown = " | ".join(loud[:3]) + (f" | … {len(loud) - 3} more" if len(loud) > 3 else "")
+        pytest.fail(f"a kernel logged at WARNING or above: {shown}", pytrace=False)
 
 
 @pytest.fixture

@@ -391,3 +391,23 @@ def test_extend_never_shortens_the_lease_unless_forced(kernel, simulator):
     result = run(kernel, "%lease extend 1h --force")
     assert "jupyter_lease: extended; 1 h 00 min left." in result.stdout
     assert simulator.count(method="PATCH") == 1
+
+
+def test_an_unusable_lease_cache_says_nothing_in_a_kernel(simulator, tmp_path):
+    """A cache problem is the cache's, not the cell's: the kernel works uncached and logs it at
+    DEBUG. At WARNING it would print into the cell's stderr (and every kernel test fails on a
+    loud jupyter_lease record: tests/support/kernel_records.py)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")  # the cache dir cannot be made under a file
+    env = {**os.environ, **simulator.environ(), "JUPYTER_LEASE_CACHE_DIR": str(blocker / "c")}
+    with KernelSession(env=env) as kernel:
+        first = run(kernel, "%load_ext jupyter_lease\n%lease watch\n%lease")
+        again = run(kernel, "%lease status")
+        problem = run(
+            kernel,
+            "from jupyter_lease.watch.runtime import existing_runtime\n"
+            "print(existing_runtime().source().cache_problem)",
+        ).stdout
+    assert "lease cache" in problem  # the cache really could not be used ...
+    assert "left" in plain(first) and "left" in plain(again)  # ... and the lease was read
+    assert first.stderr == again.stderr == ""

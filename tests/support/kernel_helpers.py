@@ -27,6 +27,8 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from jupyter_client.manager import KernelManager
 
+from . import kernel_records
+
 __all__ = ["ExecutionError", "ExecutionResult", "KernelSession", "Received"]
 
 Message = Dict[str, Any]
@@ -106,6 +108,8 @@ class KernelSession:
         if isolate_ipython:  # no profile, startup files or history from the user's home
             self._tmp = tempfile.TemporaryDirectory(prefix="kernel-ipython-")
             self._env["IPYTHONDIR"] = self._tmp.name
+            if kernel_records.RECORDS_ENV in self._env:  # the suite's check (kernel_records.py)
+                kernel_records.install(self._tmp.name)
         self._env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         self.kernel_name = kernel_name
         self.startup_timeout = startup_timeout
