@@ -111,8 +111,8 @@ def _show_ratio(sim: Any, server: Any, windows: int, seconds: float) -> Dict[str
 
 
 def busy_figures(cfg: Config) -> List[Figure]:
-    steps = cfg.pick(3, 2)
-    windows, seconds = cfg.pick((4, 15.0), (2, 5.0))
+    steps = cfg.pick(3, 1)
+    windows, seconds = cfg.pick((4, 15.0), (1, 2.0))
     with _busy_server() as (sim, server):
         renewed = _renewals(sim, server, steps)
         shown = _show_ratio(sim, server, windows, seconds)

@@ -58,7 +58,7 @@ def statusbar_figures(cfg: Config) -> List[Figure]:
 def _ticks_and_requests(cfg: Config, server: JupyterServer, browser: Any) -> Any:
     """One tab with all three front ends counts requests the whole time, while the measuring
     pages (one front end each, or none) take turns: rounds of every condition, order rotated."""
-    rounds, window_s, settle_s = cfg.pick(3, 1), cfg.pick(20.0, 5.0), cfg.pick(5.0, 2.0)
+    rounds, window_s, settle_s = cfg.pick(3, 1), cfg.pick(20.0, 1.0), cfg.pick(5.0, 0.5)
     observe_s = cfg.pick(300.0, 0.0)  # at most; until our third request
     enable_only(server, ALL)
     samples: Dict[str, List[Dict[str, float]]] = {c: [] for c in CONDITIONS}
@@ -226,7 +226,7 @@ def _size() -> Figure:
 
 
 def _latency(cfg: Config, server: JupyterServer, browser: Any) -> Figure:
-    tabs, window_s, hz = cfg.pick(20, 4), cfg.pick(60.0, 5.0), 10.0
+    tabs, window_s, hz = cfg.pick(20, 2), cfg.pick(60.0, 2.0), 10.0
     enable_only(server, ["ours"])  # what our users' tabs run
     idle = _timed_gets(server, window_s / 3, hz)  # the same, before any tab or kernel
     with contextlib.ExitStack() as stack:

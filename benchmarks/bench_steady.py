@@ -144,7 +144,7 @@ def _total(samples: List[Dict[str, float]], name: str) -> float:
 
 def steady_figures(cfg: Config) -> List[Figure]:
     """Totals over all windows: a median of windows would read 0/6/0 as 0."""
-    windows, seconds = cfg.pick((3, 10.0), (2, 5.0))
+    windows, seconds = cfg.pick((3, 10.0), (1, 3.0))
     with contextlib.ExitStack() as stack:
         rig = _setup(stack)
         samples = [_window(rig, seconds) for _ in range(windows)]
