@@ -102,7 +102,7 @@ def _start_kernels(stack: contextlib.ExitStack, env: Dict[str, str], n: int) -> 
 
 
 def upstream_figures(cfg: Config) -> List[Figure]:
-    n, pairs, seconds = cfg.pick((20, 3, 12.0), (2, 1, 3.0))
+    n, pairs, seconds = cfg.pick((20, 3, 12.0), (2, 1, 5.0))
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         sim = stack.enter_context(simulator())

@@ -22,6 +22,7 @@ import pytest
 from benchmarks._core import TARGETS
 from benchmarks._peers import ensure_venv
 from benchmarks._report import END, START, markdown, verdict, write_readme
+from benchmarks.bench_busy import BUSY_KEYS
 from benchmarks.bench_statusbar import STATUSBAR_KEYS
 from tests.support.browser import missing_browser, require
 
@@ -69,40 +70,48 @@ def _quick(keys: Sequence[str], out: Path, *extra: str) -> subprocess.Popen:
     )  # fmt: skip
 
 
+# Three runs side by side (each mostly waits: for kernels, servers, a browser), about equally
+# long: the browser's group, the two that start a server or many kernels, the rest.
+SERVERS = [*BUSY_KEYS, "upstream_calls_ratio_20_vs_1"]
+RUNS = {
+    "browser": STATUSBAR_KEYS,
+    "servers": SERVERS,
+    "rest": [k for k in TARGETS if k not in STATUSBAR_KEYS and k not in SERVERS],
+}
+
+
 @pytest.mark.kernel
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.timeout(150)
 def test_quick_run_reports_every_key_and_writes_a_copy_of_the_readme(tmp_path, bench_venv):
-    """Every key, smallest samples, a crash fails it; the browser's group beside the others
-    (both mostly wait), each in its own process as ``--only`` runs them."""
+    """Every key with the smallest samples, in ``--only`` runs side by side; a crash fails it."""
     readme = tmp_path / "README.md"
     shutil.copy(README, readme)
     original = README.read_text()
-    browser_keys = [k for k in TARGETS if k in STATUSBAR_KEYS]
-    other_keys = [k for k in TARGETS if k not in STATUSBAR_KEYS]
-    runs = {
-        "others": _quick(other_keys, tmp_path / "others.json", "--readme", str(readme)),
-        "browser": _quick(browser_keys, tmp_path / "browser.json"),
+    writes = {"rest": ["--readme", str(readme)]}  # one of them writes the table
+    procs = {
+        name: _quick(keys, tmp_path / f"{name}.json", *writes.get(name, []))
+        for name, keys in RUNS.items()
     }
     try:
-        outputs = {name: proc.communicate(timeout=120) for name, proc in runs.items()}
+        outputs = {name: proc.communicate(timeout=120) for name, proc in procs.items()}
     finally:
-        for proc in runs.values():
+        for proc in procs.values():
             proc.kill()
             proc.wait()
     reports = {}
-    for name, proc in runs.items():
+    for name, proc in procs.items():
         stdout, stderr = outputs[name]
-        assert proc.returncode == 0, f"{name}: " + stdout[-2000:] + stderr[-2000:]
+        assert proc.returncode == 0, f"{name}: " + stdout[-3000:] + stderr[-2000:]
         reports[name] = json.loads((tmp_path / f"{name}.json").read_text())
         assert markdown(reports[name]) in stdout
-    figures = {**reports["others"]["figures"], **reports["browser"]["figures"]}
+    figures = {key: f for report in reports.values() for key, f in report["figures"].items()}
     assert sorted(figures) == sorted(TARGETS)  # every key ...
     assert {k: f["error"] for k, f in figures.items() if f["error"]} == {}  # ... none crashed
     written = readme.read_text()
     assert _block(written) != _block(original)
-    assert markdown(reports["others"]) in _block(written)  # the table comes from the run's JSON
+    assert markdown(reports["rest"]) in _block(written)  # the table comes from the run's JSON
     assert written.replace(_block(written), "") == original.replace(_block(original), "")
     assert README.read_text() == original, "a quick run rewrote the repository's README"
 
