@@ -217,7 +217,8 @@ class _Records(logging.Handler):
 
 @contextlib.contextmanager
 def watched_process() -> Iterator[List[str]]:
-    """Collect, as lines, every traceback the product logs and every exception a thread dies of.
+    """Collect, as lines, every traceback the product logs, every record it logs at WARNING or
+    above (a kernel would print it into a cell) and every exception a thread dies of.
 
     The logger is opened down to DEBUG for the duration: the watcher logs an exception it did not
     expect at DEBUG, with its traceback, so a quieter level would hide exactly that.
@@ -243,12 +244,22 @@ def watched_process() -> Iterator[List[str]]:
         logger.removeHandler(handler)
         logger.setLevel(level)
         found += died + [_traceback_line(r) for r in handler.records if _has_traceback(r)]
+        found += [_loud_line(r) for r in handler.records if _is_loud(r)]
 
 
 def _has_traceback(record: logging.LogRecord) -> bool:
     if record.name.startswith(NOT_THE_PRODUCT):
         return False
     return bool(record.exc_info or record.stack_info) or "Traceback" in record.getMessage()
+
+
+def _is_loud(record: logging.LogRecord) -> bool:
+    """In a kernel, a record at WARNING or above prints into the cell's stderr."""
+    return record.levelno >= logging.WARNING and not record.name.startswith(NOT_THE_PRODUCT)
+
+
+def _loud_line(record: logging.LogRecord) -> str:
+    return f"logged at {record.levelname} (a cell would print it): {record.getMessage()}"
 
 
 def _traceback_line(record: logging.LogRecord) -> str:
