@@ -60,6 +60,7 @@ def lab_server(python: Path, sim: Simulator) -> Iterator[JupyterServer]:
         server = JupyterServer(
             Path(root),
             env,
+            app="lab",  # the shared harness's default is a bare jupyter_server
             token=secrets.token_hex(16),
             base_url="/user/bench/",
             python=str(python),
