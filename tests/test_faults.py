@@ -8,6 +8,7 @@ import pytest
 from jupyter_lease.simulator.faults import FAULTS
 from tests.support import fault_matrix
 from tests.support.fault_cases import CASES, NOT_INJECTED, Inject
+from tests.support.fault_elsewhere import ELSEWHERE
 from tests.support.fault_matrix import DOC, NeedsRoot, documented_rows, preamble, row, run_case
 
 
@@ -44,7 +45,7 @@ def test_every_fault_proven_elsewhere_names_a_test_that_exists():
     import importlib
 
     text = DOC.read_text(encoding="utf-8")
-    for fault, _seen, _recovery, test in fault_matrix.ELSEWHERE:
+    for fault, _seen, _recovery, test in ELSEWHERE:
         path, name = test.split("::")
         module = importlib.import_module(path[: -len(".py")].replace("/", "."))
         assert callable(getattr(module, name, None)), f"{fault}: no test {test}"
