@@ -7,42 +7,14 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from jupyter_lease.simulator.app import Simulator
 from tests.support.checks import assert_no_secret
+from tests.support.cli import assert_one_line_error, run
 
 BIN = Path(sys.executable).parent
-
-
-def run(args, sim: Simulator | None = None, env_overrides=None, timeout=60):
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_LEASE_", "HUAWEICLOUD_"))
-    }
-    if sim is not None:
-        env.update(sim.environ())
-    # Each run has its own lease cache, as a fresh machine would (never the user's runtime dir).
-    env["JUPYTER_LEASE_CACHE_DIR"] = tempfile.mkdtemp(prefix="jl-cli-cache-")
-    env.update(env_overrides or {})
-    return subprocess.run(
-        [sys.executable, "-m", "jupyter_lease", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def assert_one_line_error(proc, code):
-    assert proc.returncode == code, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("jupyter lease: error: ")
-    assert "Traceback" not in proc.stderr
-    return lines[0]
 
 
 def test_status_text(simulator):

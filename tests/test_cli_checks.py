@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 from jupyter_lease.simulator.app import Simulator
-
-from .test_cli import assert_one_line_error, run
+from tests.support.cli import assert_one_line_error, run
 
 
 def test_watch_into_a_pipe_with_the_simulator_down_exits_1_with_the_error():

@@ -9,33 +9,18 @@ CLI says so and exits 1), never an OverflowError.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Dict, List
 
 import pytest
 
 from jupyter_lease.slurm import SlurmCommands, SlurmSource
-from tests.support.slurm import StandIns
+from tests.support.slurm import StandIns, raw_ids
 from tests.support.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slurm
-
-
-def _raw_ids(cluster: SlurmCluster, first: int, state: str = "RUNNING") -> Dict[str, int]:
-    """``{"1234_0": 1235, …}``: what squeue shows (``%i``) → the job's own number (``%A``),
-    once both tasks or components are in ``state``."""
-    deadline = time.monotonic() + 60
-    while True:
-        done = cluster.run("squeue", "-h", "-t", state, "-o", "%i %A")
-        pairs = [line.split() for line in done.stdout.splitlines() if line.strip()]
-        found = {shown: int(own) for shown, own in pairs if re.match(rf"{first}[_+]\d+$", shown)}
-        if len(found) == 2 or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
 
 
 def _read(cluster: SlurmCluster, job: int, stand_ins: StandIns):
@@ -46,7 +31,7 @@ def _read(cluster: SlurmCluster, job: int, stand_ins: StandIns):
 @pytest.fixture(scope="module")
 def array_tasks(cluster: SlurmCluster) -> Dict[str, int]:
     first = cluster.sbatch("sleep 600", time_min=9, extra=["--array=0-1"])
-    tasks = _raw_ids(cluster, first)
+    tasks = raw_ids(cluster, first)
     assert sorted(tasks) == [f"{first}_0", f"{first}_1"], tasks
     return tasks
 
@@ -73,7 +58,7 @@ def test_a_heterogeneous_component_is_never_read_as_stopped(cluster, stand_ins, 
     done = cluster.run("sbatch", "--parsable", "-o", str(cluster.out / "het-%j.out"), str(path))
     leader = int(done.stdout.strip().split(";")[0].split("+")[0])
     try:
-        components = _raw_ids(cluster, leader, state="PENDING,RUNNING")
+        components = raw_ids(cluster, leader, state="PENDING,RUNNING")
         assert sorted(components) == [f"{leader}+0", f"{leader}+1"], components
         stand_ins.set("squeue", mode)
         for shown, job in components.items():

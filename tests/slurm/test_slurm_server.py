@@ -4,28 +4,13 @@ job's walltime and extends it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Dict, List
-
 import pytest
 
-from tests.support.jupyter import EXTEND, LEASE, JupyterServer, clean_env
+from tests.support.jupyter import EXTEND, LEASE, clean_env
+from tests.support.slurm import TOKEN, ServerInJob
 from tests.support.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slurm
-
-TOKEN = "slurm-token-0123456789abcdef"
-
-
-class ServerInJob(JupyterServer):
-    """``python -m jupyter_server`` as a step of job ``job_id``."""
-
-    def __init__(self, root: Path, env: Dict[str, str], job_id: int, **options) -> None:
-        super().__init__(root, env, **options)
-        self.job_id = job_id
-
-    def command(self) -> List[str]:
-        return ["srun", f"--jobid={self.job_id}", "--overlap", "--quiet", *super().command()]
 
 
 @pytest.mark.timeout(120)

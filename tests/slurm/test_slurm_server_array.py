@@ -8,10 +8,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support.jupyter import LEASE, clean_env
+from tests.support.slurm import TOKEN, ServerInJob, raw_ids
 from tests.support.slurm_cluster import SlurmCluster
-
-from .test_slurm_array import _raw_ids
-from .test_slurm_server import TOKEN, ServerInJob
 
 pytestmark = pytest.mark.slurm
 
@@ -23,7 +21,7 @@ def test_a_server_in_an_array_task_serves_its_walltime_settings_and_doctor(
     cluster: SlurmCluster, stand_ins, tmp_path
 ):
     first = cluster.sbatch("sleep 300", time_min=6, extra=["--array=0-1"])
-    tasks = _raw_ids(cluster, first)
+    tasks = raw_ids(cluster, first)
     job = tasks[f"{first}_0"]  # its own number differs from the array's
     stand_ins.set("squeue", "nojson")  # an older squeue: the text form must find the task
     env = dict(

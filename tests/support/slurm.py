@@ -4,13 +4,15 @@ as an ordinary user), and waiting for a file a job writes."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
+from .jupyter import JupyterServer
 from .slurm_cluster import SlurmCluster
 
 # A squeue or scontrol that behaves as the test says, in front of the real one.
@@ -80,3 +82,30 @@ def wait_for_file(path: Path, timeout: float = 60.0) -> str:
                 return text
         time.sleep(0.1)
     raise TimeoutError(f"{path} was not written within {timeout:.0f} s")
+
+
+TOKEN = "slurm-token-0123456789abcdef"
+
+
+class ServerInJob(JupyterServer):
+    """``python -m jupyter_server`` as a step of job ``job_id``."""
+
+    def __init__(self, root: Path, env: Dict[str, str], job_id: int, **options) -> None:
+        super().__init__(root, env, **options)
+        self.job_id = job_id
+
+    def command(self) -> List[str]:
+        return ["srun", f"--jobid={self.job_id}", "--overlap", "--quiet", *super().command()]
+
+
+def raw_ids(cluster: SlurmCluster, first: int, state: str = "RUNNING") -> Dict[str, int]:
+    """``{"1234_0": 1235, …}``: what squeue shows (``%i``) → the job's own number (``%A``),
+    once both tasks or components are in ``state``."""
+    deadline = time.monotonic() + 60
+    while True:
+        done = cluster.run("squeue", "-h", "-t", state, "-o", "%i %A")
+        pairs = [line.split() for line in done.stdout.splitlines() if line.strip()]
+        found = {shown: int(own) for shown, own in pairs if re.match(rf"{first}[_+]\d+$", shown)}
+        if len(found) == 2 or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
