@@ -129,8 +129,8 @@ def _stops(settings: HubSettings, times: ServerTimes) -> Tuple[List[_Stop], List
     timeout = settings.cull_timeout
     if timeout is not None and times.last_activity is not None:
         every = settings.cull_every
-        looks = f"; the culler looks every {format_duration(timedelta(seconds=every))}"
-        why = "if idle until then (the hub's idle culler" + (looks if every else "") + ")"
+        looks = f"; it looks every {format_duration(timedelta(seconds=every))}" if every else ""
+        why = f"if idle until then (the hub's idle culler{looks})"
         stops.append(_Stop(times.last_activity + timeout, times.last_activity, why, True, True))
     if settings.max_age is not None:
         if times.started is not None:

@@ -278,9 +278,12 @@ class LeaseService:
     def first_report(self, exc: BaseException) -> bool:
         """True the first time ``exc`` is reported: the waiters of one shared read all get the
         same exception, and one failure is one line in the log, not one per waiter."""
-        if exc in self._reported:
-            return False
-        self._reported.add(exc)
+        try:
+            if exc in self._reported:
+                return False
+            self._reported.add(exc)
+        except TypeError:  # a built-in exception (a bug's TypeError) takes no weak reference
+            pass
         return True
 
     def _report_cache(self, source: CachedLeaseSource) -> None:

@@ -1,0 +1,79 @@
+"""The hub's maximum age (``--max-age``), against a real hub and culler: shown read-only as the
+earlier stop when the server's token may read its start time (``read:servers!server`` in
+``c.Spawner.server_token_scopes``), met by the culler, never extended; and one line saying
+what the admin must add where the token may not."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from jupyter_lease.jupyterhub.model import MAX_AGE_REASON
+
+from .conftest import require_hub
+from .hub import Hub
+from .test_hub_cull import EVERY, SLACK, Proxied, bound, culled_at
+
+pytestmark = [pytest.mark.hub, pytest.mark.timeout(180)]
+
+MAX_AGE = 30
+SCOPES = ["users:activity!user", "access:servers!server", "read:servers!server"]
+CULL_ENV = {"JUPYTER_LEASE_CULL_TIMEOUT": "10m", "JUPYTER_LEASE_MAX_AGE": str(MAX_AGE)}
+
+
+def _hub(root: Path, scopes: object) -> Hub:
+    culler = ["--timeout=600", f"--cull-every={EVERY}", f"--max-age={MAX_AGE}"]
+    return Hub(root, culler=culler, user_env=CULL_ENV, scopes=scopes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    require_hub()
+    started = _hub(tmp_path, SCOPES).start()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def test_the_maximum_age_is_shown_read_only_and_met(hub: Hub) -> None:
+    server = Proxied(hub, "erin", hub.spawn("erin"))
+    view = server.get()
+    reading = view["reading"]
+    assert reading["stop_reason"] == MAX_AGE_REASON, reading
+    assert reading["can_extend"] is False and reading["error"] is None, reading
+    started = hub.server("erin")["started"]  # the admin's view: the same start
+    assert started, hub.server("erin")
+    shown = bound(view)
+    refused = server.extend("10s")
+    assert refused.status_code == 409, refused.text
+    assert "maximum age" in refused.json()["error"], refused.text
+    assert "\n" not in refused.json()["error"]
+    culled = culled_at(hub, "erin", shown + 60)
+    assert shown <= culled <= shown + EVERY + SLACK, (shown, culled, time.time())
+
+
+def test_a_token_that_cannot_read_the_start_says_what_to_add(tmp_path: Path) -> None:
+    require_hub()
+    hub = _hub(tmp_path, None).start()  # the Hub's default server token scopes
+    try:
+        token = hub.spawn("frank")
+        view = Proxied(hub, "frank", token).get()
+        doctor = requests.get(
+            f"{hub.url}/user/frank/jupyter-lease/api/doctor",
+            headers={"Authorization": f"token {token}"},
+            timeout=20,
+        ).json()
+    finally:
+        hub.stop()
+    reading = view["reading"]
+    assert reading["kind"] == "timed" and "idle culler" in reading["stop_reason"], reading
+    assert "read:servers!server" in reading["error"], reading
+    assert "c.Spawner.server_token_scopes" in reading["error"], reading
+    rows = {row["setting"]: row for section in doctor["sections"] for row in section["rows"]}
+    assert rows["culler --max-age"]["value"] == "30s", rows
+    assert rows["provider"]["value"] == "jupyterhub", rows
