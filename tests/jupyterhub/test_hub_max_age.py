@@ -5,9 +5,14 @@ what the admin must add where the token may not."""
 
 from __future__ import annotations
 
+import functools
+import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Tuple
 
 import pytest
 import requests
@@ -68,6 +73,7 @@ def test_a_token_that_cannot_read_the_start_says_what_to_add(tmp_path: Path) -> 
             headers={"Authorization": f"token {token}"},
             timeout=20,
         ).json()
+        cli = _cli(hub, token, tmp_path)
     finally:
         hub.stop()
     reading = view["reading"]
@@ -77,3 +83,26 @@ def test_a_token_that_cannot_read_the_start_says_what_to_add(tmp_path: Path) -> 
     rows = {row["setting"]: row for section in doctor["sections"] for row in section["rows"]}
     assert rows["culler --max-age"]["value"] == "30s", rows
     assert rows["provider"]["value"] == "jupyterhub", rows
+    # The CLI in the server's terminal, on the same provider (the user's own token here, which
+    # may read the start: the maximum age is the earlier stop, and it cannot be extended).
+    status, extend = cli
+    assert status.returncode == 0, status.stderr
+    shown = json.loads(status.stdout)
+    assert shown["provider"] == "jupyterhub" and shown["headline"].startswith("at least ")
+    assert shown["reading"]["stop_reason"] == MAX_AGE_REASON, shown
+    assert extend.returncode == 2 and extend.stdout == "", extend
+    assert extend.stderr.count("\n") == 1 and "maximum age" in extend.stderr, extend.stderr
+
+
+def _cli(hub: Hub, token: str, root: Path) -> Tuple[Any, Any]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_LEASE_")},
+        **CULL_ENV,
+        "JUPYTERHUB_API_URL": f"{hub.url}/hub/api",
+        "JUPYTERHUB_API_TOKEN": token,
+        "JUPYTERHUB_USER": "frank",
+        "JUPYTER_LEASE_CACHE_DIR": str(root / "cli-cache"),
+    }
+    lease = [sys.executable, "-m", "jupyter_lease"]
+    run = functools.partial(subprocess.run, env=env, capture_output=True, text=True, timeout=60)
+    return run([*lease, "status", "--json"]), run([*lease, "extend", "1m"])
