@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Dict
 
@@ -191,3 +192,20 @@ def test_an_unexpected_builtin_error_is_reported_once_not_a_500() -> None:
 
 def _base() -> Dict[str, str]:
     return {"api_url": HUB["JUPYTERHUB_API_URL"], "token": "t", "user": "alice"}
+
+
+def test_the_servers_config_is_exported_for_its_kernels(monkeypatch) -> None:
+    """``c.JupyterLease.cull_timeout`` etc. in the server's config win over the Hub's
+    environment, reach the kernels and terminals it starts; a bad one is one line, ignored."""
+    from traitlets.config import Config, LoggingConfigurable
+
+    from jupyter_lease.server.extension import _export_hub_settings
+
+    monkeypatch.setenv("JUPYTER_LEASE_CULL_TIMEOUT", "600")
+    monkeypatch.delenv("JUPYTER_LEASE_MAX_AGE", raising=False)
+    config = Config({"JupyterLease": {"cull_timeout": "1h", "max_age": "soon"}})
+    app = LoggingConfigurable(config=config)
+    _export_hub_settings(app)
+    assert os.environ["JUPYTER_LEASE_CULL_TIMEOUT"] == "1h"
+    assert "JUPYTER_LEASE_MAX_AGE" not in os.environ
+    assert settings_from().cull_timeout == 3600.0
