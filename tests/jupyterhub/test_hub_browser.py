@@ -32,13 +32,13 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
 
 
 def test_the_status_bar_through_the_hub_shows_the_time_to_cull(hub: Hub) -> None:
-    from ..browser._status import ITEM, item_seconds, screenshot_bottom, wait_item
-    from ..browser.conftest import _missing_browser, headless_chromium, require
+    from ..support.browser import VIEWPORT, headless_chromium, missing_browser, require
+    from ..support.status import ITEM, item_seconds, screenshot_bottom, wait_item
 
-    require(_missing_browser())
+    require(missing_browser())
     hub.spawn("dave")
     with headless_chromium() as browser:
-        page = browser.new_page(viewport={"width": 1180, "height": 760})
+        page = browser.new_page(viewport=VIEWPORT)
         try:
             page.goto(f"{hub.url}/hub/login")
             page.fill("input[name=username]", "dave")
