@@ -85,16 +85,20 @@ def test_a_token_that_cannot_read_the_start_says_what_to_add(tmp_path: Path) -> 
     assert rows["provider"]["value"] == "jupyterhub", rows
     # The CLI in the server's terminal, on the same provider (the user's own token here, which
     # may read the start: the maximum age is the earlier stop, and it cannot be extended).
-    status, extend = cli
+    status, extend, magic = cli
     assert status.returncode == 0, status.stderr
     shown = json.loads(status.stdout)
     assert shown["provider"] == "jupyterhub" and shown["headline"].startswith("at least ")
     assert shown["reading"]["stop_reason"] == MAX_AGE_REASON, shown
     assert extend.returncode == 2 and extend.stdout == "", extend
     assert extend.stderr.count("\n") == 1 and "maximum age" in extend.stderr, extend.stderr
+    # %lease and remaining() in IPython, as in a kernel the server starts (same environment).
+    assert magic.returncode == 0, magic.stderr
+    assert "at least " in magic.stdout and "maximum age" in magic.stdout, magic.stdout
+    assert "remaining 0:00:" in magic.stdout, magic.stdout
 
 
-def _cli(hub: Hub, token: str, root: Path) -> Tuple[Any, Any]:
+def _cli(hub: Hub, token: str, root: Path) -> Tuple[Any, Any, Any]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_LEASE_")},
         **CULL_ENV,
@@ -105,4 +109,7 @@ def _cli(hub: Hub, token: str, root: Path) -> Tuple[Any, Any]:
     }
     lease = [sys.executable, "-m", "jupyter_lease"]
     run = functools.partial(subprocess.run, env=env, capture_output=True, text=True, timeout=60)
-    return run([*lease, "status", "--json"]), run([*lease, "extend", "1m"])
+    cell = "%load_ext jupyter_lease\n%lease\nimport jupyter_lease\n"
+    cell += "print('remaining', jupyter_lease.remaining())"
+    ipython = [sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor", "-c", cell]
+    return run([*lease, "status", "--json"]), run([*lease, "extend", "1m"]), run(ipython)
