@@ -154,9 +154,9 @@ class Hub:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def log(self) -> str:
+    def log(self, tail: int = 6000) -> str:
         try:
-            return self.log_path.read_text(errors="replace")[-6000:]
+            return self.log_path.read_text(errors="replace")[-tail:]
         except OSError:
             return ""
 
@@ -190,7 +190,10 @@ class Hub:
         return bool(server and server.get("ready"))
 
     def running(self, user: str) -> bool:
-        return self.server(user) is not None
+        """The server is there and not being stopped (a cull starts with ``pending: stop``:
+        the culler's decision, not the seconds the server then takes to exit, is the cull)."""
+        server = self.server(user)
+        return server is not None and server.get("pending") != "stop"
 
     def target(self, user: str) -> str:
         """The single-user server's own address (the proxy's route target), to reach it

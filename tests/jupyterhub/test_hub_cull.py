@@ -34,7 +34,7 @@ def bound(view: Dict[str, Any]) -> float:
 
 
 def culled_at(hub: Hub, user: str, by: float) -> float:
-    """When ``user``'s server left the hub (polled every 0.5 s), waiting until ``by``."""
+    """When the culler began stopping ``user``'s server (polled every 0.2 s), by ``by``."""
     wait_for(f"{user}'s server to be culled", lambda: not hub.running(user), by - time.time())
     return time.time()
 
@@ -136,9 +136,15 @@ def scenarios(hub: Hub) -> Iterator[Dict[str, Future]]:
 
 def _result(scenarios: Dict[str, Future], hub: Hub, user: str) -> Dict[str, Any]:
     try:
-        return dict(scenarios[user].result(timeout=200))
+        got = dict(scenarios[user].result(timeout=200))
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n--- hub log ---\n{hub.log()}") from None
+    log = hub.log(tail=10**7).splitlines()
+    lines = [line for line in log if user in line and "ulling" in line]
+    got["culler"] = lines[-3:]  # the culler's own words, shown when an assertion fails
+    shown = got.get("bound", got.get("later"))
+    print(f"{user}: the culler acted {got['culled'] - shown:.1f} s after the bound shown")
+    return got
 
 
 def test_the_culler_meets_the_shown_lower_bound(scenarios: Dict[str, Future], hub: Hub) -> None:
