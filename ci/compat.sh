@@ -54,7 +54,9 @@ py37_test() {
   # 1.24's websocket and, on this stack, a kernel now and then never starts executing the code
   # sent to it (a different test each run). The README says so; on jupyter_server 2.x they run.
   # The real-Slurm tests run once, in `make test` (the parsers, pure, run here too).
-  "$PY37_VENV/bin/python" -m pytest -m "not browser and not slow and not slurm" -p no:cacheprovider -q \
+  # The real-JupyterHub tests need Python 3.8+ (jupyterhub is in the test extra from 3.8).
+  "$PY37_VENV/bin/python" -m pytest -m "not browser and not slow and not slurm and not hub" \
+    -p no:cacheprovider -q \
     -n 4 --dist loadfile --ignore=tests/test_busy_server.py || return
   echo "--- py37: $(seconds "$start") s"
 }

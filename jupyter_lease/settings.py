@@ -51,7 +51,19 @@ class JupyterLease(Configurable):
     provider = Unicode(
         None,
         allow_none=True,
-        help="modelarts, slurm or auto (default: $JUPYTER_LEASE_PROVIDER, else auto).",
+        help="modelarts, jupyterhub, slurm or auto (default: $JUPYTER_LEASE_PROVIDER, else auto).",
+    ).tag(config=True)
+    # JupyterHub: the idle culler's settings, which the Hub does not expose (the server exports
+    # them as JUPYTER_LEASE_CULL_TIMEOUT / _CULL_EVERY / _MAX_AGE for its kernels and terminals).
+    cull_timeout = Unicode(
+        "",
+        help="The hub's idle culler --timeout: 3600 or 1h (default: $JUPYTER_LEASE_CULL_TIMEOUT).",
+    ).tag(config=True)
+    cull_every = Unicode(
+        "", help="The hub's idle culler --cull-every (default: $JUPYTER_LEASE_CULL_EVERY)."
+    ).tag(config=True)
+    max_age = Unicode(
+        "", help="The hub's idle culler --max-age (default: $JUPYTER_LEASE_MAX_AGE)."
     ).tag(config=True)
     # Keep alive while busy: the server acts on these (kernels register their work with it).
     renew_while_busy = Unicode(

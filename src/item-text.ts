@@ -28,7 +28,7 @@ export function itemText(p: Presentation, absent: boolean): string {
   if (absent) return 'lease: no server extension';
   let text: string;
   if (TIMED.includes(p.stage) && p.remainingMs !== null) {
-    text = `⏳ ${formatRemaining(p.remainingMs / 1000)}`;
+    text = `⏳ ${p.atLeast ? '≥ ' : ''}${formatRemaining(p.remainingMs / 1000)}`; // ≥: a culler's earliest stop
   } else if (p.stage === 'expired') {
     text = '⏳ 0:00';
   } else {

@@ -79,7 +79,7 @@ def pytest_runtest_makereport(item, call):
 # A missing prerequisite skips a test on a developer's machine (and says so loudly at the end);
 # in CI ($CI set) the tests that need a browser, node or a kernel must run, so a skip fails.
 
-GUARDED = ("browser", "node", "kernel")
+GUARDED = ("browser", "node", "kernel", "hub")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

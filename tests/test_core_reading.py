@@ -66,6 +66,8 @@ def test_the_json_shape_is_versioned_and_in_whole_ms() -> None:
         "extend_choices": ["1h", "2h"],
         "off_label": "",
         "subject": "",
+        "lower_bound": False,
+        "stop_reason": "",
     }
 
 

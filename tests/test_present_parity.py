@@ -89,6 +89,7 @@ def _python(case: Case) -> Dict[str, Any]:
         "remainingMs": None if p.remaining_s is None else round(p.remaining_s * 1000),
         "deadlineLocalMs": None if p.deadline_local is None else round(p.deadline_local * 1000),
         "progress": p.progress,
+        "atLeast": p.at_least,
     }
 
 

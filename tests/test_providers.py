@@ -40,6 +40,7 @@ def test_auto_prefers_a_modelarts_notebook_it_finds(bare, sim_env):
 def test_auto_with_neither_says_what_modelarts_misses(bare):
     choice = choose(environ=bare)
     assert choice.provider == "modelarts" and "SLURM_JOB_ID is not set" in choice.why
+    assert "not in a JupyterHub server" in choice.why
     with pytest.raises(ConfigurationError, match="notebook id .*not found"):
         build_source(environ=bare)
 
@@ -60,7 +61,7 @@ def test_a_bad_provider_name_is_one_line(bare, where):
         choose("pbs\nx" if where == "argument" else None, environ=env)
     origin = "JUPYTER_LEASE_PROVIDER" if where == "env" else "the provider setting"
     assert str(caught.value) == (
-        f"unknown provider 'pbs x' (from {origin}): use modelarts, slurm or auto"
+        f"unknown provider 'pbs x' (from {origin}): use modelarts, jupyterhub, slurm or auto"
     )
 
 

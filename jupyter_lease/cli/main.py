@@ -39,7 +39,8 @@ def _location_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--region", help="region, e.g. cn-north-4")
     group.add_argument("--endpoint", help="ModelArts endpoint URL")
     group.add_argument(
-        "--provider", help="modelarts, slurm or auto (default: $JUPYTER_LEASE_PROVIDER, else auto)"
+        "--provider",
+        help="modelarts, jupyterhub, slurm or auto (default: $JUPYTER_LEASE_PROVIDER, else auto)",
     )
 
 
@@ -299,8 +300,8 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
     choice = choose(args.provider, _explicit(args))  # a bad provider name: one line, exit 2
     check = None
     if args.check:
-        slurm = choice.provider == "slurm"
-        check = neutral.check(args) if slurm else _connectivity_check(args)
+        neutral_provider = choice.provider in ("slurm", "jupyterhub")
+        check = neutral.check(args) if neutral_provider else _connectivity_check(args)
     report = doctor_for(choice, DoctorOptions(**_explicit(args)), check)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2), file=out)

@@ -64,6 +64,7 @@ class Presentation:
     stale: bool = False  # counting from the last known reading
     threshold: Optional[float] = None  # the smallest warning threshold crossed (seconds)
     progress: Optional[float] = None  # 0..1 of the current period left, when it is known
+    at_least: bool = False  # timed: the stop comes no earlier (a short view writes "≥")
 
 
 def format_remaining(seconds: float) -> str:
@@ -165,14 +166,21 @@ def _timed(
 ) -> Presentation:
     remaining_ms = max(0, local_ms - now_ms)
     stage = stage_for(remaining_ms / 1000, thresholds)
-    left = format_remaining(remaining_ms / 1000)
+    # A lower bound (a culler's earliest stop) reads "at least 12 min left".
+    left = ("at least " if reading.lower_bound else "") + format_remaining(remaining_ms / 1000)
     when = _when(local_ms, now_ms, local_tz)
+    reason = _reason(reading)
     if stage == "expired":
-        headline = f"the lease has run out: the {_subject(reading)} stops now"
-        detail = f"ran out at {when}" if when else ""
+        headline = (
+            f"the {_subject(reading)} may stop any moment now"
+            if reading.lower_bound
+            else f"the lease has run out: the {_subject(reading)} stops now"
+        )
+        detail = f"ran out at {when}{reason}" if when else ""
     else:
         headline = f"{left} left" + (" (last known)" if reading.stale else "")
-        detail = f"stops {when}" if when else ""
+        earliest = "no earlier than " if reading.lower_bound else ""
+        detail = f"stops {earliest}{when}{reason}" if when else ""
     if reading.error:
         detail = f"{detail} · {reading.error}" if detail else reading.error
     crossed = [t for t in thresholds if remaining_ms <= t * 1000]
@@ -190,6 +198,7 @@ def _timed(
         stale=reading.stale,
         threshold=crossed[-1] if crossed else None,
         progress=_progress(reading, remaining_ms, thresholds),
+        at_least=reading.lower_bound,
     )
 
 
@@ -226,6 +235,12 @@ def _when(local_ms: int, now_ms: int, local_tz: Optional[tzinfo]) -> str:
     if local.utcoffset() == timedelta(0):
         return f"{day}{utc:%H:%M:%S} UTC"
     return f"{day}{local:%H:%M:%S} local ({utc:%H:%M:%S} UTC)"
+
+
+def _reason(reading: Reading) -> str:
+    """`` — <why it stops then>`` in the provider's words, cut as present.js cuts; or ""."""
+    words = " ".join(str(reading.stop_reason).split())[:80]
+    return f" — {words}" if words else ""
 
 
 def _subject(reading: Reading) -> str:

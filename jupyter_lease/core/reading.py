@@ -85,6 +85,8 @@ class Reading:
     extend_choices: Tuple[str, ...] = field(default=())  # offered durations, e.g. "2h"
     off_label: str = ""  # off: the provider's words for it ("no time limit"); "": the default
     subject: str = ""  # what stops, in the provider's word ("job"); "": "instance"
+    lower_bound: bool = False  # timed: the stop comes no earlier than ``deadline`` (a culler)
+    stop_reason: str = ""  # timed: why it stops then, in the provider's words; "": unsaid
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -116,6 +118,10 @@ class Reading:
         ``off_label``           off: the provider's words, e.g. "no time limit" (Slurm); ""
         ``subject``             what stops, in the provider's word: "job" (Slurm); "" = instance
                                 for the default, "auto-stop is off"
+        ``lower_bound``         true: the stop comes no earlier than the deadline ("at least";
+                                JupyterHub's idle culler), false: at the deadline
+        ``stop_reason``         why it stops then, e.g. "the hub's maximum age; cannot be
+                                extended here"; "" unsaid
         """
         return {
             "v": JSON_VERSION,
@@ -136,6 +142,8 @@ class Reading:
             "extend_choices": list(self.extend_choices),
             "off_label": self.off_label,
             "subject": self.subject,
+            "lower_bound": self.lower_bound,
+            "stop_reason": self.stop_reason,
         }
 
     @classmethod
@@ -164,6 +172,8 @@ class Reading:
             extend_choices=_choices(data),
             off_label=one_line(_typed(data, "off_label", str, ""), 60) or "",
             subject=one_line(_typed(data, "subject", str, ""), 20) or "",
+            lower_bound=_typed(data, "lower_bound", bool, False),
+            stop_reason=one_line(_typed(data, "stop_reason", str, "")) or "",
         )
 
 

@@ -1,6 +1,7 @@
 """``doctor`` beyond ModelArts: which provider was chosen and why (a section in front of every
-report), and for Slurm the whole report, from :func:`jupyter_lease.slurm.discover`'s facts
-(the job, the commands, the version, ``--signal``) as they are. No network, no raising.
+report), and for Slurm and JupyterHub the whole report, from their ``discover`` facts (Slurm:
+the job, the commands, the version, ``--signal``; JupyterHub: the Hub's variables and the
+culler's settings the site passed) as they are. No network, no raising.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .report import (
     run_doctor,
 )
 
-__all__ = ["doctor_for", "provider_section", "slurm_report", "with_provider"]
+__all__ = ["doctor_for", "hub_report", "provider_section", "slurm_report", "with_provider"]
 
 SIGNAL_HINT = "add '#SBATCH --signal=B:USR1@300' so the job itself is told 5 min before its end"
 
@@ -40,10 +41,13 @@ def with_provider(report: Report, choice: Choice) -> Report:
 
 def doctor_for(choice: Choice, options: DoctorOptions, check: Optional[str] = None) -> Report:
     """The report for the provider ``choice`` names, as the CLI and the server give it:
-    Slurm's facts for a Slurm job, else ModelArts' discovery and credentials. ``check``: what
+    Slurm's facts for a Slurm job, the Hub's and the culler's settings in a JupyterHub server,
+    else ModelArts' discovery and credentials. ``check``: what
     reading the lease once gave (``--check``), in the chosen provider's words."""
     if choice.provider == "slurm":
         return slurm_report(choice, options.environ, check=check)
+    if choice.provider == "jupyterhub":
+        return hub_report(choice, options.environ, check=check)
     return with_provider(run_doctor(replace(options, endpoint_check=check)), choice)
 
 
@@ -62,6 +66,36 @@ def slurm_report(
         sections.append(Section("Connectivity", (Row("walltime", _clean(check), "", status),)))
     ready = all(row.status != MISSING for row in rows) and (check is None or status == OK)
     return Report(tuple(sections), (), ready)
+
+
+def hub_report(
+    choice: Choice,
+    environ: Optional[Mapping[str, str]] = None,
+    check: Optional[str] = None,
+) -> Report:
+    """The provider, the JupyterHub facts and (``check``) what reading the Hub gave."""
+    from ..jupyterhub.discover import discover as hub_discover
+
+    rows = tuple(_hub_row(fact) for fact in hub_discover(environ))
+    sections = [provider_section(choice), Section("JupyterHub", rows)]
+    status = OK
+    if check is not None:
+        status = FAILED if "failed" in check.lower() else OK
+        sections.append(Section("Connectivity", (Row("hub", _clean(check), "", status),)))
+    ready = all(row.status != MISSING for row in rows) and status == OK
+    return Report(tuple(sections), (), ready)
+
+
+def _hub_row(fact: Fact) -> Row:
+    value, how = _clean(fact.value), _clean(fact.how)
+    timer = any(fact.what == name for name in ("JOB_START_TIME", "JOB_RUN_TIME"))
+    if fact.what == "culler --timeout" and fact.value == "not set":
+        return Row(fact.what, value, how, MISSING, "without it no idle-cull time is shown")
+    if fact.value in ("not set", "unreadable") and fact.what.startswith("culler"):
+        return Row(fact.what, value, how, SKIPPED if fact.value == "not set" else WARNING)
+    if fact.value == "not set" and not timer:
+        return Row(fact.what, value, how, MISSING, "run inside a JupyterHub single-user server")
+    return Row(fact.what, value, how, OK)
 
 
 def _fact_row(fact: Fact) -> Row:

@@ -278,9 +278,12 @@ class LeaseService:
     def first_report(self, exc: BaseException) -> bool:
         """True the first time ``exc`` is reported: the waiters of one shared read all get the
         same exception, and one failure is one line in the log, not one per waiter."""
-        if exc in self._reported:
-            return False
-        self._reported.add(exc)
+        try:
+            if exc in self._reported:
+                return False
+            self._reported.add(exc)
+        except TypeError:  # a built-in exception (a bug's TypeError) takes no weak reference
+            pass
         return True
 
     def _report_cache(self, source: CachedLeaseSource) -> None:
@@ -330,12 +333,35 @@ def _start_push(serverapp: Any, service: LeaseService) -> None:
         serverapp.log.warning("jupyter_lease: lease push unavailable: %s", type(exc).__name__)
 
 
+def _export_hub_settings(serverapp: Any) -> None:
+    """``c.JupyterLease.cull_timeout`` / ``cull_every`` / ``max_age`` into this server's
+    environment (the config wins over the Hub's), so its kernels and terminals read the same
+    JupyterHub culler settings as the server; a bad value is one line, then ignored."""
+    import os
+
+    from ..jupyterhub.config import CULL_ENV, seconds_setting
+    from ..settings import JupyterLease
+
+    config = JupyterLease(parent=serverapp)
+    for setting, (variable, _flag) in CULL_ENV.items():
+        value = getattr(config, setting, "")
+        if not value:
+            continue
+        try:
+            seconds_setting(value, f"c.JupyterLease.{setting}")
+        except LeaseError as exc:
+            serverapp.log.warning("jupyter_lease: %s; ignored", exc)
+            continue
+        os.environ[variable] = value
+
+
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Register the handlers; never raise (a broken extension must not stop the server)."""
     try:
         from .handlers import register
 
         base_url = serverapp.web_app.settings.get("base_url", "/")
+        _export_hub_settings(serverapp)
         service = LeaseService(serverapp.log, base_url=base_url)
         from .frontend import frontend_settings
 

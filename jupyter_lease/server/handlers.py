@@ -53,6 +53,10 @@ class _LeaseAPIHandler(APIHandler):
     # No check_xsrf_cookie override, on purpose: jupyter_server's own check must keep running
     # for every POST that is not token-authenticated.
     auth_resource = AUTH_RESOURCE
+    # Our requests are never the user's activity (as jupyter_server's /api/status): a tab left
+    # open polls the lease, and on JupyterHub that must not keep an abandoned server from its
+    # idle culler. An Extend there records activity itself, with the Hub.
+    _track_activity = False
 
     def initialize(self, service: LeaseService) -> None:
         self.service = service

@@ -30,6 +30,8 @@
  * @property {string[]} extend_choices
  * @property {string} [off_label]           off: the provider's words ("no time limit"), or ""
  * @property {string} [subject]             what stops, in the provider's word ("job"), or ""
+ * @property {boolean} [lower_bound]        the stop comes no earlier than the deadline
+ * @property {string} [stop_reason]         why it stops then, in the provider's words, or ""
  */
 
 /**
@@ -44,6 +46,7 @@
  * @property {boolean} stale            counting from the last known reading
  * @property {number|null} threshold    the smallest warning threshold crossed (seconds)
  * @property {number|null} progress     0..1 of the current period left, when known
+ * @property {boolean} atLeast          timed: the stop comes no earlier (a short view writes "≥")
  */
 
 /**
@@ -149,7 +152,7 @@ export function oneLine(text) {
 function still(stage, headline, detail, stale) {
   return {
     stage, headline, detail, warning: null, remainingMs: null, deadlineLocalMs: null,
-    stale, threshold: null, progress: null,
+    stale, threshold: null, progress: null, atLeast: false,
   };
 }
 
@@ -195,6 +198,16 @@ export function derive(state, nowMs, options = {}) {
 }
 
 /**
+ * " — <why it stops then>" in the provider's words, cut as present.py cuts; or "".
+ * @param {Partial<ReadingJSON>} s
+ * @returns {string}
+ */
+function reason(s) {
+  const words = oneLine(s.stop_reason).slice(0, 80);
+  return words ? ` — ${words}` : "";
+}
+
+/**
  * What stops, in the provider's one word ("job"), cut as present.py cuts; "instance".
  * @param {Partial<ReadingJSON>} s
  * @returns {string}
@@ -215,16 +228,21 @@ function timed(s, localMs, nowMs, thresholds, error) {
   const stale = s.stale === true;
   const remainingMs = Math.max(0, localMs - nowMs);
   const stage = stageFor(remainingMs / 1000, thresholds);
-  const left = formatRemaining(remainingMs / 1000);
+  // A lower bound (a culler's earliest stop) reads "at least 12 min left".
+  const atLeast = s.lower_bound === true;
+  const left = `${atLeast ? "at least " : ""}${formatRemaining(remainingMs / 1000)}`;
   const at = when(localMs, nowMs);
+  const why = reason(s);
   let headline;
   let detail;
   if (stage === "expired") {
-    headline = `the lease has run out: the ${subject(s)} stops now`;
-    detail = at ? `ran out at ${at}` : "";
+    headline = atLeast
+      ? `the ${subject(s)} may stop any moment now`
+      : `the lease has run out: the ${subject(s)} stops now`;
+    detail = at ? `ran out at ${at}${why}` : "";
   } else {
     headline = `${left} left${stale ? " (last known)" : ""}`;
-    detail = at ? `stops ${at}` : "";
+    detail = at ? `stops ${atLeast ? "no earlier than " : ""}${at}${why}` : "";
   }
   if (error) detail = detail ? `${detail} · ${error}` : error;
   const crossed = thresholds.filter((t) => remainingMs <= t * 1000);
@@ -240,6 +258,7 @@ function timed(s, localMs, nowMs, thresholds, error) {
     stale,
     threshold: crossed.length ? crossed[crossed.length - 1] : null,
     progress: progress(s, remainingMs, thresholds),
+    atLeast,
   };
 }
 

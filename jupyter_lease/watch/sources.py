@@ -2,8 +2,9 @@
 call :func:`build_source`, so they all read through the machine-wide cache and count alike.
 
 A provider turns settings into an uncached :class:`~jupyter_lease.core.LeaseSource`; this module
-builds the one :func:`.providers.choose` picks (ModelArts or Slurm) and puts the shared cache in
-front: ModelArts' own (:mod:`.cache`), any other's the provider-neutral one (:mod:`.shared`).
+builds the one :func:`.providers.choose` picks (ModelArts, JupyterHub or Slurm) and puts the
+shared cache in front: ModelArts' own (:mod:`.cache`), any other's the provider-neutral one
+(:mod:`.shared`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def build_source(
     environ: Optional[Mapping[str, str]] = None,
 ) -> Any:
     """The lease source for these explicit settings (unset ones are discovered), behind the
-    shared cache unless ``cached`` is False. ``provider``: modelarts | slurm | auto (None:
+    shared cache unless ``cached`` is False. ``provider``: modelarts | jupyterhub | slurm |
+    auto (None:
     ``$JUPYTER_LEASE_PROVIDER``, else auto). ``schedule`` (or a function giving the current one)
     decides how long a cached reading stays fresh. Raises ``ConfigurationError`` (one line)
     when nothing can be discovered or the provider's name is unknown."""
@@ -34,6 +36,8 @@ def build_source(
     choice = choose(provider, location, environ)
     if choice.provider == "slurm":
         return _slurm(schedule, cached, environ)
+    if choice.provider == "jupyterhub":
+        return _jupyterhub(schedule, cached, environ)
     if choice.error is not None:
         raise choice.error
     from ..modelarts.client import LeaseClient
@@ -54,10 +58,22 @@ def build_source(
 
 def _slurm(schedule: ScheduleLike, cached: bool, environ: Optional[Mapping[str, str]]) -> Any:
     from ..slurm.source import SlurmSource
+
+    return _shared(SlurmSource.from_environ(environ), schedule, cached, environ)
+
+
+def _jupyterhub(schedule: ScheduleLike, cached: bool, environ: Optional[Mapping[str, str]]) -> Any:
+    from ..jupyterhub.source import HubSource
+
+    return _shared(HubSource.from_environ(environ), schedule, cached, environ)
+
+
+def _shared(
+    source: Any, schedule: ScheduleLike, cached: bool, environ: Optional[Mapping[str, str]]
+) -> Any:
     from .cachedata import cache_dir
     from .shared import SharedSource
 
-    source = SlurmSource.from_environ(environ)
     if not cached:
         return source
     return SharedSource(

@@ -167,6 +167,22 @@ ELSEWHERE = [
      "lease-cache dirs are its own, removed with its folder",
      "—",
      "tests/test_demo_stop.py::test_a_headless_demo_writes_nothing_into_the_users_dirs"),
+    ("JupyterHub: a tab left open polls our lease, doctor and keep-alive APIs",
+     "nothing: our requests are not activity; the real culler stops the server within one period + 10 s of the bound shown",
+     "by itself",
+     "tests/jupyterhub/test_hub_cull.py::test_polling_our_api_does_not_keep_an_abandoned_server_alive"),
+    ("JupyterHub: the Hub's API unreachable",
+     "the last known bound, stale, with one line (\"the hub at <url>: ConnectionError\")",
+     "the next poll",
+     "tests/test_jupyterhub_model.py::test_an_unreachable_hub_is_a_stale_reading_in_one_line"),
+    ("JupyterHub: `--max-age` but the server's token cannot read its start",
+     "the idle bound, with one line naming `read:servers!server` and `c.Spawner.server_token_scopes`",
+     "once the admin adds the scope",
+     "tests/jupyterhub/test_hub_max_age.py::test_a_token_that_cannot_read_the_start_says_what_to_add"),
+    ("JupyterHub: Extend when the maximum age comes first",
+     "one line (HTTP 409, CLI exit 2): \"stops first for the hub's maximum age; cannot be extended here\"",
+     "nothing is sent; the culler stops the server at its maximum age",
+     "tests/jupyterhub/test_hub_max_age.py::test_the_maximum_age_is_shown_read_only_and_met"),
 ]  # fmt: skip
 
 

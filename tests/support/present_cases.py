@@ -90,6 +90,21 @@ def others() -> Iterator[Case]:
         job = timed(200_000, 0, started_at=(NOW_MS - H) / 1000)
         yield Case("a job, critical", replace(job, subject="job"), NOW_MS, zone=zone)
         yield Case("a job, run out", replace(timed(0, 0), subject=" a\nbatch  job "), zone=zone)
+        hub = dict(subject="server", lower_bound=True)
+        yield Case("a culler's lower bound", replace(timed(12 * M), **hub), zone=zone)
+        yield Case("lower bound, critical", replace(timed(45_000), **hub), zone=zone)
+        yield Case("lower bound, passed", replace(timed(-5_000), **hub), zone=zone)
+        max_age = "the hub's maximum age; cannot be extended here"
+        yield Case("a reason", replace(timed(2 * H), stop_reason=max_age), zone=zone)
+        yield Case(
+            "a reason, lower bound, stale",
+            replace(
+                timed(4 * M, stale=True, error=error),
+                stop_reason=" a\n" + "long reason " * 9,
+                **hub,
+            ),
+            zone=zone,
+        )
         yield Case("unknown", Reading(), zone=zone)
         yield Case("unknown, error", Reading(error=error), zone=zone)
         yield Case("unknown, stale", Reading(stale=True), zone=zone)
