@@ -10,8 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from .conftest import require_hub
-from .hub import Hub
+from tests.support.hub import Hub, require_hub
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser, pytest.mark.timeout(180)]
 

@@ -16,48 +16,20 @@ from typing import Any, Callable, Dict, Iterator
 import pytest
 import requests
 
-from .conftest import require_hub
-from .hub import Hub, wait_for
+from tests.support.hub import (
+    EVERY,
+    SLACK,
+    Hub,
+    Proxied,
+    bound,
+    culled_at,
+    require_hub,
+    until,
+)
 
 pytestmark = [pytest.mark.hub, pytest.mark.timeout(240)]
 
-TIMEOUT, EVERY = 30, 5
-SLACK = 10.0  # the issue's allowance beyond bound + cull period (activity-report lag, load)
-LEASE = "jupyter-lease/api/lease"
-
-
-def bound(view: Dict[str, Any]) -> float:
-    """The shown lower bound on this host's clock (epoch seconds)."""
-    reading = view["reading"]
-    assert reading["kind"] == "timed" and reading["lower_bound"] is True, reading
-    return (reading["deadline_ms"] - reading["clock_offset_ms"]) / 1000
-
-
-def culled_at(hub: Hub, user: str, by: float) -> float:
-    """When the culler began stopping ``user``'s server (polled every 0.2 s), by ``by``."""
-    wait_for(f"{user}'s server to be culled", lambda: not hub.running(user), by - time.time())
-    return time.time()
-
-
-def until(moment: float) -> None:
-    wait_for(f"the clock to reach {moment:.0f}", lambda: time.time() >= moment, 120, 0.1)
-
-
-class Proxied:
-    """The user's server through the hub's proxy, with the user's token (as a script would)."""
-
-    def __init__(self, hub: Hub, user: str, token: str) -> None:
-        self.base = f"{hub.url}/user/{user}/"
-        self.headers = {"Authorization": f"token {token}"}
-
-    def get(self, path: str = LEASE) -> Dict[str, Any]:
-        answer = requests.get(self.base + path, headers=self.headers, timeout=20)
-        assert answer.status_code == 200, answer.text
-        return dict(answer.json())
-
-    def extend(self, duration: str) -> requests.Response:
-        body = {"duration": duration}
-        return requests.post(self.base + LEASE + "/extend", json=body, headers=self.headers)
+TIMEOUT = 30
 
 
 def idle(hub: Hub, token: str) -> Dict[str, Any]:

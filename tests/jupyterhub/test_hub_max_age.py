@@ -18,10 +18,7 @@ import pytest
 import requests
 
 from jupyter_lease.jupyterhub.model import MAX_AGE_REASON
-
-from .conftest import require_hub
-from .hub import Hub
-from .test_hub_cull import EVERY, SLACK, Proxied, bound, culled_at
+from tests.support.hub import EVERY, SLACK, Hub, Proxied, bound, culled_at, require_hub
 
 pytestmark = [pytest.mark.hub, pytest.mark.timeout(180)]
 
