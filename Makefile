@@ -49,11 +49,11 @@ demo: $(BIN)/.installed labextension
 test: $(BIN)/.installed labextension
 	$(BIN)/python -m pytest --ignore=tests/browser/test_lab3.py $(XDIST) $(PYTEST_ARGS)
 
-# The suite without the real-browser tests, the minute-long end-to-end runs and the real-Slurm
-# tests (they run once, in `make test`; the Slurm parsers are pure and run here too): what CI
-# also runs on the oldest and newest Python.
+# The suite without the real-browser tests, the minute-long end-to-end runs, the real-Slurm and
+# the real-JupyterHub tests (they run once, in `make test`; the Slurm parsers and the hub's
+# model are pure and run here too): what CI also runs on the oldest and newest Python.
 test-core: $(BIN)/.installed
-	$(BIN)/python -m pytest -m "not browser and not slow and not slurm" $(XDIST) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and not slow and not slurm and not hub" $(XDIST) $(PYTEST_ARGS)
 
 # The stacks ModelArts images ship: the core suite on Python 3.7 with the images' kernel pins, and
 # the browser tests on JupyterLab 3.6 / jupyter_server 1.24 with that 3.7 kernel (ci/compat.sh).
