@@ -20,7 +20,9 @@ def run(args, sim: Optional[Simulator] = None, env_overrides=None, timeout=60):
     if sim is not None:
         env.update(sim.environ())
     # Each run has its own lease cache, as a fresh machine would (never the user's runtime dir).
-    env["JUPYTER_LEASE_CACHE_DIR"] = tempfile.mkdtemp(prefix="jl-cli-cache-")
+    # Inside this test process's private root (tests/conftest.py), removed with it at the end.
+    private = os.environ.get("JUPYTER_RUNTIME_DIR")
+    env["JUPYTER_LEASE_CACHE_DIR"] = tempfile.mkdtemp(prefix="jl-cli-cache-", dir=private)
     env.update(env_overrides or {})
     return subprocess.run(
         [sys.executable, "-m", "jupyter_lease", *args],
