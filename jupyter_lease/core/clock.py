@@ -54,3 +54,19 @@ def observe(
     if estimate is None:
         return OffsetEstimate.first(server_date, sent, received)
     return estimate.refine(server_date, sent, received)
+
+
+def observe_date(
+    estimate: Optional[OffsetEstimate], date: Optional[str], sent: float, received: float
+) -> Optional[OffsetEstimate]:
+    """:func:`observe` with an HTTP ``Date`` header as it came; one that is missing or cannot
+    be read leaves ``estimate`` as it was."""
+    if not date:
+        return estimate
+    from email.utils import parsedate_to_datetime
+
+    try:
+        server = parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return estimate
+    return observe(estimate, server, sent, received)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 from urllib.parse import quote
 
@@ -33,7 +32,7 @@ from .._errors import (
     PermissionDeniedError,
     scrub,
 )
-from ..core.clock import OffsetEstimate, observe
+from ..core.clock import OffsetEstimate, observe_date
 from ..core.reading import Reading
 from .config import HubSettings, settings_from
 from .model import ServerTimes, activity_body, hub_reading, server_times
@@ -175,13 +174,7 @@ class HubSource:
         raise APIError(what)
 
     def _observe(self, date: Optional[str], sent: float, received: float) -> None:
-        if not date:
-            return
-        try:
-            server = parsedate_to_datetime(date).timestamp()
-        except (TypeError, ValueError, IndexError):
-            return
-        self._offset = observe(self._offset, server, sent, received)
+        self._offset = observe_date(self._offset, date, sent, received)
 
     @property
     def session(self) -> requests.Session:

@@ -14,7 +14,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple, Union
 from urllib.parse import quote
 
@@ -24,7 +23,7 @@ from .._errors import (
     LeaseError,
     NotRunningError,
 )
-from ..core.clock import OffsetEstimate, observe
+from ..core.clock import OffsetEstimate, observe_date
 from ..core.duration import MAX_RENEWAL, MIN_RENEWAL, DurationLike, format_remaining, renewal
 from ..core.reading import Reading
 from ..core.retry import RetryPolicy
@@ -280,15 +279,9 @@ class LeaseClient:
 
     def _observe(self, headers: Any, sent: float, received: float) -> None:
         self.last_request_id = headers.get("X-Request-Id")
-        date = headers.get("Date")
-        if not date:
-            return
-        try:
-            server = parsedate_to_datetime(date).timestamp()
-        except (TypeError, ValueError, IndexError):
-            return
-        self._offset = observe(self._offset, server, sent, received)
-        self.clock_offset = self._offset.offset
+        self._offset = observe_date(self._offset, headers.get("Date"), sent, received)
+        if self._offset is not None:
+            self.clock_offset = self._offset.offset
 
 
 def stopped_reading(client: Any, exc: NotRunningError) -> Reading:

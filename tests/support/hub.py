@@ -20,6 +20,8 @@ from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 import requests
 
+from .scenarios import wait_until
+
 T = TypeVar("T")
 BIN = Path(sys.executable).parent
 
@@ -31,16 +33,8 @@ def free_port() -> int:
 
 
 def wait_for(what: str, check: Callable[[], Optional[T]], timeout: float, every: float = 0.2) -> T:
-    """``check()`` until it returns something truthy; AssertionError naming ``what`` after
-    ``timeout`` seconds."""
-    end = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(every)  # polling interval of a condition wait, not synchronisation
+    """``check()`` until it returns something truthy (scenarios.wait_until, what first)."""
+    return wait_until(check, timeout, what, every)
 
 
 def missing_hub() -> str:
