@@ -135,9 +135,14 @@ def test_the_newest_read_wins() -> None:
     # At the same read time: a fresh reading beats a stale one, in either order.
     stale = new.with_error("ShowLease: timed out")
     assert newer(stale, new) is new and newer(new, stale) is new
-    # The same read, re-measured offset: the one that arrived last.
-    remeasured = Reading("timed", deadline=NOW + 7200, read_at=NOW, clock_offset=0.4)
-    assert newer(new, remeasured) is remeasured
+    # The same read arriving again: the one that arrived last.
+    again = Reading("timed", deadline=NOW + 7200, read_at=NOW)
+    assert newer(new, again) is again
+    # Reads on this host's clock: a kernel's read 0.3 s before an Extend, with its offset to
+    # ModelArts over-measured by 0.8 s, is still the older one (on ModelArts' clock it is not).
+    kernel = Reading("timed", deadline=NOW + 540, read_at=NOW - 0.3 + 0.8, clock_offset=0.8)
+    extended = Reading("timed", deadline=NOW + 7200, read_at=NOW, clock_offset=0.0)
+    assert newer(kernel, extended) is extended and newer(extended, kernel) is extended
 
 
 class _Fixed:

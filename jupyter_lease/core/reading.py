@@ -178,10 +178,13 @@ class Reading:
 
 
 def newer(a: Reading, b: Reading) -> Reading:
-    """The reading to show: the later read wins (``read_at``; never read is oldest). At the
-    same read time a fresh one beats a stale one, else ``b`` (the one that arrived last)."""
-    ta = -math.inf if a.read_at is None else a.read_at
-    tb = -math.inf if b.read_at is None else b.read_at
+    """The reading to show: the later read wins, on the clock of the host that read it
+    (``read_at - clock_offset``; never read is oldest). The source's clock would not do: each
+    process measures its offset to it from 1-second ``Date`` headers, so a kernel's read made
+    just before an Extend could look later than the Extend's own read-back. At the same read
+    time a fresh one beats a stale one, else ``b`` (the one that arrived last)."""
+    ta = -math.inf if a.read_at is None else a.read_at - a.clock_offset
+    tb = -math.inf if b.read_at is None else b.read_at - b.clock_offset
     if ta != tb:
         return a if ta > tb else b
     return a if b.stale and not a.stale else b

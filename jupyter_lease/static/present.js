@@ -303,8 +303,11 @@ function when(localMs, nowMs) {
 }
 
 /**
- * The reading to show: the later read wins (`read_at_ms`; never read is oldest). At the same
- * read time a fresh one beats a stale one, else `b` (the one that arrived last). Mirrors
+ * The reading to show: the later read wins, on the clock of the host that read it
+ * (`read_at_ms − clock_offset_ms`; never read is oldest). The source's clock would not do: each
+ * process measures its offset to it from 1-second `Date` headers, so a kernel's read made just
+ * before an Extend could look later than the Extend's own read-back. At the same read time a
+ * fresh one beats a stale one, else `b` (the one that arrived last). Mirrors
  * `core.reading.newer`.
  * @param {Partial<ReadingJSON>|null|undefined} a
  * @param {Partial<ReadingJSON>|null|undefined} b
@@ -313,7 +316,10 @@ function when(localMs, nowMs) {
 export function newer(a, b) {
   if (!a || typeof a !== "object") return b;
   if (!b || typeof b !== "object") return a;
-  const at = (/** @type {Partial<ReadingJSON>} */ r) => ms(r.read_at_ms) ?? -Infinity;
+  const at = (/** @type {Partial<ReadingJSON>} */ r) => {
+    const read = ms(r.read_at_ms);
+    return read === null ? -Infinity : read - (ms(r.clock_offset_ms) ?? 0);
+  };
   if (at(a) !== at(b)) return at(a) > at(b) ? a : b;
   return b.stale === true && a.stale !== true ? a : b;
 }

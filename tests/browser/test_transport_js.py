@@ -82,11 +82,15 @@ const later = {...READING, read_at_ms: READING.read_at_ms + 1};
 const stale = {...READING, stale: true, error: "ShowLease: timed out"};
 const never = {v: 1, kind: "unknown", read_at_ms: null};
 const copy = {...READING};
+// A kernel's read 300 ms before, its offset over-measured by 800 ms: older on this host's clock.
+const kernel = {...READING, read_at_ms: READING.read_at_ms + 500,
+                clock_offset_ms: (READING.clock_offset_ms || 0) + 800};
 const n = present.newer;
 results.newer = [n(READING, later) === later, n(later, READING) === later,
                  n(READING, stale) === READING, n(stale, READING) === READING,
                  n(copy, READING) === READING, n(null, READING) === READING,
-                 n(never, READING) === READING];
+                 n(never, READING) === READING, n(kernel, READING) === READING,
+                 n(READING, kernel) === READING];
 // Derived on the browser's clock once: the deadline minus both offsets.
 results.derived = present.derive(READING, Date.now(), {hostOffsetMs: 60000}).deadlineLocalMs;
 await run("get_404", {respond: () => ({status: 404})}, fetchTwice);
@@ -202,7 +206,7 @@ def test_fetch_lease(results: Dict[str, Any]) -> None:
 
 
 def test_the_newest_read_wins(results: Dict[str, Any]) -> None:
-    assert results["newer"] == [True] * 7
+    assert results["newer"] == [True] * 9
 
 
 def test_the_browser_converts_once_with_both_offsets(results: Dict[str, Any]) -> None:
