@@ -19,6 +19,9 @@ export class Tabs {
   readonly id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
   private readonly channel: ReturnType<typeof openChannel>;
   private readonly claimKey: string;
+  private readonly won = new Set<string>(); // the keys this tab claimed (their locks held)
+  private release: () => void = () => undefined;
+  private readonly released = new Promise<void>(resolve => (this.release = resolve));
 
   /** `scope`: the server (channel.js's scopeOf); `onAnswer`: an answer another view got. */
   constructor(scope: string, onAnswer: (answer: Answer) => void) {
@@ -36,18 +39,10 @@ export class Tabs {
    * server, the first to ask. Without storage every tab owns it (better twice than never).
    */
   async claim(key: string): Promise<boolean> {
+    if (this.won.has(key)) return true;
     const locks = (navigator as Navigator & { locks?: LockManager }).locks;
     try {
-      if (locks) {
-        return await locks.request(this.claimKey, async () => {
-          const won = this.claimNow(key);
-          // A write reaches the other tabs' copies of localStorage a moment later (they may
-          // run in other processes): hold the lock until it has, or a tab asking at the same
-          // instant reads no claim and warns too (seen: two toasts for one renewal).
-          if (won) await new Promise(resolve => setTimeout(resolve, CLAIM_SETTLE_MS));
-          return won;
-        });
-      }
+      if (locks) return await this.claimByLock(locks, key);
       if (!this.claimNow(key)) return false;
       const wait = CLAIM_SETTLE_MS + Math.random() * CLAIM_SETTLE_MS;
       await new Promise(resolve => setTimeout(resolve, wait));
@@ -57,7 +52,32 @@ export class Tabs {
     }
   }
 
+  /**
+   * The first tab to ask wins a lock named after `key` and holds it for the rest of its life:
+   * every later request, from any tab, finds it taken, however late a rival's copy of
+   * localStorage is (seen under load: two toasts when the claim relied on it). The claim is
+   * also written to localStorage, so that a tab opened or reloaded later knows.
+   */
+  private claimByLock(locks: LockManager, key: string): Promise<boolean> {
+    if (this.readClaims()[key]) return Promise.resolve(false);
+    return new Promise<boolean>(decided => {
+      void locks
+        .request(`${this.claimKey}|${key}`, { ifAvailable: true }, lock => {
+          if (lock === null) {
+            decided(false);
+            return;
+          }
+          this.won.add(key);
+          this.claimNow(key);
+          decided(true);
+          return this.released; // held until this tab goes away
+        })
+        .catch(() => decided(true)); // no lock to be had: better twice than never
+    });
+  }
+
   dispose(): void {
+    this.release();
     this.channel.close();
   }
 

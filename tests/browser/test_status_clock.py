@@ -132,8 +132,7 @@ def pause_at(page: Any, ms: float) -> None:
 
 def settled(pages: List[Any]) -> bool:
     """Every lease GET answered (and shared: heard on the channel), and no Web Lock request
-    waiting unless a tab holds the lock (tabs.ts holds it for a while on the pages' clock: a
-    later step releases it)."""
+    waiting unless a tab holds a lock (tabs.ts: a won claim's lock stays held)."""
     states = [page.evaluate(STATE) for page in pages]
     if any(s["unanswered"] for s in states):
         return False
@@ -228,9 +227,9 @@ def test_two_tabs_at_the_same_instant_warn_once_per_threshold(
     lab: JupyterServer, lease_simulator: Simulator, clocked_tabs: Any
 ) -> None:
     """Both tabs open at once, on one clock: each threshold is crossed in both in the same
-    clock step, so their claims race (tabs.ts: the Web Lock, held until the claim's write has
-    reached the other tab). 27 thresholds a second apart: 27 races (without the hold, one in ten
-    or so ends in two warnings)."""
+    clock step, so their claims race (tabs.ts: a Web Lock named after the warning, held by the
+    tab that won it). 27 thresholds a second apart: 27 races (with a claim that relied on
+    localStorage reaching the other tab in time, one in ten or so ended in two warnings)."""
     # The last within 60 s of the pages' first read (else a warning re-reads first: FRESH_MS
     # in warnings.ts), which is at least 3 s after the lease is set: 95 - 3 - 60 < 34.
     thresholds = list(range(60, 33, -1))
