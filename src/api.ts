@@ -129,11 +129,15 @@ async function call(path: string, init: RequestInit, timeoutMs: number): Promise
 /** The event the server pushes (server/push.py), as JupyterLab's event stream delivers it. */
 export const PUSH_SCHEMA_ID = 'https://events.jupyter.org/jupyter_lease/lease/v1';
 
-/** A pushed view as an Answer (the same parse as a GET's), or null for any other event. */
+/**
+ * A pushed view as an Answer (the same parse as a GET's), or null for any other event. It
+ * measures no clock: a push has no round trip to halve, so the page keeps the offset to the
+ * host that its last GET measured.
+ */
 export function pushedAnswer(event: { schema_id?: unknown }): Answer | null {
   if (event.schema_id !== PUSH_SCHEMA_ID) return null;
-  const received = Date.now();
-  return leaseAnswer(event, received, received) as Answer | null;
+  const answer = leaseAnswer(event, 0, 0) as Answer | null;
+  return answer && { ...answer, hostOffsetMs: null };
 }
 
 /** GET the lease (the server answers from the machine's shared cache). */

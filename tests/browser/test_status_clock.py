@@ -148,10 +148,13 @@ def step_until(pages: List[Any], until_ms: int, step_ms: int) -> None:
 
 def threshold_instant(page: Any, threshold_s: float) -> float:
     """When the page's time left crosses ``threshold_s``, on its own clock: the last answer's
-    deadline minus the source's and the serving host's clock offsets (derive, present.js)."""
-    answer = page.evaluate("() => window.__lease.answers.at(-1)")
-    reading = answer["reading"]
-    local = reading["deadline_ms"] - (reading["clock_offset_ms"] or 0) - answer["hostOffsetMs"]
+    deadline minus the source's and the serving host's clock offsets (derive, present.js; the
+    host's offset as the last GET measured it: a push measures none)."""
+    reading = page.evaluate("() => window.__lease.answers.at(-1)")["reading"]
+    host = page.evaluate(
+        "() => window.__lease.answers.filter((a) => a.hostOffsetMs !== null).at(-1).hostOffsetMs"
+    )
+    local = reading["deadline_ms"] - (reading["clock_offset_ms"] or 0) - host
     return local - threshold_s * 1000
 
 
