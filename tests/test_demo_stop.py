@@ -70,6 +70,7 @@ def _wait_for(condition, timeout: float, what: str):
 
 
 @pytest.mark.kernel
+@pytest.mark.slow  # a JupyterLab 4 demo: once, in make test
 @pytest.mark.timeout(180)
 def test_sigterm_stops_jupyterlab_and_its_kernel_and_removes_the_folder(tmp_path):
     log = tmp_path / "demo.log"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.checks import our_tracebacks
 from tests.support.jupyter import EXTEND, LEASE, clean_env
 from tests.support.slurm import TOKEN, ServerInJob
 from tests.support.slurm_cluster import SlurmCluster
@@ -41,4 +42,4 @@ def test_the_server_in_a_job_serves_and_extends_its_walltime(cluster: SlurmClust
     finally:
         server.stop()
         cluster.run("scancel", str(job), check=False)
-    assert "Traceback" not in server.log()
+    assert our_tracebacks(server.log()) == []

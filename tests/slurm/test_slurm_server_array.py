@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.checks import our_tracebacks
 from tests.support.jupyter import LEASE, clean_env
 from tests.support.slurm import TOKEN, ServerInJob, raw_ids
 from tests.support.slurm_cluster import SlurmCluster
@@ -49,4 +50,4 @@ def test_a_server_in_an_array_task_serves_its_walltime_settings_and_doctor(
     finally:
         server.stop()
         cluster.run("scancel", str(first), check=False)
-    assert "Traceback" not in server.log()
+    assert our_tracebacks(server.log()) == []
