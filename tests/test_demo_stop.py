@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from tests.support.demo import DEMO_TIMEOUT
+from tests.support.scenarios import wait_until
 
 DEMO = [sys.executable, "-m", "jupyter_lease", "demo"]
 _USER_DIRS = ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR", "JUPYTER_LEASE_CACHE_DIR")
@@ -59,16 +60,6 @@ def _alive(pids: Set[int]) -> List[int]:
     return sorted(p for p in pids if (_stat(p) or ("Z",))[0] != "Z")
 
 
-def _wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} within {timeout:.0f} s")
-
-
 @pytest.mark.kernel
 @pytest.mark.slow  # a JupyterLab 4 demo: once, in make test
 @pytest.mark.timeout(180)
@@ -81,15 +72,15 @@ def test_sigterm_stops_jupyterlab_and_its_kernel_and_removes_the_folder(tmp_path
     started: Set[int] = set()
     try:
         url = re.compile(r"(http://127\.0\.0\.1:\d+/)\S*\?token=(\w+)")
-        found = _wait_for(lambda: url.search(log.read_text()), 90, "JupyterLab's URL in the log")
+        found = wait_until(lambda: url.search(log.read_text()), 90, "JupyterLab's URL in the log")
         base, token = found.groups()
         # --port's default is 0, "any free port" as its help says: not 8888 (or jupyter_server's
         # retries around it, 8788-8988) as before.
         assert not 8788 <= int(base.rsplit(":", 1)[1].strip("/")) <= 8988, base
         headers = {"Authorization": f"token {token}"}
-        kernel = _wait_for(lambda: _start_kernel(base, headers), 30, "a kernel started")
+        kernel = wait_until(lambda: _start_kernel(base, headers), 30, "a kernel started")
         assert kernel.status_code == 201, kernel.text
-        started = _wait_for(lambda: _descendants(demo.pid) if len(_descendants(demo.pid)) >= 2
+        started = wait_until(lambda: _descendants(demo.pid) if len(_descendants(demo.pid)) >= 2
                             else set(), 60, "JupyterLab and a kernel running")  # fmt: skip
         demo.send_signal(signal.SIGTERM)
         demo.wait(60)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Dict
@@ -14,6 +13,7 @@ from typing import Any, Callable, Dict
 from jupyter_lease.simulator.app import Simulator
 
 from .jupyter import JupyterServer
+from .scenarios import wait_until
 
 KEEP_ALIVE = "jupyter-lease/api/keep-alive"
 FAST = {
@@ -34,17 +34,14 @@ def configured(root: Path, env: Dict[str, str], token: str = "", **traits: str) 
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, tries: int = 1) -> Any:
-    """``check()``'s first truthy value within ``timeout``; past it, an AssertionError — or,
-    with ``tries`` > 1 (the caller retries), False."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    if tries > 1:
-        return False
-    raise AssertionError(f"not within {timeout} s: {what}; last: {check()}")
+    """``check()``'s first truthy value within ``timeout`` (scenarios.wait_until); past it, an
+    AssertionError with the last value — or, with ``tries`` > 1 (the caller retries), False."""
+    try:
+        return wait_until(check, timeout, what, interval=0.1)
+    except AssertionError:
+        if tries > 1:
+            return False
+        raise AssertionError(f"not within {timeout} s: {what}; last: {check()}") from None
 
 
 def start_busy_kernel(server: JupyterServer, path: str) -> str:
