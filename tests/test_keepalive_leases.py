@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Dict, Iterator, Tuple
+from typing import Any, Dict, Iterator, Tuple
 
 import pytest
 
@@ -185,16 +185,23 @@ def test_keep_alive_off_works_with_no_server_running(sims, tmp_path):
     assert view["on"] is False and view["by"] == "cli"
 
 
+def _renewed_once_while_busy(server: Any, sim: Any) -> int:
+    """A busy kernel on ``server``, the policy on for 8 h, the lease at the margin: one renewal.
+    Returns the RenewLease count from before it."""
+    start_busy_kernel(server, "t.ipynb")
+    turn_on(server, **{"for": "8h"})
+    renews = renew_calls(sim)
+    to_margin(sim)
+    renewed(server, sim, renews)
+    return renews
+
+
 def test_a_lease_that_ends_forgets_its_record(fresh_pair, sims):
     """Item 1: a new run of the instance is a new lease: the old record (on, its cap, its
     renewals) is forgotten, never replayed."""
     a, _ = fresh_pair
     sim = sims[0]
-    start_busy_kernel(a, "t.ipynb")
-    turn_on(a, **{"for": "8h"})
-    renews = renew_calls(sim)
-    to_margin(sim)
-    renewed(a, sim, renews)
+    _renewed_once_while_busy(a, sim)
     assert keep_alive(a)["renewals"]
     sim.set_lease(status="STOPPED")  # the instance stops; the busy kernel makes A look
     wait_for(lambda: not keep_alive(a)["on"], 15, "the record forgotten")
@@ -211,11 +218,7 @@ def test_renewal_ids_are_stable_when_the_clock_offset_moves(fresh_pair, sims):
     clock offset (which moves ``at_ms``) does not change."""
     a, _ = fresh_pair
     sim = sims[0]
-    start_busy_kernel(a, "t.ipynb")
-    turn_on(a, **{"for": "8h"})
-    renews = renew_calls(sim)
-    to_margin(sim)
-    renewed(a, sim, renews)
+    _renewed_once_while_busy(a, sim)
     first = keep_alive(a)["last_renewal"]
     sim.advance(120)  # the offset is measured again on the next read
     forget_lease_cache(a)
@@ -341,11 +344,7 @@ def test_renewed_moments_ago_holds_through_the_real_server(fresh_pair, sims):
     back inside the margin) must not cause a second RenewLease."""
     a, _ = fresh_pair
     sim = sims[0]
-    start_busy_kernel(a, "t.ipynb")
-    turn_on(a, **{"for": "8h"})
-    renews = renew_calls(sim)
-    to_margin(sim)
-    renewed(a, sim, renews)
+    renews = _renewed_once_while_busy(a, sim)
     sim.set_lease(remaining=300)  # as if ModelArts still showed the old stop
     forget_lease_cache(a)
     looked = lambda: "moments ago" in keep_alive(a)["status"] or renew_calls(sim) > renews + 1  # noqa: E731
