@@ -52,7 +52,7 @@ py37_test() {
   echo "--- py37: core suite on $("$PY37_VENV/bin/python" --version)"
   # Left out here only: the keep-alive-while-busy tests start kernels through jupyter_server
   # 1.24's websocket and, on this stack, a kernel now and then never starts executing the code
-  # sent to it (a different test each run). The README says so; on jupyter_server 2.x they run.
+  # sent to it (a different test each run). docs/compatibility.md says so; on jupyter_server 2.x they run.
   # The real-Slurm tests run once, in `make test` (the parsers, pure, run here too).
   # The real-JupyterHub tests need Python 3.8+ (jupyterhub is in the test extra from 3.8).
   "$PY37_VENV/bin/python" -m pytest -m "not browser and not slow and not slurm and not hub" \
