@@ -14,7 +14,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 CONTRIBUTING = ROOT / "CONTRIBUTING.md"
-DOCS = [README, CONTRIBUTING, *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [
+    README,
+    CONTRIBUTING,
+    *sorted((ROOT / "docs").glob("**/*.md")),
+    ROOT / "benchmarks" / "README.md",
+]
 
 # The two set-up commands on a fresh machine: the demo on the simulator, then the test suite.
 COMMANDS = ["make demo", "make test"]
