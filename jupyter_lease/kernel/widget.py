@@ -41,7 +41,15 @@ log = logging.getLogger("jupyter_lease.widget")
 # poll); a move this large is (a clock stepped). A read someone asked for is sent as read.
 CLOCK_NEWS_MS = 1000
 # The browser's modules, in dependency order; inlined into one ES module (see _esm).
-_MODULES = ("present.js", "channel.js", "paint.js", "effects.js", "alerts.js", "countdown.js")
+_MODULES = (
+    "words.js",
+    "present.js",
+    "channel.js",
+    "paint.js",
+    "effects.js",
+    "alerts.js",
+    "countdown.js",
+)
 _LOCAL_IMPORT = re.compile(r'^import\s*\{[^}]*\}\s*from\s*"\./[\w.-]+";[ \t]*\n', re.M)
 
 
