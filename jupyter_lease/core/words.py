@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Dict
 
-__all__ = ["LANGUAGES", "WORDS", "fill", "language_of", "subject_word", "words"]
+__all__ = ["LANGUAGES", "WORDS", "fill", "language_of", "stage_word", "subject_word", "words"]
 
 WORDS: Dict[str, Dict[str, str]] = {
     "en": {
@@ -37,6 +37,14 @@ WORDS: Dict[str, Dict[str, str]] = {
         "warning": "{t} left before this {subject} stops — save your work or extend",
         "local_utc": "{local} local ({utc} UTC)",
         "utc": "{utc} UTC",
+        "stage_plenty": "plenty",
+        "stage_warning": "warning",
+        "stage_critical": "critical",
+        "stage_expired": "expired",
+        "stage_stopped": "stopped",
+        "stage_idle": "idle",
+        "stage_off": "off",
+        "stage_unknown": "unknown",
     },
     "zh_CN": {
         "days": "{d} 天 {h} 小时",
@@ -59,6 +67,14 @@ WORDS: Dict[str, Dict[str, str]] = {
         "warning": "距{subject}停止还剩 {t}——请保存工作或延长租约",
         "local_utc": "本地 {local}（UTC {utc}）",
         "utc": "UTC {utc}",
+        "stage_plenty": "充足",
+        "stage_warning": "警告",
+        "stage_critical": "紧急",
+        "stage_expired": "已到期",
+        "stage_stopped": "已停止",
+        "stage_idle": "空闲",
+        "stage_off": "已关闭",
+        "stage_unknown": "未知",
     },
 }
 # What stops, in the providers' words ("job", "server"; "instance" by default), per language;
@@ -85,6 +101,11 @@ def words(lang: object = "en") -> Dict[str, str]:
 
 def subject_word(subject: str, lang: object = "en") -> str:
     return SUBJECTS[language_of(lang)].get(subject, subject)
+
+
+def stage_word(stage: str, lang: object = "en") -> str:
+    """A stage (``core.STAGES``) as people read it: ``warning``, ``警告``; itself if unknown."""
+    return words(lang).get(f"stage_{stage}", stage)
 
 
 def fill(template: str, **values: str) -> str:

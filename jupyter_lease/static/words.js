@@ -28,6 +28,14 @@ export const WORDS = Object.freeze({
     warning: "{t} left before this {subject} stops — save your work or extend",
     local_utc: "{local} local ({utc} UTC)",
     utc: "{utc} UTC",
+    stage_plenty: "plenty",
+    stage_warning: "warning",
+    stage_critical: "critical",
+    stage_expired: "expired",
+    stage_stopped: "stopped",
+    stage_idle: "idle",
+    stage_off: "off",
+    stage_unknown: "unknown",
   }),
   zh_CN: Object.freeze({
     days: "{d} 天 {h} 小时",
@@ -50,6 +58,14 @@ export const WORDS = Object.freeze({
     warning: "距{subject}停止还剩 {t}——请保存工作或延长租约",
     local_utc: "本地 {local}（UTC {utc}）",
     utc: "UTC {utc}",
+    stage_plenty: "充足",
+    stage_warning: "警告",
+    stage_critical: "紧急",
+    stage_expired: "已到期",
+    stage_stopped: "已停止",
+    stage_idle: "空闲",
+    stage_off: "已关闭",
+    stage_unknown: "未知",
   }),
 });
 
@@ -88,6 +104,18 @@ export function wordsFor(lang) {
 export function subjectWord(subject, lang) {
   const table = SUBJECTS[languageOf(lang)];
   return Object.prototype.hasOwnProperty.call(table, subject) ? table[subject] : subject;
+}
+
+/**
+ * A stage (present.js's STAGES) as people read it: "warning", "警告"; itself if unknown.
+ * @param {string} stage
+ * @param {unknown} [lang]
+ * @returns {string}
+ */
+export function stageWord(stage, lang) {
+  const said = wordsFor(lang);
+  const key = `stage_${stage}`;
+  return Object.prototype.hasOwnProperty.call(said, key) ? said[key] : stage;
 }
 
 /**
