@@ -58,6 +58,10 @@ def test_the_item_panel_and_toast_speak_chinese(
     assert "剩余 4" in text and "停止" in text, text  # the headline and the stop time
     assert panel.locator("button.jp-LeasePanel-button").inner_text() == "延长", text
     assert panel.locator("button.jp-LeasePanel-doctor").inner_text() == "诊断报告", text
+    keep_alive = panel.locator(".jp-LeaseKeepAlive")
+    keep_alive.wait_for(state="visible")
+    assert "忙碌时保持运行" in keep_alive.inner_text()
+    assert keep_alive.locator("option").first.inner_text() == "持续 2h"
     page.keyboard.press("Escape")
 
     page.clock.run_for(16_000)  # past the 45 min threshold on the page's clock
