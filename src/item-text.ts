@@ -36,7 +36,7 @@ export function itemText(p: Presentation, absent: boolean): string {
   } else {
     text = p.headline.replace(wordsFor(lang).last_known, '');
   }
-  return p.stale ? `${text} · ${trans.__('stale')}` : text;
+  return p.stale ? `${text} · ${wordsFor(lang).stale}` : text;
 }
 
 /** The tooltip: the headline, the stop time (local and UTC), the source. */
