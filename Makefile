@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # `make test XDIST=` runs it in one process.
 XDIST ?= -n 6 --dist loadfile
 
-.PHONY: demo test test-core test-compat lint bench clean labextension
+.PHONY: demo test test-core test-compat lint bench clean labextension i18n
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ LINTED := jupyter_lease tests $(wildcard benchmarks)
 lint: $(BIN)/.installed
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+
+# The zh_CN catalogue, .po -> .mo (Python) and .json (JupyterLab); the compiled files are
+# committed and tests/test_i18n.py checks they match the .po.
+i18n: $(BIN)/.installed
+	$(BIN)/python ci/catalogue.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks

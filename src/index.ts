@@ -10,8 +10,10 @@ import {
 import { PageConfig } from '@jupyterlab/coreutils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { pushedAnswer } from './api';
+import { lang, trans, useTranslator } from './i18n';
 import { LeaseItem } from './item';
 import { RenewalNotifier } from './keepalive';
 import { LeasePanel } from './panel';
@@ -29,15 +31,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'The lease countdown in the status bar (Notebook 7: the top bar), with warnings.',
   autoStart: true,
-  optional: [IStatusBar, ISettingRegistry],
+  optional: [IStatusBar, ISettingRegistry, ITranslator],
   activate
 };
 
 function activate(
   app: JupyterFrontEnd,
   statusBar: IStatusBar | null,
-  registry: ISettingRegistry | null
+  registry: ISettingRegistry | null,
+  translator: ITranslator | null
 ): void {
+  useTranslator(translator);
   const user = { composite: {} as Record<string, unknown> };
   // One server = its absolute base URL, as the cell widgets compute it (channel.js).
   const scope = scopeOf(location.href, PageConfig.getOption('baseUrl') || '/') ?? location.origin;
@@ -45,7 +49,11 @@ function activate(
   const store = new LeaseStore(answer => tabs.share(answer));
   const settings = userOverServer(user, store);
   const present = (): Presentation =>
-    derive(store.reading, Date.now(), { warnAt: settings().warnAt, hostOffsetMs: store.hostOffsetMs });
+    derive(store.reading, Date.now(), {
+      warnAt: settings().warnAt,
+      hostOffsetMs: store.hostOffsetMs,
+      lang
+    });
   const warner = new Warner(store, tabs, settings, present);
   let panel: LeasePanel | null = null;
   new RenewalNotifier(store, tabs, view => panel?.showKeepAlive(view));
@@ -64,7 +72,7 @@ function activate(
   );
   place(app, statusBar, item);
   app.commands.addCommand(REFRESH_COMMAND, {
-    label: 'Check the lease now',
+    label: trans.__('Check the lease now'),
     execute: () => store.refresh()
   });
   store.start();

@@ -1,7 +1,9 @@
 // What the status item shows and when it can next change: pure functions of a presentation
 // (present.js), no DOM, so that tests/frontend runs them under Node.
 
+import { lang, trans } from './i18n.js'; // .js: tests/frontend run this module under Node
 import { formatRemaining, type Presentation } from '../jupyter_lease/static/present.js';
+import { wordsFor } from '../jupyter_lease/static/words.js';
 
 const TIMED = ['plenty', 'warning', 'critical'];
 const NEAR_END_MS = 600_000; // m:ss inside 10 min (present.js)
@@ -25,24 +27,24 @@ export function nextChangeMs(p: Presentation, warnAtS: number[]): number {
 
 /** The item's words for a presentation: short, and honest about idle/off/stale/stopped. */
 export function itemText(p: Presentation, absent: boolean): string {
-  if (absent) return 'lease: no server extension';
+  if (absent) return trans.__('lease: no server extension');
   let text: string;
   if (TIMED.includes(p.stage) && p.remainingMs !== null) {
-    text = `⏳ ${p.atLeast ? '≥ ' : ''}${formatRemaining(p.remainingMs / 1000)}`; // ≥: a culler's earliest stop
+    text = `⏳ ${p.atLeast ? '≥ ' : ''}${formatRemaining(p.remainingMs / 1000, lang)}`; // ≥: a culler's earliest stop
   } else if (p.stage === 'expired') {
     text = '⏳ 0:00';
   } else {
-    text = p.headline.replace(' (last known)', '');
+    text = p.headline.replace(wordsFor(lang).last_known, '');
   }
-  return p.stale ? `${text} · stale` : text;
+  return p.stale ? `${text} · ${wordsFor(lang).stale}` : text;
 }
 
 /** The tooltip: the headline, the stop time (local and UTC), the source. */
 export function itemTooltip(p: Presentation, source: string, error: string | null): string {
-  const lines = [`Lease: ${p.headline}`];
+  const lines = [trans.__('Lease: %1', p.headline)];
   if (p.detail) lines.push(p.detail);
   else if (error) lines.push(error);
-  if (source) lines.push(`source: ${source}`);
-  lines.push('Click for details and Extend');
+  if (source) lines.push(trans.__('source: %1', source));
+  lines.push(trans.__('Click for details and Extend'));
   return lines.join('\n');
 }

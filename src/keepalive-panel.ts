@@ -3,6 +3,7 @@
 // the cap the renewals used, and a refusal in one line. DOM through textContent only.
 
 import { element, setText } from './dom';
+import { trans } from './i18n';
 import { keepAliveCall } from './keepalive';
 import {
   policyLine,
@@ -33,13 +34,14 @@ export class KeepAliveSection {
     this.toggle.type = 'checkbox';
     this.toggle.addEventListener('change', () => void this.change(this.toggle.checked));
     const label = element('label', 'jp-LeaseKeepAlive-label');
-    label.append(this.toggle, document.createTextNode(' Keep alive while busy'));
-    this.cap.setAttribute('aria-label', 'for at most');
-    this.cap.append(...CAPS.map(c => Object.assign(element('option', '', `for ${c}`), { value: c })));
+    label.append(this.toggle, document.createTextNode(` ${trans.__('Keep alive while busy')}`));
+    this.cap.setAttribute('aria-label', trans.__('for at most'));
+    const option = (c: string) => element('option', '', trans.__('for %1', c));
+    this.cap.append(...CAPS.map(c => Object.assign(option(c), { value: c })));
     this.cap.value = DEFAULT_CAP;
     this.until.type = 'text';
-    this.until.placeholder = 'or until HH:MM';
-    this.until.setAttribute('aria-label', 'until');
+    this.until.placeholder = trans.__('or until HH:MM');
+    this.until.setAttribute('aria-label', trans.__('until'));
     this.until.size = 12;
     this.error.hidden = true;
     const limits = element('div', 'jp-LeaseKeepAlive-limits');
@@ -63,7 +65,11 @@ export class KeepAliveSection {
     }
     const used = this.view && this.view.renewals.length ? usedText(this.view) : '';
     const count = this.view?.renewals.length ?? 0;
-    setText(this.used, used ? `${count} automatic renewal${count === 1 ? '' : 's'}: ${used}` : '');
+    const renewals =
+      count === 1
+        ? trans.__('1 automatic renewal: %1', used)
+        : trans.__('%1 automatic renewals: %2', count, used);
+    setText(this.used, used ? renewals : '');
   }
 
   /** Read the whole policy (renewals, what the cap used): when the panel opens. */

@@ -6,6 +6,7 @@ import { Widget } from '@lumino/widgets';
 
 import { showDoctor } from './doctor';
 import { element, setText } from './dom';
+import { trans } from './i18n';
 import { KeepAliveSection } from './keepalive-panel';
 import type { KeepAliveView } from './keepalive-text';
 import { choicesFor, type LeaseSettings } from './settings';
@@ -22,7 +23,11 @@ export class LeasePanel extends Widget {
   private readonly source = element('div', 'jp-LeasePanel-source');
   private readonly extendRow = element('div', 'jp-LeasePanel-extend');
   private readonly choice = element('select', 'jp-LeasePanel-choice');
-  private readonly button = element('button', 'jp-LeasePanel-button jp-mod-styled', 'Extend');
+  private readonly button = element(
+    'button',
+    'jp-LeasePanel-button jp-mod-styled',
+    trans.__('Extend')
+  );
   private readonly error = element('div', 'jp-LeasePanel-error');
   private readonly keepAlive: KeepAliveSection;
   private busy = false;
@@ -43,14 +48,14 @@ export class LeasePanel extends Widget {
     super();
     this.addClass('jp-LeasePanel');
     this.node.setAttribute('role', 'dialog');
-    this.node.setAttribute('aria-label', 'Lease');
-    this.choice.setAttribute('aria-label', 'Extend by');
+    this.node.setAttribute('aria-label', trans.__('Lease'));
+    this.choice.setAttribute('aria-label', trans.__('Extend by'));
     this.button.addEventListener('click', () => void this.extend());
     this.extendRow.append(this.choice, this.button);
-    const title = element('div', 'jp-LeasePanel-title', 'Lease');
+    const title = element('div', 'jp-LeasePanel-title', trans.__('Lease'));
     this.keepAlive = new KeepAliveSection(store);
     this.node.append(title, this.headline, this.detail, this.source, this.extendRow, this.error);
-    const doctor = element('button', 'jp-LeasePanel-doctor', 'Doctor report');
+    const doctor = element('button', 'jp-LeasePanel-doctor', trans.__('Doctor report'));
     doctor.addEventListener('click', () => {
       this.close();
       void showDoctor();
@@ -133,13 +138,13 @@ export class LeasePanel extends Widget {
     const duration = this.choice.value;
     if (!duration || this.busy) return;
     this.busy = true;
-    this.button.textContent = 'Extending…';
+    this.button.textContent = trans.__('Extending…');
     this.update();
     try {
       await this.store.extend(duration);
     } finally {
       this.busy = false;
-      this.button.textContent = 'Extend';
+      this.button.textContent = trans.__('Extend');
       this.update();
     }
   }

@@ -11,6 +11,7 @@ import { Notification } from '@jupyterlab/apputils';
 import type { LeaseStore } from './store';
 import type { LeaseSettings } from './settings';
 import type { Tabs } from './tabs';
+import { lang, trans } from './i18n';
 import { warningDue } from './warn-due';
 import {
   formatRemaining,
@@ -44,7 +45,7 @@ export class Warner {
     if (this.owned && this.owned.deadline !== due?.deadline) this.release();
     if (due === null) return;
     if (this.owned && p.remainingMs !== null) {
-      setTitle(`⏳ ${formatRemaining(p.remainingMs / 1000)} · `);
+      setTitle(`⏳ ${formatRemaining(p.remainingMs / 1000, lang)} · `);
     }
     if (this.done.has(due.key)) return;
     this.done.add(due.key);
@@ -71,8 +72,8 @@ export class Warner {
     const actions: Notification.IAction[] = canExtend
       ? [
           {
-            label: 'Extend 1 h',
-            caption: 'Keep this instance running 1 h from now',
+            label: trans.__('Extend 1 h'),
+            caption: trans.__('Keep this instance running 1 h from now'),
             displayType: 'accent',
             callback: () => void this.extend()
           }
@@ -92,7 +93,7 @@ export class Warner {
     if (typeof window.Notification === 'undefined') return;
     if (window.Notification.permission !== 'granted') return;
     try {
-      const shown = new window.Notification('Lease running out', { body: text, tag: key });
+      const shown = new window.Notification(trans.__('Lease running out'), { body: text, tag: key });
       shown.onclick = () => {
         window.focus();
         shown.close();

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.support import kernel_records
-from tests.support.hermetic import HERMETIC_DIRS
+from tests.support.hermetic import ENGLISH, HERMETIC_DIRS, LOCALE_VARS
 
 pytest_plugins = ["tests.support.fixtures"]  # simulator, sim_env, sim: one definition each
 
@@ -37,6 +37,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("npm_config_cache", os.path.join(real_home, ".npm"))
     for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "JUPYTER_PATH"):
         os.environ.pop(name, None)
+    for name in LOCALE_VARS:
+        os.environ.pop(name, None)
+    os.environ.update(ENGLISH)
     for name, folder in HERMETIC_DIRS.items():
         path = os.path.join(root, folder)
         os.makedirs(path, mode=0o700)

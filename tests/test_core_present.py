@@ -27,6 +27,7 @@ NOW = NOW_MS / 1000  # 2026-05-28T20:26:40Z
 UTC = ZONES["UTC"]
 KOLKATA = ZONES["Asia/Kolkata"]
 ERROR = "ShowLease: connection refused by http://127.0.0.1:9"
+ZH_URGE = "——请保存工作或延长租约"
 URGE = "left before this instance stops — save your work or extend"
 
 
@@ -232,3 +233,36 @@ def test_the_defaults_are_defined_once() -> None:
         timedelta(seconds=s) for s in DEFAULT_WARN_AT_S
     )
     assert thresholds_from([]) == DEFAULT_WARN_AT_S == thresholds_from(["junk"])
+
+
+@pytest.mark.parametrize(
+    "seconds, words",
+    [(3900, "1 小时 05 分"), (7200, "2 小时 00 分"), (2520, "42 分"), (299, "4:59")]
+    + [(2 * 86400 + 3 * 3600, "2 天 03 小时"), (-1, "0:00")],
+)
+def test_durations_in_chinese(seconds: float, words: str) -> None:
+    assert format_remaining(seconds, "zh_CN") == words
+    assert format_remaining(seconds, "zh_CN.UTF-8") == words
+
+
+@pytest.mark.parametrize(
+    "reading, headline, detail, warning",
+    [
+        (timed(H + 5 * M), "剩余 1 小时 05 分", "UTC 21:31:40 停止", None),
+        (timed(4 * M), "剩余 4:00", "UTC 20:30:40 停止", f"距实例停止还剩 4:00{ZH_URGE}"),
+        (timed(0), "租约已到期：实例正在停止", "已于 UTC 20:26:40 到期",
+         f"距实例停止还剩 0:00{ZH_URGE}"),
+        (replace(timed(12 * M), subject="server", lower_bound=True), "剩余 12 分以上",
+         "不早于 UTC 20:38:40 停止", f"距服务器停止还剩 12 分以上{ZH_URGE}"),
+        (Reading("stopped", subject="job"), "作业未在运行", "", None),
+        (Reading("idle", idle_after=3600.0), "空闲 1 小时 00 分 后停止", "", None),
+        (Reading("off", stale=True), "自动停止已关闭（上次已知）", "", None),
+        (Reading(), "正在查询租约…", "", None),
+    ],
+)  # fmt: skip
+def test_present_in_chinese(
+    reading: Reading, headline: str, detail: str, warning: Optional[str]
+) -> None:
+    shown = present(reading, NOW, local_tz=UTC, lang="zh_CN")
+    assert (shown.headline, shown.detail, shown.warning) == (headline, detail, warning)
+    assert present(reading, NOW, local_tz=UTC).stage == shown.stage  # words only

@@ -144,6 +144,15 @@ def test_the_wheel_holds_the_config_file_and_the_notebooks(wheel):
         assert name in names
 
 
+def test_the_wheel_holds_the_chinese_catalogue_and_its_entry_point(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    folder = "jupyter_lease/locale/zh_CN/LC_MESSAGES/jupyter_lease"
+    assert {f"{folder}.po", f"{folder}.mo", f"{folder}.json"} <= set(names), names
+    points = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    text = zipfile.ZipFile(wheel).read(points[0]).decode()
+    assert "[jupyterlab.locale]\njupyter_lease = jupyter_lease" in text, text
+
+
 @pytest.mark.parametrize("kind", ["wheel", "editable"])
 def test_install_enables_the_server_extension(installs, kind):
     install = installs[kind]

@@ -42,7 +42,7 @@ console.log(JSON.stringify({
 def shown(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     folder: Path = tmp_path_factory.mktemp("paint-js")
     static = os.path.join(os.path.dirname(jupyter_lease.__file__), "static")
-    for name in ("present.js", "paint.js"):
+    for name in ("words.js", "present.js", "paint.js"):
         shutil.copy(os.path.join(static, name), folder / name)
     (folder / "package.json").write_text('{"type": "module"}')
     (folder / "harness.mjs").write_text(HARNESS)

@@ -27,26 +27,35 @@ from jupyter_lease.core import (
     Reading,
     present,
 )
-from jupyter_lease.core.present import NEAR_END_S
+from jupyter_lease.core.present import NEAR_END_S, format_remaining
 from jupyter_lease.core.reading import JSON_VERSION
+from jupyter_lease.core.words import SUBJECTS, WORDS, language_of
 from tests.support.present_cases import ZONES, Case, all_cases, to_fixture
 
 PRESENT_JS = Path(jupyter_lease.__file__).parent / "static" / "present.js"
+# Locale and page language tags each side maps onto its word tables.
+TAGS = ["en", "", "zh", "zh_CN", "zh-CN", "zh_CN.UTF-8", "zh_CN.utf8@x", "zh-Hans-CN", "zh_SG"]
+TAGS += ["zh_TW", "zh-TW", "C", "POSIX", "de_DE.UTF-8", "en_US"]
 
 HARNESS = """
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 const m = await import(pathToFileURL(process.argv[2]).href);
 const cases = JSON.parse(readFileSync(process.argv[3], "utf8"));
-const results = cases.map((c) => m.derive(c.state, c.now_ms, { warnAt: c.warn_at ?? undefined }));
+const w = await import(new URL("words.js", pathToFileURL(process.argv[2])).href);
+const results = cases.map((c) => m.derive(c.state, c.now_ms,
+  { warnAt: c.warn_at ?? undefined, lang: c.lang }));
 const garbage = [null, 7, "x", [], {}, { v: 2, kind: "timed" }, { v: 1, kind: "nope" },
   { v: 1, kind: "timed", deadline_ms: "soon" }, { v: 1, kind: "timed", deadline_ms: 1e300 },
   { v: 1, kind: "idle", idle_after_ms: NaN }];
 const robust = garbage.map((g) => m.derive(g, NaN, { warnAt: ["x", -1, Infinity] }).stage);
 const constants = { DEFAULT_WARN_AT_S: m.DEFAULT_WARN_AT_S, KINDS: m.KINDS, STAGES: m.STAGES,
   DEFAULT_EXTEND_CHOICES: m.DEFAULT_EXTEND_CHOICES, NEAR_END_S: m.NEAR_END_S,
-  JSON_VERSION: m.JSON_VERSION };
-console.log(JSON.stringify({ results, robust, constants }));
+  JSON_VERSION: m.JSON_VERSION, WORDS: w.WORDS, SUBJECTS: w.SUBJECTS };
+const tags = JSON.parse(readFileSync(process.argv[4], "utf8"));
+const languages = tags.map((t) => w.languageOf(t));
+const durations = tags.map((t) => [59, 600, 3930, 183600].map((s) => m.formatRemaining(s, t)));
+console.log(JSON.stringify({ results, robust, constants, languages, durations }));
 """
 
 
@@ -62,8 +71,9 @@ def _node() -> str:
 def _run_node(node: str, folder: Path, cases: List[Case], zone: str) -> Dict[str, Any]:
     (folder / "cases.json").write_text(json.dumps([to_fixture(c) for c in cases]))
     (folder / "harness.mjs").write_text(HARNESS)
+    (folder / "tags.json").write_text(json.dumps(TAGS))
     out = subprocess.run(
-        [node, "harness.mjs", str(PRESENT_JS), "cases.json"],
+        [node, "harness.mjs", str(PRESENT_JS), "cases.json", "tags.json"],
         cwd=folder,
         env={**os.environ, "TZ": zone},
         capture_output=True,
@@ -78,7 +88,7 @@ def _python(case: Case) -> Dict[str, Any]:
     # The reading as it reaches a view: through its JSON, as the browser gets it.
     reading = Reading.from_json(json.loads(json.dumps(case.reading.to_json())))
     thresholds = DEFAULT_WARN_AT_S if case.warn_at is None else case.warn_at
-    p = present(reading, case.now_ms / 1000, thresholds, ZONES[case.zone])
+    p = present(reading, case.now_ms / 1000, thresholds, ZONES[case.zone], case.lang)
     return {
         "stage": p.stage,
         "headline": p.headline,
@@ -128,4 +138,26 @@ def test_present_js_says_what_python_says(tmp_path: Path) -> None:
             "DEFAULT_EXTEND_CHOICES": list(DEFAULT_EXTEND_CHOICES),
             "NEAR_END_S": NEAR_END_S,
             "JSON_VERSION": JSON_VERSION,
+            "WORDS": WORDS,
+            "SUBJECTS": SUBJECTS,
         }
+        assert got["languages"] == [language_of(tag) for tag in TAGS]
+        assert got["durations"] == [
+            [format_remaining(s, tag) for s in (59, 600, 3930, 183600)] for tag in TAGS
+        ]
+
+
+def test_the_chinese_half_is_in_chinese() -> None:
+    """The parity holds in both languages only if the Chinese half is really Chinese."""
+    cases = all_cases()
+    chinese = [c for c in cases if c.lang == "zh_CN"]
+    assert len(chinese) * 2 == len(cases)
+    one = next(c for c in chinese if c.name == "3930000ms/None/0/False/UTC/zh_CN")
+    assert _python(one)["headline"] == "剩余 1 小时 06 分"
+    assert _python(one)["detail"] == "UTC 21:32:10 停止"
+    english = ("left", "stops", "lease", "instance", "idle", "off")
+    for case in chinese:
+        shown = _python(case)
+        words = f"{shown['headline']} {shown['warning'] or ''}"
+        if case.reading.kind != "off":  # "off" shows the provider's own words
+            assert not any(w in words for w in english), (case.name, words)

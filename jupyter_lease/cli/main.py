@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, NoReturn, Optional, TextIO
 
 from .._errors import APIError, LeaseError, UsageError, scrub
 from ..core import DEFAULT_WARN_AT
+from ..i18n import _
 from . import neutral
 from .demo import DEMO_LEASE
 
@@ -287,7 +288,7 @@ def cmd_extend(args: argparse.Namespace, out: TextIO) -> int:
         client.renew(renewal(args.duration), force=args.force)
         status = _status(client)
     if not args.json:
-        print(f"Extended: {status.headline()}.", file=out)
+        print(_("Extended: {headline}.").format(headline=status.headline()), file=out)
     _print_status(status, args.json, out)
     return EXIT_OK
 

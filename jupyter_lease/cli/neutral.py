@@ -16,6 +16,7 @@ from typing import Any, Dict, Optional, TextIO
 from .._errors import APIError, LeaseError, scrub
 from ..core.reading import Reading
 from ..core.reading_status import ReadingStatus
+from ..i18n import _
 
 __all__ = ["check", "extend", "status"]
 
@@ -55,7 +56,7 @@ def extend(client: Any, args: argparse.Namespace, out: TextIO) -> int:
     reading = client.extend(seconds, force=args.force)
     shown = _status(reading, args)
     if not args.json:
-        print(f"Extended: {shown.headline()}.", file=out)
+        print(_("Extended: {headline}.").format(headline=shown.headline()), file=out)
     _print(shown, args.json, out)
     return 0
 

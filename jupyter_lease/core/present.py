@@ -18,6 +18,7 @@ from typing import Iterable, Optional, Tuple
 
 from .._defaults import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT, DEFAULT_WARN_AT_S
 from .reading import Reading
+from .words import fill, subject_word, words
 
 __all__ = [
     "DEFAULT_EXTEND_CHOICES",
@@ -67,8 +68,9 @@ class Presentation:
     at_least: bool = False  # timed: the stop comes no earlier (a short view writes "≥")
 
 
-def format_remaining(seconds: float) -> str:
-    """Time left as people read it: ``2 d 03 h``, ``1 h 05 min``, ``42 min``, ``4:59``.
+def format_remaining(seconds: float, lang: str = "en") -> str:
+    """Time left as people read it: ``2 d 03 h``, ``1 h 05 min``, ``42 min``, ``4:59``
+    (``lang="zh_CN"``: ``2 天 03 小时``, ``1 小时 05 分``, ``42 分``, ``4:59``).
 
     Far from the stop, minutes rounded to the nearest (a fresh 2 h renewal reads
     ``2 h 00 min``); inside 10 minutes whole seconds, rounded down, like a clock. Negative
@@ -82,11 +84,12 @@ def format_remaining(seconds: float) -> str:
     rounded = math.floor(seconds / 60 + 0.5) * 60
     days, rest = divmod(rounded, 86400)
     hours, rest = divmod(rest, 3600)
+    said = words(lang)
     if days:
-        return f"{days} d {hours:02d} h"
+        return fill(said["days"], d=str(days), h=f"{hours:02d}")
     if hours:
-        return f"{hours} h {rest // 60:02d} min"
-    return f"{rest // 60} min"
+        return fill(said["hours"], h=str(hours), m=f"{rest // 60:02d}")
+    return fill(said["minutes"], m=str(rest // 60))
 
 
 def thresholds_from(values: Iterable[object]) -> Tuple[float, ...]:
@@ -126,35 +129,41 @@ def present(
     now_local: float,
     thresholds: Iterable[object] = DEFAULT_WARN_AT_S,
     local_tz: Optional[tzinfo] = None,
+    lang: str = "en",
 ) -> Presentation:
     """What ``reading`` looks like at ``now_local`` (this host's epoch seconds).
 
     The deadline moves onto this host's clock here, once: ``deadline − clock_offset``.
-    ``local_tz`` is the zone for the stop time (None: this machine's). Never raises.
+    ``local_tz`` is the zone for the stop time (None: this machine's); ``lang`` the words'
+    language (``en``, ``zh_CN``; see :mod:`.words`). Never raises.
     """
+    said = words(lang)
     stale = reading.stale
     error = reading.error or ""
-    last_known = " (last known)" if stale else ""
+    last_known = said["last_known"] if stale else ""
     kind = reading.kind
     if kind == "stopped":
-        return Presentation("stopped", f"the {_subject(reading)} is not running", error)
+        return Presentation(
+            "stopped", fill(said["not_running"], subject=_subject(reading, lang)), error
+        )
     if kind == "off":
         # The provider's words for "off" ("no time limit"), one line, cut as present.js cuts.
-        words = " ".join(str(reading.off_label).split())[:60] or "auto-stop is off"
-        return Presentation("off", words + last_known, error, stale=stale)
+        label = " ".join(str(reading.off_label).split())[:60] or said["off"]
+        return Presentation("off", label + last_known, error, stale=stale)
     if kind == "idle":
         idle_ms = _ms(reading.idle_after)
-        after = format_remaining(idle_ms / 1000) if idle_ms else "a period"
-        return Presentation("idle", f"stops after {after} idle{last_known}", error, stale=stale)
+        after = format_remaining(idle_ms / 1000, lang) if idle_ms else said["a_period"]
+        headline = fill(said["idle"], t=after) + last_known
+        return Presentation("idle", headline, error, stale=stale)
     deadline = _ms(reading.deadline)
     offset = _ms(reading.clock_offset)
     now_ms = _ms(now_local)
     if kind != "timed" or deadline is None or offset is None or now_ms is None:
         never_read = kind == "unknown" and reading.read_at is None and not (error or stale)
-        headline = "checking the lease…" if never_read else "lease unknown"
+        headline = said["checking"] if never_read else said["unknown"]
         return Presentation("unknown", headline, error, stale=stale)
     local_ms = deadline - offset
-    return _timed(reading, local_ms, now_ms, thresholds_from(thresholds), local_tz)
+    return _timed(reading, local_ms, now_ms, thresholds_from(thresholds), local_tz, lang)
 
 
 def _timed(
@@ -163,24 +172,25 @@ def _timed(
     now_ms: int,
     thresholds: Tuple[float, ...],
     local_tz: Optional[tzinfo],
+    lang: str,
 ) -> Presentation:
+    said = words(lang)
     remaining_ms = max(0, local_ms - now_ms)
     stage = stage_for(remaining_ms / 1000, thresholds)
     # A lower bound (a culler's earliest stop) reads "at least 12 min left".
-    left = ("at least " if reading.lower_bound else "") + format_remaining(remaining_ms / 1000)
-    when = _when(local_ms, now_ms, local_tz)
+    left = format_remaining(remaining_ms / 1000, lang)
+    if reading.lower_bound:
+        left = fill(said["at_least"], t=left)
+    when = _when(local_ms, now_ms, local_tz, lang)
     reason = _reason(reading)
+    subject = _subject(reading, lang)
     if stage == "expired":
-        headline = (
-            f"the {_subject(reading)} may stop any moment now"
-            if reading.lower_bound
-            else f"the lease has run out: the {_subject(reading)} stops now"
-        )
-        detail = f"ran out at {when}{reason}" if when else ""
+        headline = fill(said["may_stop" if reading.lower_bound else "run_out"], subject=subject)
+        detail = fill(said["ran_out_at"], when=when) + reason if when else ""
     else:
-        headline = f"{left} left" + (" (last known)" if reading.stale else "")
-        earliest = "no earlier than " if reading.lower_bound else ""
-        detail = f"stops {earliest}{when}{reason}" if when else ""
+        headline = fill(said["left"], t=left) + (said["last_known"] if reading.stale else "")
+        stops = said["stops_no_earlier" if reading.lower_bound else "stops_at"]
+        detail = fill(stops, when=when) + reason if when else ""
     if reading.error:
         detail = f"{detail} · {reading.error}" if detail else reading.error
     crossed = [t for t in thresholds if remaining_ms <= t * 1000]
@@ -188,11 +198,7 @@ def _timed(
         stage=stage,
         headline=headline,
         detail=detail,
-        warning=(
-            f"{left} left before this {_subject(reading)} stops — save your work or extend"
-            if stage in URGENT
-            else None
-        ),
+        warning=fill(said["warning"], t=left, subject=subject) if stage in URGENT else None,
         remaining_s=remaining_ms / 1000,
         deadline_local=local_ms / 1000,
         stale=reading.stale,
@@ -222,7 +228,7 @@ def _ms(seconds: Optional[float]) -> Optional[int]:
     return int(round(seconds * 1000))
 
 
-def _when(local_ms: int, now_ms: int, local_tz: Optional[tzinfo]) -> str:
+def _when(local_ms: int, now_ms: int, local_tz: Optional[tzinfo], lang: str = "en") -> str:
     """``14:05:00 local (13:05:00 UTC)``; ``13:05:00 UTC`` where local is UTC; with the local
     date in front when the stop is not today."""
     try:
@@ -232,9 +238,10 @@ def _when(local_ms: int, now_ms: int, local_tz: Optional[tzinfo]) -> str:
     except (OverflowError, OSError, ValueError):  # a platform's time functions have limits
         return ""
     day = "" if local.date() == today.date() else f"{local:%Y-%m-%d} "
+    said = words(lang)
     if local.utcoffset() == timedelta(0):
-        return f"{day}{utc:%H:%M:%S} UTC"
-    return f"{day}{local:%H:%M:%S} local ({utc:%H:%M:%S} UTC)"
+        return day + fill(said["utc"], utc=f"{utc:%H:%M:%S}")
+    return day + fill(said["local_utc"], local=f"{local:%H:%M:%S}", utc=f"{utc:%H:%M:%S}")
 
 
 def _reason(reading: Reading) -> str:
@@ -243,6 +250,7 @@ def _reason(reading: Reading) -> str:
     return f" — {words}" if words else ""
 
 
-def _subject(reading: Reading) -> str:
-    """What stops, in the provider's one word ("job"), cut as present.js cuts; "instance"."""
-    return " ".join(str(reading.subject).split())[:20] or "instance"
+def _subject(reading: Reading, lang: str = "en") -> str:
+    """What stops, in the provider's one word ("job"), cut as present.js cuts; "instance".
+    In ``lang``'s word where :mod:`.words` knows it ("作业")."""
+    return subject_word(" ".join(str(reading.subject).split())[:20] or "instance", lang)

@@ -7,10 +7,12 @@ passed in; the words are :func:`~.present.present`'s.
 from __future__ import annotations
 
 import html
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..i18n import _, language
 from .duration import format_duration
 from .present import Presentation, present
 from .reading import Reading
@@ -26,8 +28,10 @@ class StatusTable:
 
     def to_text(self, local_tz: Optional[tzinfo] = None) -> str:
         rows = self.rows(local_tz)
-        width = max(len(name) for name, _ in rows)
-        return "\n".join(f"{name:<{width}}  {value}".rstrip() for name, value in rows)
+        width = max(_width(name) for name, __ in rows)
+        return "\n".join(
+            f"{name}{' ' * (width - _width(name))}  {value}".rstrip() for name, value in rows
+        )
 
     def to_html(self, local_tz: Optional[tzinfo] = None) -> str:
         cells = "".join(
@@ -50,11 +54,12 @@ class ReadingStatus(StatusTable):
     provider: str = ""  # "slurm"
     why: str = ""  # why this provider was chosen
 
-    def presentation(self, local_tz: Optional[tzinfo] = None) -> Presentation:
-        return present(self.reading, self.now, local_tz=local_tz)
+    def presentation(self, local_tz: Optional[tzinfo] = None, lang: str = "en") -> Presentation:
+        return present(self.reading, self.now, local_tz=local_tz, lang=lang)
 
     def headline(self) -> str:
-        return self.presentation().headline
+        """For people: in the process's language (``--json`` keeps English)."""
+        return self.presentation(lang=language()).headline
 
     def to_dict(self) -> Dict[str, Any]:
         """JSON-safe: ``reading`` is THE reading JSON; the rest is it in plain terms, with
@@ -78,26 +83,31 @@ class ReadingStatus(StatusTable):
         }
 
     def rows(self, local_tz: Optional[tzinfo] = None) -> List[Tuple[str, str]]:
-        shown = self.presentation(local_tz)
-        rows = [("Lease", self.reading.source or self.provider), ("Left", shown.headline)]
+        shown = self.presentation(local_tz, language())
+        rows = [(_("Lease"), self.reading.source or self.provider), (_("Left"), shown.headline)]
         if shown.detail:
             rows.append(("", shown.detail))
         if self.reading.kind == "timed":
-            rows.append(("Extend", _extend_text(self.reading)))
+            rows.append((_("Extend"), _extend_text(self.reading)))
         if self.provider:
             rows.append(
-                ("Provider", f"{self.provider} ({self.why})" if self.why else self.provider)
+                (_("Provider"), f"{self.provider} ({self.why})" if self.why else self.provider)
             )
         return rows
 
 
+def _width(text: str) -> int:
+    """Columns in a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def _extend_text(reading: Reading) -> str:
     if not reading.can_extend:
-        return "not allowed for this user"
+        return _("not allowed for this user")
     if reading.extend_range is None:
-        return "allowed"
+        return _("allowed")
     low, high = (format_duration(timedelta(seconds=v)) for v in reading.extend_range)
-    return f"allowed, by {low} to {high}"
+    return _("allowed, by {low} to {high}").format(low=low, high=high)
 
 
 def _iso(seconds: float) -> str:

@@ -195,7 +195,9 @@ class JupyterLease(Magics, settings.JupyterLease):
         if isinstance(raw_cell, str) and _LEASE_CELL.search(raw_cell):
             return
         try:
-            shown = runtime.watcher().present()
+            from ..i18n import language
+
+            shown = runtime.watcher().present(language())
             if shown.warning:  # warning, critical or expired: from the largest threshold on
                 from .terminal import warning_line
 

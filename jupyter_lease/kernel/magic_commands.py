@@ -12,6 +12,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 
 from .._errors import LeaseError, UsageError, scrub
 from ..core.schedule import parse_thresholds
+from ..i18n import _
 from .frontend import Frontend, frontend_of
 from .magic import ARGUMENTS, PREFIX, say
 
@@ -89,7 +90,7 @@ def _do_watch(magics: Any, args: Any) -> None:
         from .terminal import countdown_line
 
         print(countdown_line(watcher.snapshot, watcher.monotonic(), watcher.warn_at))
-        print(f"{PREFIX} watching; warnings appear before cells run.")
+        print(f"{PREFIX} " + _("watching; warnings appear before cells run."))
 
 
 def _display_widget(magics: Any, watcher: Any) -> None:
@@ -111,7 +112,7 @@ def _do_stop(magics: Any, args: Any) -> None:
     was = runtime.watching
     magics.close_widgets()
     runtime.stop()
-    print(f"{PREFIX} stopped watching." if was else f"{PREFIX} was not watching.")
+    print(f"{PREFIX} " + (_("stopped watching.") if was else _("was not watching.")))
 
 
 def _do_extend(magics: Any, args: Any) -> None:
@@ -130,7 +131,7 @@ def _do_extend(magics: Any, args: Any) -> None:
         runtime.watcher().poll()  # widgets and thresholds see the new deadline now
         _sync_widgets(magics)
     status = LeaseStatus.from_client(client, lease)
-    print(f"{PREFIX} extended; {status.headline()}.")
+    print(f"{PREFIX} " + _("extended; {headline}.").format(headline=status.headline()))
     _show(magics.shell, status)
 
 
@@ -164,7 +165,7 @@ def _extend_reading(magics: Any, source: Any, args: Any) -> None:
     from ..core.reading_status import ReadingStatus
 
     status = ReadingStatus(reading, time.time())
-    print(f"{PREFIX} extended; {status.headline()}.")
+    print(f"{PREFIX} " + _("extended; {headline}.").format(headline=status.headline()))
     _show(magics.shell, status)
 
 

@@ -9,6 +9,7 @@ from typing import Any, Optional, Sequence, TextIO
 
 from .._errors import APIError, LeaseError
 from ..core import Presentation
+from ..i18n import _, language
 from ..watch.watcher import Snapshot, Watcher, WatchEvent
 
 __all__ = ["countdown_line", "warning_line", "watch_in_terminal"]
@@ -29,14 +30,15 @@ _MARK = {
 def countdown_line(snapshot: Snapshot, mono_now: float, warn_at: Sequence[timedelta]) -> str:
     """``● 1 h 05 min left · stops 14:05:00 local (13:05:00 UTC)``: the headline and detail
     every view shows (``(last known)`` and the error after a failed poll)."""
-    shown = snapshot.present(mono_now, warn_at)
+    shown = snapshot.present(mono_now, warn_at, language())
     text = f"{shown.headline} · {shown.detail}" if shown.detail else shown.headline
     return f"{_MARK.get(shown.stage, '?')} {text}"
 
 
 def warning_line(shown: Presentation) -> str:
     """The warning of an urgent presentation, with how to extend from here."""
-    return f"⚠ jupyter_lease: {shown.warning} (`%lease extend 2h` / `jupyter lease extend 2h`)"
+    how = _("`%lease extend 2h` / `jupyter lease extend 2h`")
+    return f"⚠ jupyter_lease: {shown.warning} ({how})"
 
 
 def watch_in_terminal(
@@ -59,7 +61,7 @@ def watch_in_terminal(
     try:
         while max_seconds is None or time.monotonic() - started < max_seconds:
             for event in _drain(events):
-                shown = watcher.present() if event.kind == "warning" else None
+                shown = watcher.present(language()) if event.kind == "warning" else None
                 if shown is not None and shown.warning:
                     line = warning_line(shown)
                     print(("\r\033[K" if interactive else "") + line + "\a", file=out, flush=True)

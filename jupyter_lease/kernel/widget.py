@@ -31,6 +31,8 @@ from .._errors import BadResponseError, LeaseError
 from ..core import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT_S, Presentation, Reading, present
 from ..core.duration import parse_duration
 from ..core.reading import one_line
+from ..core.words import stage_word
+from ..i18n import _, language
 
 __all__ = ["CountdownWidget", "render_html", "render_text"]
 
@@ -41,7 +43,15 @@ log = logging.getLogger("jupyter_lease.widget")
 # poll); a move this large is (a clock stepped). A read someone asked for is sent as read.
 CLOCK_NEWS_MS = 1000
 # The browser's modules, in dependency order; inlined into one ES module (see _esm).
-_MODULES = ("present.js", "channel.js", "paint.js", "effects.js", "alerts.js", "countdown.js")
+_MODULES = (
+    "words.js",
+    "present.js",
+    "channel.js",
+    "paint.js",
+    "effects.js",
+    "alerts.js",
+    "countdown.js",
+)
 _LOCAL_IMPORT = re.compile(r'^import\s*\{[^}]*\}\s*from\s*"\./[\w.-]+";[ \t]*\n', re.M)
 
 
@@ -61,30 +71,37 @@ def _esm() -> str:
 # -- pure: the text forms ---------------------------------------------------------------------
 
 
-def _shown(state: Mapping[str, Any], now_ms: float, local_tz: Any = None) -> Presentation:
+def _shown(
+    state: Mapping[str, Any], now_ms: float, local_tz: Any, lang: Optional[str]
+) -> Presentation:
     try:
         reading = Reading.from_json(state.get("reading"))
     except BadResponseError as exc:  # a notebook saved by another version: say so
         reading = Reading(error=str(exc))
     thresholds = state.get("warn_at_s") or DEFAULT_WARN_AT_S
-    return present(reading, now_ms / 1000, thresholds, local_tz)
+    return present(reading, now_ms / 1000, thresholds, local_tz, lang or language())
 
 
-def _as_of(shown: Presentation, now_ms: float) -> str:
+def _as_of(shown: Presentation, now_ms: float, lang: str) -> str:
     # Saved notebooks and static renderers keep the text long after: a countdown says when.
     if shown.remaining_s is None:
         return ""
-    return datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc).strftime(" as of %H:%M:%S UTC")
+    at = datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc).strftime("%H:%M:%S")
+    return _(" as of {time} UTC", lang).format(time=at)
 
 
-def render_text(state: Mapping[str, Any], now_ms: float, local_tz: Any = None) -> str:
+def render_text(
+    state: Mapping[str, Any], now_ms: float, local_tz: Any = None, lang: Optional[str] = None
+) -> str:
     """``jupyter_lease: 1 h 05 min left as of 13:00:00 UTC · stops 14:05:00 local (13:05:00
-    UTC) [plenty]``. ``state`` holds the synced fields; ``now_ms`` is this host's epoch ms."""
-    shown = _shown(state, now_ms, local_tz)
-    text = f"jupyter_lease: {shown.headline}{_as_of(shown, now_ms)}"
+    UTC) [plenty]``. ``state`` holds the synced fields; ``now_ms`` is this host's epoch ms;
+    ``lang`` the words' language (None: the process's, :func:`jupyter_lease.i18n.language`)."""
+    lang = lang or language()
+    shown = _shown(state, now_ms, local_tz, lang)
+    text = f"jupyter_lease: {shown.headline}{_as_of(shown, now_ms, lang)}"
     if shown.detail:
         text += f" · {shown.detail}"
-    return f"{text} [{shown.stage}]"
+    return f"{text} [{stage_word(shown.stage, lang)}]"
 
 
 _HTML_COLOURS = {
@@ -97,10 +114,14 @@ _HTML_COLOURS = {
 }
 
 
-def render_html(state: Mapping[str, Any], now_ms: float, local_tz: Any = None) -> str:
+def render_html(
+    state: Mapping[str, Any], now_ms: float, local_tz: Any = None, lang: Optional[str] = None
+) -> str:
     """A small static snapshot of the same, escaped, with inline styles (no stylesheet needed)."""
-    shown = _shown(state, now_ms, local_tz)
+    lang = lang or language()
+    shown = _shown(state, now_ms, local_tz, lang)
     colour = _HTML_COLOURS.get(shown.stage, "#757575")
+    stage = stage_word(shown.stage, lang)
     source = str((state.get("reading") or {}).get("source_id") or "")
     bits = [
         f'<div class="jupyter-lease-static" data-stage="{html.escape(shown.stage)}" '
@@ -108,11 +129,12 @@ def render_html(state: Mapping[str, Any], now_ms: float, local_tz: Any = None) -
         f"padding:4px 8px;border-left:4px solid {colour};"
         f'color:var(--jp-ui-font-color1,inherit)">',
         "<b>jupyter_lease</b> ",
-        html.escape(shown.headline + _as_of(shown, now_ms)),
-        f' <span style="color:{colour};font-weight:600">[{html.escape(shown.stage)}]</span>',
+        html.escape(shown.headline + _as_of(shown, now_ms, lang)),
+        f' <span style="color:{colour};font-weight:600">[{html.escape(stage)}]</span>',
     ]
     if source:
-        bits.append(f' <span style="opacity:.7">· notebook {html.escape(source[:8])}</span>')
+        notebook = _("notebook {id}", lang).format(id=source[:8])
+        bits.append(f' <span style="opacity:.7">· {html.escape(notebook)}</span>')
     if shown.detail:
         bits.append(f'<div style="opacity:.8">{html.escape(shown.detail)}</div>')
     bits.append("</div>")
@@ -275,10 +297,10 @@ class CountdownWidget(anywidget.AnyWidget):  # type: ignore[misc]
         watcher.refresh()  # and the thread re-plans its polls around it
         self.sync(exact=True)
         if not snapshot.known or snapshot.stale:  # the read-back is what the renewal said
-            shown = present(extended, time.time())
+            shown = present(extended, time.time(), lang=language())
         else:
-            shown = watcher.present()
-        return f"Extended: {shown.headline}"
+            shown = watcher.present(language())
+        return _("Extended: {headline}").format(headline=shown.headline)
 
     # -- static forms ---------------------------------------------------------------------------
 

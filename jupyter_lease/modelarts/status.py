@@ -12,8 +12,9 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..core import Presentation, Reading, present
-from ..core.duration import format_remaining
+from ..core.present import format_remaining
 from ..core.reading_status import StatusTable
+from ..i18n import _, language
 from .lease import Lease, lease_reading
 
 __all__ = ["LeaseStatus"]
@@ -71,9 +72,9 @@ class LeaseStatus(StatusTable):
             **extra,
         )
 
-    def presentation(self, local_tz: Optional[tzinfo] = None) -> Presentation:
+    def presentation(self, local_tz: Optional[tzinfo] = None, lang: str = "en") -> Presentation:
         assert self.reading is not None
-        return present(self.reading, self.now, local_tz=local_tz)
+        return present(self.reading, self.now, local_tz=local_tz, lang=lang)
 
     @property
     def remaining(self) -> Optional[timedelta]:
@@ -107,20 +108,21 @@ class LeaseStatus(StatusTable):
 
     def headline(self) -> str:
         """One line: ``1 h 05 min left``, ``auto-stop is off``, ``stops after 1 h 00 min idle``."""
-        return self.presentation().headline
+        return self.presentation(lang=language()).headline
 
     def rows(self, local_tz: Optional[tzinfo] = None) -> List[Tuple[str, str]]:
         """(label, value) pairs, shared by the text and HTML renderings."""
-        shown = self.presentation(local_tz)
-        rows = [("Notebook", self.notebook_id), ("Lease", f"{self.lease.type}, {shown.headline}")]
+        shown = self.presentation(local_tz, language())
+        lease = f"{self.lease.type}, {shown.headline}"
+        rows = [(_("Notebook"), self.notebook_id), (_("Lease"), lease)]
         if shown.detail:  # "stops 14:05:00 local (13:05:00 UTC)": under the lease, unlabelled
             rows.append(("", shown.detail))
         if self.clock_offset is not None and abs(self.clock_offset) >= 5:
-            rows.append(("Clock", f"this machine is {_skew(self.clock_offset)} the server"))
+            rows.append((_("Clock"), _skew(self.clock_offset)))
         for name, source in (self.sources or {}).items():
-            rows.append((name.capitalize(), f"from {source}"))
+            rows.append((_(name.capitalize()), _("from {source}").format(source=source)))
         if self.health is not None:
-            rows.append(("Watcher", _health_text(self.health)))
+            rows.append((_("Watcher"), _health_text(self.health)))
         return rows
 
 
@@ -131,19 +133,26 @@ def _iso(when: datetime) -> str:
 def _skew(offset: float) -> str:
     # offset = server - local: a positive offset means the local clock is behind.
     amount = (
-        format_remaining(timedelta(seconds=abs(offset)))
+        format_remaining(abs(offset), language())
         if abs(offset) >= 600
         else (f"{abs(offset):.0f} s")
     )
-    return f"{amount} {'behind' if offset > 0 else 'ahead of'}"
+    if offset > 0:
+        return _("this machine is {amount} behind the server").format(amount=amount)
+    return _("this machine is {amount} ahead of the server").format(amount=amount)
 
 
 def _health_text(health: Dict[str, Any]) -> str:
     if not health.get("running"):
-        return "not watching (start with %lease watch)"
-    parts = [f"{health.get('polls', 0)} polls"]
+        return _("not watching (start with %lease watch)")
+    parts = [_("{count} polls").format(count=health.get("polls", 0))]
     last = health.get("last_success_ago")
-    parts.append("no successful poll yet" if last is None else f"last success {last:.0f} s ago")
+    parts.append(
+        _("no successful poll yet")
+        if last is None
+        else _("last success {seconds} s ago").format(seconds=f"{last:.0f}")
+    )
     if health.get("failures"):
-        parts.append(f"{health['failures']} failing in a row: {health.get('last_error')}")
-    return "watching; " + ", ".join(parts)
+        failing = _("{count} failing in a row: {error}")
+        parts.append(failing.format(count=health["failures"], error=health.get("last_error")))
+    return _("watching; ") + _(", ").join(parts)

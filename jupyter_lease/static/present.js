@@ -9,7 +9,10 @@
 //     const p = derive(readingJson, Date.now(), { warnAt, hostOffsetMs });
 //     // p.stage, p.headline, p.detail, p.warning, p.remainingMs, ...
 //
-// Arithmetic is in whole milliseconds, so both sides agree to the millisecond.
+// Arithmetic is in whole milliseconds, so both sides agree to the millisecond. The words are
+// words.js's, in the language `options.lang` names ("en", the default, or "zh_CN").
+
+import { fill, subjectWord, wordsFor } from "./words.js";
 
 /**
  * The JSON of `Reading.to_json()` (version 1); see jupyter_lease/core/reading.py.
@@ -53,6 +56,7 @@
  * @typedef {object} DeriveOptions
  * @property {number[]} [warnAt]        warning thresholds in seconds (default DEFAULT_WARN_AT_S)
  * @property {number} [hostOffsetMs]    the serving host's clock - the browser's (default 0)
+ * @property {string} [lang]            the words' language: "en" (default), "zh_CN" (words.js)
  */
 
 export const JSON_VERSION = 1;
@@ -74,11 +78,13 @@ const ERROR_LIMIT = 300;
 const two = (n) => String(n).padStart(2, "0");
 
 /**
- * Time left as people read it: "2 d 03 h", "1 h 05 min", "42 min", "4:59".
+ * Time left as people read it: "2 d 03 h", "1 h 05 min", "42 min", "4:59" (lang "zh_CN":
+ * "2 天 03 小时", "1 小时 05 分", "42 分", "4:59").
  * @param {number} seconds
+ * @param {string} [lang]
  * @returns {string}
  */
-export function formatRemaining(seconds) {
+export function formatRemaining(seconds, lang) {
   if (!Number.isFinite(seconds)) return seconds < 0 ? "0:00" : "—"; // NaN is not < 0
   if (seconds < NEAR_END_S) {
     const whole = Math.max(0, Math.floor(seconds));
@@ -88,9 +94,10 @@ export function formatRemaining(seconds) {
   const days = Math.floor(rounded / 86400);
   const hours = Math.floor((rounded % 86400) / 3600);
   const minutes = Math.floor((rounded % 3600) / 60);
-  if (days) return `${days} d ${two(hours)} h`;
-  if (hours) return `${hours} h ${two(minutes)} min`;
-  return `${minutes} min`;
+  const said = wordsFor(lang);
+  if (days) return fill(said.days, { d: String(days), h: two(hours) });
+  if (hours) return fill(said.hours, { h: String(hours), m: two(minutes) });
+  return fill(said.minutes, { m: String(minutes) });
 }
 
 /**
@@ -174,16 +181,20 @@ export function derive(state, nowMs, options = {}) {
     kind = "unknown";
     error = `the lease reading has version ${String(s.v)}; this page reads ${JSON_VERSION}`;
   }
-  const lastKnown = stale ? " (last known)" : "";
-  if (kind === "stopped") return still("stopped", `the ${subject(s)} is not running`, error, false);
+  const lang = options.lang;
+  const said = wordsFor(lang);
+  const lastKnown = stale ? said.last_known : "";
+  if (kind === "stopped") {
+    return still("stopped", fill(said.not_running, { subject: subject(s, lang) }), error, false);
+  }
   if (kind === "off") {
-    const words = oneLine(s.off_label).slice(0, 60) || "auto-stop is off";
+    const words = oneLine(s.off_label).slice(0, 60) || said.off;
     return still("off", `${words}${lastKnown}`, error, stale);
   }
   if (kind === "idle") {
     const idle = ms(s.idle_after_ms);
-    const after = idle ? formatRemaining(idle / 1000) : "a period";
-    return still("idle", `stops after ${after} idle${lastKnown}`, error, stale);
+    const after = idle ? formatRemaining(idle / 1000, lang) : said.a_period;
+    return still("idle", fill(said.idle, { t: after }) + lastKnown, error, stale);
   }
   const deadline = ms(s.deadline_ms);
   const offset = ms(s.clock_offset_ms ?? 0);
@@ -191,10 +202,10 @@ export function derive(state, nowMs, options = {}) {
   const now = ms(nowMs);
   if (kind !== "timed" || deadline === null || offset === null || host === null || now === null) {
     const neverRead = kind === "unknown" && s.read_at_ms == null && !(error || stale);
-    const headline = neverRead ? "checking the lease…" : "lease unknown";
+    const headline = neverRead ? said.checking : said.unknown;
     return still("unknown", headline, error, stale);
   }
-  return timed(s, deadline - offset - host, now, thresholdsFrom(options.warnAt), error);
+  return timed(s, deadline - offset - host, now, thresholdsFrom(options.warnAt), error, lang);
 }
 
 /**
@@ -208,12 +219,14 @@ function reason(s) {
 }
 
 /**
- * What stops, in the provider's one word ("job"), cut as present.py cuts; "instance".
+ * What stops, in the provider's one word ("job"), cut as present.py cuts; "instance". In
+ * `lang`'s word where words.js knows it ("作业").
  * @param {Partial<ReadingJSON>} s
+ * @param {string} [lang]
  * @returns {string}
  */
-function subject(s) {
-  return oneLine(s.subject).slice(0, 20) || "instance";
+function subject(s, lang) {
+  return subjectWord(oneLine(s.subject).slice(0, 20) || "instance", lang);
 }
 
 /**
@@ -222,27 +235,29 @@ function subject(s) {
  * @param {number} nowMs
  * @param {number[]} thresholds
  * @param {string} error
+ * @param {string} [lang]
  * @returns {Presentation}
  */
-function timed(s, localMs, nowMs, thresholds, error) {
+function timed(s, localMs, nowMs, thresholds, error, lang) {
+  const said = wordsFor(lang);
   const stale = s.stale === true;
   const remainingMs = Math.max(0, localMs - nowMs);
   const stage = stageFor(remainingMs / 1000, thresholds);
   // A lower bound (a culler's earliest stop) reads "at least 12 min left".
   const atLeast = s.lower_bound === true;
-  const left = `${atLeast ? "at least " : ""}${formatRemaining(remainingMs / 1000)}`;
-  const at = when(localMs, nowMs);
+  const duration = formatRemaining(remainingMs / 1000, lang);
+  const left = atLeast ? fill(said.at_least, { t: duration }) : duration;
+  const at = when(localMs, nowMs, lang);
   const why = reason(s);
+  const what = subject(s, lang);
   let headline;
   let detail;
   if (stage === "expired") {
-    headline = atLeast
-      ? `the ${subject(s)} may stop any moment now`
-      : `the lease has run out: the ${subject(s)} stops now`;
-    detail = at ? `ran out at ${at}${why}` : "";
+    headline = fill(atLeast ? said.may_stop : said.run_out, { subject: what });
+    detail = at ? fill(said.ran_out_at, { when: at }) + why : "";
   } else {
-    headline = `${left} left${stale ? " (last known)" : ""}`;
-    detail = at ? `stops ${atLeast ? "no earlier than " : ""}${at}${why}` : "";
+    headline = fill(said.left, { t: left }) + (stale ? said.last_known : "");
+    detail = at ? fill(atLeast ? said.stops_no_earlier : said.stops_at, { when: at }) + why : "";
   }
   if (error) detail = detail ? `${detail} · ${error}` : error;
   const crossed = thresholds.filter((t) => remainingMs <= t * 1000);
@@ -250,9 +265,7 @@ function timed(s, localMs, nowMs, thresholds, error) {
     stage,
     headline,
     detail,
-    warning: URGENT.includes(stage)
-      ? `${left} left before this ${subject(s)} stops — save your work or extend`
-      : null,
+    warning: URGENT.includes(stage) ? fill(said.warning, { t: left, subject: what }) : null,
     remainingMs,
     deadlineLocalMs: localMs,
     stale,
@@ -283,9 +296,10 @@ function progress(s, remainingMs, thresholds) {
  * front when the stop is not today.
  * @param {number} localMs
  * @param {number} nowMs
+ * @param {string} [lang]
  * @returns {string}
  */
-function when(localMs, nowMs) {
+function when(localMs, nowMs, lang) {
   const stop = new Date(localMs);
   const today = new Date(nowMs);
   if (Number.isNaN(stop.getTime()) || Number.isNaN(today.getTime())) return "";
@@ -297,9 +311,10 @@ function when(localMs, nowMs) {
     ? ""
     : `${stop.getFullYear()}-${two(stop.getMonth() + 1)}-${two(stop.getDate())} `;
   const utc = `${two(stop.getUTCHours())}:${two(stop.getUTCMinutes())}:${two(stop.getUTCSeconds())}`;
-  if (stop.getTimezoneOffset() === 0) return `${day}${utc} UTC`;
+  const said = wordsFor(lang);
+  if (stop.getTimezoneOffset() === 0) return day + fill(said.utc, { utc });
   const local = `${two(stop.getHours())}:${two(stop.getMinutes())}:${two(stop.getSeconds())}`;
-  return `${day}${local} local (${utc} UTC)`;
+  return day + fill(said.local_utc, { local, utc });
 }
 
 /**

@@ -65,10 +65,10 @@ class Snapshot:
         return self.local_at_poll + (mono_now - self.mono_at_poll)
 
     def present(
-        self, mono_now: float, warn_at: Sequence[timedelta] = DEFAULT_THRESHOLDS
+        self, mono_now: float, warn_at: Sequence[timedelta] = DEFAULT_THRESHOLDS, lang: str = "en"
     ) -> Presentation:
         now = self.local_now(mono_now)
-        return present(self.reading, math.nan if now is None else now, warn_at)
+        return present(self.reading, math.nan if now is None else now, warn_at, lang=lang)
 
     def remaining(self, mono_now: float) -> Optional[timedelta]:
         """Time left; ``None`` without a deadline (idle, off, unknown); nothing once stopped."""

@@ -144,9 +144,9 @@ class Watcher:
     def remaining(self) -> Optional[timedelta]:
         return self._snapshot.remaining(self._clock.monotonic())
 
-    def present(self) -> Presentation:
-        """What the lease looks like now, in the words every view uses."""
-        return self._snapshot.present(self._clock.monotonic(), self._warn_at)
+    def present(self, lang: str = "en") -> Presentation:
+        """What the lease looks like now, in the words every view uses (in ``lang``)."""
+        return self._snapshot.present(self._clock.monotonic(), self._warn_at, lang)
 
     def stage(self) -> str:
         return self.present().stage

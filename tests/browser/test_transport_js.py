@@ -134,7 +134,7 @@ console.log(JSON.stringify(results));
 def results(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     folder: Path = tmp_path_factory.mktemp("transport-js")
     static = os.path.join(os.path.dirname(jupyter_lease.__file__), "static")
-    for name in ("present.js", "channel.js", "effects.js"):
+    for name in ("words.js", "present.js", "channel.js", "effects.js"):
         shutil.copy(os.path.join(static, name), folder / name)
     (folder / "harness.mjs").write_text(HARNESS)
     out = subprocess.run(

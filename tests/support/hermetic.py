@@ -11,3 +11,8 @@ HERMETIC_DIRS = {
     "IPYTHONDIR": "ipython",
     "JUPYTER_LEASE_CACHE_DIR": "lease-cache",
 }
+
+# The message locale, as gettext reads it (jupyter_lease.i18n): English for the suite whatever
+# the developer's shell says; a test that wants Chinese sets LANG=zh_CN.UTF-8 for its process.
+LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES")
+ENGLISH = {"LANG": "C.UTF-8"}

@@ -29,6 +29,7 @@ class Case(NamedTuple):
     now_ms: int = NOW_MS
     warn_at: Optional[List[float]] = None  # seconds; None: the defaults
     zone: str = "UTC"
+    lang: str = "en"  # the words' language (core/words.py, static/words.js)
 
 
 def timed(remaining_ms: int, offset_ms: int = 0, **fields: Any) -> Reading:
@@ -69,6 +70,7 @@ def sweep() -> Iterator[Case]:
                     for zone in ZONES:
                         name = f"{remaining}ms/{warn_at}/{offset}/{stale}/{zone}"
                         yield Case(name, reading, NOW_MS, warn_at, zone)
+                        yield Case(f"{name}/zh_CN", reading, NOW_MS, warn_at, zone, "zh_CN")
 
 
 def others() -> Iterator[Case]:
@@ -115,8 +117,14 @@ def others() -> Iterator[Case]:
         yield Case("before 1740", Reading("timed", deadline=-8e9), zone=zone)
 
 
+def in_chinese() -> Iterator[Case]:
+    """Every other kind again, in Chinese (the sweep has its own Chinese half)."""
+    for case in others():
+        yield case._replace(name=f"{case.name}/zh_CN", lang="zh_CN")
+
+
 def all_cases() -> List[Case]:
-    return [*others(), *sweep()]
+    return [*others(), *in_chinese(), *sweep()]
 
 
 def to_fixture(case: Case) -> Dict[str, Any]:
@@ -127,4 +135,5 @@ def to_fixture(case: Case) -> Dict[str, Any]:
         "now_ms": case.now_ms,
         "warn_at": case.warn_at,
         "zone": case.zone,
+        "lang": case.lang,
     }
