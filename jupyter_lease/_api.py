@@ -286,7 +286,11 @@ class keep_alive:
         if now + self.extend_by.total_seconds() > self.cap:
             log.debug("keep_alive: renewing %s would pass the cap", format_duration(self.extend_by))
             return True
-        watcher.source.extend(self.extend_by.total_seconds())
+        extended = watcher.source.extend(self.extend_by.total_seconds())
+        if extended.stale:  # not confirmed: the caller backs off and tries again
+            from .core.reading import failure
+
+            raise failure(extended)
         self.renewals.append((now, self.extend_by))
         watcher.poll()
         return True

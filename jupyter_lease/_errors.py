@@ -30,7 +30,7 @@ have been scrubbed (see :func:`scrub`).
 from __future__ import annotations
 
 import re
-from typing import Iterable, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional
 from urllib.parse import quote
 
 __all__ = [
@@ -53,6 +53,8 @@ __all__ = [
     "ServerError",
     "ThrottledError",
     "UsageError",
+    "error_detail",
+    "rebuild_error",
 ]
 
 
@@ -260,3 +262,37 @@ def scrub(text: str, secrets: Iterable[Optional[str]] = ()) -> str:
     text = _DOTTED.sub(_mask_dotted, text)
     text = _NAMED.sub(_mask_named, text)
     return _SECRETISH.sub(_mask_if_secretish, text)
+
+
+# -- a failure as data (kept in a stale reading, shared through the cache file) ---------------
+
+
+def error_detail(exc: LeaseError) -> Dict[str, Any]:
+    """Enough of ``exc`` to raise the same error again elsewhere (:func:`rebuild_error`):
+    its class name, scrubbed message and API fields. JSON-safe; never a secret."""
+    detail: Dict[str, Any] = {"type": type(exc).__name__, "message": scrub(exc.message)}
+    if isinstance(exc, APIError):
+        detail.update(status=exc.status, code=exc.code, request_id=exc.request_id)
+    if isinstance(exc, ThrottledError):
+        detail["retry_after"] = exc.retry_after
+    if isinstance(exc, LeaseFormatError):
+        detail["field"] = exc.field
+    return detail
+
+
+def rebuild_error(detail: Mapping[str, Any]) -> LeaseError:
+    """The same exception class and fields as the failure :func:`error_detail` recorded."""
+    message = str(detail.get("message") or "the lease could not be read")
+    cls = globals().get(str(detail.get("type")))
+    if not (isinstance(cls, type) and issubclass(cls, LeaseError)):
+        cls = APIError
+    fields = {k: detail.get(k) for k in ("status", "code", "request_id")}
+    if issubclass(cls, ThrottledError):
+        fields["retry_after"] = detail.get("retry_after")
+    if issubclass(cls, LeaseFormatError):
+        fields["field"] = detail.get("field")
+    try:
+        return cls(message, **fields) if issubclass(cls, APIError) else cls(message)
+    except (TypeError, ValueError):  # an exotic constructor: the line still says what failed
+        basic = {k: v for k, v in fields.items() if k in ("status", "code", "request_id")}
+        return APIError(message, **basic)

@@ -17,16 +17,18 @@ from jupyter_lease._errors import AuthenticationError, RequestTimeout, ServerErr
 from jupyter_lease.core import present
 from jupyter_lease.core.retry import RetryPolicy
 from jupyter_lease.core.schedule import PollSchedule
+from jupyter_lease.core.reading import Reading
 from jupyter_lease.modelarts.lease import Lease
+from jupyter_lease.modelarts.cached import CachedLeaseSource
 from jupyter_lease.simulator.app import Simulator
 from jupyter_lease.watch.cache import (
     CACHE_DIR_ENV,
     FORMAT,
-    CachedLeaseSource,
     cache_dir,
     cache_path,
-    max_age,
+    fresh_for,
 )
+from jupyter_lease.watch.cacheslot import schedule_now
 from jupyter_lease.watch.filelock import FileLock, LockTimeout
 from jupyter_lease.watch.runtime import Runtime
 from tests.support.factories import make_source, read_file, show_calls
@@ -119,7 +121,7 @@ def test_the_lock_excludes_threads_of_one_process(tmp_path):
 
 POLLER = """
 import json, sys, time
-from jupyter_lease.watch.cache import CachedLeaseSource
+from jupyter_lease.modelarts.cached import CachedLeaseSource
 from jupyter_lease.modelarts.client import LeaseClient
 from jupyter_lease.core.schedule import PollSchedule
 
@@ -201,7 +203,7 @@ def test_renew_updates_the_cache_for_everyone(simulator, tmp_path):
         [
             sys.executable,
             "-c",
-            "from jupyter_lease.watch.cache import CachedLeaseSource;"
+            "from jupyter_lease.modelarts.cached import CachedLeaseSource;"
             "from jupyter_lease.modelarts.client import LeaseClient;"
             "print(CachedLeaseSource(LeaseClient()).show().deadline_ms)",
         ],
@@ -244,7 +246,7 @@ def test_a_failed_fetch_is_recorded_but_never_cached_as_fresh(simulator, tmp_pat
     data = read_file(a)
     assert "ModelArts.6102" in data["error"] and "\n" not in data["error"]
     assert data["failures"] == 1
-    assert Lease.from_json(data["lease"]) == good  # the last known lease stays, not fresher
+    assert Lease.from_json(data["extra"]["lease"]) == good  # the last known lease stays, not fresher
     calls = show_calls(simulator)
     assert b.show() == good  # b asks upstream itself ...
     assert show_calls(simulator) == calls + 1
@@ -290,7 +292,7 @@ def test_waiters_share_the_attempt_they_waited_for(simulator, tmp_path):
         b"{not json",
         b"\x00\xff\xfe garbage",
         b"[]",
-        b'{"format": "jupyter_lease.cache/1", "key": "other"}',
+        b'{"format": "jupyter_lease.cache/2", "key": "other"}',
         b"",
     ],
     ids=["truncated", "binary", "wrong-shape", "wrong-key", "empty"],
@@ -304,11 +306,11 @@ def test_a_corrupt_cache_file_is_ignored_and_rewritten(simulator, tmp_path, cont
     assert read_file(source)["format"] == FORMAT
 
 
-def test_an_ill_typed_lease_in_the_file_is_ignored(simulator, tmp_path):
+def test_an_ill_typed_reading_in_the_file_is_ignored(simulator, tmp_path):
     source = make_source(simulator, tmp_path)
     source.show()
     data = read_file(source)
-    data["lease"]["duration"] = "soon"
+    data["reading"]["deadline_ms"] = "soon"
     with open(source.path, "w", encoding="utf-8") as fh:
         json.dump(data, fh)
     assert source.show().duration > 0
@@ -352,7 +354,7 @@ def test_the_reading_is_right_when_the_lease_came_from_the_cache(simulator, tmp_
     assert b.clock_offset is not None and abs(b.clock_offset - 120) < 1.5
     # What b's views get is the entry's reading, the offset a measured beside the deadline.
     reading = b.read()
-    assert reading == a.read() == a.peek().reading(a.notebook_id)
+    assert reading == a.read() == a.peek().reading
     assert abs(reading.read_at - simulator.now()) < 1.5
     assert abs(b.server_now() - simulator.now()) < 1.5  # with the offset that came with it
     truth = lease.deadline_ms / 1000 - simulator.now()
@@ -363,19 +365,17 @@ def test_the_reading_is_right_when_the_lease_came_from_the_cache(simulator, tmp_
 # -- plumbing ------------------------------------------------------------------------------
 
 
-def test_max_age_is_the_schedules_interval_minus_slack():
+def test_a_reading_is_fresh_for_the_schedules_interval_minus_slack():
     schedule = PollSchedule()  # 5 min far, 1 min near, 15 s final
     now = 1_800_000_000.0
 
-    def lease(left: float) -> Lease:
-        return Lease(
-            create_at=int(now * 1000), duration=int(left * 1000), enabled=True, type="TIMING"
-        )
+    def timed(left: float) -> Reading:
+        return Reading(kind="timed", deadline=now + left, clock_offset=0.0)
 
-    assert max_age(lease(7200), now, schedule) == pytest.approx(298.0)
-    assert max_age(lease(20 * 60), now, schedule) == pytest.approx(58.0)
-    assert max_age(lease(120), now, schedule) == pytest.approx(13.5)
-    assert max_age(lease(0.5), now, schedule) == pytest.approx(0.9)  # poll at the deadline
+    assert fresh_for(timed(7200), now, schedule) == pytest.approx(298.0)
+    assert fresh_for(timed(20 * 60), now, schedule) == pytest.approx(58.0)
+    assert fresh_for(timed(120), now, schedule) == pytest.approx(13.5)
+    assert fresh_for(timed(0.5), now, schedule) == pytest.approx(0.9)  # poll at the deadline
 
 
 def test_the_cache_lives_in_the_runtime_dir_unless_overridden(tmp_path):
@@ -395,9 +395,10 @@ def test_the_cache_lives_in_the_runtime_dir_unless_overridden(tmp_path):
         timeout=30,
     )
     assert found.stdout.strip() == str(runtime)
-    one = cache_path("https://x.example.com", "p", "n", str(tmp_path))
-    assert one == cache_path("https://x.example.com/", "p", "N", str(tmp_path))
-    assert one != cache_path("https://y.example.com", "p", "n", str(tmp_path))
+    one = cache_path("modelarts:n@x.example.com", str(tmp_path))
+    assert one == cache_path("modelarts:n@x.example.com", str(tmp_path))
+    assert one != cache_path("modelarts:n@y.example.com", str(tmp_path))
+    assert os.path.dirname(one) == str(tmp_path)
 
 
 def test_the_runtime_hands_out_a_cached_source_following_the_settings(
@@ -411,7 +412,7 @@ def test_the_runtime_hands_out_a_cached_source_following_the_settings(
         assert isinstance(source, CachedLeaseSource)
         assert os.path.dirname(source.path) == str(tmp_path)
         runtime.configure(schedule=SHARE)
-        assert source._current_schedule() is SHARE  # %config after creation still applies
+        assert schedule_now(source._schedule) is SHARE  # %config after creation still applies
         assert runtime.watcher().poll().known
     finally:
         runtime.close()

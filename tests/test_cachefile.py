@@ -23,7 +23,8 @@ from jupyter_lease._errors import LeaseFormatError, PermissionDeniedError
 from jupyter_lease.core.schedule import PollSchedule
 from jupyter_lease.modelarts.lease import Lease
 from jupyter_lease.simulator.app import Simulator
-from jupyter_lease.watch.cache import CACHE_DIR_ENV, CachedLeaseSource
+from jupyter_lease.modelarts.cached import CachedLeaseSource
+from jupyter_lease.watch.cache import CACHE_DIR_ENV
 from jupyter_lease.watch.runtime import Runtime
 from tests.support.factories import make_source, read_file, show_calls
 
@@ -52,7 +53,7 @@ def test_an_out_of_range_answer_never_poisons_the_cache(simulator, tmp_path, mon
         with pytest.raises(LeaseFormatError, match="'duration' is out of range") as info:
             source.show()
         assert info.value.field == "duration"
-        assert read_file(source)["lease"] is None  # recorded as a failure, not as a lease
+        assert read_file(source)["reading"] is None  # recorded as a failure, not as a reading
         watcher = runtime.watcher()
         snapshot = watcher.poll()  # never raises; the fault is gone: a good lease
         assert snapshot.known and not snapshot.stale
@@ -69,13 +70,13 @@ def test_an_out_of_range_answer_never_poisons_the_cache(simulator, tmp_path, mon
 @pytest.mark.parametrize(
     "path, value",
     [
-        (("lease", "duration"), 10**17),  # written by a version without the bounds
-        (("lease", "create_at"), 10**20),
-        (("clock_offset",), 1e300),
+        (("reading", "deadline_ms"), 10**17),  # beyond year 2200
+        (("reading", "read_at_ms"), 10**20),
+        (("reading", "clock_offset_ms"), 1e300),
         (("error_at",), 10**400),
-        (("server_time",), 10**400),
+        (("fetched_at",), 10**400),
     ],
-    ids=["duration", "create_at", "clock_offset", "error_at", "server_time"],
+    ids=["deadline", "read_at", "clock_offset", "error_at", "fetched_at"],
 )
 def test_a_poisoned_cache_file_is_no_entry_and_gets_replaced(simulator, tmp_path, path, value):
     source = make_source(simulator, tmp_path)
@@ -89,7 +90,8 @@ def test_a_poisoned_cache_file_is_no_entry_and_gets_replaced(simulator, tmp_path
         json.dump(data, fh)
     assert make_source(simulator, tmp_path).show() == good  # upstream again, no OverflowError
     assert show_calls(simulator) == 2
-    assert Lease.from_json(read_file(source)["lease"]) == good  # the next good read replaced it
+    replaced = read_file(source)["extra"]["lease"]
+    assert Lease.from_json(replaced) == good  # the next good read replaced it
 
 
 def test_an_entry_that_cannot_be_judged_is_no_entry(simulator, tmp_path, caplog):
@@ -136,7 +138,8 @@ def planted_entry(sim: Simulator, cache: Path) -> Dict[str, Any]:
     source.show()
     data = read_file(source)
     os.unlink(source.path)
-    data["lease"]["duration"] += THREE_DAYS_MS
+    data["extra"]["lease"]["duration"] += THREE_DAYS_MS  # ModelArts' own answer ...
+    data["reading"]["deadline_ms"] += THREE_DAYS_MS  # ... and the reading every view shows
     sim.clear_log()
     return data
 
@@ -216,7 +219,7 @@ def test_a_planted_cache_file_is_not_believed_and_gets_replaced(simulator, cache
     st = os.lstat(source.path)
     assert stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid()
     assert stat.S_IMODE(st.st_mode) == 0o600
-    assert Lease.from_json(read_file(source)["lease"]) == lease
+    assert Lease.from_json(read_file(source)["extra"]["lease"]) == lease
     if kind == "symlink":
         elsewhere = json.loads((cache.parent / "elsewhere.json").read_text(encoding="utf-8"))
         assert elsewhere == data
@@ -241,7 +244,7 @@ def test_an_entry_of_exactly_the_cap_is_believed(simulator, cache):
     write_json(source.path, data, size=CAP_BYTES)
     os.chmod(source.path, 0o600)
     assert os.path.getsize(source.path) == CAP_BYTES
-    assert show_within(source).duration == data["lease"]["duration"]  # the file's lease ...
+    assert show_within(source).duration == data["extra"]["lease"]["duration"]  # the file's lease ...
     assert show_calls(simulator) == 0  # ... and no upstream read
 
 

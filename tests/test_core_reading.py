@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 import jupyter_lease.core as core
-from jupyter_lease._errors import BadResponseError
+from jupyter_lease._errors import AuthenticationError, BadResponseError
 from jupyter_lease.core import LeaseSource, Reading, newer
+from jupyter_lease.core.reading import failure
+from jupyter_lease.core.reading_status import ReadingStatus
 
 NOW = 1_780_000_000.0
 AK = "ABCDEFGHIJ1234567890"  # shaped like an access key
@@ -145,7 +147,23 @@ def test_the_newest_read_wins() -> None:
     assert newer(kernel, extended) is extended and newer(extended, kernel) is extended
 
 
-class _Fixed:
+class _Partial:
+    """Read, extend and describe only: what callers used to probe the rest of with hasattr."""
+
+    def __init__(self, reading: Reading) -> None:
+        self.reading = reading
+
+    def read(self) -> Reading:
+        return self.reading
+
+    def extend(self, seconds: float, force: bool = False) -> Reading:
+        return self.reading
+
+    def describe(self) -> str:
+        return "a partial source"
+
+
+class _Fixed(_Partial):
     """The smallest lease source: a reading that never changes."""
 
     def __init__(self, reading: Reading) -> None:
@@ -160,9 +178,19 @@ class _Fixed:
     def describe(self) -> str:
         return "a fixed reading"
 
+    def identity(self) -> str:
+        return "fixed:1"
 
-def test_a_lease_source_is_anything_with_read_extend_describe() -> None:
+    def status(self, reading: Reading, now: float, *, health=None, why: str = "") -> Any:
+        return ReadingStatus(reading, now, "fixed", why)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_lease_source_is_anything_with_the_whole_contract() -> None:
     assert isinstance(_Fixed(FULL), LeaseSource)
+    assert not isinstance(_Partial(FULL), LeaseSource)  # read, extend, describe are not enough
     assert not isinstance(object(), LeaseSource)
 
 
@@ -193,3 +221,15 @@ def test_the_core_exports_a_small_tested_surface_and_imports_nothing_heavy() -> 
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_a_stale_reading_keeps_the_error_it_failed_with_and_raises_it_again() -> None:
+    denied = AuthenticationError("ShowLease: signature refused", status=401, code="APIGW.0301")
+    stale = FULL.with_error(denied)
+    assert stale.stale and stale.error == str(denied) and stale == FULL.with_error(str(denied))
+    again = failure(stale)
+    assert type(again) is AuthenticationError and str(again) == str(denied)
+    assert again.status == 401 and again.code == "APIGW.0301"
+    assert "failure" not in stale.to_json()  # the detail is no part of the browser's JSON
+    plain = failure(FULL.with_error("squeue timed out"))
+    assert type(plain).__name__ == "APIError" and str(plain) == "squeue timed out"

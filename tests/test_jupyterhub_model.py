@@ -28,7 +28,7 @@ from jupyter_lease.jupyterhub.model import (
 from jupyter_lease.jupyterhub.source import HubSource
 from jupyter_lease.server.extension import LeaseService
 from jupyter_lease.watch.providers import choose
-from jupyter_lease.watch.shared import SharedSource
+from jupyter_lease.watch.cache import CachedSource
 from jupyter_lease.watch.sources import build_source
 
 FIXTURES = Path(__file__).parent / "data" / "jupyterhub"
@@ -154,7 +154,7 @@ def test_auto_picks_the_hub_after_modelarts_and_before_slurm(bare, tmp_path) -> 
     choice = choose(environ=env)
     assert choice.provider == "jupyterhub" and "JUPYTERHUB_API_URL" in choice.why
     source = build_source(environ=dict(env, JUPYTER_LEASE_CACHE_DIR=str(tmp_path / "c")))
-    assert isinstance(source, SharedSource) and isinstance(source.source, HubSource)
+    assert isinstance(source, CachedSource) and isinstance(source.source, HubSource)
     assert choose("slurm", environ=env).provider == "slurm"
     assert choose(environ=dict(env, JUPYTER_LEASE_PROVIDER="jupyterhub")).why.startswith("set")
     assert choose(environ=dict(bare, SLURM_JOB_ID="42")).provider == "slurm"

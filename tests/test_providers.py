@@ -10,9 +10,9 @@ import pytest
 
 from jupyter_lease._errors import ConfigurationError
 from jupyter_lease.cli.main import main
-from jupyter_lease.watch.cache import CachedLeaseSource
+from jupyter_lease.modelarts.cached import CachedLeaseSource
 from jupyter_lease.watch.providers import choose
-from jupyter_lease.watch.shared import SharedSource
+from jupyter_lease.watch.cache import CachedSource
 from jupyter_lease.watch.sources import build_source
 
 
@@ -27,7 +27,7 @@ def test_auto_inside_a_slurm_job_without_modelarts_is_slurm(bare, tmp_path):
     choice = choose(environ=env)
     assert choice.provider == "slurm" and "SLURM_JOB_ID=42" in choice.why
     source = build_source(environ=dict(env, JUPYTER_LEASE_CACHE_DIR=str(tmp_path / "c")))
-    assert isinstance(source, SharedSource) and source.key.endswith(":42")
+    assert isinstance(source, CachedSource) and source.key.endswith(":42")
 
 
 def test_auto_prefers_a_modelarts_notebook_it_finds(bare, sim_env):
@@ -83,7 +83,7 @@ def test_the_magic_provider_trait_reaches_the_runtime(bare, sim_env, tmp_path):
         )
         assert kernel.execute(probe).stdout.split() == ["CachedLeaseSource", "None"]
         kernel.execute('%config JupyterLease.provider = "slurm"')
-        assert kernel.execute(probe).stdout.split() == ["SharedSource", "slurm"]
+        assert kernel.execute(probe).stdout.split() == ["CachedSource", "slurm"]
         refused = kernel.execute('%config JupyterLease.provider = "pbs"')
         assert "unknown provider 'pbs'" in refused.stderr and "keeping 'slurm'" in refused.stderr
         assert refused.errors == [] and len(refused.stderr.strip().splitlines()) == 1

@@ -11,7 +11,7 @@ import pytest
 
 from jupyter_lease.core.retry import RetryPolicy
 from jupyter_lease.core.schedule import PollSchedule
-from jupyter_lease.watch.cache import CachedLeaseSource
+from jupyter_lease.modelarts.cached import CachedLeaseSource
 from jupyter_lease.watch.watcher import Watcher
 from tests.support.clocks import FakeClock
 from tests.support.factories import make_client
@@ -319,7 +319,7 @@ def test_watchers_started_apart_poll_in_step_through_the_shared_cache(simulator,
         return offset + mono.t
 
     def source() -> CachedLeaseSource:  # each kernel: its own client, the one cache file
-        client = make_client(simulator)
+        client = make_client(simulator, clock=wall)  # it stamps its readings' read_at
         return CachedLeaseSource(client, schedule=every, directory=str(tmp_path), clock=wall)
 
     start = mono.t

@@ -16,7 +16,6 @@ from typing import Any, Callable, Dict, List, NoReturn, Optional, TextIO
 
 from .._errors import APIError, LeaseError, UsageError, scrub
 from ..core import DEFAULT_WARN_AT
-from ..i18n import _
 from . import neutral
 from .demo import DEMO_LEASE
 
@@ -178,37 +177,9 @@ def _client(args: argparse.Namespace):
     return build_source(_explicit(args), provider=args.provider)
 
 
-def _status(client):
-    from ..modelarts.status import LeaseStatus
-
-    with client.fresh():  # asked explicitly: the truth now, not the last poll's answer
-        return LeaseStatus.from_client(client, client.show())
-
-
-def _print_status(status, as_json: bool, out: TextIO) -> None:
-    if as_json:
-        print(json.dumps(status.to_dict(), indent=2), file=out)
-    else:
-        print(status.to_text(), file=out)
-
-
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     with _client(args) as client:
-        if not hasattr(client, "show"):  # not ModelArts: the reading is all there is
-            return neutral.status(client, args, out)
-        status = _status(client)
-    if args.json:
-        data = status.to_dict()
-        data["keep_alive"] = _keep_alive_summary(client)
-        print(json.dumps(data, indent=2), file=out)
-    else:
-        print(status.to_text(), file=out)
-        summary = _keep_alive_summary(client)
-        if summary is not None:  # on this machine's clock and in its zone, as the rest
-            from ..server.busy_policy import policy_line
-
-            print(f"Keep alive while busy: {policy_line(summary)}", file=out)
-    return EXIT_OK
+        return neutral.status(client, args, out, _keep_alive_summary)
 
 
 def _keep_alive_summary(client: Any) -> Optional[Dict]:
@@ -271,26 +242,18 @@ def _off_without_server(source: Any, lease: str, out: TextIO) -> int:
 
     from ..server.busy_state import StateFile
 
-    path = getattr(source, "path", None)
-    store = StateFile(lease, os.path.dirname(path) if path else None)
+    store = StateFile(lease, os.path.dirname(source.path))
     store.update(lambda s: replace(s, on=False, by="cli", note=""))
     print(f"Keep alive while busy: off (no running Jupyter server serves {lease}; saved)", file=out)
     return EXIT_OK
 
 
 def cmd_extend(args: argparse.Namespace, out: TextIO) -> int:
-    from ..core.duration import parse_duration, renewal
+    from ..core.duration import parse_duration
 
     parse_duration(args.duration)  # bad input fails before any command or network traffic
     with _client(args) as client:
-        if not hasattr(client, "renew"):  # not ModelArts: the source checks its own range
-            return neutral.extend(client, args, out)
-        client.renew(renewal(args.duration), force=args.force)
-        status = _status(client)
-    if not args.json:
-        print(_("Extended: {headline}.").format(headline=status.headline()), file=out)
-    _print_status(status, args.json, out)
-    return EXIT_OK
+        return neutral.extend(client, args, out)
 
 
 def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
@@ -299,10 +262,7 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
     from ..watch.providers import choose
 
     choice = choose(args.provider, _explicit(args))  # a bad provider name: one line, exit 2
-    check = None
-    if args.check:
-        neutral_provider = choice.provider in ("slurm", "jupyterhub")
-        check = neutral.check(args) if neutral_provider else _connectivity_check(args)
+    check = neutral.check(args) if args.check else None
     report = doctor_for(choice, DoctorOptions(**_explicit(args)), check)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2), file=out)
@@ -311,14 +271,6 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
     if args.check and not report.ok:  # scripts gate on it: NOT READY is a failure
         raise APIError("doctor --check: NOT READY (the report above says what is missing)")
     return EXIT_OK
-
-
-def _connectivity_check(args: argparse.Namespace) -> str:
-    try:
-        with _client(args) as client:
-            return f"ShowLease OK: {_status(client).headline()}"
-    except LeaseError as exc:
-        return f"ShowLease failed: {scrub(str(exc))}"
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:

@@ -1,9 +1,12 @@
-"""``jupyter lease status|extend|doctor --check`` for a provider other than ModelArts: its
-:class:`~jupyter_lease.core.Reading` is all there is (Slurm: the job's walltime).
+"""``jupyter lease status|extend|doctor --check`` for any provider, through the LeaseSource
+contract alone: the source reads (or extends), and lays its reading out itself (``status``:
+ModelArts with its raw lease and where each setting came from, Slurm and JupyterHub from the
+reading).
 
-Same promises as for ModelArts: a reading that could not be made is one line and exit 1; a
-user who may not extend gets the site's one line and exit 2, with nothing sent
-(``ExtendNotAllowedError``); nothing is retried in a loop.
+Same promises everywhere: a reading that could not be made is one line and exit 1 (the very error
+the provider answered); a user who may not extend gets the site's one line and exit 2, with
+nothing sent (``ExtendNotAllowedError``); an extension that would shorten the lease is refused
+(exit 2); nothing is retried in a loop.
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any, Dict, Optional, TextIO
+from typing import Any, Callable, Dict, Optional, TextIO
 
-from .._errors import APIError, LeaseError, scrub
-from ..core.reading import Reading
-from ..core.reading_status import ReadingStatus
+from .._errors import LeaseError, scrub
+from ..core.reading import Reading, failure
 from ..i18n import _
 
 __all__ = ["check", "extend", "status"]
+
+KeepAlive = Callable[[Any], Optional[Dict]]
 
 
 def _explicit(args: argparse.Namespace) -> Dict[str, Optional[str]]:
@@ -26,26 +30,32 @@ def _explicit(args: argparse.Namespace) -> Dict[str, Optional[str]]:
     return {name: getattr(args, name, None) for name in names}
 
 
-def _status(reading: Reading, args: argparse.Namespace) -> ReadingStatus:
-    if reading.stale:  # as for ModelArts: no answer now is a failure, whatever was known
-        raise APIError(reading.error or "the lease could not be read")
+def _status(client: Any, reading: Reading, args: argparse.Namespace) -> Any:
+    if reading.stale:  # no answer now is a failure, whatever was known
+        raise failure(reading)
     from ..watch.providers import choose
 
     choice = choose(getattr(args, "provider", None), _explicit(args))
-    return ReadingStatus(reading, time.time(), choice.provider, choice.why)
+    return client.status(reading, time.time(), why=choice.why)
 
 
-def _print(status: ReadingStatus, as_json: bool, out: TextIO) -> None:
-    if as_json:
-        print(json.dumps(status.to_dict(), indent=2), file=out)
-    else:
-        print(status.to_text(), file=out)
+def _print(shown: Any, args: argparse.Namespace, out: TextIO, summary: Optional[Dict]) -> None:
+    if args.json:
+        data = shown.to_dict()
+        data["keep_alive"] = summary
+        print(json.dumps(data, indent=2), file=out)
+        return
+    print(shown.to_text(), file=out)
+    if summary is not None:  # on this machine's clock and in its zone, as the rest
+        from ..server.busy_policy import policy_line
+
+        print(f"Keep alive while busy: {policy_line(summary)}", file=out)
 
 
-def status(client: Any, args: argparse.Namespace, out: TextIO) -> int:
+def status(client: Any, args: argparse.Namespace, out: TextIO, keep_alive: KeepAlive) -> int:
     with client.fresh():  # asked explicitly: the truth now, not the last poll's answer
         reading = client.read()
-    _print(_status(reading, args), args.json, out)
+    _print(_status(client, reading, args), args, out, keep_alive(client))
     return 0
 
 
@@ -53,22 +63,26 @@ def extend(client: Any, args: argparse.Namespace, out: TextIO) -> int:
     from ..core.duration import parse_duration
 
     seconds = parse_duration(args.duration).total_seconds()
-    reading = client.extend(seconds, force=args.force)
-    shown = _status(reading, args)
+    reading = client.extend(seconds, force=args.force)  # a mistake raises: exit 2
+    shown = _status(client, reading, args)
     if not args.json:
         print(_("Extended: {headline}.").format(headline=shown.headline()), file=out)
-    _print(shown, args.json, out)
+        print(shown.to_text(), file=out)
+    else:
+        print(json.dumps(shown.to_dict(), indent=2), file=out)
     return 0
 
 
 def check(args: argparse.Namespace) -> str:
-    """``doctor --check``: one read of the walltime, as one line."""
+    """``doctor --check``: one read, as one line (ModelArts calls it ShowLease)."""
+    from ..watch.providers import choose
     from ..watch.sources import build_source
 
+    what = "ShowLease" if choose(args.provider, _explicit(args)).provider == "modelarts" else "read"
     try:
         with build_source(_explicit(args), provider=args.provider) as client:
             with client.fresh():
                 reading = client.read()
-            return f"read OK: {_status(reading, args).headline()}"
+            return f"{what} OK: {_status(client, reading, args).headline()}"
     except LeaseError as exc:
-        return f"read failed: {scrub(str(exc))}"
+        return f"{what} failed: {scrub(str(exc))}"

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from .._errors import BadResponseError, scrub
+from .._errors import APIError, BadResponseError, LeaseError, error_detail, rebuild_error, scrub
 
 # ruff's target is 3.9 (the server side); kernels go down to 3.7, where these are a backport.
 if sys.version_info >= (3, 8):
@@ -32,6 +32,7 @@ __all__ = [
     "LeaseSource",
     "Reading",
     "clip_words",
+    "failure",
     "newer",
     "one_line",
 ]
@@ -87,6 +88,10 @@ class Reading:
     subject: str = ""  # what stops, in the provider's word ("job"); "": "instance"
     lower_bound: bool = False  # timed: the stop comes no earlier than ``deadline`` (a culler)
     stop_reason: str = ""  # timed: why it stops then, in the provider's words; "": unsaid
+    # The provider's own data beside the reading, JSON-safe and opaque to everyone else (the
+    # cache stores it, ``status --json`` shows it): ModelArts' raw lease, a failure's detail.
+    # Never sent to the browser, never compared.
+    extra: Optional[Mapping[str, Any]] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -95,8 +100,22 @@ class Reading:
         object.__setattr__(self, "error", one_line(self.error))
 
     def with_error(self, error: Any) -> Reading:
-        """This reading as the last known one, after a failed read: stale, with the error."""
-        return replace(self, stale=True, error=error)
+        """This reading as the last known one, after a failed read: stale, with the error.
+        A :class:`LeaseError` is kept whole in ``extra`` too (:func:`failure` raises it again:
+        its HTTP status, code and request id reach whoever answers for it)."""
+        extra = {k: v for k, v in (self.extra or {}).items() if k != _FAILURE}
+        if isinstance(error, LeaseError):
+            extra[_FAILURE] = error_detail(error)
+            error = scrub(str(error))
+        return replace(self, stale=True, error=error, extra=extra or None)
+
+    def stale_as(self, failed: Reading) -> Reading:
+        """This (last good) reading, stale with ``failed``'s error and its detail."""
+        detail = (failed.extra or {}).get(_FAILURE)
+        extra = {k: v for k, v in (self.extra or {}).items() if k != _FAILURE}
+        if detail:
+            extra[_FAILURE] = detail
+        return replace(self, stale=True, error=failed.error, extra=extra or None)
 
     def to_json(self) -> Dict[str, Any]:
         """THE browser's JSON (version :data:`JSON_VERSION`). Every time is whole ms:
@@ -190,13 +209,32 @@ def newer(a: Reading, b: Reading) -> Reading:
     return a if b.stale and not a.stale else b
 
 
+_FAILURE = "failure"  # the key of a failure's detail in ``Reading.extra``
+
+
+def failure(reading: Reading) -> LeaseError:
+    """The error behind a stale ``reading``, to raise where a failure must be one (the CLI's
+    exit code, the server's HTTP status): the very class, code and request id when the
+    provider kept them (:meth:`Reading.with_error`), else an :class:`APIError` with its line."""
+    detail = (reading.extra or {}).get(_FAILURE)
+    if isinstance(detail, Mapping):
+        return rebuild_error(detail)
+    return APIError(reading.error or "the lease could not be read")
+
+
 @runtime_checkable
 class LeaseSource(Protocol):
-    """Anything that can say when it stops the machine: ModelArts, the simulator, Slurm…
+    """Anything that can say when it stops the machine: ModelArts, the simulator, Slurm, a
+    JupyterHub server. Every caller (watcher, cache, server, CLI, ``%lease``) uses this and
+    nothing else: no capability is probed.
 
-    ``read`` and ``extend`` never raise for a failure upstream: they return the last known
-    reading marked stale, with the error. ``extend`` raises only for a caller's mistake (a
-    duration outside ``extend_range``; an idle or off lease without ``force``).
+    ``read`` never raises for a failure upstream: it returns the last known reading marked
+    stale, with the error (one scrubbed line; :func:`failure` gives the error back). ``extend``
+    neither, but raises for a caller's mistake (a duration outside ``extend_range``; an idle or
+    off lease without ``force``; a lease it would shorten; a user who may not extend).
+    ``identity`` names the lease (a cache key; no secret). ``status`` lays a reading out for
+    ``status`` and ``%lease status`` (text, HTML, ``to_dict`` for ``--json``, which includes the
+    reading's opaque ``extra``, e.g. ModelArts' raw lease).
     """
 
     def read(self) -> Reading: ...
@@ -204,6 +242,19 @@ class LeaseSource(Protocol):
     def extend(self, seconds: float, force: bool = False) -> Reading: ...
 
     def describe(self) -> str: ...
+
+    def identity(self) -> str: ...
+
+    def status(
+        self,
+        reading: Reading,
+        now: float,
+        *,
+        health: Optional[Dict[str, Any]] = None,
+        why: str = "",
+    ) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 # -- JSON helpers ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional
 from urllib.parse import quote
 
 from .._errors import (
@@ -34,6 +34,7 @@ from .._errors import (
 )
 from ..core.clock import OffsetEstimate, observe_date
 from ..core.reading import Reading
+from ..core.reading_status import ReadingStatus
 from .config import HubSettings, settings_from
 from .model import ServerTimes, activity_body, hub_reading, server_times
 
@@ -95,6 +96,20 @@ class HubSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def identity(self) -> str:
+        return self.source_id
+
+    def status(
+        self,
+        reading: Reading,
+        now: float,
+        *,
+        health: Optional[Dict[str, Any]] = None,
+        why: str = "",
+    ) -> ReadingStatus:
+        """``reading`` laid out for ``status``: the reading is all there is."""
+        return ReadingStatus(reading, now, "jupyterhub", why)
 
     # -- reading -------------------------------------------------------------------------------
 

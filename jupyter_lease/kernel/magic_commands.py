@@ -48,31 +48,22 @@ def run(magics: Any, line: str) -> Any:
 
 def _do_status(magics: Any, args: Any) -> None:
     _no_duration(args, "status")
-    from ..modelarts.status import LeaseStatus
+    import time
+
+    from ..core.reading import failure
 
     runtime = magics.runtime
     watcher = runtime.watcher() if runtime.watching else None
     source = runtime.source()
-    if not hasattr(source, "show"):  # not ModelArts: the reading is all there is
-        _show(magics.shell, _reading_status(magics, source, watcher))
-        return
-    reading = None
     with source.fresh():  # asked explicitly: read upstream now, not the shared cache
-        if watcher is not None:
-            snap = watcher.poll()
-            _sync_widgets(magics)  # the reading just read, as read
-            if not snap.known or snap.stopped:
-                raise watcher.last_exception or LeaseError(snap.last_error or "lease unknown")
-            if snap.stale:
-                say(f"the lease could not be refreshed ({snap.last_error}); last known:")
-            reading = snap.reading
-        # ModelArts' own answer for the table: the one just read (the cache holds it), or the
-        # last known one when that read failed.
-        lease = source.peek().lease if reading is not None and reading.stale else None
-        lease = lease or source.show()
+        reading = watcher.poll().reading if watcher is not None else source.read()
+    _sync_widgets(magics)  # the reading just read, as read
+    if reading.stale and reading.read_at is None:  # nothing known at all
+        raise failure(reading)
+    if reading.stale:
+        say(f"the lease could not be refreshed ({reading.error}); last known:")
     health = watcher.health() if watcher is not None else {"running": False}
-    status = LeaseStatus.from_client(source, lease, reading, health=health)
-    _show(magics.shell, status)
+    _show(magics.shell, source.status(reading, time.time(), health=health))
 
 
 def _do_watch(magics: Any, args: Any) -> None:
@@ -118,53 +109,20 @@ def _do_stop(magics: Any, args: Any) -> None:
 def _do_extend(magics: Any, args: Any) -> None:
     if not args.duration:
         raise UsageError("extend needs a duration, e.g. %lease extend 2h")
-    from ..core.duration import renewal
-    from ..modelarts.status import LeaseStatus
-
-    runtime = magics.runtime
-    client = runtime.source()
-    if not hasattr(client, "renew"):  # not ModelArts: the source checks its own range
-        _extend_reading(magics, client, args)
-        return
-    lease = client.renew(renewal(args.duration), force=args.force)
-    if runtime.watching:
-        runtime.watcher().poll()  # widgets and thresholds see the new deadline now
-        _sync_widgets(magics)
-    status = LeaseStatus.from_client(client, lease)
-    print(f"{PREFIX} " + _("extended; {headline}.").format(headline=status.headline()))
-    _show(magics.shell, status)
-
-
-def _reading_status(magics: Any, source: Any, watcher: Any) -> Any:
-    """``%lease`` for a provider other than ModelArts, from its reading alone."""
     import time
 
-    from ..core.reading_status import ReadingStatus
-
-    with source.fresh():  # asked explicitly: read now, not the shared cache
-        reading = watcher.poll().reading if watcher is not None else source.read()
-    _sync_widgets(magics)
-    if reading.stale and reading.read_at is None:
-        raise LeaseError(reading.error or "lease unknown")
-    if reading.stale:
-        say(f"the lease could not be refreshed ({reading.error}); last known:")
-    return ReadingStatus(reading, time.time())
-
-
-def _extend_reading(magics: Any, source: Any, args: Any) -> None:
     from ..core.duration import parse_duration
+    from ..core.reading import failure
 
+    source = magics.runtime.source()
+    # The source judges the amount and refuses what would shorten the lease: one line.
     reading = source.extend(parse_duration(args.duration).total_seconds(), force=args.force)
     if reading.stale:
-        raise LeaseError(reading.error or "the lease could not be extended")
+        raise failure(reading)
     if magics.runtime.watching:
-        magics.runtime.watcher().poll()
+        magics.runtime.watcher().poll()  # widgets and thresholds see the new deadline now
         _sync_widgets(magics)
-    import time
-
-    from ..core.reading_status import ReadingStatus
-
-    status = ReadingStatus(reading, time.time())
+    status = source.status(reading, time.time())
     print(f"{PREFIX} " + _("extended; {headline}.").format(headline=status.headline()))
     _show(magics.shell, status)
 

@@ -30,7 +30,7 @@ import traitlets as t
 from .._errors import BadResponseError, LeaseError
 from ..core import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT_S, Presentation, Reading, present
 from ..core.duration import parse_duration
-from ..core.reading import one_line
+from ..core.reading import failure, one_line
 from ..core.words import stage_word
 from ..i18n import _, language
 
@@ -291,6 +291,8 @@ class CountdownWidget(anywidget.AnyWidget):  # type: ignore[misc]
         try:
             # The source judges the amount (ModelArts 1–72 h, Slurm 1 min–7 d): one line if not.
             extended = watcher.source.extend(parse_duration(duration.strip()).total_seconds())
+            if extended.stale:  # the provider did not confirm it: its error, one line
+                raise failure(extended)
         except LeaseError as exc:
             return one_line(str(exc)) or "extend failed"
         snapshot = watcher.poll()  # listeners (this widget too) see the new deadline now

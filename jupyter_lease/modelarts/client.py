@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple, Union
 from urllib.parse import quote
 
 from .._errors import (
+    APIError,
     BadResponseError,
     ExtendRefusedError,
     LeaseError,
@@ -98,9 +99,12 @@ class LeaseClient:
         self.clock_offset: Optional[float] = None  # server − local seconds, see core/clock.py
         self._offset: Optional[OffsetEstimate] = None
         self.last_request_id: Optional[str] = None
-        self.confirmation: Optional[Confirmation] = None  # set by the first call (confirm.py)
+        self.confirmation: Optional[Confirmation] = None  # taken from the first call (confirm.py)
         # The watcher thread polls while the main thread may extend: one request at a time.
         self._lock = threading.RLock()
+        self._last = Reading(
+            source=f"ModelArts notebook {self.notebook_id[:8]}", source_id=self.notebook_id
+        )
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -161,20 +165,47 @@ class LeaseClient:
     # -- the LeaseSource face (core.reading): what the watcher, the server and the CLI use ------
 
     def read(self) -> Reading:
-        """ShowLease as a :class:`Reading`; "not running", once ShowNotebook agrees, is a stopped
-        reading. Any other failure raises its :class:`LeaseError` (the caller keeps the last
-        known reading, marked stale)."""
+        """ShowLease as a :class:`Reading` (ModelArts' raw lease in ``extra["lease"]``); "not
+        running", once ShowNotebook agrees, is a stopped reading. Never raises for a failure
+        upstream: the last known reading, stale, with the error (:func:`~..core.failure`)."""
         try:
-            return self.reading_of(self.show())
-        except NotRunningError as exc:
-            return stopped_reading(self, exc)
+            try:
+                self._last = self.reading_of(self.show())
+            except NotRunningError as exc:
+                self._last = stopped_reading(self, exc)
+        except LeaseError as exc:
+            self._last = self._last.with_error(exc)
+        return self._last
 
     def extend(self, seconds: float, force: bool = False) -> Reading:
-        """RenewLease by ``seconds`` (see :meth:`renew`), as the reading read back."""
-        return self.reading_of(self.renew(timedelta(seconds=seconds), force=force))
+        """RenewLease by ``seconds`` (see :meth:`renew`), as the reading read back. A caller's
+        mistake raises (:class:`ExtendRefusedError`: it would shorten the lease or change its
+        kind; :class:`DurationError`); a failure upstream is the last reading, stale."""
+        wanted = renewal(timedelta(seconds=seconds))  # a bad duration raises, sending nothing
+        try:
+            self._last = self.reading_of(self.renew(wanted, force=force))
+        except (APIError, NotRunningError) as exc:
+            self._last = self._last.with_error(exc)
+        return self._last
 
     def describe(self) -> str:
         return f"ModelArts notebook {self.notebook_id}"
+
+    def identity(self) -> str:
+        """``modelarts:<notebook id>@<endpoint host>``: the cache's and keep-alive's key."""
+        from urllib.parse import urlsplit
+
+        endpoint = self.endpoint.strip().rstrip("/").lower()
+        return f"modelarts:{self.notebook_id.lower()}@{urlsplit(endpoint).netloc or endpoint}"
+
+    def status(
+        self, reading: Reading, now: float, *, health: Optional[dict] = None, why: str = ""
+    ) -> Any:
+        """``reading`` as ModelArts' status table: the raw lease, where each setting came from,
+        the clock offset and the watcher's health (``why`` is not shown: the sources are)."""
+        from .status import LeaseStatus
+
+        return LeaseStatus.from_reading(self, reading, now, health=health)
 
     def reading_of(self, lease: Lease, error: Optional[str] = None) -> Reading:
         """``lease``, just read by this client, as a :class:`Reading`."""
@@ -218,12 +249,17 @@ class LeaseClient:
         """A call on this notebook (path + ``suffix``), its id confirmed once first."""
         from .confirm import confirmed_call  # cheap after the first call
 
-        def call() -> Any:
-            path = self.notebook_path(self.notebook_id) + suffix
+        def call(notebook_id: str) -> Any:
+            path = self.notebook_path(notebook_id) + suffix
             return self._call_with_retries(method, path, body, what)
 
         with self._lock:
-            return call() if self.confirmation else confirmed_call(self, call, what)
+            if self.confirmation:
+                return call(self.notebook_id)
+            result, self.confirmation = confirmed_call(self, call, what)
+            if self.confirmation.notebook_id != self.notebook_id:  # another id was confirmed
+                self.location = self.location.with_notebook_id(self.confirmation)
+            return result
 
     def request(self, method: str, path: str, what: str) -> Any:
         """One call without confirming the notebook id first (for :mod:`._confirm`)."""

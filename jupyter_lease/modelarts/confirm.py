@@ -18,7 +18,7 @@ client asks again.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote, urlsplit
 
@@ -68,28 +68,25 @@ def remembered(location: Any) -> Optional[Confirmation]:
     return None
 
 
-def confirmed_call(client: LeaseClient, call: Callable[[], Any], what: str) -> Any:
-    """``call()`` (a request on the notebook) after confirming the id; sets
-    ``client.confirmation``, and the location's notebook id to the one confirmed.
+def confirmed_call(
+    client: LeaseClient, call: Callable[[str], Any], what: str
+) -> Tuple[Any, Confirmation]:
+    """``call(notebook_id)`` (a request on the notebook) for the id confirmed first, and that
+    confirmation: the client takes it (and the id, when another was confirmed); nothing here
+    writes the client's fields.
 
     A set id is checked by ``call`` itself (no extra request): its not-found names the source.
     """
     found = client.location.notebook_id
     if found.ok and not found.unconfirmed:
         try:
-            result = call()
+            result = call(str(found.value))
         except NotFoundError as exc:
             raise _remember(_key(client), _explicit_not_found(found, exc, what)) from None
         done = Confirmation(str(found.value), f"from {found.source}", True, f"confirmed by {what}")
-        client.confirmation = _remember(_key(client), done)
-        return result
-    client.confirmation = done = confirm(client)
-    if done.notebook_id != found.value:
-        from .discovery import Found
-
-        found = Found("notebook_id", done.notebook_id, done.how)
-        client.location = replace(client.location, notebook_id=found)
-    return call()
+        return result, _remember(_key(client), done)
+    done = confirm(client)
+    return call(done.notebook_id), done
 
 
 def _remember(key: Tuple[str, ...], known: Any) -> Any:

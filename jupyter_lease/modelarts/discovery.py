@@ -95,6 +95,11 @@ class Location:
     def fields(self) -> Tuple[Found, ...]:
         return (self.notebook_id, self.project_id, self.region, self.endpoint)
 
+    def with_notebook_id(self, confirmed: Any) -> Location:
+        """This location with the notebook id ``confirmed`` (a :class:`.confirm.Confirmation`)."""
+        found = Found("notebook_id", confirmed.notebook_id, confirmed.how)
+        return replace(self, notebook_id=found)
+
     def missing(self) -> List[str]:
         """Names of the settings a lease call needs but that were not found."""
         needed = (self.project_id, self.endpoint)

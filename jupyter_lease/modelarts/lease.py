@@ -176,6 +176,7 @@ def lease_reading(
         can_extend=kind == "timed",  # idle or off: only with --force (it becomes timed)
         extend_range=(MIN_RENEWAL.total_seconds(), MAX_RENEWAL.total_seconds()),
         extend_choices=DEFAULT_EXTEND_CHOICES,
+        extra={"lease": lease.to_json()},  # ModelArts' own answer, for --json and keep-alive
     )
 
 

@@ -6,7 +6,6 @@ where each setting came from.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Dict, List, Optional, Tuple
@@ -25,7 +24,8 @@ class LeaseStatus(StatusTable):
     """What is known about one notebook's lease at one instant."""
 
     notebook_id: str
-    lease: Lease  # ModelArts' answer: its type and raw JSON for ``--json``
+    lease: Optional[Lease]  # ModelArts' answer: its type and raw JSON for ``--json``; None:
+    # nothing read (a stopped instance answers no lease)
     now: float  # epoch seconds on this host's clock
     sources: Optional[Dict[str, str]] = None  # setting name → where it came from
     clock_offset: Optional[float] = None  # server minus local, seconds
@@ -33,7 +33,7 @@ class LeaseStatus(StatusTable):
     reading: Optional[Reading] = field(default=None)  # None: the lease, read at ``now``
 
     def __post_init__(self) -> None:
-        if self.reading is None:
+        if self.reading is None and self.lease is not None:
             offset = self.clock_offset or 0.0
             read = lease_reading(
                 self.lease,
@@ -44,10 +44,11 @@ class LeaseStatus(StatusTable):
             object.__setattr__(self, "reading", read)
 
     @classmethod
-    def from_client(
-        cls, client: Any, lease: Lease, reading: Optional[Reading] = None, **extra: Any
+    def from_reading(
+        cls, client: Any, reading: Reading, now: float, *, health: Optional[Dict[str, Any]] = None
     ) -> LeaseStatus:
-        """The status right after ``client`` read ``lease``, with the source of every setting."""
+        """``reading`` (ModelArts' raw lease in its ``extra``) at ``now``, with the source of
+        every setting ``client`` uses."""
         location = client.location
         sources = {
             "notebook id": location.notebook_id.source,
@@ -55,21 +56,16 @@ class LeaseStatus(StatusTable):
             "endpoint": location.endpoint.source,
             "credentials": client.credentials.source,
         }
-        now = time.time()
+        raw = (reading.extra or {}).get("lease")
+        offset = reading.clock_offset if reading.read_at is not None else client.clock_offset
         return cls(
-            notebook_id=client.notebook_id,
-            lease=lease,
+            notebook_id=reading.source_id or client.notebook_id,
+            lease=Lease.from_json(raw) if isinstance(raw, dict) else None,
             now=now,
             sources=sources,
-            clock_offset=client.clock_offset,
-            reading=reading
-            or lease_reading(
-                lease,
-                read_at=client.server_now(),
-                clock_offset=client.clock_offset,
-                notebook_id=client.notebook_id,
-            ),
-            **extra,
+            clock_offset=offset,
+            health=health,
+            reading=reading,
         )
 
     def presentation(self, local_tz: Optional[tzinfo] = None, lang: str = "en") -> Presentation:
@@ -85,19 +81,19 @@ class LeaseStatus(StatusTable):
         """JSON-safe; the keys ``jupyter lease status --json`` promises, and the reading."""
         assert self.reading is not None
         remaining = self.remaining
-        deadline = self.lease.deadline
+        lease = self.lease
+        deadline = None if lease is None else lease.deadline
+        idle = None if lease is None else lease.idle_after
         offset = self.reading.clock_offset
         return {
             "notebook_id": self.notebook_id,
-            "type": self.lease.type,
-            "enabled": self.lease.enabled,
-            "kind": self.lease.kind.value,
+            "type": None if lease is None else lease.type,
+            "enabled": None if lease is None else lease.enabled,
+            "kind": self.reading.kind if lease is None else lease.kind.value,
             "deadline": None if deadline is None else _iso(deadline),
             "remaining_seconds": None if remaining is None else round(remaining.total_seconds(), 3),
-            "idle_after_seconds": (
-                None if self.lease.idle_after is None else self.lease.idle_after.total_seconds()
-            ),
-            "lease": self.lease.to_json(),
+            "idle_after_seconds": None if idle is None else idle.total_seconds(),
+            "lease": None if lease is None else lease.to_json(),
             "reading": self.reading.to_json(),
             "checked_at": _iso(datetime.fromtimestamp(self.now + offset, tz=timezone.utc)),
             "server_clock_offset_seconds": (
@@ -113,8 +109,8 @@ class LeaseStatus(StatusTable):
     def rows(self, local_tz: Optional[tzinfo] = None) -> List[Tuple[str, str]]:
         """(label, value) pairs, shared by the text and HTML renderings."""
         shown = self.presentation(local_tz, language())
-        lease = f"{self.lease.type}, {shown.headline}"
-        rows = [(_("Notebook"), self.notebook_id), (_("Lease"), lease)]
+        kind = f"{self.lease.type}, " if self.lease is not None else ""
+        rows = [(_("Notebook"), self.notebook_id), (_("Lease"), f"{kind}{shown.headline}")]
         if shown.detail:  # "stops 14:05:00 local (13:05:00 UTC)": under the lease, unlabelled
             rows.append(("", shown.detail))
         if self.clock_offset is not None and abs(self.clock_offset) >= 5:

@@ -25,20 +25,18 @@ import threading
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any, Callable, Dict, Optional, TypeVar
 
 from .._errors import (
-    APIError,
     ConfigurationError,
     ExtendRefusedError,
     LeaseError,
-    NotRunningError,
     UsageError,
     scrub,
 )
+from ..core.reading import Reading, failure
 from ..core.schedule import PollSchedule
-from ..watch.cache import CachedLeaseSource, CacheEntry
+from ..watch.cache import CachedSource
 
 __all__ = ["LeaseService", "Offload", "lease_view", "_load_jupyter_server_extension"]
 
@@ -48,13 +46,11 @@ CONFIG_RETRY = 30.0  # seconds before a failed discovery is tried again
 # One thread for the (shared) read, one for an Extend: a stalled ModelArts holds at most these.
 WORKERS = 2
 
-SourceFactory = Callable[[], CachedLeaseSource]
+SourceFactory = Callable[[], CachedSource]
 T = TypeVar("T")
 
 
-def lease_view(
-    source: CachedLeaseSource, entry: CacheEntry, *, now: Optional[float] = None
-) -> Dict[str, Any]:
+def lease_view(reading: Reading, *, now: Optional[float] = None) -> Dict[str, Any]:
     """The JSON the browser gets: ``{"reading": Reading.to_json(), "now_ms": ...}``.
 
     ``reading`` is the same JSON a kernel's widget syncs (the deadline on ModelArts' clock,
@@ -63,7 +59,7 @@ def lease_view(
     """
     local_now = time.time() if now is None else now
     return {
-        "reading": entry.reading(source.notebook_id).to_json(),
+        "reading": reading.to_json(),
         "now_ms": int(round(local_now * 1000)),
     }
 
@@ -115,7 +111,7 @@ class LeaseService:
         self._factory = factory or self._default_factory
         self._clock = clock
         self._lock = threading.Lock()
-        self._source: Optional[CachedLeaseSource] = None
+        self._source: Optional[CachedSource] = None
         self._failure: Optional[LeaseError] = None
         self._failed_at = float("-inf")
         self._logged: Optional[str] = None
@@ -131,7 +127,7 @@ class LeaseService:
         # bus): they then read over HTTP only when they open, show again or reconnect.
         self.pushing = False
 
-    def source(self) -> CachedLeaseSource:
+    def source(self) -> CachedSource:
         """The lease source; :class:`ConfigurationError` (one line) when not on ModelArts.
 
         A failure is remembered for ``CONFIG_RETRY`` seconds: resolving credentials may ask IAM
@@ -153,40 +149,26 @@ class LeaseService:
             self.log.debug("jupyter_lease: serving the lease of %s", self._source.describe())
             return self._source
 
-    def built(self) -> Optional[CachedLeaseSource]:
+    def built(self) -> Optional[CachedSource]:
         """The lease source if it has been built; never builds it (no I/O)."""
         return self._source
 
     def lease(self) -> Dict[str, Any]:
-        """GET: the cached lease (fetched upstream only when the cache is due)."""
+        """GET: the cached reading (read upstream only when the cache is due)."""
         source = self.source()
         if self._stopped is not None:
-            return self._neutral_view(source, self._stopped)
-        if not hasattr(source, "show_entry"):  # not ModelArts: the shared reading is all
-            return self._neutral_view(source, source.read())
-        try:
-            try:
-                entry = source.show_entry()
-            except NotRunningError as exc:  # the stop, if ShowNotebook agrees; else as below
-                return self._neutral_view(source, self._confirm_stop(source, exc))
-        except APIError as exc:
-            entry = source.peek()
-            if entry.lease is None:  # nothing known at all: the caller answers the error
-                raise
-            if entry.error is None:  # the cache could not record it (no lock): say it anyway
-                entry = replace(entry, error=scrub(str(exc)))
-        finally:
-            self._report_cache(source)
-        return self._view(source, entry)
+            return self._view(source, self._stopped)
+        reading = source.read()
+        if reading.kind == "stopped" and not reading.stale:
+            self._confirm_stop(reading)
+        return self._view(source, reading)
 
-    def _confirm_stop(self, source: CachedLeaseSource, exc: NotRunningError) -> Any:
-        """The stopped reading, kept for the rest of this server's life: a stopped instance
-        takes its Jupyter server with it, and one that starts again starts a new server. The
-        error stands (the usual stale reading) while ShowNotebook does not confirm the stop."""
-        reading = source.stopped(exc)
+    def _confirm_stop(self, reading: Reading) -> None:
+        """The stopped reading (the provider confirmed it: ModelArts' ShowNotebook, Slurm's
+        queue), kept for the rest of this server's life: a stopped instance takes its Jupyter
+        server with it, and one that starts again starts a new server."""
         self._stopped = reading
         self.log.info("jupyter_lease: %s has stopped", reading.source)
-        return reading
 
     def cached_view(self) -> Optional[Dict[str, Any]]:
         """The view of what the shared cache file holds now, or None: no lock, no upstream
@@ -194,16 +176,8 @@ class LeaseService:
         source = self.built()
         if source is None:
             return None
-        entry = source.peek()
-        if hasattr(source, "show_entry"):
-            return None if entry.lease is None else self._view(source, entry)
-        if entry.reading is None:
-            return None
-        reading = entry.stale_reading(entry.error) if entry.error else entry.reading
-        return self._neutral_view(source, reading)
-
-    def _view(self, source: CachedLeaseSource, entry: CacheEntry) -> Dict[str, Any]:
-        return self._with_extras(lease_view(source, entry))
+        reading = self._stopped or source.cached()
+        return None if reading is None else self._view(source, reading)
 
     def _with_extras(self, view: Dict[str, Any]) -> Dict[str, Any]:
         """What every lease view carries beside the reading, whichever the provider: the
@@ -229,33 +203,18 @@ class LeaseService:
                 f"not extended: {self._stopped.source} has stopped on its timer — start it "
                 "again from the ModelArts console"
             )
-        if not hasattr(source, "renew_entry"):  # ExtendNotAllowedError: the caller answers 403
-            reading = source.extend(wanted.total_seconds(), force)
-            if reading.stale:  # the change was not confirmed: 502, as for ModelArts
-                raise APIError(reading.error or "the lease could not be extended")
-            self.log.info(
-                "jupyter_lease: %s extended by %s", reading.source, format_duration(wanted)
-            )
-            return self._neutral_view(source, reading)
-        try:
-            entry = source.renew_entry(wanted, force=force)
-        finally:
-            self._report_cache(source)
-        self.log.info(
-            "jupyter_lease: lease of notebook %s extended by %s",
-            source.notebook_id,
-            format_duration(wanted),
-        )
-        return self._view(source, entry)
+        reading = source.extend(wanted.total_seconds(), force)  # a mistake raises: 400/403/409
+        if reading.stale:  # the change was not confirmed: 502 with ModelArts' code
+            raise failure(reading)
+        self.log.info("jupyter_lease: %s extended by %s", reading.source, format_duration(wanted))
+        return self._view(source, reading)
 
-    def _neutral_view(self, source: Any, reading: Any) -> Dict[str, Any]:
-        """A provider without ModelArts' cache entry (Slurm behind ``watch.shared``): its
-        reading, in the GET shape; when nothing is known at all, the error."""
+    def _view(self, source: CachedSource, reading: Reading) -> Dict[str, Any]:
+        """``reading`` in the GET shape; when nothing is known at all, its error."""
         self._report_cache(source)
         if reading.stale and reading.read_at is None:
-            raise APIError(reading.error or "the lease could not be read")
-        view = {"reading": reading.to_json(), "now_ms": int(round(time.time() * 1000))}
-        return self._with_extras(view)
+            raise failure(reading)
+        return self._with_extras(lease_view(reading))
 
     def warm_up(self) -> None:
         """Build the source in the background at start, so the first page load is quick and
@@ -286,7 +245,7 @@ class LeaseService:
             pass
         return True
 
-    def _report_cache(self, source: CachedLeaseSource) -> None:
+    def _report_cache(self, source: CachedSource) -> None:
         # A cache that cannot be used (e.g. a runtime dir other users can write to) costs one
         # upstream call per request: worth one line in the server log, not one per request.
         if source.cache_problem is not None:
@@ -297,7 +256,7 @@ class LeaseService:
             self._logged = line
             self.log.warning(line)
 
-    def _default_factory(self) -> CachedLeaseSource:
+    def _default_factory(self) -> CachedSource:
         from ..watch.sources import build_source
 
         try:

@@ -1,258 +1,194 @@
-"""One upstream ShowLease per poll interval per instance, however many processes ask.
+"""One upstream read per poll interval per lease, however many processes ask, for ANY source.
 
-Every kernel on a notebook instance runs its own watcher, and the Jupyter server answers the
-browser's countdown too; without sharing, each of them would call ShowLease on its own
-schedule. They all share one small JSON file instead, under the Jupyter runtime directory
-(``JUPYTER_LEASE_CACHE_DIR`` overrides it), named from a hash of (endpoint, project id,
-notebook id) and guarded by an advisory file lock (:mod:`jupyter_lease.watch.filelock`).
+Every kernel runs its own watcher, the Jupyter server answers the browser, a terminal runs
+``jupyter lease``: without sharing, each would ask the provider (ModelArts' ShowLease, Slurm's
+``squeue``, the Hub's user model) on its own schedule. They all share one small JSON file
+instead (:mod:`.cachedata`: the last good :class:`~jupyter_lease.core.Reading` with the
+provider's opaque ``extra``, e.g. ModelArts' raw lease for ``--json``, and the last failure),
+under the Jupyter runtime directory (``JUPYTER_LEASE_CACHE_DIR`` overrides it), named from the
+source's ``identity()``, read as carefully as :mod:`.cachefile` can and guarded by an advisory
+file lock (:mod:`.filelock`), both through :class:`.cacheslot.CacheSlot`.
 
-:class:`CachedLeaseSource` wraps a :class:`~..modelarts.client.LeaseClient` and has the same
-surface the watcher, the magic and the server use. ``show()`` returns the cached lease while
-it is younger than the poll interval the schedule would pick for it (minus a little slack,
-so that N processes polling at that interval collapse into one upstream call); otherwise it
-calls ModelArts and rewrites the file. Callers that waited on the lock while another process
-was asking share that attempt's result, failure included (single flight), so a slow or
-failing ModelArts is not asked N times in a row; a failure is never stored as a fresh lease,
-so the next poll after it goes upstream again.
+A reading is fresh while younger than the poll interval the schedule picks for its time left
+(minus a little slack: :func:`.cacheslot.fresh_for_left`); then one caller, under the lock,
+asks the source and rewrites the file, and callers that waited on the lock meanwhile share its
+answer, failure included (single flight). A failure keeps the last good reading in the file with
+its old ``fetched_at``: a process that starts while the source fails still gets the last known
+deadline (stale), and the next poll anywhere asks again.
 
-The file holds the lease JSON, when it was fetched (local and server clock), the measured
-clock offset and the last error line, scrubbed. Never credentials, tokens or headers.
-The cache must never be why a poll fails: an entry that cannot be read, parsed or judged
-(corrupt, out of range, refused by :mod:`jupyter_lease.watch.cachefile` as planted, a FIFO,
-oversized) counts as no entry, and the next good read replaces it; a directory that cannot be
-used (read-only, shared with other users, lock timeout) means working uncached. Each such
-problem is logged once at DEBUG (a kernel's watcher thread must never print) and kept in
-:attr:`CachedLeaseSource.cache_problem` for whoever can report it (the server's log).
+Extending goes through :meth:`CachedSource.extend_if`: the decision is taken under the lock on
+the reading there, so two processes asking for the same end time move it once (Slurm's
+``TimeLimit=+N`` adds up; a RenewLease in flight elsewhere must not be overwritten either).
 
-Independent of jupyter_server; ``jupyter_core`` is imported lazily, only to find the runtime
-directory.
+The cache is never why a read fails: an unusable file or lock means working uncached, logged once
+at DEBUG (a kernel's watcher thread must never print) and kept in :attr:`cache_problem` for
+whoever can report it (the server's log). Provider-neutral: it imports no provider.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Callable, Iterator, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
-from .._errors import APIError, LeaseError, NotRunningError, scrub
+from .._errors import LeaseError
 from ..core.reading import Reading
 from ..core.schedule import PollSchedule
-from ..modelarts.client import stopped_reading
-from ..modelarts.lease import Lease
-from .cachedata import (
-    CACHE_DIR_ENV,
-    FORMAT,
-    CacheEntry,
-    cache_dir,
-    cache_key,
-    cache_path,
-    error_detail,
-    rebuild_error,
-)
+from .cachedata import CACHE_DIR_ENV, FORMAT, CacheEntry, cache_dir, cache_path
 from .cacheslot import CacheSlot, ScheduleLike, fresh_for_left, schedule_now
 
-__all__ = [  # the names from _cachedata are re-exported: this is the cache's public face
+__all__ = [
     "CACHE_DIR_ENV",
     "FORMAT",
     "CacheEntry",
-    "CachedLeaseSource",
+    "CachedSource",
     "cache_dir",
     "cache_path",
-    "max_age",
+    "fresh_for",
 ]
 
-log = logging.getLogger("jupyter_lease.cache")
-
-# Longer than one ShowLease with its retries usually takes (3 tries, 3 s connect + 10 s read
-# timeouts, short backoff): a waiter normally gets the holder's result instead of timing out.
+# Longer than one read with its retries usually takes (ModelArts: 3 tries, 3 s connect + 10 s
+# read timeouts): a waiter normally gets the holder's result instead of timing out.
 LOCK_TIMEOUT = 60.0
+# An extension that already moved the stop this close to the end time asked for is the same one.
+SAME_END_S = 5.0
+
+Decide = Callable[[Reading], Optional[float]]
 
 
-def max_age(lease: Lease, server_now: float, schedule: PollSchedule) -> float:
-    """How long a cached lease counts as fresh (:func:`.cacheslot.fresh_for_left`)."""
-    return fresh_for_left(lease.remaining(server_now), schedule)
+def fresh_for(reading: Reading, now: float, schedule: PollSchedule) -> float:
+    """How long ``reading`` counts as fresh: the schedule's poll interval for its time left
+    ``now`` (this host's clock), minus a little slack."""
+    left = None
+    if reading.kind == "timed" and reading.deadline is not None:
+        seconds = reading.deadline - reading.clock_offset - now
+        left = timedelta(seconds=max(0.0, seconds))
+    return fresh_for_left(left, schedule)
 
 
-# -- the facade --------------------------------------------------------------------------
-
-
-class CachedLeaseSource:
-    """A ``LeaseClient`` whose ``show()`` is shared through the cache file.
+class CachedSource:
+    """``source`` (a LeaseSource) behind the machine-wide cache file of its ``identity()``.
 
     ``schedule`` is a :class:`PollSchedule` or a function returning the current one (the
-    runtime's settings change under ``%config``).
+    runtime's settings change under ``%config``). It is a LeaseSource itself.
     """
 
     def __init__(
         self,
-        client: Any,
+        source: Any,
         *,
         schedule: ScheduleLike = PollSchedule(),
         directory: Optional[str] = None,
         lock_timeout: float = LOCK_TIMEOUT,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._client = client
+        self.source = source
+        self.key = source.identity()
+        self.path = cache_path(self.key, directory)
+        self._slot = CacheSlot(self.path, lock_timeout)
         self._schedule = schedule
         self._clock = clock
-        self._key = cache_key(client.endpoint, client.project_id, client.notebook_id)
-        self.path = cache_path(client.endpoint, client.project_id, client.notebook_id, directory)
-        self._slot = CacheSlot(self.path, lock_timeout)
-        self._offset: Optional[float] = None
-        self._local = threading.local()  # per-thread "fresh()" requests
+        self._local = threading.local()  # per-thread fresh() requests
 
-    # -- the LeaseClient surface ----------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.source!r}, path={self.path!r})"
 
-    @property
-    def client(self) -> Any:
-        return self._client
-
-    @property
-    def location(self) -> Any:
-        return self._client.location
-
-    @property
-    def credentials(self) -> Any:
-        return self._client.credentials
-
-    @property
-    def notebook_id(self) -> str:
-        return str(self._client.notebook_id)
-
-    @property
-    def project_id(self) -> str:
-        return str(self._client.project_id)
-
-    @property
-    def endpoint(self) -> str:
-        return str(self._client.endpoint)
-
-    @property
-    def clock_offset(self) -> Optional[float]:
-        """The newest measurement, whether this process or the one that filled the cache made it
-        (all processes here share one local clock, so either is as good)."""
-        return self._offset if self._offset is not None else self._client.clock_offset
-
-    def server_now(self) -> float:
-        """ModelArts' clock now: this clock plus the offset that came with the lease (the
-        inner client may not have measured one: the cache answered for it)."""
-        return self._clock() + (self.clock_offset or 0.0)
-
-    def show(self) -> Lease:
-        """ShowLease, answered from the cache while it is fresh."""
-        entry = self.show_entry()
-        assert entry.lease is not None
-        return entry.lease
-
-    # -- the LeaseSource face (core.reading) -----------------------------------------------------
-
-    def read(self) -> Reading:
-        """The entry's reading (the very one the server extension serves), read upstream only
-        when the cache is no longer fresh. Its ``read_at`` says how old it is: the watcher polls
-        again when it expires, so every process polls in step and one of them fetches."""
-        try:
-            return self.show_entry().reading(self.notebook_id)
-        except NotRunningError as exc:
-            return self.stopped(exc)
-
-    def stopped(self, exc: NotRunningError) -> Reading:
-        """The stopped reading once ShowNotebook agrees that the instance is not running;
-        else ``exc`` again (one odd answer must not end anything)."""
-        return stopped_reading(self._client, exc)
-
-    def extend(self, seconds: float, force: bool = False) -> Reading:
-        """RenewLease through the cache (:meth:`renew_entry`), as the reading read back."""
-        entry = self.renew_entry(timedelta(seconds=seconds), force=force)
-        return entry.reading(self.notebook_id)
+    # -- the LeaseSource face ---------------------------------------------------------------------
 
     def describe(self) -> str:
-        return self._client.describe()
+        return str(self.source.describe())
 
-    def renew(self, duration: Any, type: str = "TIMING", *, force: bool = False) -> Lease:
-        """RenewLease, always upstream; the lease read back is written for everyone."""
-        entry = self.renew_entry(duration, type, force=force)
-        assert entry.lease is not None
-        return entry.lease
+    def identity(self) -> str:
+        return self.key
 
-    def renew_entry(
-        self, duration: Any, type: str = "TIMING", *, force: bool = False
-    ) -> CacheEntry:
-        """:meth:`renew`, returning the new cache entry (the server reports ``fetched_at``)."""
-        # Under the lock: a ShowLease in flight elsewhere must not overwrite the renewed lease
-        # with the one it read before the renewal.
-        with self._slot.locked() as locked:
-            try:
-                lease = self._client.renew(duration, type, force=force)
-            except APIError:
-                # The PATCH may have gone through before the read-back failed: the cached lease
-                # can no longer be trusted as fresh.
-                if locked:
-                    self._invalidate()
-                raise
-            return self._store_success(lease)
-
-    def renew_if(
-        self, decide: Callable[[CacheEntry], Optional[float]]
-    ) -> Tuple[CacheEntry, Optional[float]]:
-        """Read the lease upstream and renew by ``decide(entry)`` seconds unless it says None,
-        both under the cache lock: of several processes deciding at once, the first renews and
-        the others read the renewed lease and decide against it (keep alive while busy)."""
-        with self._slot.locked() as locked:
-            if not locked:  # without the lock two processes could both renew
-                raise LeaseError(
-                    f"no automatic renewal without the cache lock: {self.cache_problem}"
-                )
-            entry = self._fetch(self.peek(), record_failure=True)
-            duration = decide(entry)
-            if duration is None:
-                return entry, None
-            try:  # force: decide() has seen the lease's kind in this very read
-                lease = self._client.renew(duration, force=True)
-            except APIError:
-                self._invalidate()  # the PATCH may have gone through
-                raise
-            return self._store_success(lease), duration
-
-    def notebook(self) -> Any:
-        """ShowNotebook, not cached (only ``%lease``-style explicit calls use it)."""
-        return self._client.notebook()
+    def status(
+        self,
+        reading: Reading,
+        now: float,
+        *,
+        health: Optional[Dict[str, Any]] = None,
+        why: str = "",
+    ) -> Any:
+        return self.source.status(reading, now, health=health, why=why)
 
     def close(self) -> None:
-        self._client.close()
+        self.source.close()
 
-    def __enter__(self) -> CachedLeaseSource:
+    def __enter__(self) -> CachedSource:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"CachedLeaseSource({self._client!r}, path={self.path!r})"
-
-    # -- cache-aware reading ---------------------------------------------------------------------
-
-    def peek(self) -> CacheEntry:
-        """The file as it is now (no lock, no upstream call); an empty entry if unusable."""
-        return self._slot.load(lambda data: CacheEntry.from_json(data, self._key), CacheEntry())
-
     @property
-    def cache_problem(self) -> Optional[str]:
-        """Why the cache could not be used last time, one line; None once it worked again."""
-        return self._slot.problem
+    def clock_offset(self) -> Optional[float]:
+        """The source's clock minus this host's, as last measured by any process."""
+        return self._load().clock_offset
 
-    def _write(self, entry: CacheEntry) -> None:
-        self._slot.save(entry.to_json(self._key))
+    def read(self) -> Reading:
+        """The cached reading while fresh; else the source's, written for everyone. A failed
+        read is the last known reading (from any process), stale, with the error."""
+        started = self._clock()
+        with self._slot.locked() as locked:
+            entry = self._load()
+            if self._is_fresh(entry):
+                assert entry.reading is not None
+                return entry.reading
+            if locked and self._failed_while_waiting(entry, started):
+                return entry.stale_reading()  # shared: not asked again at once
+            return self._fetch(entry, record=locked)
+
+    def extend(self, seconds: float, force: bool = False) -> Reading:
+        """The source's extend, single flight per end time: asked again (a second tab, a retry,
+        another process) for the end the cached reading already shows, it changes nothing.
+        A caller's mistake raises; a failure upstream is a stale reading."""
+        seen = self._load()
+
+        def wanted(current: Reading) -> Optional[float]:
+            return None if _moved_since(seen, current, seconds) else seconds
+
+        return self.extend_if(wanted, force=force, read=False)[0]
+
+    def extend_if(
+        self, decide: Decide, *, force: bool = False, read: bool = True
+    ) -> Tuple[Reading, Optional[float]]:
+        """Extend by ``decide(reading)`` seconds unless it says None, the decision taken under
+        the cache lock on the reading there (``read``: read upstream first, as keep-alive needs;
+        else the cached one): of several processes deciding at once, the first extends and the
+        others decide against the extended reading. Returns the reading after, and the seconds
+        extended (None: nothing was). A stale read decides nothing."""
+        with self._slot.locked() as locked:
+            if read and not locked:  # without the lock two processes could both extend
+                raise LeaseError(
+                    f"no automatic extension without the cache lock: {self.cache_problem}"
+                )
+            entry = self._load()
+            current = self._fetch(entry, record=True) if read else (entry.shown() or Reading())
+            if read and current.stale:
+                return current, None
+            seconds = decide(current)
+            if seconds is None:
+                return current, None
+            return self._extend_locked(seconds, force, locked), seconds
+
+    def _extend_locked(self, seconds: float, force: bool, locked: bool) -> Reading:
+        # Under the lock: a read in flight elsewhere must not overwrite the extended reading
+        # with the one it made before the change.
+        reading = self.source.extend(seconds, force)  # a caller's mistake raises: no write
+        if not reading.stale:
+            return self._store(reading)
+        if locked:  # the change may have gone through: the cached reading is no truth now
+            self._write(replace(self._load(), fetched_at=None))
+        return reading
 
     @contextlib.contextmanager
     def fresh(self) -> Iterator[None]:
-        """Within this block, ``show()`` *in this thread* answers a lease read upstream after the
-        block began (by this process or another): for explicit requests such as
-        ``%lease status``, where a person expects the truth now, not the last poll's answer.
-        Background polling stays shared."""
+        """Within this block, :meth:`read` *in this thread* answers only a reading made after
+        the block began (by any process): for a person's explicit ``status``. Background
+        polling stays shared."""
         previous = getattr(self._local, "since", None)
         self._local.since = self._clock()
         try:
@@ -260,32 +196,27 @@ class CachedLeaseSource:
         finally:
             self._local.since = previous
 
-    def show_entry(self) -> CacheEntry:
-        """The entry with a fresh lease (from the file or just fetched); raises the fetch error.
+    def cached(self) -> Optional[Reading]:
+        """What the file holds now, as a view shows it (no lock, no upstream read); None before
+        any good read: the server pushes this after another process wrote the file."""
+        return self._load().shown()
 
-        The server uses this to tell ``fetched_at`` and the offset along with the lease.
-        """
-        started = self._clock()
-        with self._slot.locked() as locked:
-            entry = self.peek()  # safe without the lock too: writers replace the file whole
-            if self._is_fresh(entry):
-                if entry.clock_offset is not None:
-                    self._offset = entry.clock_offset
-                return entry
-            if not locked:  # no lock to be had: ask upstream ourselves, record only successes
-                return self._fetch(entry, record_failure=False)
-            if self._failed_while_waiting(entry, started):
-                # Another process's attempt finished while we waited for the lock: share its
-                # failure instead of asking a failing service again straight away.
-                raise rebuild_error(entry.error_detail or {})
-            return self._fetch(entry, record_failure=True)
+    def peek(self) -> CacheEntry:
+        """The file as it is now (no lock, no read); an empty entry if unusable."""
+        return self._load()
 
-    def _failed_while_waiting(self, entry: CacheEntry, started: float) -> bool:
-        # Between our start and now: a failure "from the future" (the clock stepped back since
-        # it was recorded) would otherwise be shared with every reader until the clock caught
-        # up, and nobody would ask upstream again.
-        at = entry.error_at
-        return bool(entry.error_detail) and at is not None and started <= at <= self._clock()
+    @property
+    def cache_problem(self) -> Optional[str]:
+        """Why the cache could not be used last time, one line; None once it worked again."""
+        return self._slot.problem
+
+    # -- inside ---------------------------------------------------------------------------------
+
+    def _load(self) -> CacheEntry:
+        return self._slot.load(lambda data: CacheEntry.from_json(data, self.key), CacheEntry())
+
+    def _write(self, entry: CacheEntry) -> None:
+        self._slot.save(entry.to_json(self.key))
 
     def _is_fresh(self, entry: CacheEntry) -> bool:
         try:
@@ -297,52 +228,50 @@ class CachedLeaseSource:
     def _judge(self, entry: CacheEntry) -> bool:
         now = self._clock()
         age = entry.age(now)
-        if entry.lease is None or age is None or age < 0:  # a negative age: the clock jumped
+        if entry.reading is None or age is None or age < 0:  # a negative age: the clock jumped
             return False
         since = getattr(self._local, "since", None)
         if since is not None:  # inside fresh(): only a read made since then will do
             return entry.fetched_at is not None and entry.fetched_at >= since
-        server_now = now + (entry.clock_offset or 0.0)
-        return age < max_age(entry.lease, server_now, self._current_schedule())
+        return age < fresh_for(entry.reading, now, schedule_now(self._schedule))
 
-    def _current_schedule(self) -> PollSchedule:
-        return schedule_now(self._schedule)
+    def _failed_while_waiting(self, entry: CacheEntry, started: float) -> bool:
+        # Between our start and now: a failure "from the future" (the clock stepped back since
+        # it was recorded) would otherwise be shared with every reader until the clock caught up.
+        at = entry.error_at
+        return entry.error is not None and at is not None and started <= at <= self._clock()
 
-    def _fetch(self, entry: CacheEntry, *, record_failure: bool) -> CacheEntry:
-        try:
-            lease = self._client.show()
-        except LeaseError as exc:
-            if record_failure:
-                self._write(self._with_failure(entry, exc))
-            raise
-        return self._store_success(lease)
+    def _store(self, reading: Reading) -> Reading:
+        """Write a good reading for everyone; return it as every reader gets it from the file
+        (whole ms), so this process shows what the others show."""
+        settled = replace(Reading.from_json(reading.to_json()), extra=reading.extra)
+        self._write(CacheEntry(reading=settled, fetched_at=self._clock()))
+        return settled
 
-    def _store_success(self, lease: Lease) -> CacheEntry:
-        offset = self._client.clock_offset
-        if offset is not None:
-            self._offset = offset
-        fetched_at = self._clock()
-        fresh = CacheEntry(
-            lease=lease,
-            fetched_at=fetched_at,
-            server_time=fetched_at + (self.clock_offset or 0.0),  # ModelArts' clock then
-            clock_offset=self.clock_offset,
-        )
-        self._write(fresh)
-        return fresh
+    def _fetch(self, entry: CacheEntry, *, record: bool) -> Reading:
+        reading = self.source.read()
+        if not reading.stale:
+            return self._store(reading)
+        if record:
+            failed = replace(
+                entry,
+                error=reading.error,
+                error_at=self._clock(),
+                failure=reading,
+                failures=entry.failures + 1,
+            )
+            self._write(failed)
+        # Another process's last good reading beats this process's own (it may have none).
+        return entry.stale_reading(reading) if entry.reading else reading
 
-    def _with_failure(self, entry: CacheEntry, exc: LeaseError) -> CacheEntry:
-        # The last good lease stays (for a "stale" display) with its old fetched_at, so it is
-        # no fresher than before: the next poll anywhere goes upstream again.
-        return replace(
-            entry,
-            error=scrub(str(exc)),
-            error_at=self._clock(),
-            error_detail=error_detail(exc),
-            failures=entry.failures + 1,
-        )
 
-    def _invalidate(self) -> None:
-        entry = self.peek()
-        if entry.fetched_at is not None:
-            self._write(replace(entry, fetched_at=None))
+def _moved_since(seen: CacheEntry, current: Reading, seconds: float) -> bool:
+    """Whether the stop already moved, since ``seen``, as far as ``seconds`` past the one seen:
+    the same extension, asked again (another tab, a retry), made by someone else."""
+    before = seen.reading
+    if before is None or before.deadline is None or current.deadline is None:
+        return False
+    if current.kind != "timed" or current.stale:
+        return False
+    moved = current.deadline - before.deadline
+    return moved > SAME_END_S and moved >= seconds - SAME_END_S

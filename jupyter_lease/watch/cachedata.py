@@ -1,36 +1,32 @@
-"""Where the shared lease cache lives and what it holds: the file's name, its JSON (a
-:class:`CacheEntry`) and a failure recorded in it. Pure apart from reading the environment;
-how the file is read and written safely is :mod:`jupyter_lease.watch.cachefile`, how it is used
-is :mod:`jupyter_lease.watch.cache`.
+"""Where the shared lease cache lives and what it holds: the file's name and its JSON (a
+:class:`CacheEntry`: the last good :class:`~jupyter_lease.core.Reading` with its provider's
+opaque ``extra``, and the last failure). Pure apart from reading the environment; how the file is
+read and written safely is :mod:`jupyter_lease.watch.cachefile`, how it is used
+:mod:`jupyter_lease.watch.cache`. Provider-neutral: any source's reading, keyed by its
+``identity()``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Dict, Mapping, Optional
 
-from .. import _errors
-from .._errors import APIError, LeaseError, ThrottledError, scrub
-from ..core import Reading
-from ..modelarts.lease import Lease, lease_reading
+from ..core.reading import Reading, one_line
 
 __all__ = [
     "CACHE_DIR_ENV",
     "FORMAT",
     "CacheEntry",
     "cache_dir",
-    "cache_key",
     "cache_path",
-    "error_detail",
-    "rebuild_error",
 ]
 
 CACHE_DIR_ENV = "JUPYTER_LEASE_CACHE_DIR"
-FORMAT = "jupyter_lease.cache/1"
-# Times in the file are epoch seconds (or an offset between two clocks): anything beyond year
-# 2200 either way is not something this package wrote, and would overflow datetime arithmetic.
+FORMAT = "jupyter_lease.cache/2"
+# Times in the file are epoch seconds: anything beyond year 2200 either way is not something
+# this package wrote, and would overflow datetime arithmetic.
 _MAX_SECONDS = 7_258_118_400.0
 
 
@@ -54,18 +50,11 @@ def cache_dir(environ: Optional[Mapping[str, str]] = None) -> str:
         return os.path.join(os.path.expanduser("~"), ".local", "share", "jupyter", "runtime")
 
 
-def cache_key(endpoint: str, project_id: str, notebook_id: str) -> str:
-    """A stable hash of what identifies one lease upstream."""
-    raw = "\n".join((endpoint.rstrip("/").lower(), project_id, notebook_id.lower()))
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def cache_path(
-    endpoint: str, project_id: str, notebook_id: str, directory: Optional[str] = None
-) -> str:
-    """The cache file for one lease: ``<dir>/jupyter_lease-<hash16>.json``."""
-    key = cache_key(endpoint, project_id, notebook_id)
-    return os.path.join(directory or cache_dir(), f"jupyter_lease-{key[:16]}.json")
+def cache_path(key: str, directory: Optional[str] = None) -> str:
+    """The cache file of the lease ``key`` names (a source's ``identity()``):
+    ``<dir>/jupyter_lease-<hash16>.json``."""
+    digest = hashlib.sha256(f"lease\n{key}".encode()).hexdigest()
+    return os.path.join(directory or cache_dir(), f"jupyter_lease-{digest[:16]}.json")
 
 
 # -- what --------------------------------------------------------------------------------
@@ -73,68 +62,83 @@ def cache_path(
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """The file's content. Local times are this machine's epoch seconds (``time.time()``)."""
+    """The file's content. Times are this machine's epoch seconds (``time.time()``)."""
 
-    lease: Optional[Lease] = None
-    fetched_at: Optional[float] = None  # local clock when ``lease`` was read upstream
-    server_time: Optional[float] = None  # the server's clock at that moment
-    clock_offset: Optional[float] = None  # server clock − local clock, as measured
+    reading: Optional[Reading] = None  # the last good reading (never a stale one), with extra
+    fetched_at: Optional[float] = None  # when it was read from the source
     error: Optional[str] = None  # the last failure's line (scrubbed); None after a success
-    error_at: Optional[float] = None  # local clock when that failure happened
-    error_detail: Optional[Dict[str, Any]] = None  # enough to raise the same error again
-    failures: int = 0  # consecutive failed fetches, across all processes
+    error_at: Optional[float] = None  # when that failure happened
+    failure: Optional[Reading] = None  # that failed read (its error and detail), for sharing
+    failures: int = 0  # consecutive failed reads, across all processes
 
     def age(self, now: float) -> Optional[float]:
         return None if self.fetched_at is None else now - self.fetched_at
 
-    def reading(self, notebook_id: str) -> Reading:
-        """The lease as every view gets it (stale, with the error, after a failed refresh):
-        the server extension serves this, and a kernel whose poll the cache answered shows it."""
-        assert self.lease is not None
-        return lease_reading(
-            self.lease,
-            read_at=self.server_time,
-            clock_offset=self.clock_offset,
-            notebook_id=notebook_id,
-            error=self.error,
-        )
+    @property
+    def clock_offset(self) -> Optional[float]:
+        return None if self.reading is None else self.reading.clock_offset
+
+    def shown(self) -> Optional[Reading]:
+        """What a view shows from the file alone: the last good reading, stale with the last
+        error when the last attempt failed; None before any good read."""
+        if self.reading is None:
+            return None
+        return self.stale_reading() if self.error else self.reading
+
+    def stale_reading(self, failed: Optional[Reading] = None) -> Reading:
+        """The last known reading (or none), stale with ``failed``'s (else the recorded) error."""
+        failed = failed or self.failure or Reading(error=self.error)
+        if failed.error is None:
+            failed = replace(failed, error="the lease could not be read")
+        return (self.reading or Reading()).stale_as(failed)
 
     def to_json(self, key: str) -> Dict[str, Any]:
+        failure = self.failure
         return {
             "format": FORMAT,
             "key": key,
-            "lease": None if self.lease is None else self.lease.to_json(),
+            "reading": None if self.reading is None else self.reading.to_json(),
+            "extra": None if self.reading is None else _plain(self.reading.extra),
             "fetched_at": self.fetched_at,
-            "server_time": self.server_time,
-            "clock_offset": self.clock_offset,
             "error": self.error,
             "error_at": self.error_at,
-            "error_detail": self.error_detail,
+            "failure": None if failure is None else (failure.extra or {}).get("failure"),
             "failures": self.failures,
             "pid": os.getpid(),
         }
 
     @classmethod
     def from_json(cls, data: Any, key: str) -> CacheEntry:
-        """Parse the file's JSON; ``ValueError`` for anything not written by this format."""
+        """Parse the file's JSON; ``ValueError`` (or BadResponseError) for anything else."""
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
             raise ValueError("not a cache file for this lease")
-        lease = data.get("lease")
-        detail = data.get("error_detail")
-        error = data.get("error")
         failures = data.get("failures", 0)
         if not isinstance(failures, int) or isinstance(failures, bool):
             raise ValueError("failures is not an integer")
+        raw = data.get("reading")
+        reading = (
+            None if raw is None else replace(Reading.from_json(raw), extra=_dict(data, "extra"))
+        )
+        error = one_line(data.get("error")) if isinstance(data.get("error"), str) else None
+        detail = {"failure": data["failure"]} if _dict(data, "failure") else None
         return cls(
-            lease=None if lease is None else Lease.from_json(lease),
+            reading=reading,
             fetched_at=_number(data, "fetched_at"),
-            server_time=_number(data, "server_time"),
-            clock_offset=_number(data, "clock_offset"),
-            error=error if isinstance(error, str) else None,
+            error=error,
             error_at=_number(data, "error_at"),
-            error_detail=detail if isinstance(detail, dict) else None,
+            failure=None if error is None else Reading(stale=True, error=error, extra=detail),
+            # ``detail``: {"failure": …}, as Reading.with_error keeps it
             failures=max(0, failures),
         )
+
+
+def _plain(extra: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
+    return None if not extra else dict(extra)
+
+
+def _dict(data: Mapping[str, Any], name: str) -> Optional[Dict[str, Any]]:
+    value = data.get(name)
+    return value if isinstance(value, dict) and value else None
 
 
 def _number(data: Mapping[str, Any], name: str) -> Optional[float]:
@@ -146,30 +150,3 @@ def _number(data: Mapping[str, Any], name: str) -> Optional[float]:
     if not -_MAX_SECONDS <= value <= _MAX_SECONDS:  # False for NaN and ±inf too
         raise ValueError(f"{name} is out of range")
     return float(value)
-
-
-# -- errors in the file ------------------------------------------------------------------------
-
-
-def error_detail(exc: LeaseError) -> Dict[str, Any]:
-    detail: Dict[str, Any] = {"type": type(exc).__name__, "message": scrub(exc.message)}
-    if isinstance(exc, APIError):
-        detail.update(status=exc.status, code=exc.code, request_id=exc.request_id)
-    if isinstance(exc, ThrottledError):
-        detail["retry_after"] = exc.retry_after
-    return detail
-
-
-def rebuild_error(detail: Mapping[str, Any]) -> LeaseError:
-    """The same exception class and fields as the failure another process recorded."""
-    message = str(detail.get("message") or "the lease could not be read")
-    cls = getattr(_errors, str(detail.get("type")), None)
-    if not (isinstance(cls, type) and issubclass(cls, LeaseError)):
-        cls = APIError
-    fields = {k: detail.get(k) for k in ("status", "code", "request_id")}
-    if issubclass(cls, ThrottledError):
-        fields["retry_after"] = detail.get("retry_after")
-    try:
-        return cls(message, **fields) if issubclass(cls, APIError) else cls(message)
-    except (TypeError, ValueError):  # an exotic constructor: the line still says what failed
-        return APIError(message, **{k: v for k, v in fields.items() if k != "retry_after"})

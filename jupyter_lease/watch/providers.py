@@ -1,49 +1,86 @@
-"""Which provider owns "this machine's lease": ModelArts, JupyterHub or Slurm, and why.
+"""Which provider owns "this machine's lease", and why; and the one table that names them.
 
 The setting comes from the first of: an argument (``--provider``, ``c.JupyterLease.provider``),
-``$JUPYTER_LEASE_PROVIDER``, else ``auto``. ``auto`` picks, in this order:
+``$JUPYTER_LEASE_PROVIDER``, else ``auto``. ``auto`` asks the providers in :data:`AUTO`'s order
+(each ``detect`` looks at the environment only, no network):
 
 1. ModelArts, when its discovery finds a notebook (its variables are specific to it);
 2. JupyterHub, inside a single-user server (``JUPYTERHUB_API_URL``, ``JUPYTERHUB_API_TOKEN``
    and ``JUPYTERHUB_USER`` set). Before Slurm: a batchspawner server runs inside a Slurm job
-   too, and there the hub's idle culler (minutes) usually stops it long before the walltime,
-   which such sites pass as ``JOB_START_TIME``/``JOB_RUN_TIME`` (read by this provider as
-   well); ``--provider slurm`` reads the walltime from the scheduler instead;
+   too, and there the hub's idle culler (minutes) usually stops it long before the walltime;
+   setting the provider to Slurm reads the walltime from the scheduler instead;
 3. Slurm, inside a job (``SLURM_JOB_ID``);
 4. JupyterHub's timer mode, when only jupyterlab-server-timer's ``JOB_START_TIME`` and
    ``JOB_RUN_TIME`` are set (e.g. an Open OnDemand app);
-5. else ModelArts, whose one-line "not found" error then says what to set.
+5. else :data:`DEFAULT`'s ``fallback``, whose one-line "not found" error then says what to set.
+
+The package ``watch/`` imports no provider: :data:`MODULES` names each provider's module, which
+is imported only when that provider is asked (:func:`provider_module`). Each such module has
+``detect(env, location)`` (a :class:`Choice` or None), ``build(choice, location, environ)`` (its
+uncached :class:`~jupyter_lease.core.LeaseSource`) and ``cached(source, schedule=, directory=)``
+(that source behind the shared cache). Adding a provider is one entry in each table below.
 
 :func:`choose` never raises but for a bad provider name: ``doctor`` shows the choice and its
 reason whatever happened.
-
-Adding a provider is one entry here and one branch in :func:`.sources.build_source`.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Mapping, Optional, Tuple
 
 from .._errors import ConfigurationError, LeaseError
 
-__all__ = ["PROVIDERS", "PROVIDER_ENV", "Choice", "choose", "provider_setting"]
+__all__ = [
+    "AUTO",
+    "MODULES",
+    "NOT_FIRST",
+    "PROVIDERS",
+    "PROVIDER_ENV",
+    "Choice",
+    "choose",
+    "provider_module",
+    "provider_setting",
+]
 
-PROVIDERS: Tuple[str, ...] = ("modelarts", "jupyterhub", "slurm", "auto")
+# The one place watch/ names provider packages: resolved lazily, by provider_module().
+MODULES = {
+    "modelarts": "jupyter_lease.modelarts.provider",
+    "jupyterhub": "jupyter_lease.jupyterhub.provider",
+    "slurm": "jupyter_lease.slurm.provider",
+}
+# auto's order: (provider, the function of its module that may claim the machine).
+AUTO: Tuple[Tuple[str, str], ...] = (
+    ("modelarts", "detect"),
+    ("jupyterhub", "detect"),
+    ("slurm", "detect"),
+    ("jupyterhub", "detect_timer"),
+)
+DEFAULT = "modelarts"  # its ``fallback(env, location)`` when none claims the machine
+NOT_FIRST = "auto: no ModelArts notebook found"  # why any provider after the first was chosen
+
+PROVIDERS: Tuple[str, ...] = (*MODULES, "auto")
 PROVIDER_ENV = "JUPYTER_LEASE_PROVIDER"
 
 
 @dataclass(frozen=True)
 class Choice:
-    """``provider`` (modelarts | jupyterhub | slurm), ``why`` in words, and what choosing found
-    on the way: ModelArts' discovered location, or the error that rules ModelArts out (raised
-    when built)."""
+    """``provider`` (a key of :data:`MODULES`), ``why`` in words, and what choosing found on
+    the way: the provider's discovered location, or the error that rules it out (raised when
+    built)."""
 
     provider: str
     why: str
     location: Any = None
     error: Optional[LeaseError] = None
+
+
+def provider_module(name: str) -> ModuleType:
+    """The module of provider ``name`` (imported now, once)."""
+    return importlib.import_module(MODULES[name])
 
 
 def provider_setting(
@@ -60,8 +97,9 @@ def provider_setting(
     name = value.strip().lower()
     if name not in PROVIDERS:
         shown = " ".join(value.split())[:40]
+        names = ", ".join(PROVIDERS[:-1])
         raise ConfigurationError(
-            f"unknown provider {shown!r} (from {origin}): use modelarts, jupyterhub, slurm or auto"
+            f"unknown provider {shown!r} (from {origin}): use {names} or {PROVIDERS[-1]}"
         )
     return name, origin
 
@@ -76,31 +114,9 @@ def choose(
     name, origin = provider_setting(provider, env)
     if name != "auto":
         return Choice(name, f"set by {origin}")
-    return _auto(location, env)
-
-
-def _auto(location: Optional[Mapping[str, Optional[str]]], env: Mapping[str, str]) -> Choice:
-    from ..modelarts.discovery import discover
-
     explicit = {key: value for key, value in (location or {}).items() if value}
-    try:
-        found = discover(environ=env, **explicit).require()
-    except ConfigurationError as exc:
-        return _not_modelarts(env, exc)
-    return Choice("modelarts", "auto: ModelArts discovery found the notebook", location=found)
-
-
-def _not_modelarts(env: Mapping[str, str], exc: ConfigurationError) -> Choice:
-    from ..jupyterhub.config import TIMER_RUN, TIMER_START, hub_present
-    from ..slurm.discover import job_id_from
-
-    none = "auto: no ModelArts notebook found"
-    if hub_present(env):
-        return Choice("jupyterhub", f"{none}, and JUPYTERHUB_API_URL is set (a hub's server)")
-    job = job_id_from(env)
-    if job is not None:
-        return Choice("slurm", f"{none}, and {job[1]}={job[0]} (a Slurm job)")
-    if env.get(TIMER_START, "").strip() and env.get(TIMER_RUN, "").strip():
-        return Choice("jupyterhub", f"{none}, and {TIMER_START} and {TIMER_RUN} are set")
-    why = f"{none}, not in a JupyterHub server, and SLURM_JOB_ID is not set"
-    return Choice("modelarts", why, error=exc)
+    for name, detector in AUTO:
+        found = getattr(provider_module(name), detector)(env, explicit)
+        if found is not None:
+            return found
+    return provider_module(DEFAULT).fallback(env, explicit)

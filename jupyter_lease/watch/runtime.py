@@ -23,7 +23,7 @@ class Settings:
     """What configuration (traitlets, API arguments) decides about the watcher."""
 
     location: Dict[str, Optional[str]] = field(default_factory=dict)  # explicit discovery args
-    provider: Optional[str] = None  # modelarts | slurm | auto; None: the environment decides
+    provider: Optional[str] = None  # a name in providers.PROVIDERS; None: the environment decides
     warn_at: Tuple[timedelta, ...] = DEFAULT_THRESHOLDS
     schedule: PollSchedule = PollSchedule()
 

@@ -26,6 +26,7 @@ from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
 
 from .._errors import LeaseError, scrub
 from ..core import LeaseSource, Presentation, Reading
+from ..core.reading import failure
 from ..core.schedule import PollSchedule
 from .snapshot import DEFAULT_THRESHOLDS, Listener, Snapshot, WatchEvent, age
 
@@ -84,6 +85,7 @@ class Watcher:
         self._stage: Optional[str] = None
         self.last_exception: Optional[BaseException] = None  # for API callers who must raise it
         self._logged_unexpected: Set[str] = set()  # kinds of unexpected poll failure logged
+        self._warn_at: Tuple[timedelta, ...] = ()
         self.warn_at = tuple(warn_at)
 
     # -- configuration ------------------------------------------------------------------------
@@ -96,12 +98,12 @@ class Watcher:
     def warn_at(self, thresholds: Sequence[timedelta]) -> None:
         new = tuple(sorted(set(thresholds), reverse=True))
         with self._lock:
-            changed = new != getattr(self, "_warn_at", None)
+            changed = new != self._warn_at
             self._warn_at = new
             self._thresholds = [t for t in self._thresholds if t.callback is not None]
             self._thresholds += [_Threshold(before) for before in self._warn_at]
         self._wake.set()
-        if changed and hasattr(self, "_snapshot"):  # views show the thresholds: tell them
+        if changed:  # views show the thresholds: tell them
             self._emit(WatchEvent("update", self._snapshot))
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
@@ -242,8 +244,8 @@ class Watcher:
         before = self._snapshot
         try:
             reading = self.source.read()
-            if reading.stale:  # a source that keeps its own last known reading
-                raise LeaseError(reading.error or "the lease could not be read")
+            if reading.stale:  # the source's last known reading: this poll failed
+                raise failure(reading)
             after = self._succeeded(before, reading)
             # What every view computes from the reading (time left, the stop as a date), done
             # once here: a value nothing can compute with fails this poll, not every view.
@@ -308,8 +310,10 @@ class Watcher:
         log.info("lease poll failed%s, shown as stale: %s", where, _unexpected_line(exc))
 
     def _failed(self, before: Snapshot, exc: BaseException) -> Snapshot:
-        message = scrub(str(exc)) if isinstance(exc, LeaseError) else _unexpected_line(exc)
-        reading = before.reading.with_error(message)
+        # A LeaseError is kept whole (core.failure raises it again for %lease status).
+        reading = before.reading.with_error(
+            exc if isinstance(exc, LeaseError) else _unexpected_line(exc)
+        )
         return replace(
             before, reading=reading, polls=before.polls + 1, failures=before.failures + 1
         )

@@ -12,7 +12,7 @@ import pytest
 
 from jupyter_lease.core.schedule import PollSchedule
 from jupyter_lease.slurm import SlurmCommands, SlurmSource
-from jupyter_lease.watch.shared import SharedSource
+from jupyter_lease.watch.cache import CachedSource
 from tests.support.slurm import StandIns
 from tests.support.slurm_cluster import SlurmCluster
 
@@ -24,11 +24,11 @@ NEVER_FRESH = PollSchedule(far=0.0, near=0.0, final=0.0)
 READ_IN_ANOTHER_PROCESS = """
 import json, sys
 from jupyter_lease.slurm import SlurmCommands, SlurmSource
-from jupyter_lease.watch.shared import SharedSource
+from jupyter_lease.watch.cache import CachedSource
 from jupyter_lease.core.schedule import PollSchedule
 env = json.loads(sys.argv[1])
 source = SlurmSource(sys.argv[2], commands=SlurmCommands(env))
-shared = SharedSource(source, key=source.source_id, directory=sys.argv[3],
+shared = CachedSource(source, key=source.source_id, directory=sys.argv[3],
                       schedule=PollSchedule(far=60.0, near=60.0, final=60.0))
 print(json.dumps(shared.read().to_json()))
 """
@@ -41,11 +41,11 @@ def job(cluster: SlurmCluster) -> int:
     return job_id
 
 
-def _shared(cluster, job, stand_ins: StandIns, directory, **options) -> SharedSource:
+def _shared(cluster, job, stand_ins: StandIns, directory, **options) -> CachedSource:
     env = dict(cluster.env, PATH=str(stand_ins.path))
     source = SlurmSource(str(job), commands=SlurmCommands(env))
     options.setdefault("schedule", MINUTE)
-    return SharedSource(source, key=source.source_id, directory=str(directory), **options)
+    return CachedSource(source, key=source.source_id, directory=str(directory), **options)
 
 
 def test_two_sources_and_a_process_make_one_squeue_call(cluster, job, stand_ins, tmp_path):

@@ -28,7 +28,8 @@ from jupyter_lease.modelarts.client import LeaseClient
 from jupyter_lease.modelarts.credentials import resolve_credentials
 from jupyter_lease.modelarts.discovery import discover
 from jupyter_lease.simulator.app import Simulator
-from jupyter_lease.watch.cache import CACHE_DIR_ENV, CachedLeaseSource
+from jupyter_lease.modelarts.cached import CachedLeaseSource
+from jupyter_lease.watch.cache import CACHE_DIR_ENV
 from jupyter_lease.watch.watcher import Watcher, WatchEvent
 
 FAKE_HOST = "modelarts.sim-fault.invalid"  # resolved by the stand-in resolver below, never by DNS
