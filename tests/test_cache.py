@@ -15,11 +15,11 @@ import pytest
 
 from jupyter_lease._errors import AuthenticationError, RequestTimeout, ServerError
 from jupyter_lease.core import present
+from jupyter_lease.core.reading import Reading
 from jupyter_lease.core.retry import RetryPolicy
 from jupyter_lease.core.schedule import PollSchedule
-from jupyter_lease.core.reading import Reading
-from jupyter_lease.modelarts.lease import Lease
 from jupyter_lease.modelarts.cached import CachedLeaseSource
+from jupyter_lease.modelarts.lease import Lease
 from jupyter_lease.simulator.app import Simulator
 from jupyter_lease.watch.cache import (
     CACHE_DIR_ENV,
@@ -246,7 +246,8 @@ def test_a_failed_fetch_is_recorded_but_never_cached_as_fresh(simulator, tmp_pat
     data = read_file(a)
     assert "ModelArts.6102" in data["error"] and "\n" not in data["error"]
     assert data["failures"] == 1
-    assert Lease.from_json(data["extra"]["lease"]) == good  # the last known lease stays, not fresher
+    last = Lease.from_json(data["extra"]["lease"])
+    assert last == good  # the last known lease stays, not fresher
     calls = show_calls(simulator)
     assert b.show() == good  # b asks upstream itself ...
     assert show_calls(simulator) == calls + 1

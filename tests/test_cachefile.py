@@ -21,9 +21,9 @@ import pytest
 
 from jupyter_lease._errors import LeaseFormatError, PermissionDeniedError
 from jupyter_lease.core.schedule import PollSchedule
+from jupyter_lease.modelarts.cached import CachedLeaseSource
 from jupyter_lease.modelarts.lease import Lease
 from jupyter_lease.simulator.app import Simulator
-from jupyter_lease.modelarts.cached import CachedLeaseSource
 from jupyter_lease.watch.cache import CACHE_DIR_ENV
 from jupyter_lease.watch.runtime import Runtime
 from tests.support.factories import make_source, read_file, show_calls
@@ -244,7 +244,8 @@ def test_an_entry_of_exactly_the_cap_is_believed(simulator, cache):
     write_json(source.path, data, size=CAP_BYTES)
     os.chmod(source.path, 0o600)
     assert os.path.getsize(source.path) == CAP_BYTES
-    assert show_within(source).duration == data["extra"]["lease"]["duration"]  # the file's lease ...
+    planted = data["extra"]["lease"]["duration"]
+    assert show_within(source).duration == planted  # the file's lease ...
     assert show_calls(simulator) == 0  # ... and no upstream read
 
 

@@ -27,8 +27,8 @@ from jupyter_lease.jupyterhub.model import (
 )
 from jupyter_lease.jupyterhub.source import HubSource
 from jupyter_lease.server.extension import LeaseService
-from jupyter_lease.watch.providers import choose
 from jupyter_lease.watch.cache import CachedSource
+from jupyter_lease.watch.providers import choose
 from jupyter_lease.watch.sources import build_source
 
 FIXTURES = Path(__file__).parent / "data" / "jupyterhub"

@@ -11,8 +11,8 @@ import pytest
 from jupyter_lease._errors import ConfigurationError
 from jupyter_lease.cli.main import main
 from jupyter_lease.modelarts.cached import CachedLeaseSource
-from jupyter_lease.watch.providers import choose
 from jupyter_lease.watch.cache import CachedSource
+from jupyter_lease.watch.providers import choose
 from jupyter_lease.watch.sources import build_source
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Optional
 
+from jupyter_lease.modelarts.cached import CachedLeaseSource
 from jupyter_lease.modelarts.client import LeaseClient
 from jupyter_lease.modelarts.credentials import resolve_credentials
 from jupyter_lease.modelarts.discovery import discover
 from jupyter_lease.simulator.app import Simulator
-from jupyter_lease.modelarts.cached import CachedLeaseSource
 
 
 class Sleeps(list):

@@ -24,11 +24,11 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from jupyter_lease.core.retry import RetryPolicy
 from jupyter_lease.core.schedule import PollSchedule
+from jupyter_lease.modelarts.cached import CachedLeaseSource
 from jupyter_lease.modelarts.client import LeaseClient
 from jupyter_lease.modelarts.credentials import resolve_credentials
 from jupyter_lease.modelarts.discovery import discover
 from jupyter_lease.simulator.app import Simulator
-from jupyter_lease.modelarts.cached import CachedLeaseSource
 from jupyter_lease.watch.cache import CACHE_DIR_ENV
 from jupyter_lease.watch.watcher import Watcher, WatchEvent
 
