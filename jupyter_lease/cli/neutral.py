@@ -31,8 +31,8 @@ def _explicit(args: argparse.Namespace) -> Dict[str, Optional[str]]:
 
 
 def _status(client: Any, reading: Reading, args: argparse.Namespace) -> Any:
-    if reading.stale:  # no answer now is a failure, whatever was known
-        raise failure(reading)
+    if reading.stale or (reading.kind == "stopped" and reading.error):
+        raise failure(reading)  # no answer now (or "not running") is a failure: exit 1
     from ..watch.providers import choose
 
     choice = choose(getattr(args, "provider", None), _explicit(args))

@@ -58,8 +58,8 @@ def _do_status(magics: Any, args: Any) -> None:
     with source.fresh():  # asked explicitly: read upstream now, not the shared cache
         reading = watcher.poll().reading if watcher is not None else source.read()
     _sync_widgets(magics)  # the reading just read, as read
-    if reading.stale and reading.read_at is None:  # nothing known at all
-        raise failure(reading)
+    if (reading.stale and reading.read_at is None) or (reading.kind == "stopped" and reading.error):
+        raise failure(reading)  # nothing known at all, or "not running": its one line
     if reading.stale:
         say(f"the lease could not be refreshed ({reading.error}); last known:")
     health = watcher.health() if watcher is not None else {"running": False}

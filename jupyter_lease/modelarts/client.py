@@ -23,6 +23,7 @@ from .._errors import (
     ExtendRefusedError,
     LeaseError,
     NotRunningError,
+    error_detail,
 )
 from ..core.clock import OffsetEstimate, observe_date
 from ..core.duration import MAX_RENEWAL, MIN_RENEWAL, DurationLike, format_remaining, renewal
@@ -337,6 +338,7 @@ def stopped_reading(client: Any, exc: NotRunningError) -> Reading:
         read_at=client.server_now(),
         clock_offset=client.clock_offset or 0.0,
         error=str(exc),
+        extra={"failure": error_detail(exc)},  # core.failure: the NotRunningError itself
         source=f"ModelArts notebook {client.notebook_id[:8]}",
         source_id=client.notebook_id,
     )

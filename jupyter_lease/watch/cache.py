@@ -261,8 +261,9 @@ class CachedSource:
                 failures=entry.failures + 1,
             )
             self._write(failed)
-        # Another process's last good reading beats this process's own (it may have none).
-        return entry.stale_reading(reading) if entry.reading else reading
+        # The file is the truth while it can be used: its last good reading (another process's,
+        # maybe), or none; this process's own memory only when working uncached.
+        return entry.stale_reading(reading) if entry.reading or record else reading
 
 
 def _moved_since(seen: CacheEntry, current: Reading, seconds: float) -> bool:
