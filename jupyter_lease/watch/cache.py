@@ -141,14 +141,20 @@ class CachedSource:
                 return entry.stale_reading()  # shared: not asked again at once
             return self._fetch(entry, record=locked)
 
-    def extend(self, seconds: float, force: bool = False) -> Reading:
-        """The source's extend, single flight per end time: asked again (a second tab, a retry,
-        another process) for the end the cached reading already shows, it changes nothing.
+    def extend(
+        self, seconds: float, force: bool = False, *, basis: Optional[float] = None
+    ) -> Reading:
+        """The source's extend, single flight per requested end time (``basis`` + ``seconds``;
+        ``basis``: the deadline the asker saw, on the source's clock, by default the cached
+        one now): asked again for an end the reading under the lock already reaches (a second
+        tab, a retry after a timeout, another process at the same moment), it changes nothing.
         A caller's mistake raises; a failure upstream is a stale reading."""
-        seen = self._load()
+        if basis is None:
+            seen = self._load().reading
+            basis = None if seen is None else seen.deadline
 
         def wanted(current: Reading) -> Optional[float]:
-            return None if _moved_since(seen, current, seconds) else seconds
+            return None if _reached(basis, current, seconds) else seconds
 
         return self.extend_if(wanted, force=force, read=False)[0]
 
@@ -266,13 +272,10 @@ class CachedSource:
         return entry.stale_reading(reading) if entry.reading or record else reading
 
 
-def _moved_since(seen: CacheEntry, current: Reading, seconds: float) -> bool:
-    """Whether the stop already moved, since ``seen``, as far as ``seconds`` past the one seen:
-    the same extension, asked again (another tab, a retry), made by someone else."""
-    before = seen.reading
-    if before is None or before.deadline is None or current.deadline is None:
+def _reached(basis: Optional[float], current: Reading, seconds: float) -> bool:
+    """Whether the stop already moved past ``basis`` by about ``seconds``: the extension asked
+    for is there (someone made it since the asker looked)."""
+    if basis is None or current.deadline is None or current.kind != "timed" or current.stale:
         return False
-    if current.kind != "timed" or current.stale:
-        return False
-    moved = current.deadline - before.deadline
+    moved = current.deadline - basis
     return moved > SAME_END_S and moved >= seconds - SAME_END_S

@@ -28,7 +28,7 @@ from jupyter_lease.watch.cache import CachedSource
 from jupyter_lease.core.schedule import PollSchedule
 env = json.loads(sys.argv[1])
 source = SlurmSource(sys.argv[2], commands=SlurmCommands(env))
-shared = CachedSource(source, key=source.source_id, directory=sys.argv[3],
+shared = CachedSource(source, directory=sys.argv[3],
                       schedule=PollSchedule(far=60.0, near=60.0, final=60.0))
 print(json.dumps(shared.read().to_json()))
 """
@@ -45,7 +45,7 @@ def _shared(cluster, job, stand_ins: StandIns, directory, **options) -> CachedSo
     env = dict(cluster.env, PATH=str(stand_ins.path))
     source = SlurmSource(str(job), commands=SlurmCommands(env))
     options.setdefault("schedule", MINUTE)
-    return CachedSource(source, key=source.source_id, directory=str(directory), **options)
+    return CachedSource(source, directory=str(directory), **options)
 
 
 def test_two_sources_and_a_process_make_one_squeue_call(cluster, job, stand_ins, tmp_path):
@@ -107,3 +107,19 @@ def test_a_failing_squeue_is_shared_stale_then_recovers(cluster, job, stand_ins,
         stand_ins.set(name, "real")
     back = late.read()
     assert (back.stale, back.error, back.deadline) == (False, None, good.deadline)
+
+
+def test_the_same_extension_asked_twice_moves_the_end_once(cluster, stand_ins, tmp_path):
+    """``TimeLimit=+N`` adds up: a second tab (another process, the same file) or a retry asking
+    for the end already reached changes nothing; a new request from the new end extends."""
+    job = cluster.sbatch("sleep 600", time_min=9)
+    cluster.wait_state(job, ["RUNNING"])
+    tab, other = (_shared(cluster, job, stand_ins, tmp_path / "c") for _ in range(2))
+    seen = tab.read().deadline
+    first = tab.extend(600, basis=seen)
+    assert first.deadline == seen + 600 == cluster.end_time(job)
+    again = other.extend(600, basis=seen)  # the other tab's click, for the end it saw
+    assert again.deadline == seen + 600 == cluster.end_time(job)  # moved once
+    assert tab.extend(600, basis=seen).deadline == seen + 600  # a retry: the same
+    later = other.extend(600)  # asked from the end the cache shows now: a new request
+    assert later.deadline == seen + 1200 == cluster.end_time(job)

@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from jupyter_lease.modelarts.credentials import resolve_credentials
 from jupyter_lease.modelarts.discovery import discover
-from jupyter_lease.watch.cache import CacheEntry, cache_key
+from jupyter_lease.watch.cache import CacheEntry
 
 from .fault_bench import FAKE_HOST, RETRY, TIMEOUT, Bench
 
@@ -174,9 +174,16 @@ def _plant(lease: Callable[[int], Dict[str, Any]], *, pad: int = 0, owner: Optio
     def arm(b: Bench) -> None:
         assert b.cache is not None
         now = time.time()
-        key = cache_key(b.client.endpoint, b.client.project_id, b.client.notebook_id)
-        doc = CacheEntry(fetched_at=now, server_time=now, clock_offset=0.0).to_json(key)
-        doc["lease"] = lease(int(now * 1000))
+        doc = CacheEntry(fetched_at=now).to_json(b.cache.key)
+        raw = lease(int(now * 1000))
+        doc["reading"] = {  # as the provider's reading of that lease would be
+            "v": 1,
+            "kind": "timed",
+            "deadline_ms": raw["create_at"] + raw["duration"],
+            "read_at_ms": int(now * 1000),
+            "source_id": b.client.notebook_id,
+        }
+        doc["extra"] = {"lease": raw}
         mode = 0o600 if owner is None else 0o644
         fd = os.open(b.cache.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -222,7 +229,7 @@ def _never_cached(b: Bench) -> Optional[str]:
     assert b.cache is not None
     with contextlib.suppress(OSError, ValueError):
         with open(b.cache.path, encoding="utf-8") as fh:
-            lease = json.load(fh).get("lease") or {}
+            lease = (json.load(fh).get("extra") or {}).get("lease") or {}
         if lease.get("duration") == OUT_OF_RANGE_MS:
             return "the out-of-range lease was written to the shared cache"
     return None
