@@ -92,7 +92,7 @@ class LeasePusher:
         source = self.service.built()
         if source is None or self._busy:
             return None
-        stamp = file_stamp(getattr(source, "path", None))
+        stamp = file_stamp(source.path)
         if stamp != self._stamp:
             self._stamp, self._quiet_since = stamp, self._clock()
             return self.service.cached_view

@@ -92,6 +92,7 @@ class CachedSource:
         self._schedule = schedule
         self._clock = clock
         self._local = threading.local()  # per-thread fresh() requests
+        self._offset: Optional[float] = None  # the last reading's clock offset, in memory
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.source!r}, path={self.path!r})"
@@ -125,8 +126,10 @@ class CachedSource:
 
     @property
     def clock_offset(self) -> Optional[float]:
-        """The source's clock minus this host's, as last measured by any process."""
-        return self._load().clock_offset
+        """The source's clock minus this host's, as last measured by any process (the file),
+        else by this one (the file may be gone: a cleaned runtime dir)."""
+        offset = self._load().clock_offset
+        return self._offset if offset is None else offset
 
     def read(self) -> Reading:
         """The cached reading while fresh; else the source's, written for everyone. A failed
@@ -136,6 +139,7 @@ class CachedSource:
             entry = self._load()
             if self._is_fresh(entry):
                 assert entry.reading is not None
+                self._offset = entry.reading.clock_offset
                 return entry.reading
             if locked and self._failed_while_waiting(entry, started):
                 return entry.stale_reading()  # shared: not asked again at once
@@ -251,6 +255,7 @@ class CachedSource:
         """Write a good reading for everyone; return it as every reader gets it from the file
         (whole ms), so this process shows what the others show."""
         settled = replace(Reading.from_json(reading.to_json()), extra=reading.extra)
+        self._offset = settled.clock_offset
         self._write(CacheEntry(reading=settled, fetched_at=self._clock()))
         return settled
 
