@@ -114,6 +114,15 @@ ELSEWHERE = [
      "\"no time limit\"; never a fake deadline, never extended (`+N` would wrap around)",
      "by itself",
      "tests/slurm/test_slurm_source.py::test_a_job_without_time_limit_is_off_and_never_extended"),
+    ("Slurm: the same Extend asked twice (a second tab, a retry after a timeout)",
+     "the end moves once (`TimeLimit=+N` would add up); the second answer shows the new end",
+     "by itself: the decision is taken under the cache lock (`extend_if`)",
+     "tests/slurm/test_slurm_shared.py::test_the_same_extension_asked_twice_moves_the_end_once"),
+    ("any provider's read fails (ModelArts 500/401/403/drop/malformed/not running, the Hub "
+     "unreachable)",
+     "never an exception: the last reading, stale, its error one line, no secret",
+     "the next read; `failure(reading)` gives the error back for exit codes and HTTP",
+     "tests/test_contract.py::test_modelarts_read_never_raises_for_a_fault"),
     # Issue 18: each case below failed before its fix.
     ("Slurm: an array task (`%i` prints `1234_7`, `SLURM_JOB_ID` another number), `squeue "
      "--json` failing",
