@@ -1,6 +1,6 @@
-"""One cache file and its lock, as both lease caches use them (:mod:`.cache` for ModelArts,
-:mod:`.shared` for every other source): JSON in and out through :mod:`.cachefile`'s careful
-reads and atomic writes, under a :class:`~.filelock.FileLock` beside it.
+"""One cache file and its lock, as the lease cache (:mod:`.cache`) uses them: JSON in and out
+through :mod:`.cachefile`'s careful reads and atomic writes, under a
+:class:`~.filelock.FileLock` beside it.
 
 Nothing here ever raises for the cache's sake: a file that cannot be read or judged is no entry,
 a directory or lock that cannot be used means working uncached (``locked()`` yields False), and
@@ -38,7 +38,7 @@ def schedule_now(schedule: ScheduleLike) -> PollSchedule:
 
 
 def fresh_for_left(left: Optional[timedelta], schedule: PollSchedule) -> float:
-    """How long an entry with ``left`` to go counts as fresh, in both caches: the poll interval
+    """How long an entry with ``left`` to go counts as fresh: the poll interval
     the schedule picks for it, minus a little slack, so that a process polling at exactly that
     interval finds its own last read stale and N processes polling at it make one read."""
     interval = schedule.next_poll(left)
