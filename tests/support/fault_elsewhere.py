@@ -192,6 +192,10 @@ ELSEWHERE = [
      "one line (HTTP 409, CLI exit 2): \"stops first for the hub's maximum age; cannot be extended here\"",
      "nothing is sent; the culler stops the server at its maximum age",
      "tests/jupyterhub/test_hub_max_age.py::test_the_maximum_age_is_shown_read_only_and_met"),
+    ("a Chinese locale (`LANG=zh_CN.UTF-8`) with a bad duration or no lease configured; `LC_ALL=C` over it; a locale with no catalogue (`zh_TW`, `de_DE`)",
+     "the error is still one line on stderr, exit 2, no traceback; `C` and languages without a catalogue get English",
+     "not needed: gettext falls back to the English text, the views never fail on a locale",
+     "tests/test_i18n.py::test_cli_extend_in_chinese_and_its_errors_stay_one_line"),
 ]  # fmt: skip
 
 
