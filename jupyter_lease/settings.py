@@ -33,6 +33,12 @@ class JupyterLease(Configurable):
     notifications = Bool(
         True, help="Offer browser notifications at warning thresholds (asked on a click)."
     ).tag(config=True)
+    notify_urls = ListTrait(
+        Unicode(),
+        default_value=[],
+        help="Apprise URLs the server alerts at each threshold, with no page open (secrets: "
+        "shown as their scheme only; also $JUPYTER_LEASE_NOTIFY, space-separated).",
+    ).tag(config=True)
     extend_choices = ListTrait(
         Unicode(),
         default_value=list(DEFAULT_EXTEND_CHOICES),

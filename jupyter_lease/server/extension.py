@@ -126,6 +126,8 @@ class LeaseService:
         # True once server/push.py pushes new readings to the pages (jupyter_server 2's event
         # bus): they then read over HTTP only when they open, show again or reconnect.
         self.pushing = False
+        # The server-side alerts' last outcome, for every lease view (server/notify_server.py).
+        self.notify: Optional[Callable[[], Optional[Dict[str, Any]]]] = None
 
     def source(self) -> CachedSource:
         """The lease source; :class:`ConfigurationError` (one line) when not on ModelArts.
@@ -189,6 +191,9 @@ class LeaseService:
             view["settings"] = self.settings
         if self.pushing:
             view["push"] = True
+        notify = self.notify() if self.notify is not None else None
+        if notify is not None:
+            view["notify"] = notify
         return view
 
     def extend(self, duration: str, force: bool = False) -> Dict[str, Any]:
@@ -282,14 +287,18 @@ def _start_keep_alive(serverapp: Any, service: LeaseService) -> None:
         )
 
 
-def _start_push(serverapp: Any, service: LeaseService) -> None:
-    """New readings pushed to the pages (:mod:`.push`); without it the pages poll."""
+def _start_push(serverapp: Any, service: LeaseService) -> Any:
+    """New readings pushed to the pages (:mod:`.push`); without it the pages poll. Returns
+    the pusher, or None."""
     try:
         from .push import start_push
 
-        service.pushing = start_push(serverapp, service) is not None
+        pusher = start_push(serverapp, service)
+        service.pushing = pusher is not None
+        return pusher
     except Exception as exc:
         serverapp.log.warning("jupyter_lease: lease push unavailable: %s", type(exc).__name__)
+        return None
 
 
 def _export_hub_settings(serverapp: Any) -> None:
@@ -340,7 +349,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         if missing is not None:
             serverapp.log.warning(missing)
         _start_keep_alive(serverapp, service)
-        _start_push(serverapp, service)
+        from .notify_server import start_notify  # never raises
+
+        start_notify(serverapp, service, _start_push(serverapp, service))
         threading.Thread(target=service.warm_up, name="jupyter-lease-warm-up", daemon=True).start()
     except Exception as exc:
         serverapp.log.warning(

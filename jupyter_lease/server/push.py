@@ -22,7 +22,7 @@ import logging
 import os
 import time
 from datetime import timedelta
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 __all__ = ["SCHEMA", "SCHEMA_ID", "LeasePusher", "start_push"]
 
@@ -85,6 +85,8 @@ class LeasePusher:
         self._pushed_at = float("-inf")
         self._left: Optional[timedelta] = None  # time left in the last view, for the schedule
         self._busy = False
+        # Called with every view built (the server-side alerts: jupyter_lease.notify).
+        self.observers: List[Callable[[Dict[str, Any]], None]] = []
 
     def due(self) -> Optional[Callable[[], Optional[Dict[str, Any]]]]:
         """What to build now: the cache file as it is, when it changed; the service's view
@@ -120,6 +122,8 @@ class LeasePusher:
             self._busy = False
         if view is not None:
             self._left = _time_left(view, time.time())
+            for observe in self.observers:
+                observe(view)
             self.push(view)
 
     def push(self, view: Dict[str, Any], *, again: bool = False) -> bool:
