@@ -1,7 +1,7 @@
 """Sending an alert through Apprise, retried with backoff, on background threads.
 
-Each channel gets its own ``apprise.Apprise`` (a retry goes only to the channels that failed,
-never twice to one that took it). A failed try waits the full-jitter delay of
+Each channel is its own Apprise plugin (a retry goes only to the channels that failed, never
+twice to one that took it). A failed try waits the full-jitter delay of
 :class:`~..core.retry.RetryPolicy` on an event the server's shutdown sets, then tries again,
 :data:`ATTEMPTS` tries in all. Nothing here blocks the lease API or the push: :meth:`Sender.submit`
 only queues.
@@ -152,10 +152,12 @@ class Sender:
 
             _quiet_apprise()
             _CAPTURE.start()
-            notifier = apprise.Apprise()
-            if not notifier.add(channel.url):
+            # One plugin, called in this thread (an Apprise() container sends on threads of
+            # its own, whose log lines the capture would not see).
+            plugin = apprise.Apprise.instantiate(channel.url)
+            if plugin is None:
                 return "is not a URL Apprise understands"
-            if notifier.notify(title=alert.title, body=alert.body):
+            if plugin.notify(title=alert.title, body=alert.body):
                 return None
             return _CAPTURE.failure()
         except Exception as exc:  # a plugin's own bug must not kill the worker
