@@ -4,6 +4,7 @@ Apprise sends to a real local listener with retries, and the once rule under the
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -14,11 +15,13 @@ import pytest
 
 from jupyter_lease.core.reading import Reading
 from jupyter_lease.core.retry import RetryPolicy
+from jupyter_lease.doctor.notify import TITLE, notify_section
 from jupyter_lease.notify.channels import load_channels, scheme_of, write_user_file
 from jupyter_lease.notify.decide import Alert
 from jupyter_lease.notify.notifier import Notifier
 from jupyter_lease.notify.sender import Sender
 from tests.support.checks import assert_no_secret
+from tests.support.cli import run
 from tests.support.listener import Listener
 from tests.support.scenarios import wait_until
 
@@ -186,3 +189,30 @@ def test_two_notifiers_on_one_lease_cache_send_each_alert_once(hook, log, tmp_pa
             sender.close()
     assert len(hook.posts) == 1
     assert sorted(Path(cache).parent.glob("jupyter_lease.sent-*.json"))
+
+
+# -- doctor ------------------------------------------------------------------------------------
+
+
+def test_doctor_shows_each_channel_by_its_scheme_only(simulator, tmp_path):
+    url = f"json://bob:{SECRET}@127.0.0.1:9/{SECRET}"
+    env = {
+        "JUPYTER_LEASE_NOTIFY": f"{url} ntfy://{SECRET}-topic",
+        "JUPYTER_CONFIG_DIR": str(tmp_path),
+    }
+    proc = run(["doctor", "--json"], simulator, env)
+    assert proc.returncode == 0, proc.stderr
+    section = [s for s in json.loads(proc.stdout)["sections"] if s["title"] == TITLE][0]
+    assert [(r["value"], r["source"], r["status"]) for r in section["rows"]] == [
+        ("json://…", "$JUPYTER_LEASE_NOTIFY", "ok"),
+        ("ntfy://…", "$JUPYTER_LEASE_NOTIFY", "ok"),
+    ]
+    text = run(["doctor"], simulator, env).stdout
+    assert "json://…" in text
+    assert_no_secret(proc.stdout, proc.stderr, text, secrets=[SECRET])
+
+
+def test_doctor_without_channels_says_where_they_would_come_from(tmp_path):
+    (row,) = notify_section((), {"JUPYTER_CONFIG_DIR": str(tmp_path)}).rows
+    assert row.status == "skipped" and "JUPYTER_LEASE_NOTIFY" in row.source
+    assert str(tmp_path / "jupyter_lease" / "notify.json") in row.source

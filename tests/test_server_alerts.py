@@ -4,6 +4,7 @@ server sees it first; a 500 is retried; the URL (and its password and path) in n
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -117,3 +118,29 @@ def test_two_servers_send_each_alert_once_retry_a_500_and_log_no_url(two_servers
     view = first.get(LEASE).json()
     assert view["notify"]["ok"] is True and view["notify"]["channels"] == ["json://…"]
     assert_no_secret(str(answer), str(view), secrets=[PASSWORD, HOOK])
+
+
+def test_the_notify_endpoint_writes_the_user_file_and_answers_schemes_only(simulator, tmp_path):
+    env = {**clean_env(), **simulator.environ()}
+    server = JupyterServer(tmp_path / "srv", env, config=CONFIG).start()
+    try:
+        assert server.get(NOTIFY).json() == {"channels": [], "problems": [], "status": None}
+        secret_url = f"ntfy://{PASSWORD}@ntfy.example.com/{HOOK}"
+        answer = server.post(NOTIFY, {"urls": [secret_url, "json://127.0.0.1:9/x"]})
+        assert answer.status_code == 200, answer.text
+        path = tmp_path / "srv" / "config" / "jupyter_lease" / "notify.json"
+        assert [(c["shown"], c["from"]) for c in answer.json()["channels"]] == [
+            ("ntfy://…", str(path)),
+            ("json://…", str(path)),
+        ]
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert server.get(LEASE).json()["notify"]["channels"] == ["ntfy://…", "json://…"]
+        bad = server.post(NOTIFY, {"urls": [f"{PASSWORD} no scheme"]})
+        assert bad.status_code == 400 and "URL 1" in bad.json()["error"]
+        assert server.post(NOTIFY, {"urls": []}, xsrf=None, auth=False).status_code == 403
+        doctor = json.dumps(server.get("jupyter-lease/api/doctor").json(), ensure_ascii=False)
+        assert "ntfy://…" in doctor and str(path) in doctor
+        for text in (answer.text, bad.text, doctor, server.log()):
+            assert_no_secret(text, secrets=[PASSWORD, HOOK, secret_url])
+    finally:
+        server.stop()

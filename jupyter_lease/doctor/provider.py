@@ -39,16 +39,26 @@ def with_provider(report: Report, choice: Choice) -> Report:
     return replace(report, sections=(provider_section(choice),) + report.sections)
 
 
-def doctor_for(choice: Choice, options: DoctorOptions, check: Optional[str] = None) -> Report:
+def doctor_for(
+    choice: Choice,
+    options: DoctorOptions,
+    check: Optional[str] = None,
+    notify_urls: Sequence[str] = (),
+) -> Report:
     """The report for the provider ``choice`` names, as the CLI and the server give it:
     Slurm's facts for a Slurm job, the Hub's and the culler's settings in a JupyterHub server,
     else ModelArts' discovery and credentials. ``check``: what
-    reading the lease once gave (``--check``), in the chosen provider's words."""
+    reading the lease once gave (``--check``), in the chosen provider's words. The alert
+    channels (``notify_urls``: the server's ``c.JupyterLease.notify_urls``) come last."""
+    from .notify import with_notify
+
     if choice.provider == "slurm":
-        return slurm_report(choice, options.environ, check=check)
-    if choice.provider == "jupyterhub":
-        return hub_report(choice, options.environ, check=check)
-    return with_provider(run_doctor(replace(options, endpoint_check=check)), choice)
+        report = slurm_report(choice, options.environ, check=check)
+    elif choice.provider == "jupyterhub":
+        report = hub_report(choice, options.environ, check=check)
+    else:
+        report = with_provider(run_doctor(replace(options, endpoint_check=check)), choice)
+    return with_notify(report, notify_urls, options.environ)
 
 
 def slurm_report(

@@ -42,7 +42,9 @@ class Doctor:
         choice = choose(None, {"server_base_url": self.service.base_url})
         # No notebook id passed: the report shows the chain as discovery walks it (this
         # server's base_url comes from its runtime file).
-        return doctor_for(choice, DoctorOptions()).to_dict()
+        alerts = self.service.notify
+        urls = alerts.config_urls if alerts is not None else ()
+        return doctor_for(choice, DoctorOptions(), notify_urls=urls).to_dict()
 
 
 class DoctorHandler(_LeaseAPIHandler):

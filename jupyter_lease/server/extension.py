@@ -126,8 +126,7 @@ class LeaseService:
         # True once server/push.py pushes new readings to the pages (jupyter_server 2's event
         # bus): they then read over HTTP only when they open, show again or reconnect.
         self.pushing = False
-        # The server-side alerts' last outcome, for every lease view (server/notify_server.py).
-        self.notify: Optional[Callable[[], Optional[Dict[str, Any]]]] = None
+        self.notify: Optional[Any] = None  # the server-side alerts (server/notify_server.py)
 
     def source(self) -> CachedSource:
         """The lease source; :class:`ConfigurationError` (one line) when not on ModelArts.
@@ -191,8 +190,8 @@ class LeaseService:
             view["settings"] = self.settings
         if self.pushing:
             view["push"] = True
-        notify = self.notify() if self.notify is not None else None
-        if notify is not None:
+        notify = self.notify.sender.status() if self.notify is not None else None
+        if notify is not None:  # their last outcome, one line
             view["notify"] = notify
         return view
 

@@ -141,7 +141,7 @@ def _start(serverapp: Any, service: LeaseService, pusher: Any) -> Alerts:
     alerts = Alerts(serverapp, service)
     url = url_path_join(service.base_url, NOTIFY_PATH)
     serverapp.web_app.add_handlers(".*$", [(url, NotifyHandler, {"alerts": alerts})])
-    service.notify = alerts.sender.status
+    service.notify = alerts
     if pusher is None and alerts.sender.channels.channels:
         # jupyter_server 1.x: a pusher with no bus, so that the lease is read with no page open
         pusher = LeasePusher(service, lambda view: None)
