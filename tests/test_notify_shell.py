@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Iterator, List
@@ -16,7 +17,7 @@ import pytest
 from jupyter_lease.core.reading import Reading
 from jupyter_lease.core.retry import RetryPolicy
 from jupyter_lease.doctor.notify import TITLE, notify_section
-from jupyter_lease.notify.channels import load_channels, scheme_of, write_user_file
+from jupyter_lease.notify.channels import INSTALL_LINE, load_channels, scheme_of, write_user_file
 from jupyter_lease.notify.decide import Alert
 from jupyter_lease.notify.notifier import Notifier
 from jupyter_lease.notify.sender import Sender
@@ -216,3 +217,24 @@ def test_doctor_without_channels_says_where_they_would_come_from(tmp_path):
     (row,) = notify_section((), {"JUPYTER_CONFIG_DIR": str(tmp_path)}).rows
     assert row.status == "skipped" and "JUPYTER_LEASE_NOTIFY" in row.source
     assert str(tmp_path / "jupyter_lease" / "notify.json") in row.source
+
+
+def test_without_apprise_configured_channels_say_to_install_the_extra(monkeypatch, log):
+    # As in an environment without the extra: ``import apprise`` finds nothing.
+    monkeypatch.setitem(sys.modules, "apprise", None)
+    env = {"JUPYTER_LEASE_NOTIFY": f"json://h/{SECRET}", "JUPYTER_CONFIG_DIR": "/nonexistent"}
+    rows = notify_section((), env).rows
+    assert [(r.value, r.status, r.hint) for r in rows] == [("json://…", "missing", INSTALL_LINE)]
+    sender = Sender(load_channels((), env), log)
+    try:
+        sender.submit(ALERT)  # nothing to send with: not even a try
+        assert not sender.active
+        assert sender.status() == {
+            "ok": False,
+            "error": INSTALL_LINE,
+            "at": None,
+            "channels": ["json://…"],
+        }
+    finally:
+        sender.close()
+    assert "pip install 'jupyter_lease[notify]'" in INSTALL_LINE
