@@ -18,7 +18,7 @@ from jupyter_lease.core.reading import Reading
 from jupyter_lease.core.retry import RetryPolicy
 from jupyter_lease.doctor.notify import TITLE, notify_section
 from jupyter_lease.notify.channels import INSTALL_LINE, load_channels, scheme_of, write_user_file
-from jupyter_lease.notify.decide import Alert
+from jupyter_lease.notify.decide import Alert, SentRecord
 from jupyter_lease.notify.notifier import Notifier
 from jupyter_lease.notify.sender import Sender
 from tests.support.checks import assert_no_secret
@@ -238,3 +238,17 @@ def test_without_apprise_configured_channels_say_to_install_the_extra(monkeypatc
     finally:
         sender.close()
     assert "pip install 'jupyter_lease[notify]'" in INSTALL_LINE
+
+
+def test_the_stop_is_not_undone_by_the_last_timed_reading_still_in_the_cache_file(log):
+    # After this server saw the stop, the cache file still holds the last timed reading (stale):
+    # the later read wins, as on the page, and the stop stays due.
+    sender = sender_for("json://127.0.0.1:9/x", log)
+    notifier = Notifier(sender, lambda: None, (600.0,), clock=lambda: 2e9, logger=log)
+    timed = Reading(kind="timed", deadline=2e9 - 5, read_at=2e9 - 60)
+    stopped = Reading(kind="stopped", read_at=2e9 - 2, error="not running")
+    for reading in (timed, stopped, timed.with_error("not running")):
+        notifier.observe({"reading": reading.to_json()})
+    due = notifier._due(SentRecord("modelarts:abc@sim"))
+    assert [a.key for a in due] == [f"stopped:{int((2e9 - 5) * 1000)}"]
+    sender.close()

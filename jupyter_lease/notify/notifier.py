@@ -23,7 +23,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from ..core.reading import Reading
+from ..core.reading import Reading, newer
 from ..watch.cacheslot import CacheSlot
 from .decide import Alert, SentRecord, deadline_ms, due_alerts
 from .sender import Sender
@@ -71,11 +71,13 @@ class Notifier:
             reading = Reading.from_json(view.get("reading"))
         except Exception:
             return
-        self._reading = reading
+        # The page's rule: the later read wins (the file may still hold the last timed
+        # reading after this server saw the stop).
+        self._reading = reading if self._reading is None else newer(self._reading, reading)
         self._keep_alive = (
             view.get("keep_alive") if isinstance(view.get("keep_alive"), dict) else None
         )
-        self._seen_deadline = deadline_ms(reading) or self._seen_deadline
+        self._seen_deadline = deadline_ms(self._reading) or self._seen_deadline
 
     def tick(self) -> None:
         """On the IOLoop: if something looks due, claim it on a background thread."""
