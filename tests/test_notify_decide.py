@@ -141,3 +141,16 @@ def test_the_record_round_trips_and_refuses_another_lease():
     for bad in ({"format": "x"}, {**record.to_json(), "sent": [[1, 2]]}, [], "x"):
         with pytest.raises(ValueError):
             SentRecord.from_json(bad, ID)
+
+
+def test_the_renewal_alert_reads_the_keep_alive_summary_the_server_builds():
+    # The last renewal as busy_state.renewals_json gives it to the lease view's keep_alive.
+    from jupyter_lease.server.busy_state import PolicyState, Renewal, renewals_json
+
+    state = PolicyState(on=True).with_renewal(
+        Renewal(at=NOW - 30, why="t.ipynb was running", until=NOW + 4200, added=3600.0)
+    )
+    summary = {"on": True, "last_renewal": renewals_json(state, 0.0)[-1]}
+    (alert,) = due_alerts(timed(4200), NOW, DEFAULT, SentRecord(ID), summary)
+    assert alert.key == f"renewed:{state.renewals[-1].id}"
+    assert alert.body.startswith("Kept alive by 1h while busy (t.ipynb was running).")

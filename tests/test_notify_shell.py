@@ -252,3 +252,22 @@ def test_the_stop_is_not_undone_by_the_last_timed_reading_still_in_the_cache_fil
     due = notifier._due(SentRecord("modelarts:abc@sim"))
     assert [a.key for a in due] == [f"stopped:{int((2e9 - 5) * 1000)}"]
     sender.close()
+
+
+def test_the_servers_doctor_has_the_last_send_in_one_row():
+    from jupyter_lease.doctor.notify import with_notify
+    from jupyter_lease.doctor.report import Report
+
+    failed = {"ok": False, "error": "threshold alert not delivered: json://… HTTP 500", "at": 1}
+    env = {"JUPYTER_LEASE_NOTIFY": "json://h/x", "JUPYTER_CONFIG_DIR": "/nonexistent"}
+    rows = with_notify(Report(()), (), env, failed).section(TITLE).rows
+    assert [(r.setting, r.value, r.status, r.hint) for r in rows][-1] == (
+        "last alert",
+        "not sent",
+        "failed",
+        failed["error"],
+    )
+    never = {"ok": True, "error": None, "at": None}
+    assert [r.setting for r in with_notify(Report(()), (), env, never).section(TITLE).rows] == [
+        "alert channel"
+    ]

@@ -5,10 +5,10 @@ only (``json://…``: an Apprise URL carries its secret), where each comes from,
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from ..notify.channels import CONFIG, ENV, apprise_missing, load_channels, user_file
-from .report import MISSING, OK, SKIPPED, WARNING, Report, Row, Section
+from .report import FAILED, MISSING, OK, SKIPPED, WARNING, Report, Row, Section
 
 __all__ = ["TITLE", "notify_section", "with_notify"]
 
@@ -36,7 +36,18 @@ def notify_section(
 
 
 def with_notify(
-    report: Report, config_urls: Sequence[str] = (), environ: Optional[Mapping[str, str]] = None
+    report: Report,
+    config_urls: Sequence[str] = (),
+    environ: Optional[Mapping[str, str]] = None,
+    status: Optional[Mapping[str, Any]] = None,
 ) -> Report:
-    """``report`` with the alerts section last (it never changes whether the report is ok)."""
-    return replace(report, sections=report.sections + (notify_section(config_urls, environ),))
+    """``report`` with the alerts section last (it never changes whether the report is ok);
+    ``status``: the server's last send (the lease view's ``notify``), as one more row."""
+    section = notify_section(config_urls, environ)
+    if status is not None and status.get("at") is not None:
+        ok = bool(status.get("ok"))
+        row = Row("last alert", "sent" if ok else "not sent", "", OK if ok else FAILED)
+        section = replace(
+            section, rows=section.rows + (replace(row, hint=str(status.get("error") or "")),)
+        )
+    return replace(report, sections=report.sections + (section,))

@@ -7,7 +7,7 @@ culler's settings the site passed) as they are. No network, no raising.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from ..slurm.discover import Fact, discover
 from ..watch.providers import Choice
@@ -44,12 +44,14 @@ def doctor_for(
     options: DoctorOptions,
     check: Optional[str] = None,
     notify_urls: Sequence[str] = (),
+    notify_status: Optional[Mapping[str, Any]] = None,
 ) -> Report:
     """The report for the provider ``choice`` names, as the CLI and the server give it:
     Slurm's facts for a Slurm job, the Hub's and the culler's settings in a JupyterHub server,
     else ModelArts' discovery and credentials. ``check``: what
     reading the lease once gave (``--check``), in the chosen provider's words. The alert
-    channels (``notify_urls``: the server's ``c.JupyterLease.notify_urls``) come last."""
+    channels (``notify_urls``: the server's ``c.JupyterLease.notify_urls``; ``notify_status``:
+    its last send) come last."""
     from .notify import with_notify
 
     if choice.provider == "slurm":
@@ -58,7 +60,7 @@ def doctor_for(
         report = hub_report(choice, options.environ, check=check)
     else:
         report = with_provider(run_doctor(replace(options, endpoint_check=check)), choice)
-    return with_notify(report, notify_urls, options.environ)
+    return with_notify(report, notify_urls, options.environ, notify_status)
 
 
 def slurm_report(

@@ -42,9 +42,10 @@ class Doctor:
         choice = choose(None, {"server_base_url": self.service.base_url})
         # No notebook id passed: the report shows the chain as discovery walks it (this
         # server's base_url comes from its runtime file).
-        alerts = self.service.notify
-        urls = alerts.config_urls if alerts is not None else ()
-        return doctor_for(choice, DoctorOptions(), notify_urls=urls).to_dict()
+        alerts = self.service.notify  # the alerts' channels and last send (server/notify_server)
+        urls, status = (alerts.config_urls, alerts.sender.status()) if alerts else ((), None)
+        report = doctor_for(choice, DoctorOptions(), notify_urls=urls, notify_status=status)
+        return report.to_dict()
 
 
 class DoctorHandler(_LeaseAPIHandler):
