@@ -4,7 +4,7 @@ Each channel is its own Apprise plugin (a retry goes only to the channels that f
 twice to one that took it). A failed try waits the full-jitter delay of
 :class:`~..core.retry.RetryPolicy` on an event the server's shutdown sets, then tries again,
 :data:`ATTEMPTS` tries in all. Nothing here blocks the lease API or the push: :meth:`Sender.submit`
-only queues.
+only starts a daemon thread.
 
 Apprise logs through the ``apprise`` logger, and some of its lines carry a URL's host or
 path: that logger is kept out of the server's log (no propagation, a handler of ours that only
@@ -15,13 +15,11 @@ the scheme and that status, never from a URL or an Apprise message.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..core.retry import RetryPolicy
@@ -30,8 +28,10 @@ from .decide import Alert
 
 __all__ = ["ATTEMPTS", "Sender"]
 
-ATTEMPTS = 6  # tries per alert and channel: about a minute and a half of backoff in all
-POLICY = RetryPolicy(attempts=ATTEMPTS, base=1.0, cap=30.0)
+# Tries per alert and channel: waits of at most 2, 4, 8, 16, 32, 60, 60 s (full jitter: half
+# that on average), so a webhook down for a minute or two still gets the alert.
+ATTEMPTS = 8
+POLICY = RetryPolicy(attempts=ATTEMPTS, base=2.0, cap=60.0)
 _STATUS = re.compile(r"\b(?:error|status|code)[=: ]+([1-5]\d\d)\b|\b([45]\d\d)\b", re.IGNORECASE)
 
 
@@ -83,13 +83,11 @@ class Sender:
         *,
         policy: RetryPolicy = POLICY,
         jitter: Callable[[], float] = random.random,
-        workers: int = 4,
     ) -> None:
         self.channels = channels
         self.log = log
         self.policy = policy
         self._jitter = jitter
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="jupyter-lease-notify")
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._status: Optional[Dict[str, Any]] = None
@@ -114,19 +112,18 @@ class Sender:
 
     def submit(self, alert: Alert) -> None:
         """Deliver ``alert`` in the background (never raises, never blocks)."""
-        if not self.active or self._stopping.is_set():
-            return
-        with contextlib.suppress(RuntimeError):  # shut down meanwhile
-            self._pool.submit(self._deliver, alert, list(self.channels.channels))
+        if self.active and not self._stopping.is_set():
+            self.run(lambda: self._deliver(alert, list(self.channels.channels)))
 
     def run(self, work: Callable[[], None]) -> None:
-        """Run other background work (the claim) on these threads."""
-        with contextlib.suppress(RuntimeError):
-            self._pool.submit(work)
+        """``work`` on a daemon thread of its own: alerts are a handful per lease, and a
+        delivery waiting out its backoff must never hold the server's exit (an executor's
+        threads are joined at exit) nor the next claim."""
+        threading.Thread(target=work, name="jupyter-lease-notify", daemon=True).start()
 
     def close(self) -> None:
+        """Stop retrying: a delivery waiting for its next try gives up."""
         self._stopping.set()
-        self._pool.shutdown(wait=False)
 
     def _deliver(self, alert: Alert, channels: Sequence[Channel]) -> None:
         pending = list(channels)

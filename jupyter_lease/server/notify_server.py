@@ -15,6 +15,7 @@ when no page is open.
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any, Dict, Optional, Tuple
 
 from jupyter_server.auth.decorator import authorized
@@ -142,6 +143,7 @@ def _start(serverapp: Any, service: LeaseService, pusher: Any) -> Alerts:
     url = url_path_join(service.base_url, NOTIFY_PATH)
     serverapp.web_app.add_handlers(".*$", [(url, NotifyHandler, {"alerts": alerts})])
     service.notify = alerts
+    weakref.finalize(serverapp, alerts.sender.close)  # a retry in wait gives up with the server
     if pusher is None and alerts.sender.channels.channels:
         # jupyter_server 1.x: a pusher with no bus, so that the lease is read with no page open
         pusher = LeasePusher(service, lambda view: None)
