@@ -84,16 +84,24 @@ class Sender:
         policy: RetryPolicy = POLICY,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        self.channels = channels
         self.log = log
         self.policy = policy
         self._jitter = jitter
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._status: Optional[Dict[str, Any]] = None
+        self.missing: Optional[str] = None
+        self.use(channels)
+
+    def use(self, channels: Channels) -> None:
+        """Send to ``channels`` from now on (the endpoint rewrote the user file)."""
+        self.channels = channels
         self.missing = apprise_missing() if channels.channels else None
-        if self.missing:
-            self._status = {"ok": False, "error": INSTALL_LINE, "at": None}
+        with self._lock:
+            if self.missing:
+                self._status = {"ok": False, "error": INSTALL_LINE, "at": None}
+            elif self._status is not None and self._status.get("error") == INSTALL_LINE:
+                self._status = None
 
     @property
     def active(self) -> bool:

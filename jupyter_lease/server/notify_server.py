@@ -22,6 +22,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from .._defaults import DEFAULT_WARN_AT_S
 from .extension import LeaseService
 from .handlers import _LeaseAPIHandler
 
@@ -51,7 +52,7 @@ class Alerts:
         if self.sender.missing:
             self.log.warning("jupyter_lease: %s", self.sender.missing)
         settings = service.settings or {}
-        thresholds = [ms / 1000 for ms in settings.get("warn_at_ms", [])] or [1800, 600, 300, 60]
+        thresholds = [ms / 1000 for ms in settings.get("warn_at_ms", [])] or DEFAULT_WARN_AT_S
         self.notifier = Notifier(self.sender, self.where, thresholds, logger=self.log)
 
     def where(self) -> Optional[Tuple[str, str]]:
@@ -78,19 +79,20 @@ class Alerts:
 
     def replace_file(self, urls: Any) -> Dict[str, Any]:
         """Blocking: write the user file, reload the channels; ValueError is the caller's 400."""
-        from ..notify.channels import apprise_missing, load_channels, write_user_file
+        from ..notify.channels import load_channels, write_user_file
         from ..watch.cachefile import UnsafeCache
 
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
             raise ValueError('give {"urls": ["json://…", …]} (a list of Apprise URLs)')
         try:
             write_user_file(urls)
-        except (UnsafeCache, OSError) as exc:
+        except UnsafeCache as exc:  # one line naming the file or directory, never a URL
+            raise ValueError(f"the notify file was not written: {exc}") from None
+        except OSError as exc:
             name = type(exc).__name__
             raise ValueError(f"the notify file could not be written ({name})") from None
         channels = load_channels(self.config_urls)
-        self.sender.channels = channels
-        self.sender.missing = apprise_missing() if channels.channels else None
+        self.sender.use(channels)
         self.log.info("jupyter_lease: alert channels now %s", channels.masked())
         return self.view()
 
