@@ -89,7 +89,8 @@ def test_the_stop_is_keyed_by_the_last_deadline_any_process_saw():
     record = SentRecord(ID, deadline_ms=1_800_000_060_000)
     (alert,) = due_alerts(stopped, NOW, DEFAULT, record, seen_deadline_ms=123)
     assert alert.key == "stopped:1800000060000" and alert.kind == "stopped"
-    assert "stopped" in alert.title and "not running" in alert.body
+    assert alert.title == "ModelArts notebook 881ed162: the instance is not running"
+    assert alert.body == "the instance is not running: not running"
     # Without a record, this process's own last deadline.
     assert keys(due_alerts(stopped, NOW, DEFAULT, SentRecord(ID), seen_deadline_ms=123)) == [
         "stopped:123"
@@ -154,3 +155,11 @@ def test_the_renewal_alert_reads_the_keep_alive_summary_the_server_builds():
     (alert,) = due_alerts(timed(4200), NOW, DEFAULT, SentRecord(ID), summary)
     assert alert.key == f"renewed:{state.renewals[-1].id}"
     assert alert.body.startswith("Kept alive by 1h while busy (t.ipynb was running).")
+
+
+def test_the_words_are_the_pages_in_the_servers_language():
+    (alert,) = due_alerts(timed(599), NOW, DEFAULT, SentRecord(ID), lang="zh_CN")
+    assert alert.title.endswith("剩余 9:59") and "请保存工作或延长租约" in alert.body
+    stopped = Reading(kind="stopped", source="ModelArts notebook 881ed162")
+    (alert,) = due_alerts(stopped, NOW, DEFAULT, SentRecord(ID), lang="zh_CN")
+    assert alert.body == "实例未在运行"

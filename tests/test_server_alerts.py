@@ -98,7 +98,7 @@ def test_two_servers_send_each_alert_once_retry_a_500_and_log_no_url(two_servers
     assert posts[0].body == posts[1].body  # the 500 was retried, the same alert
     bodies = [p.body for p in hook.delivered()]
     assert "left" in bodies[0]["message"] and "left" in bodies[1]["message"], bodies
-    assert "stopped" in bodies[2]["title"], bodies
+    assert "not running" in bodies[2]["title"], bodies
     assert all(p.path == f"/{HOOK}" and p.authorization for p in posts)  # the URL was used
 
     logs = [first.log(), second.log()]

@@ -100,22 +100,24 @@ def due_alerts(
     record: SentRecord,
     keep_alive: Optional[Mapping[str, Any]] = None,
     seen_deadline_ms: Optional[int] = None,
+    lang: str = "en",
 ) -> List[Alert]:
     """The alerts not yet in ``record`` for ``reading`` at ``now`` (this host's epoch seconds).
 
     ``thresholds``: seconds, as the page gets them (``warn_at``); ``keep_alive``: the lease
     view's ``keep_alive`` summary; ``seen_deadline_ms``: the last deadline this process saw, for
-    the stop when the record has none."""
+    the stop when the record has none; ``lang``: the words' language for the threshold and the
+    stop (:mod:`..core.words`: the page's own words); the renewal's words are English."""
     found: List[Alert] = []
     renewal = _renewal(reading, now, thresholds, keep_alive)
     if renewal is not None:
         found.append(renewal)
     if reading.kind == "timed":
-        alert = _threshold(reading, now, thresholds)
+        alert = _threshold(reading, now, thresholds, lang)
         if alert is not None:
             found.append(alert)
     elif reading.kind == "stopped":
-        found.append(_stopped(reading, record.deadline_ms or seen_deadline_ms))
+        found.append(_stopped(reading, now, record.deadline_ms or seen_deadline_ms, lang))
     return [alert for alert in found if not record.has(alert.key)]
 
 
@@ -130,8 +132,10 @@ def _title(reading: Reading, what: str) -> str:
     return one_line(f"{reading.source or 'jupyter_lease'}: {what}", 120) or what
 
 
-def _threshold(reading: Reading, now: float, thresholds: Sequence[float]) -> Optional[Alert]:
-    shown = present(reading, now, thresholds)
+def _threshold(
+    reading: Reading, now: float, thresholds: Sequence[float], lang: str
+) -> Optional[Alert]:
+    shown = present(reading, now, thresholds, lang=lang)
     if shown.threshold is None or shown.stage == "expired":
         return None
     key = f"threshold:{deadline_ms(reading)}:{int(round(shown.threshold))}"
@@ -141,14 +145,10 @@ def _threshold(reading: Reading, now: float, thresholds: Sequence[float]) -> Opt
     return Alert(key, "threshold", _title(reading, shown.headline), body)
 
 
-def _stopped(reading: Reading, last_deadline_ms: Optional[int]) -> Alert:
-    subject = reading.subject or "instance"
-    body = f"The {subject} has stopped."
-    if reading.error:
-        body = f"{body} {reading.error}"
-    return Alert(
-        f"stopped:{last_deadline_ms}", "stopped", _title(reading, f"{subject} stopped"), body
-    )
+def _stopped(reading: Reading, now: float, last_deadline_ms: Optional[int], lang: str) -> Alert:
+    headline = present(reading, now, lang=lang).headline  # "the instance is not running"
+    body = f"{headline}: {reading.error}" if reading.error else headline
+    return Alert(f"stopped:{last_deadline_ms}", "stopped", _title(reading, headline), body)
 
 
 def _renewal(

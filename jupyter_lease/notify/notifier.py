@@ -53,9 +53,11 @@ class Notifier:
         *,
         clock: Callable[[], float] = time.time,
         logger: logging.Logger = log,
+        lang: str = "en",
     ) -> None:
         self.sender = sender
         self.log = logger
+        self.lang = lang  # the words' language: the server process's (jupyter_lease.i18n)
         self._where = where
         self.thresholds = tuple(thresholds)
         self._clock = clock
@@ -104,6 +106,7 @@ class Notifier:
             record,
             self._keep_alive,
             self._seen_deadline,
+            self.lang,
         )
 
     def _claim(self, identity: str, cache_path: str, looks_due: List[Alert]) -> None:

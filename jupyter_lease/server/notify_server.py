@@ -37,6 +37,7 @@ class Alerts:
     """The server's notifier and sender, and what the endpoint changes."""
 
     def __init__(self, serverapp: Any, service: LeaseService) -> None:
+        from ..i18n import language
         from ..notify.channels import load_channels
         from ..notify.notifier import Notifier
         from ..notify.sender import Sender
@@ -53,7 +54,8 @@ class Alerts:
             self.log.warning("jupyter_lease: %s", self.sender.missing)
         settings = service.settings or {}
         thresholds = [ms / 1000 for ms in settings.get("warn_at_ms", [])] or DEFAULT_WARN_AT_S
-        self.notifier = Notifier(self.sender, self.where, thresholds, logger=self.log)
+        lang = language()  # the server's locale, as for its other words
+        self.notifier = Notifier(self.sender, self.where, thresholds, logger=self.log, lang=lang)
 
     def where(self) -> Optional[Tuple[str, str]]:
         """The lease's identity and its cache file, once the source is built."""
