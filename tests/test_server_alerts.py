@@ -24,10 +24,10 @@ pytest.importorskip("apprise")
 NOTIFY = "jupyter-lease/api/notify"
 PASSWORD = "pw-5e1f0c2a9b7d"  # the URL's secret parts: never in a log line
 HOOK = "hook-8c4e2b6d1a3f"
-LEASE_S = 24.0  # thresholds 20 s and 10 s, then the stop: the test's pace
+LEASE_S = 18.0  # thresholds 14 s and 7 s, then the stop: the test's pace
 CONFIG = """
 c.ServerApp.log_level = "DEBUG"
-c.JupyterLease.warn_at = "20s,10s"
+c.JupyterLease.warn_at = "14s,7s"
 c.JupyterLease.poll_final = "2s"
 """
 
@@ -85,8 +85,8 @@ def test_two_servers_send_each_alert_once_retry_a_500_and_log_no_url(two_servers
     def delivered(n: int) -> bool:
         return len(hook.delivered()) >= n
 
-    wait_until(lambda: delivered(1), 15, "the 20 s alert, retried after the 500")
-    wait_until(lambda: delivered(2), 15, "the 10 s alert")
+    wait_until(lambda: delivered(1), 15, "the 14 s alert, retried after the 500")
+    wait_until(lambda: delivered(2), 15, "the 7 s alert")
     wait_until(lambda: delivered(3), 25, "the stop alert")
     # Each server has claimed or found claimed all three (the loser logs "sent elsewhere").
     for server in two_servers:
