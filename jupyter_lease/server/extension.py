@@ -190,9 +190,8 @@ class LeaseService:
             view["settings"] = self.settings
         if self.pushing:
             view["push"] = True
-        notify = self.notify.sender.status() if self.notify is not None else None
-        if notify is not None:  # their last outcome, one line
-            view["notify"] = notify
+        if self.notify is not None and self.notify.sender.status() is not None:
+            view["notify"] = self.notify.sender.status()  # the alerts' last outcome, one line
         return view
 
     def extend(self, duration: str, force: bool = False) -> Dict[str, Any]:
@@ -287,8 +286,7 @@ def _start_keep_alive(serverapp: Any, service: LeaseService) -> None:
 
 
 def _start_push(serverapp: Any, service: LeaseService) -> Any:
-    """New readings pushed to the pages (:mod:`.push`); without it the pages poll. Returns
-    the pusher, or None."""
+    """New readings pushed to the pages (:mod:`.push`), the pusher; None: the pages poll."""
     try:
         from .push import start_push
 
