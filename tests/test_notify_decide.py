@@ -149,7 +149,7 @@ def test_the_renewal_alert_reads_the_keep_alive_summary_the_server_builds():
     from jupyter_lease.server.busy_state import PolicyState, Renewal, renewals_json
 
     state = PolicyState(on=True).with_renewal(
-        Renewal(at=NOW - 30, why="t.ipynb was running", until=NOW + 4200, added=3600.0)
+        Renewal(at=NOW - 30, why="t.ipynb was running", until=NOW + 4200, added=3601.4)
     )
     summary = {"on": True, "last_renewal": renewals_json(state, 0.0)[-1]}
     (alert,) = due_alerts(timed(4200), NOW, DEFAULT, SentRecord(ID), summary)

@@ -14,7 +14,9 @@ import pytest
 
 from jupyter_lease.simulator.app import Simulator
 from jupyter_lease.watch.cache import CACHE_DIR_ENV
+from tests.support.busy import configured, start_busy_kernel, to_margin
 from tests.support.checks import assert_no_secret, our_tracebacks
+from tests.support.factories import renew_calls
 from tests.support.jupyter import LEASE, JupyterServer, clean_env
 from tests.support.listener import Listener
 from tests.support.scenarios import wait_until
@@ -144,3 +146,26 @@ def test_the_notify_endpoint_writes_the_user_file_and_answers_schemes_only(simul
             assert_no_secret(text, secrets=[PASSWORD, HOOK, secret_url])
     finally:
         server.stop()
+
+
+@pytest.mark.kernel
+def test_an_automatic_renewal_is_one_alert(hook, tmp_path):
+    # Keep alive while busy renews at the margin: one POST says so (no threshold crossed: the
+    # only threshold is 1 min), and the server's later looks send nothing more.
+    with Simulator(max_date_skew=None) as sim:  # the clock moves by hours
+        env = {**clean_env(), **sim.environ(), "JUPYTER_LEASE_NOTIFY": url_for(hook)}
+        server = configured(tmp_path / "srv", env, renew_while_busy="8h", warn_at="1m").start()
+        try:
+            start_busy_kernel(server, "train.ipynb")
+            renews = renew_calls(sim)
+            to_margin(sim)
+            wait_until(lambda: renew_calls(sim) == renews + 1, 20, "the renewal")
+            wait_until(lambda: hook.delivered(), 20, "the renewal alert")
+            wait_until(lambda: "renewed alert (renewed:" in server.log(), 10, "its log line")
+            time.sleep(2.0)  # the server has looked again, twice: nothing more goes out
+            (post,) = hook.posts
+            assert post.body["message"].startswith("Kept alive by 1h while busy (train.ipynb")
+            assert_no_secret(server.log(), secrets=[url_for(hook), PASSWORD, HOOK])
+        finally:
+            server.shutdown_kernels()
+            server.stop()

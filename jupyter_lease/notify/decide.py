@@ -164,7 +164,8 @@ def _renewal(
         return None
     added = ""
     if isinstance(added_ms, (int, float)) and added_ms > 0:
-        added = f" by {format_duration(timedelta(milliseconds=added_ms))}"
+        minutes = max(1, round(added_ms / 60000))  # a step of 1h, give or take a second
+        added = f" by {format_duration(timedelta(minutes=minutes))}"
     why = one_line(last.get("why"), 120) or "a kernel was busy"
     body = f"Kept alive{added} while busy ({why})."
     if reading.kind == "timed":
