@@ -79,6 +79,7 @@ def test_channels_come_from_config_environment_and_file_once_each(tmp_path):
     assert found.masked() == "slack://…, json://…, mailto://…, ntfy://…"
     (problem,) = found.problems
     assert "not a url" not in problem and "c.JupyterLease.notify_urls" in problem
+    assert "slack" not in repr(found) and "T/B/C" not in repr(found)  # a repr shows no URL
 
 
 def test_a_planted_or_bad_user_file_is_one_line_and_no_channel(tmp_path):

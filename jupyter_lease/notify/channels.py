@@ -18,7 +18,7 @@ import importlib.util
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
@@ -53,8 +53,8 @@ def scheme_of(url: str) -> Optional[str]:
 
 @dataclass(frozen=True)
 class Channel:
-    url: str  # the secret: never shown, logged or answered
-    origin: str  # where it was configured: c.JupyterLease.notify_urls, $JUPYTER_LEASE_NOTIFY, file
+    url: str = field(repr=False)  # the secret: never shown, logged, answered, nor in a repr
+    origin: str = ""  # where it was configured: notify_urls, $JUPYTER_LEASE_NOTIFY, the file
 
     @property
     def scheme(self) -> str:
