@@ -67,7 +67,7 @@ class Alerts:
             return None
         try:
             return lease_identity(source), path
-        except TypeError:
+        except Exception:  # a source without an identity: no shared record, no alerts
             return None
 
     def view(self) -> Dict[str, Any]:
