@@ -61,12 +61,11 @@ class Alerts:
         """The lease's identity and its cache file, once the source is built."""
         from ..watch.sources import lease_identity
 
-        source = self.service.built()
-        path = getattr(source, "path", None)
-        if source is None or not path:
+        source = self.service.built()  # a watch.cache.CachedSource: its file is .path
+        if source is None:
             return None
         try:
-            return lease_identity(source), path
+            return lease_identity(source), source.path
         except Exception:  # a source without an identity: no shared record, no alerts
             return None
 
