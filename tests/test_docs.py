@@ -26,10 +26,6 @@ COMMANDS = ["make demo", "make test"]
 FIRST_SCREEN = 25  # lines: the two commands are seen without scrolling
 README_MAX_LINES = 150
 
-# Documents other branches are writing in parallel, linked from the README ahead of them.
-# The lead removes each entry when the file lands on main (then the link is checked as any other).
-PENDING = {"docs/server-alerts.md", "docs/i18n.md"}
-
 FENCE = re.compile(r"^```.*?^```[ \t]*$", re.S | re.M)
 CODE_SPAN = re.compile(r"`[^`]*`")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
@@ -106,8 +102,6 @@ def test_every_relative_link_resolves(path: Path) -> None:
         file_part, _, anchor = target.partition("#")
         dest = (path.parent / file_part).resolve() if file_part else path
         relative = Path(os.path.relpath(dest, ROOT)).as_posix()
-        if relative in PENDING and not dest.exists():
-            continue
         if not dest.exists():
             broken.append(f"{target}: no such file")
         elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
