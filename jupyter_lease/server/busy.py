@@ -298,6 +298,9 @@ class BusyKeeper:
         if after.stale or after.deadline is None:  # not confirmed: the next check tries again
             made.append(Decision(reason=f"the last attempt failed: {after.error or 'no answer'}"))
             return state
+        if after.deadline <= reading.deadline:  # the source took it, the stop did not move
+            made.append(Decision(reason="the last attempt did not move the stop", why=decision.why))
+            return state
         until, added = after.deadline, after.deadline - reading.deadline
         made.append(replace(decision, reason=f"renewed automatically: {decision.why}"))
         self.log.info(
