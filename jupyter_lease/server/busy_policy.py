@@ -173,7 +173,8 @@ def _not_extendable(lease: Optional[Reading]) -> str:
     if lease.kind == "off" or lease.deadline is None:
         return "auto-stop is off: nothing to renew"
     if not lease.can_extend:
-        return f"not renewed: it stops first for {lease.stop_reason or 'a reason'} (not extendable)"
+        why = f"it stops first for {lease.stop_reason}" if lease.stop_reason else "not allowed"
+        return f"not renewed: {why}"
     return ""
 
 
