@@ -129,7 +129,7 @@ class BusyKeeper:
             reading = self._reading()
         except LeaseError:
             return  # not readable yet: the next look tries again
-        if reading.kind == "unknown":
+        if reading.kind in ("unknown", "stopped"):  # nothing to keep alive (yet)
             return
         self._armed = True
         total = self.settings.total
