@@ -8,11 +8,11 @@ counts from its first busy status; an interrupted kernel goes idle and a dead on
 kernel manager, so either stops counting), adds declared work (``keep_alive()`` in code,
 registered over HTTP with a time to live), and — only when something is busy — reads the
 lease through the shared cache (whichever the provider: a :class:`~..core.reading.Reading`)
-and asks the policy. A renewal decides again under this lease's record lock
-(:class:`.busy_state.StateFile`), on the lease read again and the renewals recorded by any
-process, then calls the source's ``extend()`` (which takes the shared cache's lock and writes
-the reading back for everyone): one decision per lease, however many server processes share
-the runtime dir. ModelArts renews the lease; on JupyterHub an extension records this server's
+and asks the policy. A renewal reads the lease upstream and decides again under the shared
+cache's lock, on that reading and the renewals any process recorded, then extends through the
+source's ``extend()`` there (:meth:`~..watch.cache.CachedSource.extend_if`, which writes the
+reading back for everyone): one decision per lease, however many server processes share the
+runtime dir. ModelArts renews the lease; on JupyterHub an extension records this server's
 activity with its own token, which restarts the idle culler's clock. Everything blocking runs
 on the lease service's own threads, never on the event loop.
 
@@ -39,7 +39,7 @@ import functools
 import os
 import time
 from dataclasses import replace
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .._errors import (
     AuthenticationError,
@@ -50,7 +50,7 @@ from .._errors import (
     scrub,
 )
 from ..core.duration import parse_duration
-from ..core.reading import Reading
+from ..core.reading import Reading, failure
 from ..settings import JupyterLease
 from ..watch.sources import lease_identity
 from .busy_config import DEFAULT_CAP, Settings, check_registration, summary, view
@@ -60,8 +60,6 @@ from .busy_state import PolicyState, Renewal, StateFile
 from .busy_work import DeclaredWork, WorkRefused
 
 __all__ = ["BusyKeeper", "JupyterLease", "Settings", "start_keep_alive"]
-
-RENEW_LOCK_TIMEOUT = 90.0  # seconds: an extension upstream with its retries, under the lock
 
 
 class BusyKeeper:
@@ -106,10 +104,9 @@ class BusyKeeper:
         source = self.service.source()
         lease = lease_identity(source)
         if self._store is None or self._store.lease != lease:
-            path = getattr(source, "path", None)
-            directory = self.directory or (os.path.dirname(path) if path else None)
-            # Held while a renewal decides and extends (a slow upstream): others wait for it.
-            self._store = StateFile(lease, directory, lock_timeout=RENEW_LOCK_TIMEOUT)
+            # Next to the lease's cache file (the one cache: every source the server serves).
+            directory = self.directory or os.path.dirname(source.path)
+            self._store = StateFile(lease, directory)
             self._armed = False
         return self._store
 
@@ -262,11 +259,11 @@ class BusyKeeper:
 
     def _reading(self) -> Reading:
         """The lease through the shared cache (blocking); a stopped lease's record is forgotten,
-        another run's too. LeaseError when it cannot be read (a stale reading is the last
-        known one: it decides, and the renewal reads again)."""
-        source = self.service.source()
+        another run's too. A stale reading is the last known one: it decides, and the renewal
+        reads again; credentials refused raise (:meth:`_failed` turns the policy off)."""
         store = self.store()
-        reading: Reading = source.read()
+        reading: Reading = self.service.source().read()
+        _raise_refused(reading)
         if reading.kind == "stopped":  # the lease has ended
             store.forget()
         else:
@@ -274,41 +271,42 @@ class BusyKeeper:
         return reading
 
     def _renew(self, policy: Policy, work: List[Work]) -> None:
-        """Blocking: under this lease's record lock, decide again on the lease read again and
-        the renewals any process recorded, extend, and record it: one decision per lease."""
-        made: List[Decision] = []
-        self.store().update(lambda state: self._decide_and_extend(state, policy, work, made))
-        if made:
-            self.status = made[-1]
+        """Blocking: decide again on the lease read upstream under the shared cache's lock (with
+        the renewals any process recorded), extend there, then record it: one decision per
+        lease, however many processes (:meth:`~..watch.cache.CachedSource.extend_if`)."""
+        store = self.store()
+        made: List[Tuple[float, Reading, Decision]] = []
 
-    def _decide_and_extend(
-        self, state: PolicyState, policy: Policy, work: List[Work], made: List[Decision]
-    ) -> PolicyState:
-        source = self.service.source()
-        with source.fresh():  # read upstream now: the stop may have moved since the cache read
-            reading: Reading = source.read()
-        now = self.clock() + reading.clock_offset
-        last = state.last_renewal.at if state.last_renewal else None
-        current = replace(policy, on=state.on, cap=state.cap)
-        decision = decide(current, reading, work, last, now)
-        made.append(decision)
-        if decision.renew_for is None or reading.deadline is None:
-            return state
-        after: Reading = source.extend(decision.renew_for)
-        if after.stale or after.deadline is None:  # not confirmed: the next check tries again
-            made.append(Decision(reason=f"the last attempt failed: {after.error or 'no answer'}"))
-            return state
-        if after.deadline <= reading.deadline:  # the source took it, the stop did not move
-            made.append(Decision(reason="the last attempt did not move the stop", why=decision.why))
-            return state
-        until, added = after.deadline, after.deadline - reading.deadline
-        made.append(replace(decision, reason=f"renewed automatically: {decision.why}"))
+        def again(reading: Reading) -> Optional[float]:
+            state = store.load()  # another server may have extended and recorded it
+            last = state.last_renewal.at if state.last_renewal else None
+            now = self.clock() + reading.clock_offset
+            current = replace(policy, on=state.on, cap=state.cap)
+            made.append((now, reading, decide(current, reading, work, last, now)))
+            return made[-1][2].renew_for
+
+        after, extended = self.service.source().extend_if(again)
+        if not made:  # the read under the lock failed: nothing was decided
+            _raise_refused(after)
+            self.status = Decision(reason=f"the last attempt failed: {after.error or 'no answer'}")
+            return
+        at, before, decision = made[-1]
+        self.status = decision
+        if extended is None or before.deadline is None:
+            return
+        if after.stale or after.deadline is None or after.deadline <= before.deadline:
+            line = after.error or "the stop did not move"  # not confirmed: the next check retries
+            self.status = Decision(reason=f"the last attempt failed: {line}", why=decision.why)
+            return
+        until = after.deadline
+        record = Renewal(at=at, why=decision.why, until=until, added=until - before.deadline)
+        store.update(lambda s: s.with_renewal(record))
+        self.status = replace(decision, reason=f"renewed automatically: {decision.why}")
         self.log.info(
             "jupyter_lease: renewed automatically until %s (%s)",
             clock_time(until, after.clock_offset),
             decision.why,
         )
-        return state.with_renewal(Renewal(at=now, why=decision.why, until=until, added=added))
 
     def _failed(self, exc: LeaseError) -> None:
         """Blocking. 401/403 turn the policy off for good (never retried); others wait."""
@@ -372,6 +370,14 @@ def start_keep_alive(serverapp: Any, service: Any) -> BusyKeeper:
     register(serverapp.web_app, keeper, serverapp.web_app.settings.get("base_url", "/"))
     keeper.start()  # its first look applies renew_while_busy, once the lease can be read
     return keeper
+
+
+def _raise_refused(reading: Reading) -> None:
+    """Credentials refused (401/403) behind a stale reading, raised again: never retried."""
+    if reading.stale:
+        exc = failure(reading)
+        if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
+            raise exc
 
 
 def _run_of(reading: Reading) -> Optional[float]:
