@@ -8,14 +8,26 @@ import time
 
 import pytest
 
-from jupyter_lease.server.busy_policy import LeaseNow, Policy, Work, decide, parse_until
+from jupyter_lease.core.reading import Reading
+from jupyter_lease.server.busy_policy import Policy, Work, decide, parse_until
 from jupyter_lease.server.busy_state import MAX_RENEWALS, PolicyState, Renewal, StateFile
 
 H, M = 3600.0, 60.0
 NOW = 1_800_000_000.0
 ON = Policy(on=True, cap=NOW + 8 * H, margin=10 * M, step=H)
-TIMED = LeaseNow("timed", NOW + 5 * M)  # 5 min left: inside the margin
+MODELARTS = (3600.0, 259200.0)  # RenewLease: 1 h to 72 h from now
+
+
+def timed(deadline: float, **extra: object) -> Reading:
+    """A ModelArts-like timed reading (extendable by 1 h to 72 h from now) unless ``extra``
+    says otherwise."""
+    fields = {"can_extend": True, "extend_range": MODELARTS, **extra}
+    return Reading(kind="timed", deadline=deadline, **fields)  # type: ignore[arg-type]
+
+
+TIMED = timed(NOW + 5 * M)  # 5 min left: inside the margin
 KERNEL = [Work("t.ipynb")]
+HUB = timed(NOW + 10, extend_range=(30.0, 30.0), lower_bound=True)  # activity 20 s ago
 LEASE = "modelarts:nb-1@modelarts.example"
 OURS = {"format": "jupyter_lease.keep-alive/2", "lease": LEASE}
 
@@ -24,10 +36,10 @@ CASES = [
     ("renews-by-one-step", ON, TIMED, KERNEL, None, 65 * M, "t.ipynb was running"),
     ("off", Policy(on=False), TIMED, KERNEL, None, None, "off"),
     ("idle-server", ON, TIMED, [], None, None, "nothing is running"),
-    ("idle-lease", ON, LeaseNow("idle"), KERNEL, None, None, "IDLE"),
-    ("auto-stop-off", ON, LeaseNow("disabled"), KERNEL, None, None, "auto-stop is off"),
-    ("unknown-lease", ON, LeaseNow(None), KERNEL, None, None, "waiting for the lease"),
-    ("outside-margin", ON, LeaseNow("timed", NOW + 30 * M), KERNEL, None, None, "renews at"),
+    ("idle-lease", ON, Reading(kind="idle"), KERNEL, None, None, "IDLE"),
+    ("auto-stop-off", ON, Reading(kind="off"), KERNEL, None, None, "auto-stop is off"),
+    ("unknown-lease", ON, None, KERNEL, None, None, "waiting for the lease"),
+    ("outside-margin", ON, timed(NOW + 30 * M), KERNEL, None, None, "renews at"),
     ("just-renewed", ON, TIMED, KERNEL, NOW - 5 * M, None, "moments ago"),
     ("renewed-a-step-ago", ON, TIMED, KERNEL, NOW - 55 * M, 65 * M, "was running"),
     ("cap-passed", Policy(True, NOW - 1), TIMED, KERNEL, None, None, "cap has passed"),
@@ -43,9 +55,18 @@ CASES = [
     ("declared-past-policy-cap", Policy(True, NOW - 1), TIMED, [Work("t", NOW + 3 * H)], None,
      None, "cap has passed"),
     # its own margin and step (keep_alive(margin="20m", extend_by="2h")): 15 min left renews
-    ("declared-margin-step", ON, LeaseNow("timed", NOW + 15 * M),
+    ("declared-margin-step", ON, timed(NOW + 15 * M),
      [Work("t", NOW + 6 * H, margin=20 * M, step=2 * H)], None, 135 * M, "t was running"),
     ("kernel-with-policy-off", Policy(False), TIMED, KERNEL, None, None, "off"),
+    # a hub's idle cull (timeout 30 s): each extension restarts the idle clock, so it is the
+    # whole timeout; the step is at most that and the margin half of it (10 s left renews)
+    ("hub-idle-cull", ON, HUB, KERNEL, None, 30, "t.ipynb was running"),
+    ("hub-cap-within-a-timeout", Policy(True, NOW + 25), HUB, KERNEL, None, None, "pass the cap"),
+    ("hub-renewed-15-s-ago", ON, HUB, KERNEL, NOW - 15, 30, "was running"),
+    ("hub-renewed-5-s-ago", ON, HUB, KERNEL, NOW - 5, None, "moments ago"),
+    ("hub-max-age-first", ON, timed(NOW + 5, can_extend=False, stop_reason="the hub's maximum age"),
+     KERNEL, None, None, "maximum age"),
+    ("stopped", ON, Reading(kind="stopped", subject="server"), KERNEL, None, None, "server has"),
 ]  # fmt: skip
 
 
@@ -74,7 +95,7 @@ def test_one_renewal_per_step_over_a_long_busy_run():
     while now < NOW + 10 * H:
         if now >= deadline:
             break  # the instance stopped
-        d = decide(Policy(True, cap, 10 * M, H), LeaseNow("timed", deadline), KERNEL,
+        d = decide(Policy(True, cap, 10 * M, H), timed(deadline), KERNEL,
                    renewals[-1] if renewals else None, now)  # fmt: skip
         if d.renew_for is not None:
             deadline = now + d.renew_for
@@ -83,6 +104,26 @@ def test_one_renewal_per_step_over_a_long_busy_run():
     assert len(renewals) == 6
     assert all(b - a == pytest.approx(H, abs=60) for a, b in zip(renewals, renewals[1:]))
     assert deadline <= cap
+
+
+def test_a_hub_is_extended_every_half_timeout_and_never_past_the_cap():
+    # A 30 s cull timeout, checked every 2 s for 5 min with a cap 2 min away: an extension
+    # (recording activity) every 15 s, each restarting the idle clock; none that would put the
+    # earliest cull past the cap, so the culler takes the server within a timeout of it.
+    cap = NOW + 120
+    last_activity, renewals, now = NOW, [], NOW
+    while now < NOW + 300 and now < last_activity + 30:
+        lease = timed(last_activity + 30, extend_range=(30.0, 30.0), lower_bound=True)
+        d = decide(Policy(True, cap, 10 * M, H), lease, KERNEL,
+                   renewals[-1] if renewals else None, now)  # fmt: skip
+        if d.renew_for is not None:
+            assert d.renew_for == 30 and d.new_deadline == now + 30 <= cap
+            last_activity = now
+            renewals.append(now)
+        now += 2
+    assert all(b - a == pytest.approx(15, abs=2) for a, b in zip(renewals, renewals[1:]))
+    assert cap - 30 - 15 <= renewals[-1] <= cap - 30
+    assert last_activity + 30 <= cap  # culled no later than the cap (plus the culler's lag)
 
 
 def test_parse_until_is_the_next_such_time():

@@ -189,6 +189,8 @@ def test_five_busy_kernels_on_two_servers_renew_once_per_step(fresh, sim, tmp_pa
 
 
 def test_a_restart_keeps_the_policy_and_its_cap(sim, tmp_path):
+    # A running instance whatever the test before left (the first test lets it stop).
+    sim.set_lease(status="RUNNING", lease_type="TIMING", enabled=True, remaining=1200)
     env = {**clean_env(), **sim.environ()}
     first = configured(tmp_path / "srv", env, token=TOKEN, renew_while_busy="8h")
     try:

@@ -31,9 +31,8 @@ from tests.support.factories import make_client, make_source
 
 PACKAGE = Path(__file__).resolve().parent.parent / "jupyter_lease"
 PROVIDER_PACKAGES = {name.split(".")[1] for name in MODULES.values()}  # modelarts, slurm, …
-# Capability checks still owned by another change of issue 19 (the keep-alive helper moves
-# server/busy.py onto extend_if): delete the entry when that lands.
-NOT_YET: Dict[str, int] = {"server/busy.py": 2}
+# Capability checks still owned by another change: none (server/busy.py is on extend_if).
+NOT_YET: Dict[str, int] = {}
 
 
 def _modules() -> Iterator[Path]:

@@ -107,7 +107,7 @@ def test_idle_cull_is_a_lower_bound_that_extend_moves() -> None:
     reading = hub_reading(settings, ServerTimes(last_activity=T0 - 600), T0)
     assert reading.kind == "timed" and reading.lower_bound and reading.can_extend
     assert reading.deadline == T0 + 3000 and reading.started_at == T0 - 600
-    assert reading.extend_range == (60.0, 3600.0) and reading.extend_choices == ("1h",)
+    assert reading.extend_range == (3600.0, 3600.0) and reading.extend_choices == ("1h",)
     shown = present(reading, T0)
     assert shown.headline == "at least 50 min left" and shown.at_least
     assert "the hub's idle culler; it looks every 10m" in shown.detail

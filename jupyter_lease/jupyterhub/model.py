@@ -164,7 +164,8 @@ def hub_reading(settings: HubSettings, times: ServerTimes, now: float) -> Readin
         stop_reason=first.reason,
         error=" ".join(notes) or None,
         can_extend=extendable,
-        extend_range=(min(60.0, timeout), timeout) if extendable and timeout else None,
+        # Recording activity restarts the idle clock: every extension is the whole timeout.
+        extend_range=(timeout, timeout) if extendable and timeout else None,
         extend_choices=(format_duration(timedelta(seconds=timeout)),) if extendable else (),
         **base,
     )

@@ -176,7 +176,9 @@ def lease_reading(
         can_extend=kind == "timed",  # idle or off: only with --force (it becomes timed)
         extend_range=(MIN_RENEWAL.total_seconds(), MAX_RENEWAL.total_seconds()),
         extend_choices=DEFAULT_EXTEND_CHOICES,
-        extra={"lease": lease.to_json()},  # ModelArts' own answer, for --json and keep-alive
+        # ModelArts' own answer (for --json), and which run of the instance this is: keep-alive
+        # forgets its record when the instance is started again (create_at moves).
+        extra={"lease": lease.to_json(), "run": lease.create_at / 1000},
     )
 
 

@@ -7,13 +7,17 @@ on the server's IOLoop (:class:`BusyKeeper`) reads which kernels are busy (jupyt
 counts from its first busy status; an interrupted kernel goes idle and a dead one leaves the
 kernel manager, so either stops counting), adds declared work (``keep_alive()`` in code,
 registered over HTTP with a time to live), and — only when something is busy — reads the
-lease through the shared cache and asks the policy. A renewal re-reads the lease upstream and
-decides again under the cache's file lock (:meth:`CachedLeaseSource.renew_if`): one decision
-per instance, however many server processes share the runtime dir. Everything blocking runs on
-the lease service's own threads, never on the event loop.
+lease through the shared cache (whichever the provider: a :class:`~..core.reading.Reading`)
+and asks the policy. A renewal reads the lease upstream and decides again under the shared
+cache's lock, on that reading and the renewals any process recorded, then extends through the
+source's ``extend()`` there (:meth:`~..watch.cache.CachedSource.extend_if`, which writes the
+reading back for everyone): one decision per lease, however many server processes share the
+runtime dir. ModelArts renews the lease; on JupyterHub an extension records this server's
+activity with its own token, which restarts the idle culler's clock. Everything blocking runs
+on the lease service's own threads, never on the event loop.
 
-ModelArts refusing the credentials (401/403) turns the policy off with one recorded line: the
-gateway locks keys after 5 failures, so it is never retried.
+Credentials refused (401/403 raised by the source) turn the policy off with one recorded line:
+ModelArts' gateway locks keys after 5 failures, so it is never retried.
 
 The policy belongs to the lease this server serves (:func:`~..watch.sources.lease_identity`):
 its record (:mod:`.busy_state`) is that lease's alone, and is forgotten when the lease ends
@@ -38,29 +42,20 @@ from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .._errors import (
-    APIError,
     AuthenticationError,
     DurationError,
     LeaseError,
-    NotRunningError,
     PermissionDeniedError,
     UsageError,
     scrub,
 )
 from ..core.duration import parse_duration
+from ..core.reading import Reading, failure
 from ..settings import JupyterLease
-from ..watch.cachedata import CacheEntry
 from ..watch.sources import lease_identity
 from .busy_config import DEFAULT_CAP, Settings, check_registration, summary, view
 from .busy_config import duration_text as _d
-from .busy_policy import (
-    Decision,
-    LeaseNow,
-    Policy,
-    Work,
-    clock_time,
-    decide,
-)
+from .busy_policy import Decision, Policy, Work, clock_time, decide
 from .busy_state import PolicyState, Renewal, StateFile
 from .busy_work import DeclaredWork, WorkRefused
 
@@ -109,35 +104,30 @@ class BusyKeeper:
         source = self.service.source()
         lease = lease_identity(source)
         if self._store is None or self._store.lease != lease:
-            path = getattr(source, "path", None)
-            directory = self.directory or (os.path.dirname(path) if path else None)
+            # Next to the lease's cache file (the one cache: every source the server serves).
+            directory = self.directory or os.path.dirname(source.path)
             self._store = StateFile(lease, directory)
             self._armed = False
         return self._store
 
     def state(self) -> PolicyState:
-        """The record, after its first look (:meth:`_arm`), which reads the lease only to
-        apply ``renew_while_busy``; else it looks at the cache: an idle server and a page's
-        GET cost no upstream read (a busy check reads, and observes, anyway)."""
+        """The record, after its first look (:meth:`_arm`), which reads the lease once
+        (through the shared cache); after that only a busy check reads it."""
         store = self.store()
         if not self._armed:
-            self._arm(store, self.settings.total is not None)
+            self._arm(store)
         return store.load()
 
-    def _arm(self, store: StateFile, read: bool) -> None:
-        """Once the lease is known: forget a record of an ended lease (:meth:`_observe`), then
+    def _arm(self, store: StateFile) -> None:
+        """Once the lease is known: forget a record of an ended lease (:meth:`_reading`), then
         turn the policy on from ``renew_while_busy`` if this run of the lease never had one.
         A record of this run is kept as it is: its cap is never re-armed nor extended."""
         try:
-            source = self.service.source()
-            _require_renewable(source)
-            entry = self._entry() if read else source.peek()
+            reading = self._reading()
         except LeaseError:
             return  # not readable yet: the next look tries again
-        if entry.lease is None:
+        if reading.kind in ("unknown", "stopped"):  # nothing to keep alive (yet)
             return
-        if not read:
-            self._observe(store, entry)
         self._armed = True
         total = self.settings.total
         if total is None:
@@ -151,12 +141,13 @@ class BusyKeeper:
         store.update(lambda s: _turned_on(s, now, now + total, f"for {_d(total)}", "config"))
         self.log.info("jupyter_lease: keeping the instance alive while busy, for %s", _d(total))
 
-    def _observe(self, store: StateFile, entry: CacheEntry) -> None:
-        """A record of another run of this lease (ModelArts' ``create_at`` moved: the instance
-        was started again) is forgotten; a record not yet stamped is stamped."""
-        if entry.lease is None:
+    def _observe(self, store: StateFile, reading: Reading) -> None:
+        """A record of another run of this lease (the reading's ``extra["run"]`` moved, e.g.
+        ModelArts' ``create_at``: the instance was started again) is forgotten; a record not
+        yet stamped is stamped. A provider without runs keeps its record."""
+        run = _run_of(reading)
+        if run is None:
             return
-        run = entry.lease.create_at / 1000
         saved = store.load()
         if saved.run is not None and saved.run != run:
             store.forget()
@@ -199,7 +190,7 @@ class BusyKeeper:
         """Blocking. ``until``: local epoch seconds; ``total``: seconds from now. UsageError
         (one line) for a cap beyond ``renew_max_cap`` or in the past."""
         store = self.store()
-        _require_renewable(self.service.source())
+        _require_extendable(self.service.source(), self._reading())
         self.state()
         now = self.now()
         if until is None and total is None:
@@ -248,14 +239,14 @@ class BusyKeeper:
         policy = Policy(state.on, state.cap, self.settings.margin, self.settings.step)
         last = state.last_renewal.at if state.last_renewal else None
         if not work:  # nothing running: no lease read at all, the policy costs nothing
-            self.status = decide(policy, LeaseNow(None), [], last, self.now())
+            self.status = decide(policy, None, [], last, self.now())
             return
         try:
-            entry = await offload.run(self._entry)
+            reading = await offload.run(self._reading)
         except LeaseError as exc:
             await offload.run(functools.partial(self._failed, exc))
             return
-        decision = decide(policy, _lease_now(entry), work, last, self.now(), self.offset())
+        decision = decide(policy, reading, work, last, self.now(), self.offset())
         self.status = decision
         if decision.renew_for is not None:
             await offload.run(lambda: self._renew_or_fail(policy, work))
@@ -266,54 +257,54 @@ class BusyKeeper:
         except LeaseError as exc:
             self._failed(exc)
 
-    def _entry(self) -> CacheEntry:
-        """The lease (blocking); a stopped instance's record is forgotten, another run's too."""
-        source = self.service.source()
-        _require_renewable(source)
+    def _reading(self) -> Reading:
+        """The lease through the shared cache (blocking); a stopped lease's record is forgotten,
+        another run's too. A stale reading is the last known one: it decides, and the renewal
+        reads again; credentials refused raise (:meth:`_failed` turns the policy off)."""
         store = self.store()
-        try:
-            entry = source.show_entry()
-        except NotRunningError:
-            if source.read().kind == "stopped":  # ShowNotebook agrees: the lease has ended
-                store.forget()
-            raise
-        except APIError as exc:
-            if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
-                raise
-            return source.peek()  # the last known lease decides; renew_if reads upstream
-        self._observe(store, entry)
-        return entry
+        reading: Reading = self.service.source().read()
+        _raise_refused(reading)
+        if reading.kind == "stopped":  # the lease has ended
+            store.forget()
+        else:
+            self._observe(store, reading)
+        return reading
 
     def _renew(self, policy: Policy, work: List[Work]) -> None:
-        """Blocking: decide again on the lease read upstream under the lock, renew, record."""
+        """Blocking: decide again on the lease read upstream under the shared cache's lock (with
+        the renewals any process recorded), extend there, then record it: one decision per
+        lease, however many processes (:meth:`~..watch.cache.CachedSource.extend_if`)."""
         store = self.store()
-        made: List[Tuple[float, Decision]] = []
-        before: List[float] = []  # the deadline the decision saw (lease clock, s)
+        made: List[Tuple[float, Reading, Decision]] = []
 
-        def again(entry: CacheEntry) -> Optional[float]:
-            if entry.lease is not None and entry.lease.deadline_ms is not None:
-                before.append(entry.lease.deadline_ms / 1000)
-            state = store.load()  # another server may have renewed and recorded it
+        def again(reading: Reading) -> Optional[float]:
+            state = store.load()  # another server may have extended and recorded it
             last = state.last_renewal.at if state.last_renewal else None
-            now = self.clock() + (entry.clock_offset or 0.0)
+            now = self.clock() + reading.clock_offset
             current = replace(policy, on=state.on, cap=state.cap)
-            made.append((now, decide(current, _lease_now(entry), work, last, now)))
-            return made[-1][1].renew_for
+            made.append((now, reading, decide(current, reading, work, last, now)))
+            return made[-1][2].renew_for
 
-        entry, renewed = self.service.source().renew_if(again)
-        at, decision = made[-1]
-        if renewed is None or entry.lease is None or entry.lease.deadline_ms is None:
-            self.status = decision
+        after, extended = self.service.source().extend_if(again)
+        if not made:  # the read under the lock failed: nothing was decided
+            _raise_refused(after)
+            self.status = Decision(reason=f"the last attempt failed: {after.error or 'no answer'}")
             return
-        until = entry.lease.deadline_ms / 1000
-        # What the stop moved by (RenewLease counts its duration from now, not from the stop).
-        added = until - before[-1] if before else renewed
-        record = Renewal(at=at, why=decision.why, until=until, added=added)
+        at, before, decision = made[-1]
+        self.status = decision
+        if extended is None or before.deadline is None:
+            return
+        if after.stale or after.deadline is None or after.deadline <= before.deadline:
+            line = after.error or "the stop did not move"  # not confirmed: the next check retries
+            self.status = Decision(reason=f"the last attempt failed: {line}", why=decision.why)
+            return
+        until = after.deadline
+        record = Renewal(at=at, why=decision.why, until=until, added=until - before.deadline)
         store.update(lambda s: s.with_renewal(record))
         self.status = replace(decision, reason=f"renewed automatically: {decision.why}")
         self.log.info(
             "jupyter_lease: renewed automatically until %s (%s)",
-            clock_time(until, self.offset()),
+            clock_time(until, after.clock_offset),
             decision.why,
         )
 
@@ -363,14 +354,6 @@ def _turned_on(state: PolicyState, now: float, cap: float, asked: str, by: str) 
     return replace(state, on=True, since=now, cap=cap, asked=asked[:60], by=by[:40], note="")
 
 
-def _lease_now(entry: CacheEntry) -> LeaseNow:
-    lease = entry.lease
-    if lease is None:
-        return LeaseNow(None)
-    deadline = lease.deadline_ms
-    return LeaseNow(lease.kind.value, None if deadline is None else deadline / 1000)
-
-
 def start_keep_alive(serverapp: Any, service: Any) -> BusyKeeper:
     """Build the keeper from ``c.JupyterLease``, add its routes, start its periodic check."""
     from .busy_handlers import register
@@ -389,11 +372,26 @@ def start_keep_alive(serverapp: Any, service: Any) -> BusyKeeper:
     return keeper
 
 
-def _require_renewable(source: Any) -> None:
-    """The policy decides and renews under the ModelArts cache's lock (``renew_if``); another
-    provider's source (a Slurm job) cannot be kept alive this way yet: one line, not a crash."""
-    if not hasattr(source, "renew_if"):
+def _raise_refused(reading: Reading) -> None:
+    """Credentials refused (401/403) behind a stale reading, raised again: never retried."""
+    if reading.stale:
+        exc = failure(reading)
+        if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
+            raise exc
+
+
+def _run_of(reading: Reading) -> Optional[float]:
+    """Which run of its lease a reading is of (``extra["run"]``, epoch s), if its provider says."""
+    run = (reading.extra or {}).get("run")
+    return float(run) if isinstance(run, (int, float)) and not isinstance(run, bool) else None
+
+
+def _require_extendable(source: Any, reading: Reading) -> None:
+    """UsageError (one line) when this lease's stop cannot be moved from here (a Slurm user
+    who may not raise the limit, a hub's maximum age coming first): nothing to keep alive."""
+    if reading.kind == "timed" and not reading.can_extend:
+        why = f"it stops first for {reading.stop_reason}" if reading.stop_reason else ""
         raise UsageError(
-            f"keep alive while busy works with ModelArts only for now; {source.describe()} "
-            "is extended by hand (jupyter lease extend)"
+            f"keep alive while busy cannot extend {source.describe()}"
+            + (f": {why}" if why else " (extending is not allowed here)")
         )

@@ -1,26 +1,33 @@
 """Keep alive while busy: the decision. Pure — every time is passed in.
 
-Given the policy (on/off, the cap, margin, step), the lease (its kind and deadline), what is
-busy (kernels, declared work) and the last automatic renewal, :func:`decide` says: renew now
-and by how much, or wait until when — always with a one-line reason for people.
+Given the policy (on/off, the cap, margin, step), the lease as any provider reads it (a
+:class:`~jupyter_lease.core.reading.Reading`: its kind, deadline and what ``extend()`` accepts),
+what is busy (kernels, declared work) and the last automatic renewal, :func:`decide` says: extend
+now and by how much, or wait until when — always with a one-line reason for people.
 
-All times are epoch seconds on **the lease's clock** (ModelArts' clock: this host's clock plus
+All times are epoch seconds on **the lease's clock** (the source's clock: this host's clock plus
 the measured offset), so that a jump of that clock (a simulator's clock control, a corrected
 skew) moves "now", the deadline and the cap together. ``offset`` (lease clock − local clock) is
 used only to show times in local wall-clock terms.
 
 Rules, in order:
 
-- off, past the cap, no lease known, an IDLE lease or auto-stop off: never renew (declared
-  work counts only while the policy is on, and never past the policy's cap);
+- off, past the cap, no lease known, an IDLE lease, auto-stop off, or a stop this provider
+  cannot extend (a hub's maximum age): never renew (declared work counts only while the
+  policy is on, and never past the policy's cap);
 - nothing busy: wait (the lease counts down and the usual warnings run);
 - the margin and step are the longest that any counted work asked for (a busy kernel: the
   policy's; ``keep_alive(margin=…, extend_by=…)``: its own);
 - more than ``margin`` left: wait until the deadline minus ``margin``;
-- a renewal pushes the deadline by ``step`` (RenewLease counts from now, so it asks for
+- a renewal pushes the deadline by ``step`` (an extension counts from now, so it asks for
   ``remaining + step``): one renewal per step, however long the work runs;
+- what ``extend()`` accepts bounds it (the reading's ``extend_range``: ModelArts 1 h – 72 h
+  from now; a hub's idle cull exactly its timeout, since recording activity restarts the idle
+  clock): the step is at most the longest extension, and the margin at most half the step,
+  so that a hub whose cull timeout is shorter than ``renew_margin`` is still renewed in time;
 - never past the cap: the push is shortened to end at the cap, and skipped when that would be
-  under ModelArts' minimum (1 h from now) or would not move the deadline at all;
+  under the shortest extension (ModelArts: 1 h from now; a hub: the whole timeout) or would
+  not move the deadline at all;
 - at most one renewal in any ``step - margin`` window (a read that does not show a renewal
   just made must not cause a second one).
 """
@@ -30,11 +37,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, Tuple
+
+from ..core.reading import Reading
 
 __all__ = [
     "Decision",
-    "LeaseNow",
     "Policy",
     "Work",
     "clock_time",
@@ -44,8 +52,8 @@ __all__ = [
     "zone_name",
 ]
 
-MIN_STEP = 3600.0  # RenewLease accepts 1 h ...
-MAX_STEP = 72 * 3600.0  # ... to 72 h, counted from the call
+MIN_STEP = 3600.0  # renew_step and keep_alive(extend_by=…): 1 h ...
+MAX_STEP = 72 * 3600.0  # ... to 72 h (what the policy is told; extend_range bounds what it asks)
 
 
 @dataclass(frozen=True)
@@ -54,12 +62,6 @@ class Policy:
     cap: Optional[float] = None  # lease clock; the latest stop time any renewal may set
     margin: float = 600.0  # renew when less than this is left
     step: float = 3600.0  # push the deadline by this much per renewal
-
-
-@dataclass(frozen=True)
-class LeaseNow:
-    kind: Optional[str]  # "timed" | "idle" | "disabled"; None when not known
-    deadline: Optional[float] = None  # lease clock; None unless timed
 
 
 @dataclass(frozen=True)
@@ -130,13 +132,14 @@ def _why(work: Sequence[Work]) -> str:
 
 def decide(
     policy: Policy,
-    lease: LeaseNow,
+    lease: Optional[Reading],
     work: Sequence[Work],
     last_renewal: Optional[float],
     now: float,
     offset: float = 0.0,
 ) -> Decision:
-    """Renew now (``renew_for``), or wait (``wake_at``); see the module's rules."""
+    """Extend now (``renew_for``), or wait (``wake_at``); see the module's rules. ``lease``:
+    the source's reading (None: not read, e.g. because nothing is busy)."""
     if not policy.on:
         return Decision(reason="off")
     if not work:
@@ -148,25 +151,44 @@ def decide(
     margin = max(policy.margin if w.margin is None else w.margin for w in live)
     step = max(policy.step if w.step is None else w.step for w in live)
     why = _why(live)
-    if lease.kind is None:
-        return Decision(reason="waiting for the lease to be read", why=why)
-    if lease.kind == "idle":
-        return Decision(reason="an IDLE lease stops only when idle: never renewed", why=why)
-    if lease.kind == "disabled" or lease.deadline is None:
-        return Decision(reason="auto-stop is off: nothing to renew", why=why)
+    waits = _not_extendable(lease)
+    if waits:
+        return Decision(reason=waits, why=why)
+    assert lease is not None and lease.deadline is not None
+    low, high = lease.extend_range or (0.0, MAX_STEP)
+    if step > high:  # one extension adds less than a step (a hub's cull timeout)
+        step, margin = high, min(margin, high / 2)
     chosen = Policy(True, cap, margin, step)
-    return _timed(chosen, lease.deadline, cap, last_renewal, now, offset, why)
+    return _timed(chosen, lease.deadline, (low, high), last_renewal, now, offset, why)
+
+
+def _not_extendable(lease: Optional[Reading]) -> str:
+    """Why no extension can be decided on this reading; "" when one can."""
+    if lease is None or lease.kind == "unknown":
+        return "waiting for the lease to be read"
+    if lease.kind == "stopped":
+        return f"the {lease.subject or 'instance'} has stopped: nothing to renew"
+    if lease.kind == "idle":
+        return "an IDLE lease stops only when idle: never renewed"
+    if lease.kind == "off" or lease.deadline is None:
+        return "auto-stop is off: nothing to renew"
+    if not lease.can_extend:
+        why = f"it stops first for {lease.stop_reason}" if lease.stop_reason else "not allowed"
+        return f"not renewed: {why}"
+    return ""
 
 
 def _timed(
     policy: Policy,
     deadline: float,
-    cap: float,
+    accepts: Tuple[float, float],
     last_renewal: Optional[float],
     now: float,
     offset: float,
     why: str,
 ) -> Decision:
+    cap = policy.cap
+    assert cap is not None
     due = deadline - policy.margin
     if now < due:
         reason = f"{why.replace(' was ', ' is ').replace(' were ', ' are ')}; renews at "
@@ -175,8 +197,9 @@ def _timed(
     if last_renewal is not None and now < last_renewal + policy.step - policy.margin:
         again = last_renewal + policy.step - policy.margin
         return Decision(wake_at=again, reason="renewed moments ago: waiting", why=why)
-    target = min(deadline + policy.step, cap, now + MAX_STEP)
-    if target <= deadline or target - now < MIN_STEP:
+    low, high = accepts
+    target = min(deadline + policy.step, cap, now + high)
+    if target <= deadline or target - now < low:
         reason = f"not renewed: that would pass the cap ({clock_time(cap, offset)})"
         return Decision(wake_at=cap, reason=reason, why=why)
     reason = f"renewing until {clock_time(target, offset)}: {why}"

@@ -34,11 +34,14 @@ def test_the_server_in_a_job_serves_and_extends_its_walltime(cluster: SlurmClust
         assert cluster.end_time(job) == end + 600
         refused = server.post(EXTEND, {"duration": "30s"}, xsrf=None)
         assert refused.status_code == 400 and "1 min to 7 days" in refused.json()["error"]
-        # Keep alive while busy renews ModelArts leases only: refused in one line, nothing saved.
-        policy = server.post("jupyter-lease/api/keep-alive", {"on": True}, xsrf=None)
-        assert policy.status_code == 400, policy.text
-        assert policy.json()["error"].startswith("keep alive while busy works with ModelArts only")
-        assert server.get("jupyter-lease/api/keep-alive").json()["on"] is False
+        # Keep alive while busy is the provider's extend: a user who may raise the limit may
+        # turn it on (capped, as anywhere), and off again.
+        policy = server.post("jupyter-lease/api/keep-alive", {"on": True, "for": "2h"}, xsrf=None)
+        assert policy.status_code == 200, policy.text
+        assert policy.json()["on"] is True, policy.text
+        assert policy.json()["lease"].endswith(f":{job}"), policy.text
+        off = server.post("jupyter-lease/api/keep-alive", {"on": False}, xsrf=None)
+        assert off.status_code == 200 and off.json()["on"] is False, off.text
     finally:
         server.stop()
         cluster.run("scancel", str(job), check=False)

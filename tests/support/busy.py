@@ -64,10 +64,12 @@ async def execute(server: JupyterServer, kernel_id: str, code: str) -> None:
     """Send ``code`` and keep the websocket open until the kernel says it is busy with it:
     jupyter_server 1.x closes the kernel's channels with the socket and can drop a message
     still on its way."""
+    from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
     url = server.url(f"api/kernels/{kernel_id}/channels").replace("http://", "ws://")
-    ws = await asyncio.wait_for(websocket_connect(url, connect_timeout=30), 30)
+    request = HTTPRequest(url, headers=server._headers(), connect_timeout=30)  # a token, if any
+    ws = await asyncio.wait_for(websocket_connect(request), 30)
     msg_id = uuid.uuid4().hex
     header = {"msg_id": msg_id, "session": uuid.uuid4().hex, "username": "test",
               "msg_type": "execute_request", "version": "5.3"}  # fmt: skip

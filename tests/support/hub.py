@@ -250,3 +250,27 @@ class Proxied:
     def extend(self, duration: str) -> requests.Response:
         body = {"duration": duration}
         return requests.post(self.base + LEASE + "/extend", json=body, headers=self.headers)
+
+
+class Direct:
+    """The user's server at its own address, not through the hub's proxy (whose traffic the
+    Hub counts as the server's activity), with the user's token: the part of
+    :class:`~tests.support.jupyter.JupyterServer` that tests/support/busy.py uses."""
+
+    def __init__(self, hub: Hub, user: str, token: str) -> None:
+        self.base = f"{hub.target(user)}/user/{user}/"
+        self.token = token
+
+    def url(self, path: str = "") -> str:
+        return self.base + path.lstrip("/")
+
+    def _headers(self) -> Dict[str, str]:
+        return {"Authorization": f"token {self.token}"}
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 20)
+        return requests.get(self.url(path), headers=self._headers(), **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 60)
+        return requests.post(self.url(path), headers=self._headers(), json=body, **kwargs)
