@@ -53,8 +53,6 @@ __all__ = [
     "ServerError",
     "ThrottledError",
     "UsageError",
-    "error_detail",
-    "rebuild_error",
 ]
 
 

@@ -52,6 +52,7 @@ from .._errors import (
 from ..core.duration import parse_duration
 from ..core.reading import Reading, failure
 from ..settings import JupyterLease
+from ..watch.cachefile import UnsafeCache
 from ..watch.sources import lease_identity
 from .busy_config import DEFAULT_CAP, Settings, check_registration, summary, view
 from .busy_config import duration_text as _d
@@ -149,11 +150,14 @@ class BusyKeeper:
         if run is None:
             return
         saved = store.load()
-        if saved.run is not None and saved.run != run:
-            store.forget()
-            self.log.info("jupyter_lease: a new run of the lease: keep-alive record forgotten")
-        elif saved.run is None and saved != PolicyState():
-            store.update(lambda s: replace(s, run=run))
+        try:
+            if saved.run is not None and saved.run != run:
+                store.forget()
+                self.log.info("jupyter_lease: a new run of the lease: keep-alive record forgotten")
+            elif saved.run is None and saved != PolicyState():
+                store.update(lambda s: replace(s, run=run))
+        except UnsafeCache:  # an unusable directory: the record's note says so; reading goes on
+            pass
 
     # -- time --------------------------------------------------------------------------------
 

@@ -185,57 +185,6 @@ def test_extend_falls_back_to_the_kernel_without_the_server_extension(
     assert state["time"] == "2 h 00 min" and state["source"] == "kernel", state
 
 
-# -- Extend only where there is a deadline to move -------------------------------------------------
-
-WIDGET_KIND = (
-    "print(get_ipython().magics_manager.registry['JupyterLease'].widgets[-1].reading['kind'])"
-)
-
-
-def cell_output(nb: Any, index: int) -> str:
-    output = nb.cell(index).locator(".jp-OutputArea-output")
-    return output.first.inner_text().strip() if output.count() else ""
-
-
-def test_extend_is_offered_for_a_timed_lease_only(
-    lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any
-) -> None:
-    """Extend would turn an idle stop or auto-stop that is off into a hard deadline: the
-    button is there for a timed lease only — not for idle, off, stopped, or unknown."""
-    sim = lease_simulator
-    # (what is set, the widget's synced kind, what the view shows)
-    steps: List[Tuple[Callable[[], Any], str, Callable[[Dict[str, Any]], bool]]] = [
-        (lambda: sim.inject("403", count=1000), "unknown",
-         lambda s: s["stage"] == "unknown" and s["label"] == "lease unknown"),
-        (sim.clear_faults, "timed", lambda s: s["stage"] == "plenty"),
-        (lambda: sim.set_lease(lease_type="IDLE"), "idle",
-         lambda s: s["label"].startswith("stops after 2 h") and s["label"].endswith(" idle")),
-        (lambda: sim.set_lease(lease_type="TIMING", enabled=False), "off",
-         lambda s: s["label"] == "auto-stop is off"),
-        # A stopped instance is a kind of reading of its own (read from ShowNotebook).
-        (lambda: sim.set_lease(enabled=True, status="STOPPED"), "stopped",
-         lambda s: s["stage"] == "stopped"),
-    ]  # fmt: skip
-    nb = open_notebook(lab, "kinds.ipynb", [LOAD + "%lease watch", "%lease", WIDGET_KIND])
-    fresh_lease(lab, sim, 2 * 3600)
-    try:
-        for step, (arrange, kind, shown) in enumerate(steps):
-            arrange()
-            lab.forget_cache()
-            # The first step starts the watcher and its view; `%lease` then polls it at once.
-            nb.run_cells(1, first=min(step, 1))
-            state = wait_state(
-                nb, lambda s, f=shown: s and f(s), 20, f"the view of the {kind} lease (step {step})"
-            )
-            offered = state["stage"] == "plenty"  # the one running, timed lease of the list
-            assert nb.widget.locator(".jl-extend").is_visible() == offered, state
-            nb.run_cells(1, first=2)  # the synced state, as the kernel holds it
-            wait_until(lambda k=kind: cell_output(nb, 2) == k, 10, f"kind {kind} in the kernel")
-    finally:
-        sim.clear_faults()
-        sim.set_lease(remaining=9 * 60, lease_type="TIMING", enabled=True, status="RUNNING")
-
-
 # -- a view that is gone stays quiet ---------------------------------------------------------------
 
 LEASE_GET = "**/jupyter-lease/api/lease"
@@ -301,3 +250,55 @@ def test_a_closed_view_stays_quiet(
     nb.page.unroute(EXTEND_POST)
     assert len(renewals(lease_simulator)) == known + 1  # the renewal did happen
     title_stays_clean(nb, 2)
+
+
+# -- Extend only where there is a deadline to move (last: its stopped step ends the lease for the --
+# -- module's server for good, as a real stop takes the server with it) ----------------------------
+
+WIDGET_KIND = (
+    "print(get_ipython().magics_manager.registry['JupyterLease'].widgets[-1].reading['kind'])"
+)
+
+
+def cell_output(nb: Any, index: int) -> str:
+    output = nb.cell(index).locator(".jp-OutputArea-output")
+    return output.first.inner_text().strip() if output.count() else ""
+
+
+def test_extend_is_offered_for_a_timed_lease_only(
+    lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any
+) -> None:
+    """Extend would turn an idle stop or auto-stop that is off into a hard deadline: the
+    button is there for a timed lease only — not for idle, off, stopped, or unknown."""
+    sim = lease_simulator
+    # (what is set, the widget's synced kind, what the view shows)
+    steps: List[Tuple[Callable[[], Any], str, Callable[[Dict[str, Any]], bool]]] = [
+        (lambda: sim.inject("403", count=1000), "unknown",
+         lambda s: s["stage"] == "unknown" and s["label"] == "lease unknown"),
+        (sim.clear_faults, "timed", lambda s: s["stage"] == "plenty"),
+        (lambda: sim.set_lease(lease_type="IDLE"), "idle",
+         lambda s: s["label"].startswith("stops after 2 h") and s["label"].endswith(" idle")),
+        (lambda: sim.set_lease(lease_type="TIMING", enabled=False), "off",
+         lambda s: s["label"] == "auto-stop is off"),
+        # A stopped instance is a kind of reading of its own (read from ShowNotebook).
+        (lambda: sim.set_lease(enabled=True, status="STOPPED"), "stopped",
+         lambda s: s["stage"] == "stopped"),
+    ]  # fmt: skip
+    nb = open_notebook(lab, "kinds.ipynb", [LOAD + "%lease watch", "%lease", WIDGET_KIND])
+    fresh_lease(lab, sim, 2 * 3600)
+    try:
+        for step, (arrange, kind, shown) in enumerate(steps):
+            arrange()
+            lab.forget_cache()
+            # The first step starts the watcher and its view; `%lease` then polls it at once.
+            nb.run_cells(1, first=min(step, 1))
+            state = wait_state(
+                nb, lambda s, f=shown: s and f(s), 20, f"the view of the {kind} lease (step {step})"
+            )
+            offered = state["stage"] == "plenty"  # the one running, timed lease of the list
+            assert nb.widget.locator(".jl-extend").is_visible() == offered, state
+            nb.run_cells(1, first=2)  # the synced state, as the kernel holds it
+            wait_until(lambda k=kind: cell_output(nb, 2) == k, 10, f"kind {kind} in the kernel")
+    finally:
+        sim.clear_faults()
+        sim.set_lease(remaining=9 * 60, lease_type="TIMING", enabled=True, status="RUNNING")
