@@ -27,8 +27,8 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 import anywidget
 import traitlets as t
 
-from .._errors import BadResponseError, LeaseError
 from .._defaults import DEFAULT_EXTEND_DEFAULT
+from .._errors import BadResponseError, LeaseError
 from ..core import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT_S, Presentation, Reading, present
 from ..core.duration import parse_duration
 from ..core.reading import failure, one_line
