@@ -19,7 +19,9 @@ export class Election {
     if (document.visibilityState === 'visible') this.take();
     else this.handOver();
   };
-  private readonly onFocus = (): void => this.take();
+  private readonly onFocus = (): void => {
+    if (document.visibilityState === 'visible') this.take();
+  };
 
   constructor(private readonly name: string) {
     this.locks = (navigator as Navigator & { locks?: LockManager }).locks ?? null;
