@@ -4,6 +4,7 @@
 // tests/frontend runs it under Node.
 
 import { seconds } from './settings.js';
+import { wordsFor } from '../jupyter_lease/static/words.js';
 
 /** The choices that lengthen the lease when `remainingMs` is left (null: unknown, all). */
 export function lengthening(choices: readonly string[], remainingMs: number | null): string[] {
@@ -24,11 +25,21 @@ export function firstChoice(choices: readonly string[], preferred: string): stri
   return sorted.find(c => wanted === null || (seconds(c) ?? 0) >= wanted) ?? sorted[0];
 }
 
-const WORDS: Record<string, string> = { s: 's', m: 'min', min: 'min', h: 'h', d: 'd' };
+/** The unit words of present.js's duration formats ("{h} h {m} min"), for `lang`. */
+function unitWords(lang: string): Record<string, string> {
+  const words = wordsFor(lang);
+  const between = (format: string, a: string, b: string): string =>
+    format.slice(format.indexOf(a) + a.length, b ? format.indexOf(b) : undefined).trim();
+  const minute = between(words.minutes, '{m}', '');
+  const hour = between(words.hours, '{h}', '{m}');
+  const day = between(words.days, '{d}', '{h}');
+  return { s: 's', m: minute, min: minute, h: hour, d: day };
+}
 
-/** "1h" → "1 h", "90m" → "90 min", "1h30m" → "1 h 30 min": the button's words. */
-export function choiceLabel(choice: string): string {
+/** "1h" → "1 h" ("1 小时"), "90m" → "90 min", "1h30m" → "1 h 30 min": the button's words. */
+export function choiceLabel(choice: string, lang = 'en'): string {
+  const units = unitWords(lang);
   return choice
-    .replace(/(\d+(?:\.\d+)?)\s*(min|s|m|h|d)/g, (_, n: string, u: string) => ` ${n} ${WORDS[u]}`)
+    .replace(/(\d+(?:\.\d+)?)\s*(min|s|m|h|d)/g, (_, n: string, u: string) => ` ${n} ${units[u]}`)
     .trim();
 }

@@ -161,7 +161,7 @@ export class Warner {
 
   private actions(choice: string | null): Notification.IAction[] {
     if (choice === null) return [];
-    const label = choiceLabel(choice);
+    const label = choiceLabel(choice, lang);
     return [
       {
         label: trans.__('Extend %1', label),

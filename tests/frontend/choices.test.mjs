@@ -33,4 +33,7 @@ test("the button's words", () => {
   assert.equal(choiceLabel("1h"), "1 h");
   assert.equal(choiceLabel("90m"), "90 min");
   assert.equal(choiceLabel("1h30m"), "1 h 30 min");
+  assert.equal(choiceLabel("1h", "zh-CN"), "1 小时");
+  assert.equal(choiceLabel("90m", "zh_CN"), "90 分");
+  assert.equal(choiceLabel("2d", "zh-CN"), "2 天");
 });
