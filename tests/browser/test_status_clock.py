@@ -119,7 +119,10 @@ def test_the_warning_comes_within_1_s_of_its_threshold(
     late = note["at"] - crossing
     assert 0 <= late <= WITHIN_MS, f"the warning came {late / 1000:.2f} s after its threshold"
     assert TOAST_TEXT in note["body"], note
-    page.locator(".Toastify__toast", has_text=TOAST_TEXT).wait_for(state="visible")
+    for _ in range(50):  # the page renders the toast on its own timers: move its clock
+        if toasts(page):
+            break
+        page.clock.run_for(100)
     assert len(toasts(page)) == 1
 
 

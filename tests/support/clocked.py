@@ -168,7 +168,27 @@ def open_clocked(
         page.wait_for_function(RESTORED, polling=100)
         wait_item(page)
         page.wait_for_function("() => window.__lease.answers.length > 0", polling=100)
+        warm_toasts(page)
     return pages
+
+
+def warm_toasts(page: Any) -> None:
+    """Show and dismiss one notification while the clock still flows: JupyterLab loads its toast
+    code on the first one, and a load that ends after a later step (the clock paused) would
+    show a warning late, or after its replacement."""
+    page.evaluate(
+        """async () => {
+          const id = await window.jupyterapp.commands.execute("apputils:notify",
+            {message: "warm-up", type: "default", options: {autoClose: false}});
+          window.__leaseWarmUp = id;
+        }"""
+    )
+    page.locator(".Toastify__toast", has_text="warm-up").wait_for(state="visible")
+    page.evaluate(
+        """() => window.jupyterapp.commands.execute("apputils:dismiss-notification",
+             {id: window.__leaseWarmUp})"""
+    )
+    page.locator(".Toastify__toast", has_text="warm-up").wait_for(state="detached")
 
 
 RESTORED = """() => {
