@@ -107,7 +107,7 @@ export class Warner {
     const p = this.present();
     if (p.warning === null) return;
     this.show(p, deadline);
-    this.reach(p.warning, key);
+    this.reach(p.warning, key, trans.__('Lease running out'));
   }
 
   /** At the stop: no warning stays up; one toast (once across the tabs) says what happened. */
@@ -123,7 +123,7 @@ export class Warner {
       const text = toastText(p);
       const id = Notification.emit(text, 'error', { autoClose: false, actions: [] });
       this.shown = { id, deadline: null, text, extend: null };
-      this.reach(text, key);
+      this.reach(text, key, trans.__('The instance has stopped'));
     });
   }
 
@@ -138,10 +138,10 @@ export class Warner {
   }
 
   /** Beyond the page: a system notification while it is hidden, the beep if wanted. */
-  private reach(text: string, key: string): void {
+  private reach(text: string, key: string, title: string): void {
     const settings = this.settings();
     if (settings.browserNotifications && document.visibilityState === 'hidden') {
-      systemNotification(trans.__('Lease running out'), text, key);
+      systemNotification(title, text, key);
     }
     if (settings.sound) beep();
   }

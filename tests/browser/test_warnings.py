@@ -319,10 +319,19 @@ def test_extend_offers_only_choices_that_lengthen(
 ) -> None:
     write_settings(lab, extendDefault="8h")
     fresh_lease(lab, lease_simulator, 2 * 3600 + 120)
-    (page,) = tabs(lab, 1, hidden=[False])
+    (page,) = tabs(lab, 1, hidden=[False], notifications="")  # the browser's, not yet allowed
     page.locator(ITEM).click()
     panel = page.locator(PANEL)
     panel.wait_for(state="visible")
     options = panel.locator(".jp-LeasePanel-choice option").all_inner_texts()
     assert options == ["4h", "8h", "24h", "72h"], options  # 1h and 2h would shorten it
     assert panel.locator(".jp-LeasePanel-choice").input_value() == "8h"
+    # The permission for system notifications: asked once, with its reason, from a click.
+    ask = panel.locator(".jp-LeasePanel-permission")
+    assert "a warning reaches you while this tab is hidden" in ask.inner_text()
+    ask.get_by_role("button", name="Allow").click()
+    ask.wait_for(state="hidden")
+    page.keyboard.press("Escape")
+    page.locator(ITEM).click()
+    panel.wait_for(state="visible")
+    assert ask.is_hidden(), "asked twice"
