@@ -10,8 +10,15 @@ from __future__ import annotations
 
 from typing import Tuple
 
-__all__ = ["DEFAULT_EXTEND_CHOICES", "DEFAULT_WARN_AT", "DEFAULT_WARN_AT_S"]
+__all__ = [
+    "DEFAULT_EXTEND_CHOICES",
+    "DEFAULT_EXTEND_DEFAULT",
+    "DEFAULT_WARN_AT",
+    "DEFAULT_WARN_AT_S",
+]
 
 DEFAULT_WARN_AT_S: Tuple[float, ...] = (1800.0, 600.0, 300.0, 60.0)
 DEFAULT_WARN_AT = "30m,10m,5m,1m"  # DEFAULT_WARN_AT_S as the durations people type
 DEFAULT_EXTEND_CHOICES: Tuple[str, ...] = ("1h", "2h", "4h", "8h", "24h", "72h")
+# What every Extend (the cell widget, the panel, the warning toast) offers first.
+DEFAULT_EXTEND_DEFAULT = "1h"

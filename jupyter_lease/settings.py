@@ -14,7 +14,7 @@ from traitlets import Bool, Unicode
 from traitlets import List as ListTrait
 from traitlets.config import Configurable
 
-from ._defaults import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT
+from ._defaults import DEFAULT_EXTEND_CHOICES, DEFAULT_EXTEND_DEFAULT, DEFAULT_WARN_AT
 
 __all__ = ["JupyterLease"]
 
@@ -43,6 +43,10 @@ class JupyterLease(Configurable):
         Unicode(),
         default_value=list(DEFAULT_EXTEND_CHOICES),
         help="Durations offered by the Extend buttons.",
+    ).tag(config=True)
+    extend_default = Unicode(
+        DEFAULT_EXTEND_DEFAULT,
+        help="What every Extend (cell widget, panel, warning) offers first, where it lengthens.",
     ).tag(config=True)
     notebook_id = Unicode(
         None, allow_none=True, help="Notebook instance id (default: discovered)"

@@ -18,6 +18,8 @@ export interface ServerSettings {
   warnAtMs: number[];
   extendChoices: string[];
   notifications: boolean;
+  /** c.JupyterLease.extend_default: what Extend offers first; null from an older server. */
+  extendDefault: string | null;
 }
 
 /**

@@ -13,11 +13,13 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator } from '@jupyterlab/translation';
 
 import { pushedAnswer } from './api';
+import { Election } from './elect';
 import { lang, trans, useTranslator } from './i18n';
 import { LeaseItem } from './item';
 import { RenewalNotifier } from './keepalive';
 import { LeasePanel } from './panel';
 import { settingsFrom, type LeaseSettings } from './settings';
+import { honestStop } from './stop';
 import { LeaseStore } from './store';
 import { Tabs } from './tabs';
 import { Warner } from './warnings';
@@ -45,16 +47,20 @@ function activate(
   const user = { composite: {} as Record<string, unknown> };
   // One server = its absolute base URL, as the cell widgets compute it (channel.js).
   const scope = scopeOf(location.href, PageConfig.getOption('baseUrl') || '/') ?? location.origin;
-  const tabs = new Tabs(scope, answer => store.accept(answer, false));
+  const tabs = new Tabs(scope, answer => store.accept(answer, false), () => store.hostOffsetMs);
   const store = new LeaseStore(answer => tabs.share(answer));
   const settings = userOverServer(user, store);
   const present = (): Presentation =>
-    derive(store.reading, Date.now(), {
-      warnAt: settings().warnAt,
-      hostOffsetMs: store.hostOffsetMs,
-      lang
-    });
-  const warner = new Warner(store, tabs, settings, present);
+    honestStop(
+      derive(store.reading, Date.now(), {
+        warnAt: settings().warnAt,
+        hostOffsetMs: store.hostOffsetMs,
+        lang
+      }),
+      store.reading,
+      store.state === 'failing'
+    );
+  const warner = new Warner(store, tabs, new Election(Election.lockName(scope)), settings, present);
   let panel: LeasePanel | null = null;
   new RenewalNotifier(store, tabs, view => panel?.showKeepAlive(view));
   const item = new LeaseItem(

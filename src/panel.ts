@@ -1,15 +1,20 @@
 // The small panel a click on the item opens: time left, stop time, the source and its id, Extend
-// with the reading's durations (only where the source can extend), the last error in one line.
+// with the reading's durations (only where the source can extend, only those that lengthen the
+// lease, the one default first), the last error in one line, and once a one-line request for the
+// permission to show system notifications.
 // Built with textContent only; closes on Escape, a click elsewhere or a second click on the item.
 
 import { Widget } from '@lumino/widgets';
 
+import { firstChoice, lengthening } from './choices';
 import { showDoctor } from './doctor';
 import { element, setText } from './dom';
 import { trans } from './i18n';
 import { KeepAliveSection } from './keepalive-panel';
 import type { KeepAliveView } from './keepalive-text';
+import { askPermission, shouldAsk } from './os-alerts';
 import { choicesFor, type LeaseSettings } from './settings';
+import { canOffer } from './stop';
 import type { LeaseStore } from './store';
 import type { Presentation, ReadingJSON } from '../jupyter_lease/static/present.js';
 
@@ -29,6 +34,7 @@ export class LeasePanel extends Widget {
     trans.__('Extend')
   );
   private readonly error = element('div', 'jp-LeasePanel-error');
+  private readonly permission = element('div', 'jp-LeasePanel-permission');
   private readonly keepAlive: KeepAliveSection;
   private busy = false;
   private readonly onOutside = (event: MouseEvent): void => {
@@ -55,6 +61,7 @@ export class LeasePanel extends Widget {
     const title = element('div', 'jp-LeasePanel-title', trans.__('Lease'));
     this.keepAlive = new KeepAliveSection(store);
     this.node.append(title, this.headline, this.detail, this.source, this.extendRow, this.error);
+    this.node.append(this.permissionRow());
     const doctor = element('button', 'jp-LeasePanel-doctor', trans.__('Doctor report'));
     doctor.addEventListener('click', () => {
       this.close();
@@ -92,9 +99,11 @@ export class LeasePanel extends Widget {
     const reading = this.store.reading;
     this.node.dataset.stage = p.stage;
     setText(this.headline, p.headline);
-    setText(this.detail, p.deadlineLocalMs === null ? '' : p.detail.split(' · ')[0]);
+    const stopped = p.stage === 'stopped';
+    setText(this.detail, stopped || p.deadlineLocalMs !== null ? p.detail.split(' · ')[0] : '');
     setText(this.source, sourceLine(reading));
-    this.fillChoices(reading);
+    this.fillChoices(p, reading);
+    this.permission.hidden = !(this.settings().browserNotifications && shouldAsk());
     const error = this.store.lastError ?? reading.error ?? '';
     setText(this.error, error ? `⚠ ${error}` : '');
     this.error.hidden = !error;
@@ -113,16 +122,15 @@ export class LeasePanel extends Widget {
     super.dispose();
   }
 
-  private fillChoices(reading: Partial<ReadingJSON>): void {
-    const offered = choicesFor(
-      this.settings().extendChoices,
-      reading.extend_choices ?? [],
-      reading.extend_range_ms
-    );
-    const choices = reading.can_extend === true ? offered : [];
+  /** Extend's choices: only where it can be offered, only those that lengthen the lease. */
+  private fillChoices(p: Presentation, reading: Partial<ReadingJSON>): void {
+    const { extendChoices, extendDefault } = this.settings();
+    const offered = choicesFor(extendChoices, reading.extend_choices ?? [], reading.extend_range_ms);
+    const choices = canOffer(p, reading) ? lengthening(offered, p.remainingMs) : [];
     this.extendRow.hidden = choices.length === 0;
     const now = Array.from(this.choice.options, o => o.value);
     if (now.join() !== choices.join()) {
+      const kept = choices.includes(this.choice.value) ? this.choice.value : null;
       this.choice.replaceChildren(
         ...choices.map(c => {
           const option = element('option', '', c);
@@ -130,8 +138,24 @@ export class LeasePanel extends Widget {
           return option;
         })
       );
+      this.choice.value = kept ?? firstChoice(choices, extendDefault) ?? '';
     }
     this.button.disabled = this.busy;
+  }
+
+  /** "Allow system notifications, so that …" [Allow]: asked once, from a click. */
+  private permissionRow(): HTMLElement {
+    const allow = element('button', 'jp-LeasePanel-allow jp-mod-styled', trans.__('Allow'));
+    allow.addEventListener('click', () => {
+      this.permission.hidden = true;
+      void askPermission();
+    });
+    const reason = trans.__(
+      'Allow system notifications, so that a warning reaches you while this tab is hidden.'
+    );
+    this.permission.append(element('span', '', reason), allow);
+    this.permission.hidden = true;
+    return this.permission;
   }
 
   private async extend(): Promise<void> {

@@ -14,7 +14,14 @@ export interface LeaseSettings {
   browserNotifications: boolean;
   /** What Extend offers; null: what the lease's source offers. */
   extendChoices: string[] | null;
+  /** What Extend offers first (the panel, the toast, the cell widget: one setting). */
+  extendDefault: string;
+  /** A short beep with each warning. */
+  sound: boolean;
 }
+
+/** c.JupyterLease.extend_default's default (jupyter_lease/_defaults.py). */
+export const EXTEND_DEFAULT = '1h';
 
 const UNIT_S: Record<string, number> = { s: 1, m: 60, min: 60, h: 3600, d: 86400 };
 const PART = /(\d+(?:\.\d+)?)\s*(min|s|m|h|d)/g;
@@ -45,7 +52,12 @@ export function settingsFrom(
     notifications: flag('notifications', true),
     // The server's `notifications` is the cell widget's too: system notifications.
     browserNotifications: flag('browserNotifications', server?.notifications ?? true),
-    extendChoices: server && server.extendChoices.length ? server.extendChoices : null
+    extendChoices: server && server.extendChoices.length ? server.extendChoices : null,
+    extendDefault:
+      seconds(composite.extendDefault) !== null
+        ? String(composite.extendDefault).trim()
+        : server?.extendDefault ?? EXTEND_DEFAULT,
+    sound: composite.sound === true
   };
 }
 

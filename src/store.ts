@@ -119,9 +119,12 @@ export class LeaseStore {
     this.accept(answer, true);
   }
 
-  /** An answer from this tab's call (`own`: share it) or from another tab. */
+  /** An answer from this tab's call (`own`: share it) or from another tab. The server's own
+   * answer always wins; a peer's only where it was read later (channel.js checked it). */
   accept(answer: Answer, own: boolean): void {
-    const reading = newer(this.answer?.reading, answer.reading) ?? answer.reading;
+    const reading = own
+      ? answer.reading
+      : newer(this.answer?.reading, answer.reading) ?? answer.reading;
     const changed =
       reading !== this.answer?.reading ||
       this.serverState !== 'ok' ||

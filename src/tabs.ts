@@ -23,10 +23,17 @@ export class Tabs {
   private release: () => void = () => undefined;
   private readonly released = new Promise<void>(resolve => (this.release = resolve));
 
-  /** `scope`: the server (channel.js's scopeOf); `onAnswer`: an answer another view got. */
-  constructor(scope: string, onAnswer: (answer: Answer) => void) {
+  /**
+   * `scope`: the server (channel.js's scopeOf); `onAnswer`: an answer another view got, once
+   * checked against this page's clock and `hostOffsetMs()` (the offset to the host it knows).
+   */
+  constructor(
+    scope: string,
+    onAnswer: (answer: Answer) => void,
+    hostOffsetMs: () => number | null = () => null
+  ) {
     this.claimKey = claimsKey(scope);
-    this.channel = openChannel(scope, this.id, answer => onAnswer(answer as Answer));
+    this.channel = openChannel(scope, this.id, answer => onAnswer(answer as Answer), hostOffsetMs);
   }
 
   /** Tell the other tabs and this page's cell widgets what the server answered. */

@@ -16,7 +16,12 @@ from tests.support.jupyter import JupyterServer, clean_env
 LEASE = "jupyter-lease/api/lease"
 DEFAULT_MS = [1_800_000, 600_000, 300_000, 60_000]
 DEFAULT_CHOICES = ["1h", "2h", "4h", "8h", "24h", "72h"]
-DEFAULTS = {"warn_at_ms": DEFAULT_MS, "extend_choices": DEFAULT_CHOICES, "notifications": True}
+DEFAULTS = {
+    "warn_at_ms": DEFAULT_MS,
+    "extend_choices": DEFAULT_CHOICES,
+    "notifications": True,
+    "extend_default": "1h",
+}
 
 
 def settings_for(caplog: pytest.LogCaptureFixture, **traits: object) -> dict:
@@ -37,12 +42,17 @@ def test_the_defaults_without_configuration(caplog):
 
 def test_configured_values_are_served_sorted_and_deduplicated(caplog):
     got = settings_for(
-        caplog, warn_at="5m, 45m,5m", extend_choices=[" 2h", "1h30m", "2h"], notifications=False
+        caplog,
+        warn_at="5m, 45m,5m",
+        extend_choices=[" 2h", "1h30m", "2h"],
+        notifications=False,
+        extend_default=" 2h",
     )
     assert got == {
         "warn_at_ms": [2_700_000, 300_000],
         "extend_choices": ["2h", "1h30m"],
         "notifications": False,
+        "extend_default": "2h",
     }
     assert warnings(caplog) == []
 
@@ -54,6 +64,7 @@ def test_configured_values_are_served_sorted_and_deduplicated(caplog):
         ({"warn_at": ""}, "warn_at", "warn_at_ms", DEFAULT_MS),
         ({"extend_choices": ["2h", "ever"]}, "extend_choices", "extend_choices", DEFAULT_CHOICES),
         ({"extend_choices": []}, "extend_choices", "extend_choices", DEFAULT_CHOICES),
+        ({"extend_default": "soon"}, "extend_default", "extend_default", "1h"),
     ],
 )
 def test_a_bad_value_is_one_warning_line_and_the_default(caplog, traits, name, field, default):
@@ -97,6 +108,7 @@ def test_the_get_serves_the_servers_settings(server):
         "warn_at_ms": [2_700_000],
         "extend_choices": DEFAULT_CHOICES,  # "later" is not a duration: the defaults
         "notifications": True,
+        "extend_default": "1h",
     }
     log = server.log()
     bad = [line for line in log.splitlines() if "c.JupyterLease.extend_choices ignored" in line]

@@ -411,3 +411,15 @@ def test_an_unusable_lease_cache_says_nothing_in_a_kernel(simulator, tmp_path):
     assert "lease cache" in problem  # the cache really could not be used ...
     assert "left" in plain(first) and "left" in plain(again)  # ... and the lease was read
     assert first.stderr == again.stderr == ""
+
+
+def test_the_widgets_extend_default_is_the_one_setting(kernel, simulator):
+    """c.JupyterLease.extend_default is what the cell widget's Extend offers first, as the
+    status bar's panel and toast do (served to the page as settings.extend_default)."""
+    run(kernel, '%load_ext jupyter_lease\n%config JupyterLease.extend_default = "2h"\n%lease watch')
+    out = run(
+        kernel,
+        "from jupyter_lease.kernel.extension import _LOADED\n"
+        "print([w.extend_default for m in _LOADED.values() for w in m.widgets])",
+    )
+    assert out.stdout.strip() == "['2h']", out

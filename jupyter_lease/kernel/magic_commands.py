@@ -90,7 +90,9 @@ def _display_widget(magics: Any, watcher: Any) -> None:
     from .widget import CountdownWidget
 
     widget = CountdownWidget(
-        notifications=magics.notifications, extend_choices=list(magics.extend_choices)
+        notifications=magics.notifications,
+        extend_choices=list(magics.extend_choices),
+        extend_default=magics.extend_default,
     )
     widget.bind(watcher)
     magics.widgets.append(widget)

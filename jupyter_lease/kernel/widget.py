@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 import anywidget
 import traitlets as t
 
+from .._defaults import DEFAULT_EXTEND_DEFAULT
 from .._errors import BadResponseError, LeaseError
 from ..core import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT_S, Presentation, Reading, present
 from ..core.duration import parse_duration
@@ -180,6 +181,8 @@ class CountdownWidget(anywidget.AnyWidget):  # type: ignore[misc]
     warn_at_s = t.List(t.Int(), default_value=[int(s) for s in DEFAULT_WARN_AT_S]).tag(sync=True)
     notifications = t.Bool(True).tag(sync=True)
     extend_choices = t.List(t.Unicode(), default_value=list(DEFAULT_EXTEND_CHOICES)).tag(sync=True)
+    # c.JupyterLease.extend_default: the choice Extend selects first (the panel's and toast's too).
+    extend_default = t.Unicode(DEFAULT_EXTEND_DEFAULT).tag(sync=True)
     message = t.Unicode("").tag(sync=True)
     busy = t.Bool(False).tag(sync=True)
 

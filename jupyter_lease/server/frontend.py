@@ -6,6 +6,7 @@
     warn_at_ms       [1800000, 600000, …]  the thresholds, largest first (``warn_at``)
     extend_choices   ["1h", "2h", …]       what Extend offers (``extend_choices``)
     notifications    true                  system notifications at thresholds (``notifications``)
+    extend_default   "1h"                  what Extend offers first (``extend_default``)
 
 The status item uses these unless the user's JupyterLab settings say otherwise. They are read
 and checked once, when the extension loads: a value that cannot work is one WARNING line in the
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List
 
-from .._defaults import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT
+from .._defaults import DEFAULT_EXTEND_CHOICES, DEFAULT_EXTEND_DEFAULT, DEFAULT_WARN_AT
 from .._errors import DurationError, scrub
 from ..core.duration import parse_duration
 from ..core.schedule import parse_thresholds
@@ -39,6 +40,7 @@ def frontend_settings(parent: Any, log: logging.Logger) -> Dict[str, Any]:
         "warn_at_ms": _warn_at_ms(config.warn_at, log),
         "extend_choices": _extend_choices(config.extend_choices, log),
         "notifications": bool(config.notifications),
+        "extend_default": _extend_default(config.extend_default, log),
     }
 
 
@@ -66,6 +68,19 @@ def _extend_choices(values: List[str], log: logging.Logger) -> List[str]:
         )
         return list(DEFAULT_EXTEND_CHOICES)
     return list(dict.fromkeys(value.strip() for value in values))
+
+
+def _extend_default(value: str, log: logging.Logger) -> str:
+    try:
+        parse_duration(value)
+    except DurationError as exc:
+        log.warning(
+            "jupyter_lease: c.JupyterLease.extend_default ignored, %s used: %s",
+            DEFAULT_EXTEND_DEFAULT,
+            exc,
+        )
+        return DEFAULT_EXTEND_DEFAULT
+    return value.strip()
 
 
 def _line(exc: BaseException) -> str:

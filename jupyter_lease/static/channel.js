@@ -20,18 +20,26 @@
 // `scope` is the server: the absolute URL of its base URL (scopeOf), so the tabs of another
 // server on the same origin are not ours.
 //
+// A message is checked before anyone sees it (wellFormed, plausible): a reading of another
+// shape, or one read more than READ_AT_SKEW_MS in the future of the receiver's clock (corrected
+// by the offset to the host it knows), is dropped — one forged or buggy message must not win
+// every later comparison by `read_at_ms` until reload.
+//
 // No imports, nothing runs on import: the status item bundles this file, kernel/widget.py inlines
 // it into the widget's one module (its top-level names must not clash with the other files').
 
 const CHANNEL_PREFIX = "jupyter-lease";
 const PAGE_EVENT = "jupyter-lease:answer";
 const MAX_MEASURE_RTT_MS = 5000; // a slower answer says little about the clock offset
+export const READ_AT_SKEW_MS = 5000; // a peer's read may be this far ahead of our clock
+const READING_KINDS = ["timed", "idle", "off", "stopped", "unknown"]; // present.js's KINDS
 
 /**
  * @typedef {object} ServerSettings
  * @property {number[]} warnAtMs
  * @property {string[]} extendChoices
  * @property {boolean} notifications
+ * @property {string|null} extendDefault  what Extend offers first (c.JupyterLease.extend_default)
  */
 
 /**
@@ -84,6 +92,7 @@ export function leaseAnswer(body, sent, received) {
     warnAtMs: raw.warn_at_ms,
     extendChoices: raw.extend_choices,
     notifications: raw.notifications,
+    extendDefault: raw.extend_default,
   };
   return {
     reading: /** @type {Answer["reading"]} */ (reading),
@@ -95,17 +104,54 @@ export function leaseAnswer(body, sent, received) {
 }
 
 /**
- * Open the channel of `scope` as `from`: `onAnswer` hears the others' answers. Returns
- * `{post(answer), close()}`.
+ * Whether a reading has the shape of Reading.to_json() (version 1), as far as any view relies
+ * on it: a known kind, finite numbers (or null) where numbers go, booleans where flags go.
+ * @param {unknown} r
+ * @returns {boolean}
+ */
+export function wellFormed(r) {
+  if (!isObject(r) || r.v !== 1 || !READING_KINDS.includes(r.kind)) return false;
+  const numberOrNull = (/** @type {unknown} */ v) =>
+    v === null || v === undefined || (typeof v === "number" && Number.isFinite(v));
+  const numbers = ["deadline_ms", "clock_offset_ms", "read_at_ms", "started_at_ms", "idle_after_ms"];
+  if (!numbers.every((name) => numberOrNull(r[name]))) return false;
+  const flags = ["stale", "can_extend", "lower_bound"];
+  if (!flags.every((name) => r[name] === undefined || typeof r[name] === "boolean")) return false;
+  const choices = r.extend_choices;
+  return choices === undefined || (Array.isArray(choices) && choices.every((c) => typeof c === "string"));
+}
+
+/**
+ * Whether a peer's reading was read no later than `skewMs` after now: `read_at_ms` (the source's
+ * clock) on the browser's clock is read_at_ms − clock_offset_ms − hostOffsetMs.
+ * @param {Partial<import("./present.js").ReadingJSON>} r
+ * @param {number} nowMs        the receiver's Date.now()
+ * @param {number} hostOffsetMs the host's clock minus the receiver's, as the receiver knows it
+ * @param {number} [skewMs]
+ * @returns {boolean}
+ */
+export function plausible(r, nowMs, hostOffsetMs, skewMs = READ_AT_SKEW_MS) {
+  if (typeof r.read_at_ms !== "number") return true; // never read: the oldest there is
+  const local = r.read_at_ms - (r.clock_offset_ms ?? 0) - hostOffsetMs;
+  return local <= nowMs + skewMs;
+}
+
+/**
+ * Open the channel of `scope` as `from`: `onAnswer` hears the others' answers, once checked
+ * (wellFormed, plausible against `hostOffsetMs()`: the receiver's offset to the host, where it
+ * knows one; else the message's own). Returns `{post(answer), close()}`.
  * @param {string} scope
  * @param {string} from
  * @param {(answer: Answer) => void} onAnswer
+ * @param {() => number|null} [hostOffsetMs]
  */
-export function openChannel(scope, from, onAnswer) {
+export function openChannel(scope, from, onAnswer, hostOffsetMs = () => null) {
   const key = `${CHANNEL_PREFIX}:message:${scope}`;
   const receive = (/** @type {unknown} */ raw) => {
     const answer = answerIn(raw, from);
-    if (answer !== null) onAnswer(answer);
+    if (answer === null) return;
+    const offset = hostOffsetMs() ?? answer.hostOffsetMs ?? 0;
+    if (plausible(answer.reading, Date.now(), offset)) onAnswer(answer);
   };
   /** @type {BroadcastChannel|null} */
   let channel = null;
@@ -164,7 +210,7 @@ function answerIn(raw, self) {
   } catch {
     return null;
   }
-  if (!isObject(m) || m.type !== "answer" || m.from === self || !isObject(m.reading)) return null;
+  if (!isObject(m) || m.type !== "answer" || m.from === self || !wellFormed(m.reading)) return null;
   const offset = m.hostOffsetMs;
   return {
     reading: m.reading,
@@ -181,7 +227,11 @@ function settingsOrNull(/** @type {any} */ s) {
   const texts =
     Array.isArray(s.extendChoices) && s.extendChoices.every((v) => typeof v === "string");
   if (!numbers || !texts || typeof s.notifications !== "boolean") return null;
-  return { warnAtMs: s.warnAtMs, extendChoices: s.extendChoices, notifications: s.notifications };
+  const extendDefault = typeof s.extendDefault === "string" ? s.extendDefault : null;
+  return {
+    warnAtMs: s.warnAtMs, extendChoices: s.extendChoices, notifications: s.notifications,
+    extendDefault,
+  };
 }
 
 /** @returns {{on: boolean, line: string}|null} */

@@ -12,72 +12,29 @@ free lock.
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Iterator, List
 from urllib.parse import urlparse
 
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
-from tests.support.browser import VIEWPORT
+from tests.support.clocked import (
+    LEASE_API,
+    notes,
+    open_clocked,
+    page_now,
+    pause_at,
+    step_until,
+    threshold_instant,
+)
 from tests.support.jupyter import JupyterServer
 from tests.support.scenarios import fresh_lease, wait_until
-from tests.support.status import TOAST_TEXT, page_url, toasts, wait_item, write_settings
+from tests.support.status import TOAST_TEXT, toasts, write_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
-LEASE_API = "/jupyter-lease/api/lease"
 WITHIN_MS = 1000  # README: a warning at each threshold, within 1 s of it
-
-# In every page before its own scripts: the answers the item shares with the server's other views
-# (channel.js), to know the deadline on the page's clock; system notifications (the page's
-# Notification, replaced), each with the page's Date.now(); the lease GETs started (answered as
-# by a server without push where the test says so); the Web Lock
-# requests waiting and the locks held.
-PROBE = """((channel) => {
-  window.__lease = {answers: [], notes: [], gets: 0, waits: 0, held: 0};
-  const probe = window.__lease;
-  new BroadcastChannel(channel).onmessage = (e) => probe.answers.push(JSON.parse(e.data));
-  window.Notification = class {
-    constructor(title, options) { probe.notes.push({title, body: options.body, at: Date.now()}); }
-    static get permission() { return "granted"; }
-    static requestPermission() { return Promise.resolve("granted"); }
-    close() {}
-  };
-  const fetch0 = window.fetch.bind(window);
-  window.fetch = (input, init) => {
-    const url = typeof input === "string" ? input : input.url;
-    if (!new URL(url, location.href).pathname.endsWith("%(api)s")) return fetch0(input, init);
-    probe.gets++;
-    if (!window.__leaseWithoutPush) return fetch0(input, init);
-    // The answer as a server without the event bus (jupyter_server 1.x) gives it.
-    return fetch0(input, init).then(async (response) => {
-      const body = await response.json();
-      delete body.push;
-      const {status, headers} = response;
-      return new Response(JSON.stringify(body), {status, headers});
-    });
-  };
-  const locks = navigator.locks;
-  if (locks) {
-    const request = locks.request.bind(locks);
-    locks.request = (name, ...rest) => {
-      const callback = rest.pop();
-      probe.waits++;
-      return request(name, ...rest, (lock) => {
-        probe.waits--;
-        probe.held++;
-        return new Promise((resolve) => resolve(callback(lock))).finally(() => probe.held--);
-      });
-    };
-  }
-})(%(channel)s);"""
-
-STATE = """() => {
-  const probe = window.__lease;
-  return {unanswered: probe.gets > probe.answers.length, waits: probe.waits, held: probe.held};
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -87,30 +44,13 @@ def lab(start_server: Callable[..., JupyterServer]) -> JupyterServer:
 
 @pytest.fixture
 def clocked_tabs(chromium: Any) -> Iterator[Callable[..., List[Any]]]:
-    """``clocked_tabs(server, n, on_page)``: ``n`` tabs of one browser context, its clock
-    installed (flowing from now until the test pauses it) and the probe in each, all sent to the
-    item's page at once (``on_page(page)`` first), each showing a time."""
+    """``clocked_tabs(server, n, on_page)``: tests/support/clocked.py's ``open_clocked``, every
+    tab hidden (a system notification is for a page nobody looks at)."""
     contexts: List[Any] = []
 
-    def open_(
-        server: JupyterServer, n: int = 1, on_page: Optional[Callable[[Any], None]] = None
-    ) -> List[Any]:
-        context = chromium.new_context(viewport=VIEWPORT)
-        contexts.append(context)
-        context.clock.install()
-        channel = "jupyter-lease:" + server.url("")
-        context.add_init_script(PROBE % {"api": LEASE_API, "channel": json.dumps(channel)})
-        pages = [context.new_page() for _ in range(n)]
-        for page in pages:
-            page.set_default_timeout(30_000)
-            if on_page is not None:
-                on_page(page)
-        for page in pages:  # not waiting for one tab before opening the next
-            workspace = f"clock-{secrets.token_hex(3)}"
-            page.goto(page_url(server, workspace=workspace), wait_until="commit")
-        for page in pages:
-            wait_item(page)
-            page.wait_for_function("() => window.__lease.answers.length > 0", polling=100)
+    def open_(server: JupyterServer, n: int = 1, on_page: Any = None) -> List[Any]:
+        pages = open_clocked(chromium, server, n, on_page)
+        contexts.append(pages[0].context)
         return pages
 
     try:
@@ -119,48 +59,6 @@ def clocked_tabs(chromium: Any) -> Iterator[Callable[..., List[Any]]]:
         for context in contexts:
             with contextlib.suppress(Exception):
                 context.close()
-
-
-def page_now(page: Any) -> int:
-    return int(page.evaluate("() => Date.now()"))
-
-
-def pause_at(page: Any, ms: float) -> None:
-    """Pause the clock of ``page``'s context at ``ms`` (epoch ms; Playwright takes seconds)."""
-    page.clock.pause_at(ms / 1000)
-
-
-def settled(pages: List[Any]) -> bool:
-    """Every lease GET answered (and shared: heard on the channel), and no Web Lock request
-    waiting unless a tab holds a lock (tabs.ts: a won claim's lock stays held)."""
-    states = [page.evaluate(STATE) for page in pages]
-    if any(s["unanswered"] for s in states):
-        return False
-    return not sum(s["waits"] for s in states) or sum(s["held"] for s in states) > 0
-
-
-def step_until(pages: List[Any], until_ms: int, step_ms: int) -> None:
-    """Move the (paused) clock of ``pages`` to ``until_ms`` in steps, settling after each."""
-    while page_now(pages[0]) < until_ms:
-        pages[0].context.clock.run_for(min(step_ms, until_ms - page_now(pages[0])))
-        wait_until(lambda: settled(pages), 10, "the pages to settle", interval=0.01)
-
-
-def threshold_instant(page: Any, threshold_s: float) -> float:
-    """When the page's time left crosses ``threshold_s``, on its own clock: the last answer's
-    deadline minus the source's and the serving host's clock offsets (derive, present.js; the
-    host's offset as the last GET measured it: a push measures none)."""
-    reading = page.evaluate("() => window.__lease.answers.at(-1)")["reading"]
-    host = page.evaluate(
-        "() => window.__lease.answers.filter((a) => a.hostOffsetMs !== null).at(-1).hostOffsetMs"
-    )
-    local = reading["deadline_ms"] - (reading["clock_offset_ms"] or 0) - host
-    return local - threshold_s * 1000
-
-
-def notes(page: Any) -> List[Dict[str, Any]]:
-    """The system notifications the page raised, each with its time on the page's clock."""
-    return page.evaluate("() => window.__lease.notes")
 
 
 # -- 1. ≤ 30 requests an hour per tab, 2 where the server pushes --------------------------------
@@ -221,7 +119,10 @@ def test_the_warning_comes_within_1_s_of_its_threshold(
     late = note["at"] - crossing
     assert 0 <= late <= WITHIN_MS, f"the warning came {late / 1000:.2f} s after its threshold"
     assert TOAST_TEXT in note["body"], note
-    page.locator(".Toastify__toast", has_text=TOAST_TEXT).wait_for(state="visible")
+    for _ in range(50):  # the page renders the toast on its own timers: move its clock
+        if toasts(page):
+            break
+        page.clock.run_for(100)
     assert len(toasts(page)) == 1
 
 

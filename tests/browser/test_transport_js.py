@@ -112,7 +112,8 @@ results.channel_extend.heard = [...heard];
 const tell = async (message) => { other.postMessage(typeof message === "string" ? message
                                                      : JSON.stringify(message)); await tick(); };
 const shown = () => shared.server.answer && shared.server.answer.reading.read_at_ms;
-const base = {type: "answer", from: "tab-b", hostOffsetMs: 1234, settings: null, keepAlive: null};
+// Its offset to the host is its own (59 s, not our 60 s), as read_at_ms must agree with it.
+const base = {type: "answer", from: "tab-b", hostOffsetMs: 59000, settings: null, keepAlive: null};
 const received = [];
 shared.server.lastAttempt = 0;
 await tell({...base, reading: {...READING, read_at_ms: READING.read_at_ms + 9}});
@@ -227,6 +228,7 @@ def test_the_widget_passes_its_answers_on_to_the_other_views(results: Dict[str, 
         "warnAtMs": [600000],
         "extendChoices": ["1h"],
         "notifications": True,
+        "extendDefault": None,  # a server that serves no extend_default
     }
     assert message["keepAlive"]["line"] == "off"
 
@@ -235,9 +237,9 @@ def test_the_widget_takes_the_newer_answers_of_the_other_views(results: Dict[str
     first, last = results["channel_receive"]["received"]
     newest = results["now"] + 2000 - 5 + 9
     # Applied: the reading, the clock offset, and it counts as a read (no GET of our own soon).
-    assert first == [newest, 1234, True]
+    assert first == [newest, 59000, True]
     # An older read, garbage and other message types change nothing; nothing is echoed back.
-    assert last == [newest, 1234]
+    assert last == [newest, 59000]
     assert results["channel_receive"]["heard"] == 1
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "screenshot",
     "screenshot_bottom",
     "toasts",
+    "visibility",
     "wait_item",
     "write_settings",
 ]
@@ -41,6 +42,23 @@ _STATE = f"""() => {{
     ids: [...el.querySelectorAll("[id]")].map((e) => e.id).concat(el.id ? [el.id] : []),
   }};
 }}"""
+
+
+def visibility(hidden: bool) -> str:
+    """An init script: the page reports itself hidden (or visible) whatever the headless browser
+    says, until ``window.__leaseShow(true|false)`` flips it and dispatches ``visibilitychange``
+    (Playwright emulates no visibility; a real tab switch does the same)."""
+    return f"""(() => {{
+  let hidden = {"true" if hidden else "false"};
+  Object.defineProperty(Document.prototype, "hidden", {{ get: () => hidden, configurable: true }});
+  Object.defineProperty(Document.prototype, "visibilityState", {{
+    get: () => (hidden ? "hidden" : "visible"), configurable: true,
+  }});
+  window.__leaseShow = (visible) => {{
+    hidden = !visible;
+    document.dispatchEvent(new Event("visibilitychange"));
+  }};
+}})();"""
 
 
 def write_settings(server: JupyterServer, **values: Any) -> None:
