@@ -62,8 +62,9 @@ def test_status_shows_time_stop_type_sources_and_health(kernel, simulator):
     result = run(kernel, "%lease")
     text = plain(result)
     assert "TIMING, 30 min left" in text
-    # present()'s detail, on its own row under the lease: "stops 14:05:00 local (13:05:00 UTC)"
-    assert re.search(r"\n +stops \d\d:\d\d:\d\d .*UTC", text), text
+    # present()'s detail, on its own row under the lease: "stops 14:05:00 local (13:05:00 UTC)",
+    # dated ("stops 2026-12-06 00:05:00 …") when the stop is on another day than today
+    assert re.search(r"\n +stops (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d .*UTC", text), text
     assert "from JUPYTER_LEASE_NOTEBOOK_ID" in text
     assert "not watching" in text
     html = [m.content["data"]["text/html"] for m in result.messages if m.msg_type == "display_data"]
