@@ -23,7 +23,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from .._defaults import DEFAULT_WARN_AT_S
-from .extension import LeaseService
+from .service import LeaseService
 from .handlers import _LeaseAPIHandler
 
 __all__ = ["NOTIFY_PATH", "start_notify"]
