@@ -191,13 +191,16 @@ class JupyterLease(Magics, settings.JupyterLease):
         runtime = existing_runtime()
         if not (self.cell_warnings and runtime is not None and runtime.watching):
             return
-        raw_cell = getattr(info[0], "raw_cell", None) if info else None
-        if isinstance(raw_cell, str) and _LEASE_CELL.search(raw_cell):
-            return
         try:
+            watcher = runtime.watcher()
+            if watcher.quiet():  # the stop is far: every cell until then costs a comparison
+                return
+            raw_cell = getattr(info[0], "raw_cell", None) if info else None
+            if isinstance(raw_cell, str) and _LEASE_CELL.search(raw_cell):
+                return
             from ..i18n import language
 
-            shown = runtime.watcher().present(language())
+            shown = watcher.present(language())
             if shown.warning:  # warning, critical or expired: from the largest threshold on
                 from .terminal import warning_line
 
