@@ -22,6 +22,7 @@ import weakref
 from typing import Any, Callable, List, Optional
 
 from .._errors import LeaseError, scrub
+from ..settings import JupyterLease, drop_bad_settings, resolve
 from .routes import Route, add_routes, route_table
 from .service import LeaseService
 
@@ -53,11 +54,15 @@ def start(serverapp: Any, add: Callable[[List[Route]], Any]) -> Optional[Started
     extension must not stop the server): a failure is one WARNING line and None."""
     try:
         base_url = serverapp.web_app.settings.get("base_url", "/")
+        # A bad c.JupyterLease value: one line naming it, its default used, everywhere.
+        drop_bad_settings(serverapp.config, serverapp.log.warning)
+        settings = resolve(JupyterLease(parent=serverapp))
         _export_hub_settings(serverapp)
         service = LeaseService(serverapp.log, base_url=base_url)
-        from .frontend import frontend_settings
+        service.schedule = settings.schedule  # (keep alive while busy sets the same)
+        from .frontend import frontend_view
 
-        service.settings = frontend_settings(serverapp, serverapp.log)
+        service.settings = frontend_view(settings)
         add(route_table(service))
         started = Started(service)
         serverapp.log.info("jupyter_lease: lease API at %sjupyter-lease/api/", base_url)
@@ -162,7 +167,6 @@ def _export_hub_settings(serverapp: Any) -> None:
     import os
 
     from ..jupyterhub.config import CULL_ENV, seconds_setting
-    from ..settings import JupyterLease
 
     config = JupyterLease(parent=serverapp)
     for setting, (variable, _flag) in CULL_ENV.items():

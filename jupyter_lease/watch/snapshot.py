@@ -6,15 +6,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence
 
-from ..core import DEFAULT_WARN_AT_S, Presentation, Reading, present
+from ..core import Presentation, Reading, present
 from ..core.present import thresholds_from
+from ..core.resolved import DEFAULT_THRESHOLDS
 
 __all__ = ["DEFAULT_THRESHOLDS", "Listener", "Snapshot", "WatchEvent", "age"]
-
-# The core's default thresholds, as the timedeltas the watcher and its callers work in.
-DEFAULT_THRESHOLDS: Tuple[timedelta, ...] = tuple(timedelta(seconds=s) for s in DEFAULT_WARN_AT_S)
 
 
 @dataclass(frozen=True)
