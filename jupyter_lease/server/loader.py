@@ -1,9 +1,11 @@
 """The server extension's loader: what starts with the Jupyter server, and stops with it.
 
-jupyter_server 2 loads :class:`LeaseExtension` (an ``ExtensionApp``, whose ``stop_extension``
-the server awaits as it shuts down); jupyter_server 1.x, whose extension apps get no stop
-hook, loads the plain ``_load_jupyter_server_extension`` hook of this module, and the stop
-runs when the ``ServerApp`` object goes (in-process servers in tests) or at interpreter exit.
+Where jupyter_server's extension apps have a stop hook (``ExtensionApp.stop_extension``: 2.x, and
+1.x since 2021, so the 1.24 of JupyterLab 3.6 too), jupyter_server loads :class:`LeaseExtension`
+and awaits its ``stop_extension`` as it shuts down. Older ones load the plain
+``_load_jupyter_server_extension`` hook of this module, and the stop runs when the ``ServerApp``
+object goes or at interpreter exit.
+
 Either way :func:`start` builds the :class:`~.service.LeaseService`, adds the one route table
 (:mod:`.routes`) and starts keep alive while busy (:mod:`.busy`), the push (:mod:`.push`) and
 a warm-up read; :meth:`Started.stop` stops the keep-alive and push callbacks and the service's
@@ -88,7 +90,7 @@ def start(serverapp: Any, add: Callable[[List[Route]], Any]) -> Optional[Started
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    """jupyter_server 1.x: the plain hook (its extension apps have no stop hook)."""
+    """A jupyter_server whose extension apps have no stop hook: the plain hook."""
     base_url = serverapp.web_app.settings.get("base_url", "/")
     started = start(serverapp, lambda table: add_routes(serverapp.web_app, base_url, table))
     if started is not None:
@@ -129,7 +131,8 @@ def _extension_app() -> Optional[type]:
 
 
 def extension_points() -> list:
-    """``_jupyter_server_extension_points``: the extension app, or the module's plain hook."""
+    """``_jupyter_server_extension_points``: the extension app where it gets a stop hook, else
+    the module's plain hook."""
     app = _extension_app()
     return [{"module": MODULE} if app is None else {"module": MODULE, "app": app}]
 
