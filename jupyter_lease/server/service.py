@@ -181,7 +181,8 @@ class LeaseService:
         flight = self._refresh()
         wait = self.first_wait if view is None else CHANGED_WAIT_S
         try:
-            return _now(await asyncio.wait_for(asyncio.shield(flight), wait))
+            fresh = await asyncio.wait_for(asyncio.shield(flight), wait)
+            return _now(self.latest.get()[0] or fresh)  # (unless a newer one came meanwhile)
         except asyncio.TimeoutError:
             if view is None:
                 raise APIError(
