@@ -19,6 +19,7 @@ WARNING once in the log, 503 to the page) and is tried again after ``CONFIG_RETR
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -97,8 +98,12 @@ class Offload:
         return await asyncio.shield(flight)
 
     def shutdown(self) -> None:
-        """Stop taking work; idle threads exit now, a call in flight when it returns."""
+        """Stop taking work; idle threads exit now, a call in flight when it returns. Shared
+        reads still awaited are cancelled: no task is left pending when the loop closes."""
         self._pool.shutdown(wait=False)
+        flights, self._flights = list(self._flights.values()), {}
+        for flight in flights:
+            _cancel(flight)
 
 
 class LeaseService:
@@ -340,3 +345,17 @@ class LeaseService:
 def _now(view: Dict[str, Any]) -> Dict[str, Any]:
     """``view`` as answered now: ``now_ms`` is this host's clock as it answers."""
     return dict(view, now_ms=int(round(time.time() * 1000)))
+
+
+def _cancel(flight: asyncio.Future) -> None:
+    """Cancel ``flight`` from any thread; nothing to do once its loop has closed (at exit)."""
+    loop = flight.get_loop()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        flight.cancel()
+        return
+    with contextlib.suppress(RuntimeError):  # closed
+        loop.call_soon_threadsafe(flight.cancel)
