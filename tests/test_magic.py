@@ -225,7 +225,7 @@ def test_while_the_stop_is_far_a_cell_costs_the_hook_no_presentation(kernel, sim
 from jupyter_lease.watch.runtime import get_runtime
 _w = get_runtime().watcher()
 _presented = []
-_w.present = lambda _p=type(_w).present: _presented.append(1) or _p(_w)
+_w.present = lambda *a, _p=type(_w).present: _presented.append(1) or _p(_w, *a)
 """
     run(kernel, count)
     for _ in range(5):
