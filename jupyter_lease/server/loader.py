@@ -106,7 +106,7 @@ def _extension_app() -> Optional[type]:
         from jupyter_server.extension.application import ExtensionApp
     except ImportError:
         return None
-    if not hasattr(ExtensionApp, "stop_extension"):
+    if getattr(ExtensionApp, "stop_extension", None) is None:  # a jupyter_server before 2021
         return None
 
     class LeaseExtension(ExtensionApp):  # type: ignore[misc,valid-type]
