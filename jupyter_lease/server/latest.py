@@ -6,8 +6,9 @@ Extend's read-back — is remembered here with the ``stat`` stamp the shared cac
 after it was built. A GET then answers from memory (:meth:`~.service.LeaseService.answer`):
 
 - the file's stamp is what it was: the remembered view is the newest reading anyone on this
-  machine has; it is answered at once, and a refresh starts behind it (at most one a second,
-  one in flight): the cache's schedule decides whether that goes upstream;
+  machine has; it is answered at once, and a refresh starts behind it once the answer is
+  written (at most one every :data:`REFRESH_EVERY_S`, one in flight): the cache's schedule
+  decides whether that goes upstream;
 - the file changed (another process wrote it, or it is gone): a refresh starts and the GET
   waits for it at most :data:`CHANGED_WAIT_S` (a read of the file takes milliseconds), else
   answers the remembered view (stale, with the error, if the refresh failed);
@@ -27,7 +28,8 @@ from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 
 __all__ = ["CHANGED_WAIT_S", "FIRST_READ_WAIT_S", "REFRESH_EVERY_S", "Latest", "file_stamp"]
 
-# A refresh behind the GETs starts at most this often, however many tabs poll.
+# A refresh behind the GETs starts at most this often, however many tabs poll (the cache's
+# schedule decides whether it reads upstream; another process's write shows at once).
 REFRESH_EVERY_S = 1.0
 # The cache file changed since the remembered view: the refresh reads it (no upstream call
 # unless the file is gone), so a GET may wait this long for it, not longer.

@@ -181,7 +181,10 @@ class LeaseService:
         view, stamp = self.latest.get()
         if view is not None and stamp == self.stamp():
             if self._clock() - self._refresh_at >= self.refresh_every:
-                self._refresh()
+                self._refresh_at = self._clock()
+                # Started once this answer is written: the read's thread then takes the GIL
+                # from the next request, not from this one.
+                asyncio.get_running_loop().call_soon(self._refresh)
             return _now(view)
         flight = self._refresh()
         wait = self.first_wait if view is None else CHANGED_WAIT_S
