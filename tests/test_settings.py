@@ -27,6 +27,7 @@ DURATIONS = [
     "renew_check_every",
     "renew_max_cap",
     "renew_while_busy",
+    "extend_default",
 ]
 
 
