@@ -64,5 +64,8 @@ __all__ = sorted([*_LAZY, "__version__", "load_ipython_extension", "unload_ipyth
 
 
 def _jupyter_server_extension_points() -> list:
-    """jupyter_server's entry point: the extension lives in ``jupyter_lease.server.extension``."""
-    return [{"module": "jupyter_lease.server.extension"}]
+    """jupyter_server's entry point: the extension lives in ``jupyter_lease.server.loader``
+    (an extension app with a stop hook where jupyter_server has one, else the plain hook)."""
+    from .server.loader import extension_points
+
+    return extension_points()

@@ -1,5 +1,6 @@
 """The server's ``c.JupyterLease`` served to the browser with every lease (``settings``): checked
-once at load, a bad value one WARNING line and the default; in a real ``jupyter_server``."""
+once at load by the typed traits (jupyter_lease/settings.py), a bad value one WARNING line naming
+the trait and its default; in a real ``jupyter_server`` too."""
 
 from __future__ import annotations
 
@@ -71,15 +72,16 @@ def test_a_bad_value_is_one_warning_line_and_the_default(caplog, traits, name, f
     got = settings_for(caplog, **traits)
     assert got[field] == default
     lines = warnings(caplog)
-    assert len(lines) == 1 and f"c.JupyterLease.{name} ignored" in lines[0], lines
-    assert "\n" not in lines[0]
+    assert len(lines) == 1 and f"c.JupyterLease.{name} = " in lines[0], lines
+    assert lines[0].endswith("the default is used") and "\n" not in lines[0]
 
 
-def test_a_value_of_the_wrong_type_is_one_warning_line_and_every_default(caplog):
-    got = settings_for(caplog, notifications="yes please")
-    assert got == DEFAULTS
+def test_a_value_of_the_wrong_type_is_one_warning_line_naming_it_and_its_default(caplog):
+    got = settings_for(caplog, notifications="yes please", warn_at="45m")
+    assert got == {**DEFAULTS, "warn_at_ms": [2_700_000]}  # the others are kept
     lines = warnings(caplog)
-    assert len(lines) == 1 and "c.JupyterLease ignored" in lines[0] and "\n" not in lines[0]
+    assert len(lines) == 1 and "c.JupyterLease.notifications: " in lines[0], lines
+    assert "'yes please'" in lines[0] and "\n" not in lines[0]
 
 
 # -- a real server ---------------------------------------------------------------------------
@@ -92,6 +94,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     srv = JupyterServer(root, {**clean_env(), **sim.environ()})
     (root / "config" / "jupyter_server_config.py").write_text(
         'c.JupyterLease.warn_at = "45m"\nc.JupyterLease.extend_choices = ["2h", "later"]\n'
+        'c.JupyterLease.poll_far = "soon"\nc.JupyterLease.renew_margin = 600\n'
     )
     try:
         srv.start()
@@ -111,6 +114,13 @@ def test_the_get_serves_the_servers_settings(server):
         "extend_default": "1h",
     }
     log = server.log()
-    bad = [line for line in log.splitlines() if "c.JupyterLease.extend_choices ignored" in line]
-    assert len(bad) == 1 and "'later'" in bad[0], log[-2000:]
+    for name, shown in (
+        ("extend_choices", "'later'"),
+        ("poll_far", "'soon'"),
+        ("renew_margin", ""),
+    ):
+        bad = [line for line in log.splitlines() if f"c.JupyterLease.{name}" in line]
+        assert len(bad) == 1 and shown in bad[0], log[-2000:]  # one line each, naming it
+        assert bad[0].endswith("the default is used")
     assert "Traceback" not in log
+    assert "keep alive while busy unavailable" not in log  # it read the same settings

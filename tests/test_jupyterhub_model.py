@@ -26,7 +26,7 @@ from jupyter_lease.jupyterhub.model import (
     server_times,
 )
 from jupyter_lease.jupyterhub.source import HubSource
-from jupyter_lease.server.extension import LeaseService
+from jupyter_lease.server.service import LeaseService
 from jupyter_lease.watch.cache import CachedSource
 from jupyter_lease.watch.providers import choose
 from jupyter_lease.watch.sources import build_source
@@ -199,7 +199,7 @@ def test_the_servers_config_is_exported_for_its_kernels(monkeypatch) -> None:
     environment, reach the kernels and terminals it starts; a bad one is one line, ignored."""
     from traitlets.config import Config, LoggingConfigurable
 
-    from jupyter_lease.server.extension import _export_hub_settings
+    from jupyter_lease.server.loader import _export_hub_settings
 
     monkeypatch.setenv("JUPYTER_LEASE_CULL_TIMEOUT", "600")
     monkeypatch.delenv("JUPYTER_LEASE_MAX_AGE", raising=False)

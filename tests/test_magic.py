@@ -217,6 +217,27 @@ def test_a_cell_started_inside_the_threshold_gets_a_warning_first(kernel, simula
     assert run(kernel, "print('training')").stderr == ""
 
 
+def test_while_the_stop_is_far_a_cell_costs_the_hook_no_presentation(kernel, simulator):
+    """Issue 19: the pre-run hook presented the lease for every cell (~0.13 ms a cell, cell
+    latency ratio 1.037); while the stop is far it is one comparison (Watcher.quiet)."""
+    simulator.set_lease(remaining=3 * 3600)
+    run(kernel, '%load_ext jupyter_lease\n%config JupyterLease.warn_at = "5m,1m"\n%lease watch')
+    count = """
+from jupyter_lease.watch.runtime import get_runtime
+_w = get_runtime().watcher()
+_presented = []
+_w.present = lambda *a, _p=type(_w).present: _presented.append(1) or _p(_w, *a)
+"""
+    run(kernel, count)
+    for _ in range(5):
+        assert run(kernel, "pass").stderr == ""
+    assert run(kernel, "print(len(_presented))").stdout.strip() == "0"
+    simulator.set_lease(remaining=240)
+    run(kernel, "%lease status")  # polls: now inside the thresholds
+    assert "left" in run(kernel, "pass").stderr
+    assert int(run(kernel, "print(len(_presented))").stdout.strip()) >= 1
+
+
 def test_the_warning_comes_first_and_never_contradicts_the_cell(kernel, simulator):
     simulator.set_lease(remaining=240)
     run(kernel, '%load_ext jupyter_lease\n%config JupyterLease.warn_at = "5m,1m"\n%lease watch')

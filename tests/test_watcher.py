@@ -337,3 +337,39 @@ def test_watchers_started_apart_poll_in_step_through_the_shared_cache(simulator,
         due[watcher] = mono.t + watcher.step()
     assert max(due.values()) - min(due.values()) < 0.5, sorted(due.values())  # still in step
     assert simulator.count(method="GET", path_suffix="/lease") == 5  # one read an interval
+
+
+@pytest.mark.parametrize("warn_at", [(30 * M, 10 * M), (5 * M,)], ids=["two", "one"])
+def test_quiet_is_exactly_when_no_view_is_warning(simulator, warn_at):
+    """The pre-run hook of every cell asks ``quiet()`` (a comparison) instead of presenting the
+    lease (~40 µs, issue 19's cell latency): it must never hide a warning ``present()`` gives,
+    and must stop being quiet within a few ms of the first one."""
+    simulator.set_lease(remaining=40 * 60)
+    rig = Rig(simulator, warn_at=warn_at)
+    rig.watcher.step()
+    largest = max(warn_at).total_seconds()
+    left = rig.watcher.remaining().total_seconds()
+    start = rig.clock.t
+    for offset in [left - largest + d for d in (-2.0, -0.01, -0.0015, -0.0005, 0.0, 0.01, 2.0)]:
+        rig.clock.t = start + offset
+        warning = rig.watcher.present().warning is not None
+        assert not (rig.watcher.quiet() and warning), offset  # never hides one
+        if offset <= left - largest - 0.002:
+            assert rig.watcher.quiet(), offset  # and is quiet until a few ms before
+    rig.clock.t = start + left + 5  # the stop passed: expired warns too
+    assert not rig.watcher.quiet() and rig.watcher.present().warning is not None
+    simulator.set_lease(lease_type="IDLE")
+    rig.watcher.poll()
+    assert rig.watcher.quiet()  # an idle lease never warns
+
+
+def test_quiet_follows_a_new_reading_and_new_thresholds(simulator):
+    simulator.set_lease(remaining=20 * 60)
+    rig = Rig(simulator, warn_at=(10 * M,))
+    rig.watcher.step()
+    assert rig.watcher.quiet()
+    rig.watcher.warn_at = (30 * M,)  # now inside the largest threshold
+    assert not rig.watcher.quiet()
+    simulator.set_lease(remaining=2 * 3600)
+    rig.watcher.poll()
+    assert rig.watcher.quiet()

@@ -274,11 +274,16 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
-    from ..core.duration import parse_duration
-    from ..core.schedule import parse_thresholds
-    from ..kernel.terminal import watch_in_terminal
+    from traitlets import TraitError
 
-    thresholds = parse_thresholds(args.warn)
+    from ..core.duration import parse_duration
+    from ..kernel.terminal import watch_in_terminal
+    from ..settings import JupyterLease, resolve
+
+    try:  # the thresholds typed and resolved as the kernels' and the server's are
+        thresholds = resolve(JupyterLease(warn_at=args.warn)).warn_at
+    except TraitError as exc:
+        raise UsageError(f"--warn: {exc}") from None
     limit = parse_duration(args.for_).total_seconds() if args.for_ else None
     client = _client(args)
     return watch_in_terminal(client, thresholds, out=out, max_seconds=limit)

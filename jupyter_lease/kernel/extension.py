@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Dict
 
-__all__ = ["configure_runtime", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["load_ipython_extension", "unload_ipython_extension"]
 
 # One entry per shell: what this extension registered there, so unload can remove exactly that.
 _LOADED: Dict[int, Any] = {}
 
 
 def load_ipython_extension(shell: Any) -> None:
+    from ..settings import provide_runtime_settings
     from .magic import JupyterLease
 
     unload_ipython_extension(shell)  # %reload_ext, or a second %load_ext: never two watchers
@@ -24,16 +25,20 @@ def load_ipython_extension(shell: Any) -> None:
     shell.register_magics(magics)
     shell.events.register("pre_run_cell", magics.before_cell)
     _LOADED[id(shell)] = magics
+    # Its settings apply to the process's runtime when that is created (watch/ imports no kernel).
+    provide_runtime_settings(id(shell), magics.apply_settings)
     if magics.auto_watch:
         magics.start_auto_watch()
 
 
 def unload_ipython_extension(shell: Any) -> None:
+    from ..settings import provide_runtime_settings
     from .magic import existing_runtime
 
     magics = _LOADED.pop(id(shell), None)
     if magics is None:
         return
+    provide_runtime_settings(id(shell), None)
     with contextlib.suppress(ValueError):
         shell.events.unregister("pre_run_cell", magics.before_cell)
     shell.configurables[:] = [c for c in shell.configurables if c is not magics]
@@ -42,10 +47,3 @@ def unload_ipython_extension(shell: Any) -> None:
     runtime = existing_runtime()
     if runtime is not None:
         runtime.close()
-
-
-def configure_runtime(runtime: Any) -> None:
-    """Called once, when the process's runtime is created: the settings of every loaded
-    magic (its traits: %config, the profile) apply to it, whoever asked for it first."""
-    for magics in list(_LOADED.values()):
-        magics.apply_settings(runtime)

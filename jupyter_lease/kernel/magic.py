@@ -108,18 +108,13 @@ class JupyterLease(Magics, settings.JupyterLease):
     # -- configuration --------------------------------------------------------------------------
 
     # A bad value from %config or a profile is refused with one line and the old value kept:
-    # a TraitError would put a traceback in the user's cell.
-    @validate("warn_at")
-    def _valid_thresholds(self, proposal: Any) -> str:
-        from ..core.schedule import parse_thresholds
-
-        return _checked(proposal, parse_thresholds)
-
-    @validate("poll_far", "poll_near", "poll_final")
-    def _valid_interval(self, proposal: Any) -> str:
-        from ..core.duration import parse_duration
-
-        return _checked(proposal, parse_duration)
+    # a TraitError would put a traceback in the user's cell. The typed traits (warn_at, poll_*,
+    # renew_*, extend_choices: jupyter_lease.settings) check their values and ask this.
+    def refuse_setting(self, trait: Any, line: str) -> Any:
+        name = trait.name
+        old = self._trait_values[name] if name in self._trait_values else trait.default()
+        say(f"{line}; keeping {old!r}")
+        return old
 
     @validate("provider")
     def _valid_provider(self, proposal: Any) -> Any:
@@ -146,19 +141,8 @@ class JupyterLease(Magics, settings.JupyterLease):
             self.apply_settings(runtime)
 
     def apply_settings(self, runtime: Any) -> None:
-        from ..core.duration import parse_duration
-        from ..core.schedule import PollSchedule, parse_thresholds
-
-        runtime.configure(
-            warn_at=parse_thresholds(self.warn_at),
-            schedule=PollSchedule(
-                far=parse_duration(self.poll_far).total_seconds(),
-                near=parse_duration(self.poll_near).total_seconds(),
-                final=parse_duration(self.poll_final).total_seconds(),
-            ),
-            provider=self.provider,
-            location=self.location(),
-        )
+        """The runtime takes these settings, resolved once (``settings.resolve``)."""
+        runtime.apply(settings.resolve(self))
 
     # -- the magic --------------------------------------------------------------------------------
 
@@ -191,13 +175,16 @@ class JupyterLease(Magics, settings.JupyterLease):
         runtime = existing_runtime()
         if not (self.cell_warnings and runtime is not None and runtime.watching):
             return
-        raw_cell = getattr(info[0], "raw_cell", None) if info else None
-        if isinstance(raw_cell, str) and _LEASE_CELL.search(raw_cell):
-            return
         try:
+            watcher = runtime.watcher()
+            if watcher.quiet():  # the stop is far: every cell until then costs a comparison
+                return
+            raw_cell = getattr(info[0], "raw_cell", None) if info else None
+            if isinstance(raw_cell, str) and _LEASE_CELL.search(raw_cell):
+                return
             from ..i18n import language
 
-            shown = runtime.watcher().present(language())
+            shown = watcher.present(language())
             if shown.warning:  # warning, critical or expired: from the largest threshold on
                 from .terminal import warning_line
 

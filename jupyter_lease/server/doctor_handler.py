@@ -13,15 +13,12 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.utils import url_path_join
 from tornado import web
 
-from .extension import LeaseService
 from .handlers import _LeaseAPIHandler
+from .service import LeaseService
 
-__all__ = ["DOCTOR_PATH", "Doctor", "register_doctor"]
-
-DOCTOR_PATH = "jupyter-lease/api/doctor"
+__all__ = ["Doctor", "DoctorHandler"]
 
 
 class Doctor:
@@ -58,9 +55,3 @@ class DoctorHandler(_LeaseAPIHandler):
     async def get(self) -> None:
         work = self.service.offload.shared(self.doctor.report)
         await self._answer(work, "the doctor report")
-
-
-def register_doctor(web_app: Any, service: LeaseService, base_url: str) -> str:
-    url = url_path_join(base_url, DOCTOR_PATH)
-    web_app.add_handlers(".*$", [(url, DoctorHandler, {"doctor": Doctor(service)})])
-    return url

@@ -1,4 +1,4 @@
-"""Tornado handlers of the server extension (imported only by ``_load_jupyter_server_extension``).
+"""Tornado handlers of the lease API (routed by :mod:`.routes`, served by :mod:`.service`).
 
 Both are ``APIHandler`` s: ``@web.authenticated`` answers 403 without a login, ``@authorized``
 asks the server's Authorizer about the ``jupyter_lease`` resource (read for GET, write for
@@ -13,11 +13,10 @@ No secret and no traceback reaches the response or the log (one WARNING line per
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Dict, Optional, Tuple
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
-from jupyter_server.utils import url_path_join
 from tornado import web
 
 from .._errors import (
@@ -29,24 +28,12 @@ from .._errors import (
     UsageError,
     scrub,
 )
-from .extension import API_PATH, EXTEND_PATH, LeaseService
+from .service import LeaseService
 
-__all__ = ["ExtendHandler", "LeaseHandler", "register"]
+__all__ = ["ExtendHandler", "LeaseHandler"]
 
 AUTH_RESOURCE = "jupyter_lease"
 _MAX_BODY = 4096  # {"duration": "2h"} — anything bigger is not for us
-
-
-def register(web_app: Any, service: LeaseService, base_url: str) -> Tuple[str, str]:
-    """Add both routes under ``base_url``; returns their URLs (for the log line)."""
-    lease_url = url_path_join(base_url, API_PATH)
-    extend_url = url_path_join(base_url, EXTEND_PATH)
-    routes: List[Tuple[str, Any, Dict[str, Any]]] = [
-        (lease_url, LeaseHandler, {"service": service}),
-        (extend_url, ExtendHandler, {"service": service}),
-    ]
-    web_app.add_handlers(".*$", routes)
-    return lease_url, extend_url
 
 
 class _LeaseAPIHandler(APIHandler):
@@ -113,8 +100,8 @@ class LeaseHandler(_LeaseAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        service = self.service
-        await self._answer(service.offload.shared(service.lease), "reading the lease")
+        # The newest view at once, never an upstream read awaited (service.answer).
+        await self._answer(self.service.answer(), "reading the lease")
 
 
 class ExtendHandler(_LeaseAPIHandler):

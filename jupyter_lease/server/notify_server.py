@@ -23,8 +23,8 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from .._defaults import DEFAULT_WARN_AT_S
-from .extension import LeaseService
 from .handlers import _LeaseAPIHandler
+from .service import LeaseService
 
 __all__ = ["NOTIFY_PATH", "start_notify"]
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from datetime import timedelta
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
+
+from .latest import Stamp, file_stamp
 
 __all__ = ["SCHEMA", "SCHEMA_ID", "LeasePusher", "start_push"]
 
@@ -50,18 +51,6 @@ GRACE_S = 5.0
 HEARTBEAT_S = 10.0
 
 log = logging.getLogger(__name__)
-Stamp = Optional[Tuple[int, int, int]]
-
-
-def file_stamp(path: Optional[str]) -> Stamp:
-    """``(inode, mtime ns, size)`` of the cache file, or None (no file, or no path)."""
-    if not path:
-        return None
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 class LeasePusher:
@@ -87,6 +76,12 @@ class LeasePusher:
         self._busy = False
         # Called with every view built (the server-side alerts: jupyter_lease.notify).
         self.observers: List[Callable[[Dict[str, Any]], None]] = []
+        self.callback: Any = None  # the IOLoop's PeriodicCallback, once started
+
+    def stop(self) -> None:
+        """No more checks (the server stops); a build in flight finishes on its own."""
+        if self.callback is not None:
+            self.callback.stop()
 
     def due(self) -> Optional[Callable[[], Optional[Dict[str, Any]]]]:
         """What to build now: the cache file as it is, when it changed; the service's view
@@ -164,5 +159,6 @@ def start_push(serverapp: Any, service: Any) -> Optional[LeasePusher]:
         event_logger.emit(schema_id=SCHEMA_ID, data=view)
 
     pusher = LeasePusher(service, emit)
-    PeriodicCallback(pusher.tick, TICK_S * 1000).start()
+    pusher.callback = PeriodicCallback(pusher.tick, TICK_S * 1000)
+    pusher.callback.start()
     return pusher

@@ -8,24 +8,13 @@ upstream API sees one poller however many views are open.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, replace
-from datetime import timedelta
-from typing import Any, Dict, Optional, Tuple
+from dataclasses import fields, replace
+from typing import Any, Optional
 
-from ..core.schedule import PollSchedule
-from .watcher import DEFAULT_THRESHOLDS, Watcher
+from ..core.resolved import Resolved
+from .watcher import Watcher
 
-__all__ = ["Runtime", "Settings", "existing_runtime", "get_runtime"]
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What configuration (traitlets, API arguments) decides about the watcher."""
-
-    location: Dict[str, Optional[str]] = field(default_factory=dict)  # explicit discovery args
-    provider: Optional[str] = None  # a name in providers.PROVIDERS; None: the environment decides
-    warn_at: Tuple[timedelta, ...] = DEFAULT_THRESHOLDS
-    schedule: PollSchedule = PollSchedule()
+__all__ = ["Runtime", "existing_runtime", "get_runtime"]
 
 
 class Runtime:
@@ -33,12 +22,14 @@ class Runtime:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self.settings = Settings()
+        # c.JupyterLease resolved (settings.resolve), as the loaded magics last applied it.
+        self.settings = Resolved()
         self._source: Any = None
         self._watcher: Optional[Watcher] = None
 
     def configure(self, **changes: Any) -> None:
-        """Apply new settings; a new location drops the source so the next poll rediscovers."""
+        """Apply new settings (:class:`Resolved` fields); a new location or provider drops the
+        source so the next poll rediscovers."""
         with self._lock:
             old = self.settings
             self.settings = replace(old, **changes)
@@ -50,6 +41,10 @@ class Runtime:
             if self._watcher is not None:
                 self._watcher.warn_at = self.settings.warn_at
                 self._watcher.schedule = self.settings.schedule
+
+    def apply(self, settings: Resolved) -> None:
+        """Take every resolved setting (``jupyter_lease.settings.resolve``)."""
+        self.configure(**{f.name: getattr(settings, f.name) for f in fields(settings)})
 
     def source(self) -> Any:
         """The process's lease source, built by :func:`~.sources.build_source` (behind the
@@ -111,9 +106,9 @@ def get_runtime() -> Runtime:
         if _RUNTIME is None:
             _RUNTIME = Runtime()
             # A loaded extension's magic kept its configuration while no runtime existed.
-            from ..kernel.extension import configure_runtime
+            from ..settings import configure_new_runtime
 
-            configure_runtime(_RUNTIME)
+            configure_new_runtime(_RUNTIME)
         return _RUNTIME
 
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence
 
-from ..core import DEFAULT_WARN_AT_S, Presentation, Reading, present
+from ..core import Presentation, Reading, present
+from ..core.present import thresholds_from
+from ..core.resolved import DEFAULT_THRESHOLDS
 
 __all__ = ["DEFAULT_THRESHOLDS", "Listener", "Snapshot", "WatchEvent", "age"]
-
-# The core's default thresholds, as the timedeltas the watcher and its callers work in.
-DEFAULT_THRESHOLDS: Tuple[timedelta, ...] = tuple(timedelta(seconds=s) for s in DEFAULT_WARN_AT_S)
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,19 @@ class Snapshot:
     ) -> Presentation:
         now = self.local_now(mono_now)
         return present(self.reading, math.nan if now is None else now, warn_at, lang=lang)
+
+    def warns_from(self, warn_at: Sequence[timedelta] = DEFAULT_THRESHOLDS) -> float:
+        """The monotonic instant from which :meth:`present` may come with a warning (the
+        largest threshold, as ``core.present.stage_for`` starts it), a millisecond early;
+        ``inf`` for a reading that never warns (idle, off, stopped, unknown)."""
+        reading = self.reading
+        if reading.kind != "timed" or reading.deadline is None or self.mono_at_poll is None:
+            return math.inf
+        if self.local_at_poll is None:
+            return math.inf
+        largest = thresholds_from(warn_at)[0]
+        local_deadline = reading.deadline - reading.clock_offset
+        return self.mono_at_poll + (local_deadline - largest - self.local_at_poll) - 0.001
 
     def remaining(self, mono_now: float) -> Optional[timedelta]:
         """Time left; ``None`` without a deadline (idle, off, unknown); nothing once stopped."""

@@ -44,3 +44,11 @@ def jp_server_config(lease_env: Dict[str, str]) -> Any:
     from traitlets.config import Config
 
     return Config({"ServerApp": {"jpserver_extensions": {"jupyter_lease": True}}})
+
+
+@pytest.fixture
+def lease_service(jp_serverapp: Any) -> Any:
+    """The in-process server's LeaseService (what jupyter_lease's extension app started)."""
+    (app,) = jp_serverapp.extension_manager.extension_apps["jupyter_lease"]
+    assert app.started is not None, "the jupyter_lease extension did not start"
+    return app.started.service

@@ -1,25 +1,25 @@
-"""The Jupyter server extension: the lease over HTTP, answered while every kernel is busy.
+"""The lease service behind the server extension: no tornado, no jupyter_server.
 
-A kernel cannot handle a click while a cell runs (measured: Python click handlers wait for
-the cell); the Jupyter server can. So the browser reads and extends the lease here:
+:class:`LeaseService` builds the server's one lease source on first use and answers what the
+handlers (:mod:`.handlers`, routed by :mod:`.routes`, loaded by :mod:`.loader`) ask: the
+lease view, an Extend, the view of the shared cache file as it is. Its methods block; they run
+on the extension's own two worker threads (:class:`Offload`), never on the event loop and never
+on asyncio's default executor, which jupyter_server's own handlers use: a slow ModelArts must
+not stall ``/api/kernelspecs`` and the rest of Jupyter. Concurrent reads share one in-flight
+read.
 
-    GET  {base_url}jupyter-lease/api/lease          the lease (from the shared cache)
-    POST {base_url}jupyter-lease/api/lease/extend   {"duration": "2h"} → RenewLease
+A GET never waits on an upstream refresh: :meth:`LeaseService.answer` serves the newest view
+this server has built (:mod:`.latest`) and refreshes behind it; only the very first read, with
+nothing known yet, waits (bounded).
 
-Loading never fails the server: the lease source is built lazily (discovery and credentials
-may do network I/O, and the server must start without ModelArts), and when it cannot be built
-the endpoints answer 503 with the one-line reason and the log gets one WARNING line.
-
-All blocking work (file lock, ModelArts calls, credentials) runs on the extension's own two
-worker threads (:class:`Offload`), never on the event loop and never on asyncio's default
-executor, which jupyter_server's own handlers use: a slow ModelArts must not stall
-``/api/kernelspecs`` and the rest of Jupyter. Concurrent GETs share one in-flight read. The
-handlers live in :mod:`jupyter_lease.server.handlers`.
+Building the source may fail (not on ModelArts, no credentials): the failure is one line (a
+WARNING once in the log, 503 to the page) and is tried again after ``CONFIG_RETRY``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -28,20 +28,28 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Optional, TypeVar
 
 from .._errors import (
+    APIError,
     ConfigurationError,
     ExtendRefusedError,
     LeaseError,
     UsageError,
     scrub,
 )
-from ..core.reading import Reading, failure
+from ..core.reading import Reading, failure, one_line
 from ..core.schedule import PollSchedule
 from ..watch.cache import CachedSource
+from .latest import (
+    CHANGED_WAIT_S,
+    FIRST_READ_WAIT_S,
+    REFRESH_EVERY_S,
+    Latest,
+    Stamp,
+    file_stamp,
+    remembered,
+)
 
-__all__ = ["LeaseService", "Offload", "lease_view", "_load_jupyter_server_extension"]
+__all__ = ["CONFIG_RETRY", "LeaseService", "Offload", "lease_view"]
 
-API_PATH = "jupyter-lease/api/lease"
-EXTEND_PATH = "jupyter-lease/api/lease/extend"
 CONFIG_RETRY = 30.0  # seconds before a failed discovery is tried again
 # One thread for the (shared) read, one for an Extend: a stalled ModelArts holds at most these.
 WORKERS = 2
@@ -90,8 +98,12 @@ class Offload:
         return await asyncio.shield(flight)
 
     def shutdown(self) -> None:
-        """Stop taking work; idle threads exit now, a call in flight when it returns."""
+        """Stop taking work; idle threads exit now, a call in flight when it returns. Shared
+        reads still awaited are cancelled: no task is left pending when the loop closes."""
         self._pool.shutdown(wait=False)
+        flights, self._flights = list(self._flights.values()), {}
+        for flight in flights:
+            _cancel(flight)
 
 
 class LeaseService:
@@ -127,6 +139,10 @@ class LeaseService:
         # bus): they then read over HTTP only when they open, show again or reconnect.
         self.pushing = False
         self.notify: Optional[Any] = None  # the server-side alerts (server/notify_server.py)
+        self.latest = Latest()  # the newest view built: what a GET answers at once
+        self.first_wait = FIRST_READ_WAIT_S  # the first GET's bound on the first read
+        self.refresh_every = REFRESH_EVERY_S  # a refresh behind the GETs at most this often
+        self._refresh_at = float("-inf")
 
     def source(self) -> CachedSource:
         """The lease source; :class:`ConfigurationError` (one line) when not on ModelArts.
@@ -154,6 +170,60 @@ class LeaseService:
         """The lease source if it has been built; never builds it (no I/O)."""
         return self._source
 
+    def stamp(self) -> Stamp:
+        """The shared cache file's ``stat`` stamp (None before the source is built)."""
+        source = self.built()
+        return None if source is None else file_stamp(source.path)
+
+    async def answer(self) -> Dict[str, Any]:
+        """GET, on the event loop: the newest view at once, refreshed behind it; a wait only
+        when the cache file changed since (briefly) or nothing is known yet (see :mod:`.latest`)."""
+        view, stamp = self.latest.get()
+        if view is not None and stamp == self.stamp():
+            if self._clock() - self._refresh_at >= self.refresh_every:
+                self._refresh_at = self._clock()
+                # Started once this answer is written: the read's thread then takes the GIL
+                # from the next request, not from this one.
+                asyncio.get_running_loop().call_soon(self._refresh)
+            return _now(view)
+        flight = self._refresh()
+        wait = self.first_wait if view is None else CHANGED_WAIT_S
+        try:
+            fresh = await asyncio.wait_for(asyncio.shield(flight), wait)
+            return _now(self.latest.get()[0] or fresh)  # (unless a newer one came meanwhile)
+        except asyncio.TimeoutError:
+            if view is None:
+                raise APIError(
+                    "the lease is still being read (ModelArts is slow to answer); try again"
+                ) from None
+        except LeaseError:
+            if view is None:
+                raise
+        # The refresh takes longer, or failed (_refreshed marked the view stale): the newest.
+        return _now(self.latest.get()[0] or view)
+
+    def _refresh(self) -> asyncio.Future:
+        """Start (or join) the shared read; its failure is kept on the remembered view."""
+        self._refresh_at = self._clock()
+        flight = asyncio.ensure_future(self.offload.shared(self.lease))
+        flight.add_done_callback(self._refreshed)
+        return flight
+
+    def _refreshed(self, flight: asyncio.Future) -> None:
+        """A refresh failed: one WARNING line per failure (as a GET's own), and the view
+        remembered is now the last known one, stale, with the error."""
+        exc = None if flight.cancelled() else flight.exception()
+        if exc is None or isinstance(exc, ConfigurationError):  # source() logged that once
+            return
+        if self.first_report(exc):
+            line = scrub(str(exc)) if isinstance(exc, LeaseError) else type(exc).__name__
+            self.log.warning("jupyter_lease: reading the lease: %s", line)
+        view, stamp = self.latest.get()
+        if view is not None and isinstance(exc, LeaseError):
+            reading = dict(view["reading"], stale=True, error=one_line(str(exc)))
+            self.latest.remember(dict(view, reading=reading), stamp)
+
+    @remembered
     def lease(self) -> Dict[str, Any]:
         """GET: the cached reading (read upstream only when the cache is due)."""
         source = self.source()
@@ -171,6 +241,7 @@ class LeaseService:
         self._stopped = reading
         self.log.info("jupyter_lease: %s has stopped", reading.source)
 
+    @remembered
     def cached_view(self) -> Optional[Dict[str, Any]]:
         """The view of what the shared cache file holds now, or None: no lock, no upstream
         call, never builds the source (the push, after another process wrote the file)."""
@@ -194,6 +265,7 @@ class LeaseService:
             view["notify"] = self.notify.sender.status()  # the alerts' last outcome, one line
         return view
 
+    @remembered
     def extend(self, duration: str, force: bool = False) -> Dict[str, Any]:
         """POST extend: RenewLease, then the lease read back, in the GET shape (an IDLE or
         auto-stop-off lease only with ``force``: ExtendRefusedError, the caller answers 409)."""
@@ -273,86 +345,20 @@ class LeaseService:
             raise ConfigurationError(str(exc)) from None
 
 
-def _start_keep_alive(serverapp: Any, service: LeaseService) -> None:
-    """Keep alive while busy (:mod:`._busy_server`); its failure leaves the lease API up."""
+def _now(view: Dict[str, Any]) -> Dict[str, Any]:
+    """``view`` as answered now: ``now_ms`` is this host's clock as it answers."""
+    return dict(view, now_ms=int(round(time.time() * 1000)))
+
+
+def _cancel(flight: asyncio.Future) -> None:
+    """Cancel ``flight`` from any thread; nothing to do once its loop has closed (at exit)."""
+    loop = flight.get_loop()
     try:
-        from .busy import start_keep_alive
-
-        start_keep_alive(serverapp, service)  # its periodic callback ends with the IOLoop
-    except Exception as exc:
-        serverapp.log.warning(
-            "jupyter_lease: keep alive while busy unavailable: %s", type(exc).__name__
-        )
-
-
-def _start_push(serverapp: Any, service: LeaseService) -> Any:
-    """New readings pushed to the pages (:mod:`.push`), the pusher; None: the pages poll."""
-    try:
-        from .push import start_push
-
-        pusher = start_push(serverapp, service)
-        service.pushing = pusher is not None
-        return pusher
-    except Exception as exc:
-        serverapp.log.warning("jupyter_lease: lease push unavailable: %s", type(exc).__name__)
-        return None
-
-
-def _export_hub_settings(serverapp: Any) -> None:
-    """``c.JupyterLease.cull_timeout`` / ``cull_every`` / ``max_age`` into this server's
-    environment (the config wins over the Hub's), so its kernels and terminals read the same
-    JupyterHub culler settings as the server; a bad value is one line, then ignored."""
-    import os
-
-    from ..jupyterhub.config import CULL_ENV, seconds_setting
-    from ..settings import JupyterLease
-
-    config = JupyterLease(parent=serverapp)
-    for setting, (variable, _flag) in CULL_ENV.items():
-        value = getattr(config, setting, "")
-        if not value:
-            continue
-        try:
-            seconds_setting(value, f"c.JupyterLease.{setting}")
-        except LeaseError as exc:
-            serverapp.log.warning("jupyter_lease: %s; ignored", exc)
-            continue
-        os.environ[variable] = value
-
-
-def _load_jupyter_server_extension(serverapp: Any) -> None:
-    """Register the handlers; never raise (a broken extension must not stop the server)."""
-    try:
-        from .handlers import register
-
-        base_url = serverapp.web_app.settings.get("base_url", "/")
-        _export_hub_settings(serverapp)
-        service = LeaseService(serverapp.log, base_url=base_url)
-        from .frontend import frontend_settings
-
-        service.settings = frontend_settings(serverapp, serverapp.log)
-        urls = register(serverapp.web_app, service, base_url)
-        # jupyter_server has no stop hook for a function-style extension: the threads go with
-        # the ServerApp object (in-process servers in tests) or at interpreter exit, where
-        # Python waits only for a call in flight, which the client's timeouts bound.
-        weakref.finalize(serverapp, service.close)
-        serverapp.log.info("jupyter_lease: lease API at %s (GET), %s (POST)", *urls)
-        from .doctor_handler import register_doctor
-
-        register_doctor(serverapp.web_app, service, base_url)
-        from .labext import missing_labextension_line
-
-        missing = missing_labextension_line()
-        if missing is not None:
-            serverapp.log.warning(missing)
-        _start_keep_alive(serverapp, service)
-        from .notify_server import start_notify  # never raises
-
-        start_notify(serverapp, service, _start_push(serverapp, service))
-        threading.Thread(target=service.warm_up, name="jupyter-lease-warm-up", daemon=True).start()
-    except Exception as exc:
-        serverapp.log.warning(
-            "jupyter_lease: server extension not loaded: %s: %s",
-            type(exc).__name__,
-            scrub(" ".join(str(exc).split()))[:200],
-        )
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        flight.cancel()
+        return
+    with contextlib.suppress(RuntimeError):  # closed
+        loop.call_soon_threadsafe(flight.cancel)
