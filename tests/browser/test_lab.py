@@ -32,6 +32,7 @@ from tests.support.scenarios import (
     wait_state,
     wait_until,
 )
+from tests.support.status import write_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -74,7 +75,13 @@ def test_warning_stage_banner_and_title_while_a_cell_runs(
     assert before["stage"] == "plenty", before
     assert before["banner"] == "" and not before["title"].startswith("⏳"), before
 
-    after = wait_state(nb, lambda s: s["stage"] == "warning", 25, "the warning stage")
+    # The banner is the widget's; the tab title is the page's one warner's (the status item's).
+    after = wait_state(
+        nb,
+        lambda s: s["stage"] == "warning" and s["title"].startswith("⏳"),
+        25,
+        "the warning stage, and the page's warning in the tab title",
+    )
     assert nb.is_running(1), "the sleep cell ended before the warning: the test proves nothing"
     assert after["accent"] != before["accent"] and after["timeColor"] != before["timeColor"]
     assert "Less than 1 min left" in after["banner"], after
@@ -213,7 +220,17 @@ def test_a_closed_view_stays_quiet(
     lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any
 ) -> None:
     """A GET or an Extend that answers after its view is gone (outputs cleared, cell re-run)
-    puts no "⏳" back into the tab title, for good, and raises no notification."""
+    puts no "⏳" back into the tab title, for good, and raises no notification. The title and
+    the notifications are the page's warner's (the status item's): off here, so that anything
+    seen would be the widget's."""
+    write_settings(lab, notifications=False, browserNotifications=False)
+    try:
+        _closed_view_stays_quiet(lab, lease_simulator, open_notebook)
+    finally:
+        write_settings(lab)
+
+
+def _closed_view_stays_quiet(lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any):
     nb = open_notebook(
         lab, "closed.ipynb", [LOAD + '%config JupyterLease.warn_at = "5m,1m"\n%lease watch']
     )
@@ -238,12 +255,11 @@ def test_a_closed_view_stays_quiet(
     # 2. A new view, in the warning stage; Extend is clicked, and answered after the view went.
     posts = held_requests(nb, EXTEND_POST)
     nb.run_cells(1)
-    wait_state(nb, lambda s: s and s["stage"] == "warning" and s["title"].startswith("⏳"), 15,
-               "the warning stage in the tab title")  # fmt: skip
+    wait_state(nb, lambda s: s and s["stage"] == "warning", 15, "the warning stage")
     nb.widget.locator(".jl-extend").click()
     wait_until(lambda: nb.state() and posts, 10, "the Extend POST")
     clear_outputs(nb)
-    assert not nb.page.evaluate("() => document.title").startswith("⏳")  # the cleanup ran
+    assert not nb.page.evaluate("() => document.title").startswith("⏳")
     known = len(renewals(lease_simulator))
     with nb.page.expect_response(EXTEND_POST):
         posts[0].continue_()
