@@ -56,6 +56,7 @@ export class CountdownView {
     private readonly page: PageLease
   ) {
     this.dom = build(el);
+    this.dom.root.dataset.page = page.owner; // whose lease it shows: the lab extension's or its own
     this.dom.extend.addEventListener('click', () => this.onExtend());
     this.dom.dismiss.addEventListener('click', () => {
       this.dismissed = this.shown ? this.shown.threshold : null;
