@@ -1,12 +1,12 @@
 """Every view agrees within a second: a JupyterLab 4 tab (a notebook with the cell widget and the
 status bar's item) and a Notebook 7 tab (the top bar's item and its panel, open) on one server;
 an extend from a cell, from a terminal, from the other tab's panel and from the server's
-keep-alive (a busy kernel, the lease inside the margin). For each, when each view
-first shows the new time is recorded in its page (a MutationObserver on the browser's clock, which
-is this machine's), and the lag is the last view's moment minus the moment the change was done
-(the terminal's command returned; else the first view's moment: the cell's widget, the
-panel where its Extend was made, any view for keep-alive, which all learn of it from the push). Shared by tests/browser/test_views_agree.py and the
-benchmark (benchmarks/bench_agree.py).
+keep-alive (a busy kernel, the lease inside the margin). For each, when each view first shows the
+new time is recorded in its page (a MutationObserver on the browser's clock, which is this
+machine's), and the lag is the last view's moment minus the moment the change was done: the
+terminal's command returned; else the first view's moment (the cell's widget, the panel where its
+Extend was made, any view for keep-alive: they all learn of it from the push). Shared by
+tests/browser/test_views_agree.py and the benchmark (benchmarks/bench_agree.py).
 """
 
 from __future__ import annotations
