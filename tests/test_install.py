@@ -143,7 +143,7 @@ def test_the_wheel_holds_the_config_file_and_the_notebooks(wheel):
     assert json.loads(zipfile.ZipFile(wheel).read(data[0])) == json.loads(
         (ROOT / "jupyter-config/jupyter_server_config.d/jupyter_lease.json").read_text()
     )
-    for name in [*NOTEBOOKS, "jupyter_lease/static/countdown.js", "jupyter_lease/py.typed"]:
+    for name in [*NOTEBOOKS, "jupyter_lease/static/countdown.css", "jupyter_lease/py.typed"]:
         assert name in names
 
 

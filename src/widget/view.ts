@@ -69,10 +69,12 @@ export class CountdownView {
     fillChoices(this.dom.select, model.get('extend_choices') || []);
   }
 
-  /** The page's reading where it is of this widget's lease (the server extension answers). */
+  /**
+   * The page's reading where it is of this widget's lease and the server extension answers
+   * (while it fails, the kernel's own reading says what the kernel knows, error included).
+   */
   private pageReading(own: Reading): Reading | null {
-    const state = this.page.serverState();
-    const theirs = state === 'ok' || state === 'failing' ? this.page.reading() : null;
+    const theirs = this.page.serverState() === 'ok' ? this.page.reading() : null;
     if (!theirs || theirs.kind === 'unknown') return null;
     const ownId = typeof own.source_id === 'string' ? own.source_id : '';
     return ownId && theirs.source_id && theirs.source_id !== ownId ? null : theirs;
