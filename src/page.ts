@@ -72,6 +72,16 @@ export function pageLease(store: LeaseStore, owner: PageLease['owner'], ticks: T
 
 type Holder = Record<string, PageLease | undefined>;
 
+const PAGE_FUNCTIONS: (keyof PageLease)[] = [
+  'reading',
+  'hostOffsetMs',
+  'serverState',
+  'keepAlive',
+  'extend',
+  'refresh',
+  'subscribe'
+];
+
 export function publishPage(page: PageLease): void {
   (globalThis as unknown as Holder)[PAGE_KEY] = page;
 }
@@ -79,7 +89,6 @@ export function publishPage(page: PageLease): void {
 /** The page lease published on this page, or null (none yet, or not one of this shape). */
 export function findPage(): PageLease | null {
   const page = (globalThis as unknown as Holder)[PAGE_KEY];
-  const fns = ['reading', 'hostOffsetMs', 'serverState', 'keepAlive', 'extend', 'refresh', 'subscribe'];
   const fn = (name: string): boolean => typeof (page as any)[name] === 'function';
-  return page && typeof page === 'object' && fns.every(fn) ? page : null;
+  return page && typeof page === 'object' && PAGE_FUNCTIONS.every(fn) ? page : null;
 }

@@ -13,7 +13,8 @@ const EXTEND_TIMEOUT_MS = 90_000; // RenewLease with its retries, then the read-
 
 /** The page config's base URL ("/user/me/"), or null outside a Jupyter server page. */
 export function pageBaseUrl(): string | null {
-  const el = typeof document === 'undefined' ? null : document.getElementById('jupyter-config-data');
+  if (typeof document === 'undefined') return null;
+  const el = document.getElementById('jupyter-config-data');
   if (!el) return null;
   try {
     const base: unknown = JSON.parse(el.textContent || '{}').baseUrl;
@@ -29,7 +30,12 @@ function xsrfToken(): string | null {
   return match ? match[1] : null;
 }
 
-async function send(base: string, path: string, init: RequestInit, timeoutMs: number): Promise<Raw> {
+async function send(
+  base: string,
+  path: string,
+  init: RequestInit,
+  timeoutMs: number
+): Promise<Raw> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const headers: Record<string, string> = { Accept: 'application/json' };

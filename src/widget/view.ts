@@ -174,7 +174,8 @@ export class CountdownView {
       .then(error => {
         if (this.disposed || this.pending !== mine) return;
         this.pending = null;
-        if (error === null) this.say(`Extended: ${this.present(this.page.reading()).headline}`, 'ok');
+        const shown = this.present(this.page.reading());
+        if (error === null) this.say(`Extended: ${shown.headline}`, 'ok');
         else this.say(error, 'error');
         this.tick();
       });
