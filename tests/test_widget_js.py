@@ -205,15 +205,17 @@ def test_the_browser_converts_once_with_both_offsets(results: Dict[str, Any]) ->
     assert results["derived"] == results["now"] + 7_200_000 - 60_000
 
 
-def test_the_widget_page_shares_its_answers_and_takes_the_newer_ones(
+def test_the_widget_page_shares_its_answers_and_keeps_its_own(
     results: Dict[str, Any],
 ) -> None:
     got = results["channel"]
     (message,) = got["heard"]  # the status items' channel of the server under /base/
     assert set(message) == {"type", "from", "reading", "hostOffsetMs", "settings", "keepAlive"}
     assert message["reading"]["deadline_ms"] == results["now"] + 2000 + 7_200_000
-    assert message["settings"] == {"warnAtMs": [600000], "extendChoices": ["1h"],
-                                   "notifications": True}  # fmt: skip
-    newest = results["now"] + 2000 - 5 + 9
-    assert got["first"] == [newest, 1234]  # another view's newer answer, its clock offset
-    assert got["last"] == [newest, 1234]  # an older read and garbage change nothing
+    assert message["settings"]["warnAtMs"] == [600000]  # the status item's parsed settings
+    assert message["settings"]["extendChoices"] == ["1h"]
+    # The tab's own answer from the server wins over a peer's (channel.js, src/store.ts), and
+    # an older read or garbage changes nothing either.
+    own = results["now"] + 2000 - 5
+    assert got["first"][0] == own and got["first"][1] == pytest.approx(60_000, abs=1000)
+    assert got["last"] == got["first"]
