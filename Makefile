@@ -20,11 +20,13 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test,demo]"
 	touch $@
 
-# The JupyterLab extension, rebuilt whenever its sources change, and the venv's copy of it
+# The JupyterLab extension and the cell widget's bundle (jupyter_lease/static/widget.js, from the
+# same TypeScript), rebuilt whenever their sources change, and the venv's copy of the extension
 # replaced by links into the checkout: JupyterLab, the demo and the browser tests load what
 # src/ says now, never an earlier build the editable install copied.
 LABEXT := jupyter_lease/labextension
-LABEXT_SOURCES := package.json package-lock.json tsconfig.json $(wildcard src/*.ts schema/*.json style/*)
+LABEXT_SOURCES := package.json package-lock.json tsconfig.json $(wildcard src/*.ts src/widget/* \
+  jupyter_lease/static/present.js jupyter_lease/static/channel.js schema/*.json style/*)
 VENV_LABEXT := $(VENV)/share/jupyter/labextensions/jupyter-lease
 
 node_modules/.package-lock.json: package-lock.json

@@ -31,6 +31,7 @@ class Group:
 
 def _groups() -> List[Group]:
     # Imported here so that `--help` and bad arguments answer without loading jupyter_client.
+    from .bench_agree import AGREE_KEYS, agree_figures
     from .bench_busy import BUSY_KEYS, busy_figures
     from .bench_cells import cell_figures
     from .bench_clock import deadline_figures, warning_figures
@@ -57,6 +58,7 @@ def _groups() -> List[Group]:
         Group("busy", BUSY_KEYS, busy_figures, 180),
         # Builds .venv-bench first if needed (≈ 1 min); then one JupyterLab, many page loads.
         Group("statusbar", STATUSBAR_KEYS, statusbar_figures, 900),
+        Group("agree", AGREE_KEYS, agree_figures, 300),
     ]
 
 

@@ -5,8 +5,11 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { failureOf, outcomeOf, type Transport } from './outcome';
 import { leaseAnswer } from '../jupyter_lease/static/channel.js';
-import { oneLine, type ReadingJSON } from '../jupyter_lease/static/present.js';
+import type { ReadingJSON } from '../jupyter_lease/static/present.js';
+
+export { failureOf };
 
 const LEASE_PATH = 'jupyter-lease/api/lease';
 const EXTEND_PATH = 'jupyter-lease/api/lease/extend';
@@ -105,27 +108,8 @@ export function postInit(body: unknown): RequestInit {
   };
 }
 
-/** Why a non-200 answer is not one, in the server's own line where it gave one. */
-export function failureOf(
-  status: number,
-  body: unknown
-): Extract<Outcome, { ok: false }> {
-  const said = body && typeof body === 'object' ? (body as { error?: unknown }).error : null;
-  const error = oneLine(said) || `the lease API answered HTTP ${status}`;
-  if (status === 404) return { ok: false, kind: 'absent', status, error };
-  const refused = (status >= 400 && status < 500) || status === 503;
-  return { ok: false, kind: refused ? 'refused' : 'failed', status, error };
-}
-
 async function call(path: string, init: RequestInit, timeoutMs: number): Promise<Outcome> {
-  const raw = await request(path, init, timeoutMs);
-  if (!raw.ok) return raw;
-  if (raw.status !== 200) return failureOf(raw.status, raw.body);
-  // The one parse of an answer, shared with the cell widget (channel.js).
-  const answer = leaseAnswer(raw.body, raw.sent, raw.received) as Answer | null;
-  if (answer) return { ok: true, answer };
-  const error = 'the lease API answered something else';
-  return { ok: false, kind: 'failed', status: raw.status, error };
+  return outcomeOf(await request(path, init, timeoutMs));
 }
 
 /** The event the server pushes (server/push.py), as JupyterLab's event stream delivers it. */
@@ -151,3 +135,6 @@ export function getLease(): Promise<Outcome> {
 export function postExtend(duration: string): Promise<Outcome> {
   return call(EXTEND_PATH, postInit({ duration }), EXTEND_TIMEOUT_MS);
 }
+
+/** The lab extension's calls, for the page's store. */
+export const serverConnection: Transport = { getLease, postExtend };

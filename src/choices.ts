@@ -3,7 +3,7 @@
 // setting, c.JupyterLease.extend_default, for the panel, the toast and the cell widget). Pure:
 // tests/frontend runs it under Node.
 
-import { seconds } from './settings.js';
+import { parseDuration as seconds } from '../jupyter_lease/static/present.js';
 import { wordsFor } from '../jupyter_lease/static/words.js';
 
 /** The choices that lengthen the lease when `remainingMs` is left (null: unknown, all). */

@@ -1,7 +1,7 @@
 // jupyter_lease's front-end extension: the lease countdown where the eye already is — JupyterLab's
 // status bar, Notebook 7's top bar (it has no status bar) — with its panel and its warnings.
 // Everything it shows goes through present.js, the one presentation the cell widget and the
-// terminal use too.
+// terminal use too. Its store is the page's one (page.ts): the cell widgets show it.
 
 import {
   JupyterFrontEnd,
@@ -12,13 +12,14 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator } from '@jupyterlab/translation';
 
-import { pushedAnswer } from './api';
+import { pushedAnswer, serverConnection } from './api';
 import { Election } from './elect';
 import { lang, trans, useTranslator } from './i18n';
 import { LeaseItem } from './item';
 import { RenewalNotifier } from './keepalive';
 import { LeasePanel } from './panel';
 import { settingsFrom, type LeaseSettings } from './settings';
+import { pageLease, publishPage, Ticks } from './page';
 import { honestStop } from './stop';
 import { LeaseStore } from './store';
 import { Tabs } from './tabs';
@@ -48,7 +49,7 @@ function activate(
   // One server = its absolute base URL, as the cell widgets compute it (channel.js).
   const scope = scopeOf(location.href, PageConfig.getOption('baseUrl') || '/') ?? location.origin;
   const tabs = new Tabs(scope, answer => store.accept(answer, false), () => store.hostOffsetMs);
-  const store = new LeaseStore(answer => tabs.share(answer));
+  const store = new LeaseStore(answer => tabs.share(answer), serverConnection);
   const settings = userOverServer(user, store);
   const present = (): Presentation =>
     honestStop(
@@ -62,6 +63,9 @@ function activate(
     );
   const warner = new Warner(store, tabs, new Election(Election.lockName(scope)), settings, present);
   let panel: LeasePanel | null = null;
+  // The cell widgets of this page are views of this store, repainted at the item's ticks.
+  const ticks = new Ticks();
+  publishPage(pageLease(store, 'lab', ticks));
   new RenewalNotifier(store, tabs, view => panel?.showKeepAlive(view));
   const item = new LeaseItem(
     store,
@@ -70,6 +74,7 @@ function activate(
     p => {
       warner.check(p, store.reading);
       panel?.update();
+      ticks.tick();
     },
     () => {
       panel ??= new LeasePanel(store, present, settings, item.node);

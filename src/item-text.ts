@@ -2,11 +2,10 @@
 // (present.js), no DOM, so that tests/frontend runs them under Node.
 
 import { lang, trans } from './i18n.js'; // .js: tests/frontend run this module under Node
-import { formatRemaining, type Presentation } from '../jupyter_lease/static/present.js';
-import { wordsFor } from '../jupyter_lease/static/words.js';
+import { NEAR_END_S, shortText, type Presentation } from '../jupyter_lease/static/present.js';
 
 const TIMED = ['plenty', 'warning', 'critical'];
-const NEAR_END_MS = 600_000; // m:ss inside 10 min (present.js)
+const NEAR_END_MS = NEAR_END_S * 1000; // m:ss inside it (present.js)
 export const IDLE_TICK_MS = 30_000; // no countdown: the store's news repaints; this is a safety net
 const LATE_MS = 20; // repaint just after the change, never just before it
 
@@ -25,18 +24,9 @@ export function nextChangeMs(p: Presentation, warnAtS: number[]): number {
   return Math.min(...candidates) + LATE_MS;
 }
 
-/** The item's words for a presentation: short, and honest about idle/off/stale/stopped. */
+/** The item's words for a presentation: present.js's short form, or why there is none. */
 export function itemText(p: Presentation, absent: boolean): string {
-  if (absent) return trans.__('lease: no server extension');
-  let text: string;
-  if (TIMED.includes(p.stage) && p.remainingMs !== null) {
-    text = `⏳ ${p.atLeast ? '≥ ' : ''}${formatRemaining(p.remainingMs / 1000, lang)}`; // ≥: a culler's earliest stop
-  } else if (p.stage === 'expired') {
-    text = '⏳ 0:00';
-  } else {
-    text = p.headline.replace(wordsFor(lang).last_known, '');
-  }
-  return p.stale ? `${text} · ${wordsFor(lang).stale}` : text;
+  return absent ? trans.__('lease: no server extension') : shortText(p, lang);
 }
 
 /** The tooltip: the headline, the stop time (local and UTC), the source. */

@@ -3,7 +3,7 @@
 // built-in defaults (present.js). The schema's defaults (an empty list, null) mean "the server's".
 
 import type { ServerSettings } from './api';
-import { thresholdsFrom } from '../jupyter_lease/static/present.js';
+import { parseDuration, thresholdsFrom } from '../jupyter_lease/static/present.js';
 
 export interface LeaseSettings {
   /** Warning thresholds in seconds, largest first. */
@@ -23,18 +23,6 @@ export interface LeaseSettings {
 /** c.JupyterLease.extend_default's default (jupyter_lease/_defaults.py). */
 export const EXTEND_DEFAULT = '1h';
 
-const UNIT_S: Record<string, number> = { s: 1, m: 60, min: 60, h: 3600, d: 86400 };
-const PART = /(\d+(?:\.\d+)?)\s*(min|s|m|h|d)/g;
-const WHOLE = /^\s*(?:\d+(?:\.\d+)?\s*(?:min|s|m|h|d)\s*)+$/;
-
-/** "30m" → 1800, "1h30m" → 5400; null for anything else. */
-export function seconds(text: unknown): number | null {
-  if (typeof text !== 'string' || !WHOLE.test(text)) return null;
-  let total = 0;
-  for (const [, number, unit] of text.matchAll(PART)) total += Number(number) * UNIT_S[unit];
-  return total > 0 ? total : null;
-}
-
 /**
  * The settings from the registry's composite value over the server's: a user's value wins
  * where it is set (a non-empty list, a boolean), the server's counts where it is not.
@@ -43,7 +31,7 @@ export function settingsFrom(
   composite: Record<string, unknown>,
   server: ServerSettings | null
 ): LeaseSettings {
-  const listed = Array.isArray(composite.warnAt) ? composite.warnAt.map(seconds) : [];
+  const listed = Array.isArray(composite.warnAt) ? composite.warnAt.map(parseDuration) : [];
   const served = server ? server.warnAtMs.map(ms => ms / 1000) : [];
   const flag = (name: 'notifications' | 'browserNotifications', fallback: boolean): boolean =>
     typeof composite[name] === 'boolean' ? (composite[name] as boolean) : fallback;
@@ -54,7 +42,7 @@ export function settingsFrom(
     browserNotifications: flag('browserNotifications', server?.notifications ?? true),
     extendChoices: server && server.extendChoices.length ? server.extendChoices : null,
     extendDefault:
-      seconds(composite.extendDefault) !== null
+      parseDuration(composite.extendDefault) !== null
         ? String(composite.extendDefault).trim()
         : server?.extendDefault ?? EXTEND_DEFAULT,
     sound: composite.sound === true
@@ -71,7 +59,7 @@ export function choicesFor(
   if (!rangeMs) return configured;
   const [low, high] = rangeMs;
   return configured.filter(choice => {
-    const s = seconds(choice);
+    const s = parseDuration(choice);
     return s !== null && s * 1000 >= low && s * 1000 <= high;
   });
 }

@@ -5,14 +5,8 @@
 
 import { ISignal, Signal } from '@lumino/signaling';
 
-import {
-  getLease,
-  postExtend,
-  type Answer,
-  type KeepAliveSummary,
-  type Outcome,
-  type ServerSettings
-} from './api';
+import type { Answer, KeepAliveSummary, Outcome, ServerSettings } from './api';
+import type { Transport } from './outcome';
 import { newer, type ReadingJSON } from '../jupyter_lease/static/present.js';
 
 const POLL_MS = 2 * 60 * 1000; // ≤ 30 requests per tab per hour
@@ -39,8 +33,15 @@ export class LeaseStore {
     }
   };
 
-  /** `share`: hands every answer this tab got from the server to the other tabs. */
-  constructor(private readonly share: (answer: Answer) => void) {
+  /**
+   * `share`: hands every answer this tab got from the server to the other tabs; `transport`:
+   * the calls (the lab extension's ServerConnection, or the cell widget's fetch where no lab
+   * extension runs: widget/fetch.ts). No JupyterLab import here: the widget bundles this file.
+   */
+  constructor(
+    private readonly share: (answer: Answer) => void,
+    private readonly transport: Transport
+  ) {
     document.addEventListener('visibilitychange', this.onVisible);
   }
 
@@ -101,7 +102,7 @@ export class LeaseStore {
 
   /** Extend through the server extension; resolves to the error line, or null when done. */
   async extend(duration: string): Promise<string | null> {
-    const outcome = await postExtend(duration);
+    const outcome = await this.transport.postExtend(duration);
     if (outcome.ok) {
       this.failure = null;
       this.accept(outcome.answer, true);
@@ -148,7 +149,7 @@ export class LeaseStore {
 
   private async read(): Promise<void> {
     this.lastAttempt = Date.now();
-    const outcome = await getLease();
+    const outcome = await this.transport.getLease();
     if (outcome.ok) {
       this.failure = null;
       this.pushing = outcome.answer.push === true;

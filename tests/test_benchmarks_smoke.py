@@ -22,6 +22,7 @@ import pytest
 from benchmarks._core import TARGETS
 from benchmarks._peers import ensure_venv
 from benchmarks._report import END, START, markdown, verdict, write_readme
+from benchmarks.bench_agree import AGREE_KEYS
 from benchmarks.bench_busy import BUSY_KEYS
 from benchmarks.bench_statusbar import STATUSBAR_KEYS
 from tests.support.browser import missing_browser, require
@@ -73,10 +74,11 @@ def _quick(keys: Sequence[str], out: Path, *extra: str) -> subprocess.Popen:
 # Three runs side by side (each mostly waits: for kernels, servers, a browser), about equally
 # long: the browser's group, the two that start a server or many kernels, the rest.
 SERVERS = [*BUSY_KEYS, "upstream_calls_ratio_20_vs_1"]
+BROWSER = [*STATUSBAR_KEYS, *AGREE_KEYS]
 RUNS = {
-    "browser": STATUSBAR_KEYS,
+    "browser": BROWSER,
     "servers": SERVERS,
-    "rest": [k for k in TARGETS if k not in STATUSBAR_KEYS and k not in SERVERS],
+    "rest": [k for k in TARGETS if k not in BROWSER and k not in SERVERS],
 }
 
 

@@ -34,11 +34,14 @@ NOTEBOOKS = [
     "jupyter_lease/notebooks/checkpoint_before_stop.ipynb",
 ]
 BUILD_TIMEOUT, PIP_TIMEOUT = 180, 420  # s
-PROBE = """import json, jupyter_lease
+PROBE = """import json, pathlib, jupyter_lease
 from jupyter_lease.cli.demo import find_demo_notebook
 from jupyter_lease.kernel.widget import CountdownWidget
+esm = CountdownWidget._esm  # anywidget makes the path a FileContents (str: the text)
+path = getattr(esm, "_path", None)
 print(json.dumps({"module": jupyter_lease.__file__, "notebook": str(find_demo_notebook()),
-                  "esm": len(CountdownWidget._esm)}))"""
+                  "esm": str(path), "esm_kb": len(str(esm)) // 1024}))
+"""
 
 
 class Install(NamedTuple):
@@ -140,7 +143,7 @@ def test_the_wheel_holds_the_config_file_and_the_notebooks(wheel):
     assert json.loads(zipfile.ZipFile(wheel).read(data[0])) == json.loads(
         (ROOT / "jupyter-config/jupyter_server_config.d/jupyter_lease.json").read_text()
     )
-    for name in [*NOTEBOOKS, "jupyter_lease/static/countdown.js", "jupyter_lease/py.typed"]:
+    for name in [*NOTEBOOKS, "jupyter_lease/static/countdown.css", "jupyter_lease/py.typed"]:
         assert name in names
 
 
@@ -168,6 +171,8 @@ def test_the_wheel_holds_the_built_jupyterlab_extension(wheel):
     assert {"package.json", "install.json", "static/style.js"} <= set(built), built
     assert any(re.match(r"static/remoteEntry\.[0-9a-f]+\.js$", n) for n in built), built
     assert not [n for n in names if n.endswith(".ts") or "node_modules" in n]
+    # The cell widget's bundle, git-ignored like the extension: built, and in the package.
+    assert "jupyter_lease/static/widget.js" in names
 
 
 @pytest.mark.parametrize("kind", ["wheel", "editable"])
@@ -186,7 +191,9 @@ def test_the_wheel_install_uses_its_own_files(installs):
     found, venv = installs["wheel"].probe, installs["wheel"].venv
     assert "error" not in found, found
     assert venv in Path(found["module"]).parents, found  # not this checkout
-    assert venv in Path(found["notebook"]).parents and found["esm"] > 0, found
+    assert venv in Path(found["notebook"]).parents, found
+    # The widget's bundle, built into the wheel (git-ignored: pyproject's artifacts).
+    assert venv in Path(found["esm"]).parents and found["esm_kb"] > 10, found
 
 
 def test_the_editable_install_serves_the_checkout(installs):
@@ -194,4 +201,6 @@ def test_the_editable_install_serves_the_checkout(installs):
     assert "error" not in found, found
     assert Path(found["module"]) == ROOT / "jupyter_lease" / "__init__.py", found
     assert Path(found["notebook"]) == ROOT / "jupyter_lease" / "notebooks" / "demo.ipynb"
-    assert found["esm"] > 0  # static/countdown.js read from the checkout
+    # static/widget.js of the checkout, as `npm run build` made it from src/widget/.
+    assert Path(found["esm"]) == ROOT / "jupyter_lease" / "static" / "widget.js", found
+    assert found["esm_kb"] > 10, found

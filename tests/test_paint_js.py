@@ -1,11 +1,9 @@
-"""The cell widget's pure `look()` (static/paint.js) under Node: what the view shows, from a
+"""The cell widget's pure `look()` (src/widget/paint.js) under Node: what the view shows, from a
 presentation and its context. The real-browser tests cover the painting end to end."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, Dict
@@ -16,9 +14,10 @@ import jupyter_lease
 
 pytestmark = pytest.mark.node
 
+ROOT = Path(__file__).resolve().parent.parent
 HARNESS = r"""
-import { derive } from "./present.js";
-import { look } from "./paint.js";
+const { derive } = await import(process.argv[2]);
+const { look } = await import(process.argv[3]);
 const NOW = 1780000000000;
 const reading = {v: 1, kind: "timed", deadline_ms: NOW + 3 * 3600e3, clock_offset_ms: 0,
                  read_at_ms: NOW, stale: false, error: null, source: "ModelArts notebook 881ed162",
@@ -41,13 +40,15 @@ console.log(JSON.stringify({
 @pytest.fixture(scope="module")
 def shown(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     folder: Path = tmp_path_factory.mktemp("paint-js")
-    static = os.path.join(os.path.dirname(jupyter_lease.__file__), "static")
-    for name in ("words.js", "present.js", "paint.js"):
-        shutil.copy(os.path.join(static, name), folder / name)
-    (folder / "package.json").write_text('{"type": "module"}')
+    present = Path(jupyter_lease.__file__).parent / "static" / "present.js"
+    paint = ROOT / "src" / "widget" / "paint.js"
     (folder / "harness.mjs").write_text(HARNESS)
     out = subprocess.run(
-        ["node", "harness.mjs"], cwd=folder, capture_output=True, text=True, timeout=30
+        ["node", "harness.mjs", present.as_uri(), paint.as_uri()],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert out.returncode == 0, out.stderr
     return dict(json.loads(out.stdout))

@@ -19,6 +19,7 @@ from typing import Any, Dict, List
 import pytest
 
 import jupyter_lease
+from jupyter_lease._errors import DurationError
 from jupyter_lease.core import (
     DEFAULT_EXTEND_CHOICES,
     DEFAULT_WARN_AT_S,
@@ -27,10 +28,11 @@ from jupyter_lease.core import (
     Reading,
     present,
 )
-from jupyter_lease.core.present import NEAR_END_S, format_remaining
+from jupyter_lease.core.duration import parse_duration
+from jupyter_lease.core.present import NEAR_END_S, format_remaining, short_text
 from jupyter_lease.core.reading import JSON_VERSION
 from jupyter_lease.core.words import SUBJECTS, WORDS, language_of
-from tests.support.present_cases import ZONES, Case, all_cases, to_fixture
+from tests.support.present_cases import DURATIONS, ZONES, Case, all_cases, to_fixture
 
 PRESENT_JS = Path(jupyter_lease.__file__).parent / "static" / "present.js"
 # Locale and page language tags each side maps onto its word tables.
@@ -55,7 +57,9 @@ const constants = { DEFAULT_WARN_AT_S: m.DEFAULT_WARN_AT_S, KINDS: m.KINDS, STAG
 const tags = JSON.parse(readFileSync(process.argv[4], "utf8"));
 const languages = tags.map((t) => w.languageOf(t));
 const durations = tags.map((t) => [59, 600, 3930, 183600].map((s) => m.formatRemaining(s, t)));
-console.log(JSON.stringify({ results, robust, constants, languages, durations }));
+const short = results.map((p, i) => m.shortText(p, cases[i].lang));
+const parsed = JSON.parse(readFileSync(process.argv[5], "utf8")).map(m.parseDuration);
+console.log(JSON.stringify({ results, robust, constants, languages, durations, short, parsed }));
 """
 
 
@@ -72,8 +76,9 @@ def _run_node(node: str, folder: Path, cases: List[Case], zone: str) -> Dict[str
     (folder / "cases.json").write_text(json.dumps([to_fixture(c) for c in cases]))
     (folder / "harness.mjs").write_text(HARNESS)
     (folder / "tags.json").write_text(json.dumps(TAGS))
+    (folder / "durations.json").write_text(json.dumps(DURATIONS))
     out = subprocess.run(
-        [node, "harness.mjs", str(PRESENT_JS), "cases.json", "tags.json"],
+        [node, "harness.mjs", str(PRESENT_JS), "cases.json", "tags.json", "durations.json"],
         cwd=folder,
         env={**os.environ, "TZ": zone},
         capture_output=True,
@@ -84,11 +89,15 @@ def _run_node(node: str, folder: Path, cases: List[Case], zone: str) -> Dict[str
     return json.loads(out.stdout)
 
 
-def _python(case: Case) -> Dict[str, Any]:
+def _presentation(case: Case) -> Any:
     # The reading as it reaches a view: through its JSON, as the browser gets it.
     reading = Reading.from_json(json.loads(json.dumps(case.reading.to_json())))
     thresholds = DEFAULT_WARN_AT_S if case.warn_at is None else case.warn_at
-    p = present(reading, case.now_ms / 1000, thresholds, ZONES[case.zone], case.lang)
+    return present(reading, case.now_ms / 1000, thresholds, ZONES[case.zone], case.lang)
+
+
+def _python(case: Case) -> Dict[str, Any]:
+    p = _presentation(case)
     return {
         "stage": p.stage,
         "headline": p.headline,
@@ -145,6 +154,20 @@ def test_present_js_says_what_python_says(tmp_path: Path) -> None:
         assert got["durations"] == [
             [format_remaining(s, tag) for s in (59, 600, 3930, 183600)] for tag in TAGS
         ]
+        # The status bar's short form, from the same presentations, in each case's language.
+        short = [short_text(_presentation(case), case.lang) for case in in_zone]
+        assert got["short"] == short, [
+            (c.name, js, py) for c, js, py in zip(in_zone, got["short"], short) if js != py
+        ][:3]
+        # The duration parser (settings, Extend): the same seconds, or refused by both.
+        assert got["parsed"] == [_seconds(text) for text in DURATIONS]
+
+
+def _seconds(text: str) -> Any:
+    try:
+        return parse_duration(text).total_seconds()
+    except DurationError:
+        return None
 
 
 def test_the_chinese_half_is_in_chinese() -> None:

@@ -402,3 +402,13 @@ def test_kernel_extend_through_the_widget_comm(kernel, simulator) -> None:
     assert not [m for m in kernel.messages(since=mark, msg_type="stream")]
     assert kernel_value(kernel, "1 + 1") == 2  # the kernel is fine
     assert_no_credentials(kernel, simulator)
+
+
+def test_the_view_is_the_bundle_built_from_src_widget_or_one_line_without_it(monkeypatch) -> None:
+    from jupyter_lease.kernel import widget
+
+    esm = widget._esm()  # a path anywidget reads (and re-reads under its hot reload)
+    assert str(esm).endswith(os.path.join("static", "widget.js")), esm
+    assert "render" in widget._static("widget.js")
+    monkeypatch.setattr(widget, "_WIDGET_JS", "not-built.js")  # a checkout never built
+    assert "not built in this install (npm run build)" in widget._esm()

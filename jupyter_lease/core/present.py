@@ -29,6 +29,7 @@ __all__ = [
     "Presentation",
     "format_remaining",
     "present",
+    "short_text",
     "stage_for",
     "thresholds_from",
 ]
@@ -90,6 +91,24 @@ def format_remaining(seconds: float, lang: str = "en") -> str:
     if hours:
         return fill(said["hours"], h=str(hours), m=f"{rest // 60:02d}")
     return fill(said["minutes"], m=str(rest // 60))
+
+
+_COUNTING = ("plenty", "warning", "critical")
+
+
+def short_text(shown: Presentation, lang: str = "en") -> str:
+    """The one-glance form (the status bar's): ``⏳ 1 h 05 min``, ``⏳ ≥ 4:59`` for a lower
+    bound, ``⏳ 0:00`` at the stop, else the headline; `` · stale`` when counting from the last
+    known reading; in ``lang``'s words (:mod:`.words`)."""
+    said = words(lang)
+    if shown.stage in _COUNTING and shown.remaining_s is not None:
+        left = format_remaining(shown.remaining_s, lang)
+        text = f"⏳ {'≥ ' if shown.at_least else ''}{left}"
+    elif shown.stage == "expired":
+        text = "⏳ 0:00"
+    else:
+        text = shown.headline.replace(said["last_known"], "")
+    return f"{text} · {said['stale']}" if shown.stale else text
 
 
 def thresholds_from(values: Iterable[object]) -> Tuple[float, ...]:

@@ -2,9 +2,11 @@
 
 The synced state is the lease as the browser gets it everywhere: ``reading``, the JSON of
 :meth:`jupyter_lease.core.Reading.to_json` (the server extension serves the same), plus the
-view's settings. Between changes the browser counts down from the reading's deadline with its
-own timer (``static/present.js`` words it as ``core.present`` does), so the display stays
-right while a cell keeps the kernel busy for hours.
+view's settings. Between changes the browser counts down from the reading's deadline
+(``static/present.js`` words it as ``core.present`` does), so the display stays right while a
+cell keeps the kernel busy for hours. The view (``static/widget.js``, built from src/widget/)
+shows the page's one lease: the JupyterLab extension's store where it runs, else one the
+widgets of the page share.
 
 This module is imported only when a widget is shown: it is the one place that imports
 ``anywidget``/``ipywidgets``. The text forms (``render_text``, ``render_html``) are pure
@@ -18,7 +20,7 @@ from __future__ import annotations
 import html
 import logging
 import os
-import re
+import pathlib
 import threading
 import time
 from datetime import datetime, timezone
@@ -43,30 +45,38 @@ log = logging.getLogger("jupyter_lease.widget")
 # narrows by parts of a second for a while. That is no news to send (a widget message per
 # poll); a move this large is (a clock stepped). A read someone asked for is sent as read.
 CLOCK_NEWS_MS = 1000
-# The browser's modules, in dependency order; inlined into one ES module (see _esm).
-_MODULES = (
-    "words.js",
-    "present.js",
-    "channel.js",
-    "paint.js",
-    "effects.js",
-    "alerts.js",
-    "countdown.js",
+# The view's one ES module, bundled by esbuild from the lab extension's TypeScript (src/widget/;
+# `npm run build`, which every wheel build and `make labextension` run). Without it (a checkout
+# whose front end was never built) the view says so in one line.
+_WIDGET_JS = "widget.js"
+_UNBUILT_ESM = (
+    "export default { render({ el }) { el.textContent = 'jupyter_lease: the countdown view is "
+    "not built in this install (npm run build); %lease shows the lease as text.'; } };"
 )
-_LOCAL_IMPORT = re.compile(r'^import\s*\{[^}]*\}\s*from\s*"\./[\w.-]+";[ \t]*\n', re.M)
+
+
+def _static_path(name: str) -> str:
+    # Relative to this file, not importlib.resources.files (3.9+): kernels run on 3.7 too.
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", name)
 
 
 def _static(name: str) -> str:
-    # Relative to this file, not importlib.resources.files (3.9+): kernels run on 3.7 too.
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", name)
-    with open(path, encoding="utf-8") as fh:
+    with open(_static_path(name), encoding="utf-8") as fh:
         return fh.read()
 
 
-def _esm() -> str:
-    """The view's modules as the one ES module anywidget takes (``_esm`` is one string, where
-    ``import "./present.js"`` cannot resolve): each file with its local imports removed."""
-    return "\n".join(_LOCAL_IMPORT.sub("", _static(name)) for name in _MODULES)
+def _esm() -> Any:
+    """What anywidget takes as ``_esm``: the bundle's path, which anywidget reads itself (and
+    re-reads under its hot reload); its text on an anywidget that takes no path."""
+    path = _static_path(_WIDGET_JS)
+    if not os.path.isfile(path):
+        log.debug("the widget bundle %s is missing", path)
+        return _UNBUILT_ESM
+    try:
+        from anywidget._util import try_file_contents  # noqa: F401  (takes a path: 0.2+)
+    except ImportError:
+        return _static(_WIDGET_JS)
+    return pathlib.Path(path)
 
 
 # -- pure: the text forms ---------------------------------------------------------------------

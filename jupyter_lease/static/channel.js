@@ -1,9 +1,10 @@
 // @ts-check
 // jupyter_lease: the one channel between the views of one Jupyter server in one browser — the
-// status item of every tab (src/tabs.ts) and every cell widget (effects.js). Each passes on what
-// the server extension answered it (a GET, an Extend) and takes what the others heard, so an
-// Extend anywhere shows in every view of every tab within a second; the receiver keeps the newer
-// reading (present.js's `newer`, by `read_at_ms`), as for its own answers.
+// tabs of the server (src/tabs.ts: the status item's; where none runs, the cell widgets' page,
+// src/widget/alone.ts). Each passes on what the server extension answered it (a GET, an
+// Extend, a push) and takes what the others heard, so an Extend anywhere shows in every view of
+// every tab within a second; the receiver keeps the newer reading (present.js's `newer`, by
+// `read_at_ms`), as for its own answers.
 //
 // The message, JSON text, on the BroadcastChannel `jupyter-lease:<scope>` (without one: written
 // to localStorage under `jupyter-lease:message:<scope>`, whose `storage` event reaches the other
@@ -25,8 +26,8 @@
 // by the offset to the host it knows), is dropped — one forged or buggy message must not win
 // every later comparison by `read_at_ms` until reload.
 //
-// No imports, nothing runs on import: the status item bundles this file, kernel/widget.py inlines
-// it into the widget's one module (its top-level names must not clash with the other files').
+// No imports, nothing runs on import: the status item and the cell widget's bundle
+// (static/widget.js, src/widget/) both bundle this file.
 
 const CHANNEL_PREFIX = "jupyter-lease";
 const PAGE_EVENT = "jupyter-lease:answer";

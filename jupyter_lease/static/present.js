@@ -100,6 +100,58 @@ export function formatRemaining(seconds, lang) {
   return fill(said.minutes, { m: String(minutes) });
 }
 
+const COUNTING = ["plenty", "warning", "critical"];
+
+/**
+ * The one-glance form (the status bar's): "⏳ 1 h 05 min", "⏳ ≥ 4:59" for a lower bound,
+ * "⏳ 0:00" at the stop, else the headline; " · stale" when counting from the last known
+ * reading; in `lang`'s words (words.js). Mirrors `core.present.short_text`.
+ * @param {Presentation} p
+ * @param {string} [lang]
+ * @returns {string}
+ */
+export function shortText(p, lang) {
+  const said = wordsFor(lang);
+  let text;
+  if (COUNTING.includes(p.stage) && p.remainingMs !== null) {
+    text = `⏳ ${p.atLeast ? "≥ " : ""}${formatRemaining(p.remainingMs / 1000, lang)}`;
+  } else if (p.stage === "expired") {
+    text = "⏳ 0:00";
+  } else {
+    text = p.headline.replace(said.last_known, "");
+  }
+  return p.stale ? `${text} · ${said.stale}` : text;
+}
+
+const UNIT_S = { d: 86400, h: 3600, m: 60, s: 1 };
+const UNIT_ALIASES = new Map(Object.entries({
+  d: "d", day: "d", days: "d",
+  h: "h", hr: "h", hrs: "h", hour: "h", hours: "h",
+  m: "m", min: "m", mins: "m", minute: "m", minutes: "m",
+  s: "s", sec: "s", secs: "s", second: "s", seconds: "s",
+}));
+const MAX_DURATION_S = 365 * 86400;
+
+/**
+ * "90m", "1h30m", "2h", "45s", "1d", "1.5h", "2 hours" in seconds; null for what
+ * `core.duration.parse_duration` refuses (no unit, zero, negative, over a year, garbage).
+ * @param {unknown} text
+ * @returns {number|null}
+ */
+export function parseDuration(text) {
+  if (typeof text !== "string") return null;
+  const cleaned = text.trim().toLowerCase().replace(/,/g, " ");
+  if (!/^(?:\d+(?:\.\d+)?\s*[a-z]+\s*)+$/.test(cleaned)) return null;
+  let seconds = 0;
+  for (const [, number, unit] of cleaned.matchAll(/(\d+(?:\.\d+)?)\s*([a-z]+)/g)) {
+    const canonical = UNIT_ALIASES.get(unit);
+    if (canonical === undefined) return null;
+    seconds += Number(number) * UNIT_S[/** @type {"d"|"h"|"m"|"s"} */ (canonical)];
+  }
+  const bounded = seconds > 0 && Number.isFinite(seconds) && seconds <= MAX_DURATION_S;
+  return bounded && Math.round(seconds * 1e6) > 0 ? seconds : null; // timedelta keeps µs
+}
+
 /**
  * Thresholds in seconds, largest first; the defaults when none is a positive finite number.
  * @param {unknown} values

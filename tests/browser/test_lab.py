@@ -32,6 +32,7 @@ from tests.support.scenarios import (
     wait_state,
     wait_until,
 )
+from tests.support.status import write_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -61,6 +62,18 @@ def test_countdown_ticks_while_a_cell_runs(
 def test_warning_stage_banner_and_title_while_a_cell_runs(
     lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any
 ) -> None:
+    # The tab title is the page's one warner's (the status item's): on here, as by default, at
+    # the thresholds the cell asks for.
+    write_settings(lab, warnAt=["1m", "15s"])
+    try:
+        _warning_stage_banner_and_title(lab, lease_simulator, open_notebook)
+    finally:
+        write_settings(lab, notifications=False)  # the harness's quiet default
+
+
+def _warning_stage_banner_and_title(
+    lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any
+) -> None:
     nb = open_notebook(
         lab,
         "warning.ipynb",
@@ -74,7 +87,13 @@ def test_warning_stage_banner_and_title_while_a_cell_runs(
     assert before["stage"] == "plenty", before
     assert before["banner"] == "" and not before["title"].startswith("⏳"), before
 
-    after = wait_state(nb, lambda s: s["stage"] == "warning", 25, "the warning stage")
+    # The banner is the widget's; the tab title is the page's one warner's (the status item's).
+    after = wait_state(
+        nb,
+        lambda s: s["stage"] == "warning" and s["title"].startswith("⏳"),
+        25,
+        "the warning stage, and the page's warning in the tab title",
+    )
     assert nb.is_running(1), "the sleep cell ended before the warning: the test proves nothing"
     assert after["accent"] != before["accent"] and after["timeColor"] != before["timeColor"]
     assert "Less than 1 min left" in after["banner"], after
@@ -187,8 +206,8 @@ def test_extend_falls_back_to_the_kernel_without_the_server_extension(
 
 # -- a view that is gone stays quiet ---------------------------------------------------------------
 
-LEASE_GET = "**/jupyter-lease/api/lease"
-EXTEND_POST = "**/jupyter-lease/api/lease/extend"
+# The page's store calls through JupyterLab's ServerConnection, which adds a cache-busting query.
+EXTEND_POST = "**/jupyter-lease/api/lease/extend*"
 
 
 def held_requests(nb: Any, pattern: str) -> List[Any]:
@@ -213,37 +232,41 @@ def test_a_closed_view_stays_quiet(
     lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any
 ) -> None:
     """A GET or an Extend that answers after its view is gone (outputs cleared, cell re-run)
-    puts no "⏳" back into the tab title, for good, and raises no notification."""
+    puts no "⏳" back into the tab title, for good, and raises no notification. The title and
+    the notifications are the page's warner's (the status item's): off here (the harness's
+    default), so that anything seen would be the widget's."""
+    write_settings(lab, notifications=False, browserNotifications=False)
+    _closed_view_stays_quiet(lab, lease_simulator, open_notebook)
+
+
+def _closed_view_stays_quiet(lab: JupyterServer, lease_simulator: Simulator, open_notebook: Any):
     nb = open_notebook(
         lab, "closed.ipynb", [LOAD + '%config JupyterLease.warn_at = "5m,1m"\n%lease watch']
     )
     nb.page.evaluate(FAKE_NOTIFICATIONS)
-    gets = held_requests(nb, LEASE_GET)
     fresh_lease(lab, lease_simulator, 9 * 60)
     nb.run_cells(1)
     nb.wait_widget()
-    wait_until(lambda: nb.state() and gets, 10, "the view's GET of the lease")
     assert nb.state()["stage"] == "plenty" and not nb.state()["title"].startswith("⏳")
 
-    # 1. The view's first GET answers after the view is gone, with a lease in the warning stage.
+    # 1. The view is gone when the page learns of a lease in the warning stage (the view reads
+    # nothing itself: the page's store does, and the store's news reaches only live views).
     clear_outputs(nb)
     lease_simulator.set_lease(remaining=4 * 60)
     lab.forget_cache()
-    with nb.page.expect_response(LEASE_GET):
-        gets[0].continue_()
-    nb.page.unroute(LEASE_GET)
+    # A read (another tab's, say): the server pushes what it read to the page.
+    assert lab.get("jupyter-lease/api/lease").status_code == 200
     title_stays_clean(nb, 2)
     assert nb.page.evaluate("() => window.__leaseNotes") == []
 
     # 2. A new view, in the warning stage; Extend is clicked, and answered after the view went.
     posts = held_requests(nb, EXTEND_POST)
     nb.run_cells(1)
-    wait_state(nb, lambda s: s and s["stage"] == "warning" and s["title"].startswith("⏳"), 15,
-               "the warning stage in the tab title")  # fmt: skip
+    wait_state(nb, lambda s: s and s["stage"] == "warning", 15, "the warning stage")
     nb.widget.locator(".jl-extend").click()
     wait_until(lambda: nb.state() and posts, 10, "the Extend POST")
     clear_outputs(nb)
-    assert not nb.page.evaluate("() => document.title").startswith("⏳")  # the cleanup ran
+    assert not nb.page.evaluate("() => document.title").startswith("⏳")
     known = len(renewals(lease_simulator))
     with nb.page.expect_response(EXTEND_POST):
         posts[0].continue_()

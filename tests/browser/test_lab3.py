@@ -60,6 +60,8 @@ def test_widget_ticks_while_a_cell_runs_on_lab3_and_a_py37_kernel(
     fresh_lease(lab3, lease_simulator, 9 * 60 + 30)
     nb.run_cells(2)
     countdown_ticks_while_sleeping(nb)
+    # No JupyterLab 4 extension here: the widgets' own page lease, from the same modules.
+    assert nb.widget.get_attribute("data-page") == "widget"
 
 
 def test_extend_goes_through_the_server_extension_mid_cell_on_lab3(

@@ -1,9 +1,13 @@
-// settings.ts: the duration parser and the user's settings over the server's (pure, under Node).
+// settings.ts: the user's settings over the server's, read with present.js's duration parser
+// (the Python twin's parity: tests/test_present_parity.py) (pure, under Node).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { choicesFor, seconds, settingsFrom } from "../../lib/src/settings.js";
-import { DEFAULT_WARN_AT_S } from "../../lib/jupyter_lease/static/present.js";
+import { choicesFor, settingsFrom } from "../../lib/src/settings.js";
+import {
+  DEFAULT_WARN_AT_S,
+  parseDuration as seconds,
+} from "../../lib/jupyter_lease/static/present.js";
 
 test("seconds reads the durations the settings and Extend use", () => {
   assert.equal(seconds("30m"), 1800);
@@ -13,10 +17,11 @@ test("seconds reads the durations the settings and Extend use", () => {
   assert.equal(seconds("1.5h"), 5400);
   assert.equal(seconds("2d"), 172800);
   assert.equal(seconds("45s"), 45);
+  assert.equal(seconds("1 hour"), 3600); // as core.duration reads it
 });
 
 test("seconds refuses anything else", () => {
-  for (const bad of ["", "30", "m", "1h x", "-1h", "0m", "1y", "1 hour", null, 3600, {}]) {
+  for (const bad of ["", "30", "m", "1h x", "-1h", "0m", "1y", "400d", null, 3600, {}]) {
     assert.equal(seconds(bad), null, JSON.stringify(bad));
   }
 });

@@ -248,6 +248,14 @@ ELSEWHERE = [
      'one line in `problems` and the server log, no channel from it, never the URL',
      'write it again (`POST …/api/notify`)',
      'tests/test_notify_shell.py::test_a_planted_or_bad_user_file_is_one_line_and_no_channel'),
+    ("an extend from a cell, a terminal, another tab or keep-alive, with a cell widget shown",
+     "every view (JupyterLab's bar, Notebook 7's top bar, its panel, the widget) shows the new time within 1 s: the widget is a view of the page's one store, fed by the server's push",
+     "by itself",
+     "tests/browser/test_views_agree.py::test_an_extend_from_anywhere_shows_in_every_view_within_1_s"),
+    ("the cell widget where no JupyterLab 4 extension runs (JupyterLab 3.6 with a Python 3.7 kernel and ipywidgets 7; VS Code)",
+     "the widgets' own page lease from the same modules (store, tabs, warner): it polls the server extension, and Extend goes through the kernel where there is none",
+     "by itself",
+     "tests/browser/test_lab3.py::test_widget_ticks_while_a_cell_runs_on_lab3_and_a_py37_kernel"),
 ]  # fmt: skip
 
 

@@ -137,3 +137,13 @@ def to_fixture(case: Case) -> Dict[str, Any]:
         "zone": case.zone,
         "lang": case.lang,
     }
+
+
+# Durations both parsers (``core.duration.parse_duration``, present.js's ``parseDuration``) read
+# alike: accepted with the same number of seconds, or refused by both.
+DURATIONS: List[str] = [
+    "30m", "30min", "1h30m", " 1h 30m ", "1.5h", "2d", "45s", "90m", "2 hours", "1 hour",
+    "1 Day, 2 Hours", "3 mins 4 secs", "1H", "72h", "365d", "0.5s", "1d2h3m4s", "10 minutes",
+    "", " ", "30", "m", "1h x", "-1h", "0m", "0h0m", "1y", "400d", "366d", "1h-", "h1", "1..5h",
+    "1e3s", "0.0000001s", "2 weeks", "1hour30", "constructor", "1constructor", "1 toString",
+]  # fmt: skip

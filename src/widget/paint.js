@@ -3,7 +3,7 @@
 // purely, what they show for a presentation (present.js's derive) and the view's own state;
 // `paint` applies a look, touching only what changed.
 
-import { formatRemaining, oneLine } from "./present.js";
+import { formatRemaining, oneLine } from "../../jupyter_lease/static/present.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const BELL_PATH =

@@ -1,0 +1,32 @@
+// What a call to the server extension gave, from the HTTP answer: pure (no JupyterLab import), so
+// that the lab extension (api.ts, through ServerConnection) and the cell widget where no lab
+// extension runs (widget/fetch.ts, through fetch) parse every answer the same way.
+
+import type { Answer, Outcome, Raw } from './api';
+import { leaseAnswer } from '../jupyter_lease/static/channel.js';
+import { oneLine } from '../jupyter_lease/static/present.js';
+
+/** How a page reads and extends the lease: the lab extension's calls, or the widget's own. */
+export interface Transport {
+  getLease(): Promise<Outcome>;
+  postExtend(duration: string): Promise<Outcome>;
+}
+
+/** Why a non-200 answer is not one, in the server's own line where it gave one. */
+export function failureOf(status: number, body: unknown): Extract<Outcome, { ok: false }> {
+  const said = body && typeof body === 'object' ? (body as { error?: unknown }).error : null;
+  const error = oneLine(said) || `the lease API answered HTTP ${status}`;
+  if (status === 404) return { ok: false, kind: 'absent', status, error };
+  const refused = (status >= 400 && status < 500) || status === 503;
+  return { ok: false, kind: refused ? 'refused' : 'failed', status, error };
+}
+
+/** The one parse of a lease answer (a GET's or an Extend's), whoever made the call. */
+export function outcomeOf(raw: Raw): Outcome {
+  if (!raw.ok) return raw;
+  if (raw.status !== 200) return failureOf(raw.status, raw.body);
+  const answer = leaseAnswer(raw.body, raw.sent, raw.received) as Answer | null;
+  if (answer) return { ok: true, answer };
+  const error = 'the lease API answered something else';
+  return { ok: false, kind: 'failed', status: raw.status, error };
+}
