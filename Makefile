@@ -24,7 +24,8 @@ $(BIN)/.installed: pyproject.toml
 # replaced by links into the checkout: JupyterLab, the demo and the browser tests load what
 # src/ says now, never an earlier build the editable install copied.
 LABEXT := jupyter_lease/labextension
-LABEXT_SOURCES := package.json package-lock.json tsconfig.json $(wildcard src/*.ts schema/*.json style/*)
+LABEXT_SOURCES := package.json package-lock.json tsconfig.json $(wildcard src/*.ts schema/*.json style/*) \
+  $(wildcard jupyter_lease/static/*.js)
 VENV_LABEXT := $(VENV)/share/jupyter/labextensions/jupyter-lease
 
 node_modules/.package-lock.json: package-lock.json

@@ -69,6 +69,7 @@ export class AlertsSection {
   private readonly said = element('div', 'jp-LeaseAlerts-said');
   private view: AlertsView | null = null;
   private loadedAt = -Infinity;
+  private absent = false; // a server without the endpoint: not asked again
   private busy = false;
 
   constructor(private readonly store: LeaseStore) {
@@ -82,13 +83,14 @@ export class AlertsSection {
     this.loadedAt = Date.now();
     const outcome = await alertsCall();
     if (outcome.ok) this.view = outcome.view;
-    else if (outcome.absent) this.view = null;
+    else if (outcome.absent) [this.view, this.absent] = [null, true];
     this.update();
   }
 
   /** Repaint from the endpoint's view and the lease answer's `notify`, whichever is newer. */
   update(): void {
-    if (Date.now() - this.loadedAt > RELOAD_MS && this.node.isConnected) void this.load();
+    const due = Date.now() - this.loadedAt > RELOAD_MS;
+    if (due && !this.absent && this.node.isConnected) void this.load();
     const view = this.view;
     this.node.hidden = view === null;
     if (view === null) return;
