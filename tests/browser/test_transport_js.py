@@ -219,7 +219,8 @@ def test_the_widget_passes_its_answers_on_to_the_other_views(results: Dict[str, 
     got = results["channel_extend"]
     assert got["result"]["via"] == "server"
     (message,) = got["heard"]  # the status items' channel of the server under /base/
-    assert set(message) == {"type", "from", "reading", "hostOffsetMs", "settings", "keepAlive"}
+    keys = {"type", "from", "reading", "hostOffsetMs", "settings", "keepAlive", "notify"}
+    assert set(message) == keys
     assert message["type"] == "answer" and message["from"].startswith("widgets-")
     assert message["reading"]["deadline_ms"] == results["now"] + 2000 + 7_200_000
     assert message["hostOffsetMs"] == pytest.approx(60_000, abs=1000)
