@@ -26,7 +26,7 @@ $(BIN)/.installed: pyproject.toml
 # src/ says now, never an earlier build the editable install copied.
 LABEXT := jupyter_lease/labextension
 LABEXT_SOURCES := package.json package-lock.json tsconfig.json $(wildcard src/*.ts src/widget/* \
-  jupyter_lease/static/present.js jupyter_lease/static/channel.js schema/*.json style/*)
+  schema/*.json style/*) $(filter-out jupyter_lease/static/widget.js,$(wildcard jupyter_lease/static/*.js))
 VENV_LABEXT := $(VENV)/share/jupyter/labextensions/jupyter-lease
 
 node_modules/.package-lock.json: package-lock.json

@@ -34,8 +34,20 @@ export interface Answer {
   hostOffsetMs: number | null;
   settings: ServerSettings | null;
   keepAlive: KeepAliveSummary | null;
+  /** The server-side alerts' last outcome (channels by scheme only); null: none configured. */
+  notify?: NotifyStatus | null;
   /** The server pushes new readings (jupyter_lease/server/push.py); its own answers only. */
   push?: boolean;
+}
+
+/** The lease answer's `notify` (jupyter_lease/notify/sender.py, `Sender.status`). */
+export interface NotifyStatus {
+  ok: boolean;
+  /** Why the last send failed, one line of the server's (never a URL). */
+  error: string | null;
+  at: number | null;
+  /** "json://…": schemes only. */
+  channels: string[];
 }
 
 /** The lease answer's `keep_alive` (jupyter_lease/server/busy.py, `BusyKeeper.summary`). */

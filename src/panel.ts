@@ -1,11 +1,13 @@
 // The small panel a click on the item opens: time left, stop time, the source and its id, Extend
 // with the reading's durations (only where the source can extend, only those that lengthen the
 // lease, the one default first), the last error in one line, and once a one-line request for the
-// permission to show system notifications.
+// permission to show system notifications; keep alive while busy and the server-side alerts
+// (their channels by scheme, the last failure, the user file's editor) in sections of their own.
 // Built with textContent only; closes on Escape, a click elsewhere or a second click on the item.
 
 import { Widget } from '@lumino/widgets';
 
+import { AlertsSection } from './alerts-panel';
 import { firstChoice, lengthening } from './choices';
 import { showDoctor } from './doctor';
 import { element, setText } from './dom';
@@ -36,6 +38,7 @@ export class LeasePanel extends Widget {
   private readonly error = element('div', 'jp-LeasePanel-error');
   private readonly permission = element('div', 'jp-LeasePanel-permission');
   private readonly keepAlive: KeepAliveSection;
+  private readonly alerts: AlertsSection;
   private busy = false;
   private readonly onOutside = (event: MouseEvent): void => {
     const target = event.target as Node;
@@ -60,6 +63,7 @@ export class LeasePanel extends Widget {
     this.extendRow.append(this.choice, this.button);
     const title = element('div', 'jp-LeasePanel-title', trans.__('Lease'));
     this.keepAlive = new KeepAliveSection(store);
+    this.alerts = new AlertsSection(store);
     this.node.append(title, this.headline, this.detail, this.source, this.extendRow, this.error);
     this.node.append(this.permissionRow());
     const doctor = element('button', 'jp-LeasePanel-doctor', trans.__('Doctor report'));
@@ -67,7 +71,7 @@ export class LeasePanel extends Widget {
       this.close();
       void showDoctor();
     });
-    this.node.append(this.keepAlive.node, doctor);
+    this.node.append(this.keepAlive.node, this.alerts.node, doctor);
     store.changed.connect(this.update, this);
   }
 
@@ -77,6 +81,7 @@ export class LeasePanel extends Widget {
     this.update();
     this.place();
     void this.keepAlive.load();
+    void this.alerts.load();
     document.addEventListener('mousedown', this.onOutside, true);
     document.addEventListener('keydown', this.onKey, true);
   }
@@ -85,6 +90,7 @@ export class LeasePanel extends Widget {
     document.removeEventListener('mousedown', this.onOutside, true);
     document.removeEventListener('keydown', this.onKey, true);
     if (this.isAttached) Widget.detach(this);
+    this.alerts.closed();
   }
 
   toggle(): void {
@@ -108,6 +114,7 @@ export class LeasePanel extends Widget {
     setText(this.error, error ? `⚠ ${error}` : '');
     this.error.hidden = !error;
     this.keepAlive.update();
+    this.alerts.update();
   }
 
   /** The keep-alive policy as read elsewhere (after a renewal). */

@@ -5,7 +5,7 @@
 
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { Answer, KeepAliveSummary, Outcome, ServerSettings } from './api';
+import type { Answer, KeepAliveSummary, NotifyStatus, Outcome, ServerSettings } from './api';
 import type { Transport } from './outcome';
 import { newer, type ReadingJSON } from '../jupyter_lease/static/present.js';
 
@@ -73,6 +73,11 @@ export class LeaseStore {
     return this.answer?.keepAlive ?? null;
   }
 
+  /** The server-side alerts' last outcome, as the last answer said (null: no channels). */
+  get notify(): NotifyStatus | null {
+    return this.answer?.notify ?? null;
+  }
+
   /** The reading to show: stale while the server extension fails to answer. */
   get reading(): Partial<ReadingJSON> {
     const reading = this.answer?.reading;
@@ -129,10 +134,11 @@ export class LeaseStore {
     const changed =
       reading !== this.answer?.reading ||
       this.serverState !== 'ok' ||
-      JSON.stringify(answer.keepAlive) !== JSON.stringify(this.answer?.keepAlive);
+      JSON.stringify(answer.keepAlive) !== JSON.stringify(this.answer?.keepAlive) ||
+      JSON.stringify(answer.notify) !== JSON.stringify(this.answer?.notify);
     const settings = answer.settings ?? this.answer?.settings ?? null;
-    const keepAlive = answer.keepAlive;
-    this.answer = { reading, hostOffsetMs: answer.hostOffsetMs, settings, keepAlive };
+    const { keepAlive, notify } = answer;
+    this.answer = { reading, hostOffsetMs: answer.hostOffsetMs, settings, keepAlive, notify };
     if (answer.hostOffsetMs !== null) this.hostOffset = answer.hostOffsetMs;
     this.serverState = 'ok';
     this.lastAttempt = Date.now(); // a shared answer is as good as our own read

@@ -17,6 +17,8 @@
 //                   every tab), or null when the answer was too slow to measure it
 //     settings      the server's c.JupyterLease as the item uses it, or null
 //     keepAlive     the answer's `keep_alive` summary (server/busy.py), or null
+//     notify        the answer's `notify`: the server-side alerts' last outcome (notify/sender.py,
+//                   channels by scheme only, never a URL), or null
 //
 // `scope` is the server: the absolute URL of its base URL (scopeOf), so the tabs of another
 // server on the same origin are not ours.
@@ -44,12 +46,22 @@ const READING_KINDS = ["timed", "idle", "off", "stopped", "unknown"]; // present
  */
 
 /**
+ * The server-side alerts' last outcome (jupyter_lease/notify/sender.py, `Sender.status`).
+ * @typedef {object} NotifyStatus
+ * @property {boolean} ok          false: the last send failed (or Apprise is missing)
+ * @property {string|null} error   why, in one line of the server's (never a URL)
+ * @property {number|null} at      when (epoch ms, the host's clock), null before any send
+ * @property {string[]} channels   the channels by scheme only ("json://…")
+ */
+
+/**
  * What a view heard from the server extension, as views and tabs pass it on.
  * @typedef {object} Answer
  * @property {Partial<import("./present.js").ReadingJSON>} reading
  * @property {number|null} hostOffsetMs
  * @property {ServerSettings|null} settings
  * @property {{on: boolean, line: string}|null} keepAlive
+ * @property {NotifyStatus|null} [notify] the server-side alerts' last outcome
  * @property {boolean} [push] the server pushes new readings (its own answers only)
  */
 
@@ -83,7 +95,7 @@ export function claimsKey(/** @type {string} */ scope) {
  */
 export function leaseAnswer(body, sent, received) {
   if (!body || typeof body !== "object") return null;
-  const { reading, now_ms: nowMs, settings, keep_alive: keepAlive } =
+  const { reading, now_ms: nowMs, settings, keep_alive: keepAlive, notify } =
     /** @type {Record<string, unknown>} */ (body);
   if (!isObject(reading)) return null;
   const measured =
@@ -100,6 +112,7 @@ export function leaseAnswer(body, sent, received) {
     hostOffsetMs: measured ? /** @type {number} */ (nowMs) - (sent + received) / 2 : null,
     settings: settingsOrNull(parsed),
     keepAlive: keepAliveOrNull(keepAlive),
+    notify: notifyStatus(notify),
     push: /** @type {Record<string, unknown>} */ (body).push === true,
   };
 }
@@ -174,7 +187,9 @@ export function openChannel(scope, from, onAnswer, hostOffsetMs = () => null) {
     /** Tell every other view of the server what the server answered. */
     post(/** @type {Answer} */ answer) {
       const { reading, hostOffsetMs, settings, keepAlive } = answer;
-      const text = JSON.stringify({ type: "answer", from, reading, hostOffsetMs, settings, keepAlive });
+      const notify = answer.notify ?? null;
+      const message = { type: "answer", from, reading, hostOffsetMs, settings, keepAlive, notify };
+      const text = JSON.stringify(message);
       if (channel !== null) {
         channel.postMessage(text);
         return;
@@ -218,6 +233,7 @@ function answerIn(raw, self) {
     hostOffsetMs: typeof offset === "number" && Number.isFinite(offset) ? offset : null,
     settings: settingsOrNull(m.settings),
     keepAlive: keepAliveOrNull(m.keepAlive),
+    notify: notifyStatus(m.notify),
   };
 }
 
@@ -239,6 +255,19 @@ function settingsOrNull(/** @type {any} */ s) {
 function keepAliveOrNull(/** @type {any} */ k) {
   const ok = isObject(k) && typeof k.on === "boolean" && typeof k.line === "string";
   return ok ? /** @type {{on: boolean, line: string}} */ (k) : null;
+}
+
+/**
+ * A `notify` field as a NotifyStatus, or null when it is not one (absent: no channels).
+ * @param {unknown} n
+ * @returns {NotifyStatus|null}
+ */
+export function notifyStatus(n) {
+  if (!isObject(n) || typeof n.ok !== "boolean") return null;
+  const channels = Array.isArray(n.channels) ? n.channels.filter((c) => typeof c === "string") : [];
+  const at = typeof n.at === "number" && Number.isFinite(n.at) ? n.at : null;
+  const error = typeof n.error === "string" ? n.error : null; // shown through oneLine
+  return { ok: n.ok, error, at, channels };
 }
 
 /** @returns {v is Record<string, any>} */

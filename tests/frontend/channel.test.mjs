@@ -53,3 +53,15 @@ test("over a BroadcastChannel: a forged reading from 2199 reaches nobody, a good
   assert.equal(heard.length, 1, JSON.stringify(heard));
   assert.equal(heard[0].reading.read_at_ms, NOW);
 });
+
+test("the lease answer's notify: the alerts' last outcome, or null when it has another shape", async () => {
+  const { leaseAnswer, notifyStatus } = await import("../../lib/jupyter_lease/static/channel.js");
+  const notify = { ok: false, error: "threshold alert: json://… HTTP 500; trying again", at: NOW, channels: ["json://…"] };
+  assert.deepEqual(leaseAnswer({ reading: good(), notify }, NOW, NOW).notify, notify);
+  assert.equal(leaseAnswer({ reading: good() }, NOW, NOW).notify, null); // no channels configured
+  for (const bad of [null, [], "x", { ok: "no" }, { error: "x" }]) {
+    assert.equal(notifyStatus(bad), null, JSON.stringify(bad));
+  }
+  const odd = notifyStatus({ ok: true, error: 5, at: "later", channels: ["json://…", 7] });
+  assert.deepEqual(odd, { ok: true, error: null, at: null, channels: ["json://…"] });
+});
