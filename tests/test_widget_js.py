@@ -210,7 +210,15 @@ def test_the_widget_page_shares_its_answers_and_keeps_its_own(
 ) -> None:
     got = results["channel"]
     (message,) = got["heard"]  # the status items' channel of the server under /base/
-    assert set(message) == {"type", "from", "reading", "hostOffsetMs", "settings", "keepAlive"}
+    assert set(message) == {
+        "type",
+        "from",
+        "reading",
+        "hostOffsetMs",
+        "settings",
+        "keepAlive",
+        "notify",
+    }
     assert message["reading"]["deadline_ms"] == results["now"] + 2000 + 7_200_000
     assert message["settings"]["warnAtMs"] == [600000]  # the status item's parsed settings
     assert message["settings"]["extendChoices"] == ["1h"]

@@ -28,6 +28,7 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
     ['change:notifications', view.tick],
     ['change:kernel_now_ms', () => view.onKernelNow()],
     ['change:extend_choices', () => view.onChoices()],
+    ['change:extend_default', () => view.onChoices()],
     ['change:busy', () => view.onBusy()],
     ['change:message', () => view.onMessage()]
   ];

@@ -89,12 +89,13 @@ export function build(el) {
   return dom;
 }
 
-/** The Extend choices, keeping the one picked (else 2h) across updates. */
-export function fillChoices(select, choices) {
+/** The Extend choices, keeping the one picked (else `preferred`: c.JupyterLease.extend_default,
+ * the panel's and the toast's default too) across updates. */
+export function fillChoices(select, choices, preferred) {
   const current = select.value;
   select.replaceChildren(...choices.map((c) => h("option", "", c)));
   if (choices.includes(current)) select.value = current;
-  else if (choices.includes("2h")) select.value = "2h";
+  else if (choices.includes(preferred)) select.value = preferred;
 }
 
 // -- what to show (pure) ----------------------------------------------------------------------

@@ -66,7 +66,7 @@ export class CountdownView {
       if (typeof Notification === 'undefined') return;
       void Promise.resolve(Notification.requestPermission()).finally(() => this.tick());
     });
-    fillChoices(this.dom.select, model.get('extend_choices') || []);
+    fillChoices(this.dom.select, model.get('extend_choices') || [], model.get('extend_default'));
   }
 
   /**
@@ -204,7 +204,11 @@ export class CountdownView {
   }
 
   onChoices(): void {
-    fillChoices(this.dom.select, this.model.get('extend_choices') || []);
+    fillChoices(
+      this.dom.select,
+      this.model.get('extend_choices') || [],
+      this.model.get('extend_default')
+    );
   }
 
   dispose(): void {

