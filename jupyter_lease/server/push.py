@@ -102,6 +102,11 @@ class LeasePusher:
         """One check (the IOLoop's PeriodicCallback calls it twice a second); never raises."""
         work = self.due()
         if work is None:
+            # The newest view the server built (a GET's refresh, an Extend, a failed read that
+            # marked it stale with the error): pages learn of it without reading.
+            newest, _stamp = self.service.latest.get()
+            if newest is not None and self.push(newest):
+                return
             if self._last is not None and self._clock() - self._pushed_at >= HEARTBEAT_S:
                 self.push(dict(self._last, now_ms=int(round(time.time() * 1000))), again=True)
             return

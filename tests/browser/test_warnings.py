@@ -144,7 +144,9 @@ def lease_of(server: JupyterServer, simulator: Simulator, pages: List[Any], left
     """Pause the pages' clock, then give the lease ``left`` seconds and let the first page read
     it (it shares the answer with the others): thresholds counted from a page that is ready,
     however long it took to open."""
-    pause_at(pages[0], page_now(pages[0]) + 200)
+    # A moment ahead of the page's clock (pausing in its past is refused): 1.5 s covers the
+    # round trip to the page on a loaded machine (200 ms did not, once).
+    pause_at(pages[0], page_now(pages[0]) + 1500)
     known = [page.evaluate("() => window.__lease.answers.length") for page in pages]
     simulator.set_lease(remaining=left, status="RUNNING")
     server.forget_cache()
