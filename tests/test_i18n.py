@@ -19,7 +19,7 @@ import pytest
 import jupyter_lease
 from jupyter_lease.core.reading import Reading
 from jupyter_lease.i18n import DOMAIN, LOCALE_DIR, _, language
-from jupyter_lease.kernel.widget import render_html, render_text
+from jupyter_lease.kernel.widget import CountdownWidget, render_html, render_text
 from tests.support.cli import assert_one_line_error, run
 from tests.support.hermetic import LOCALE_VARS
 from tests.support.kernel_helpers import KernelSession
@@ -108,6 +108,17 @@ def test_the_widget_static_text_in_chinese() -> None:
     assert render_text(state, NOW_MS, lang="en").endswith("[plenty]")
     html = render_html({"reading": Reading("off").to_json()}, NOW_MS, lang="zh_CN")
     assert "自动停止已关闭" in html and "[已关闭]" in html
+
+
+def test_the_live_widget_is_told_the_kernels_language(monkeypatch) -> None:
+    """The widget's synced ``lang`` is the process locale: the browser words the live
+    countdown in it (tests/test_paint_js.py shows the words)."""
+    for name in (*LOCALE_VARS, "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert CountdownWidget().lang == "zh_CN"
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert CountdownWidget().lang == "en"
 
 
 def test_cli_status_speaks_chinese_under_a_chinese_locale(simulator) -> None:

@@ -33,6 +33,8 @@ console.log(JSON.stringify({
   off: look(p, ctx({on: false, line: "off"})).keepAlive,
   none: look(p, ctx(null)).keepAlive,
   garbage: look(p, ctx({on: "yes", line: 7})).keepAlive,
+  zh: look(derive(reading, NOW, {warnAt: [1800], lang: "zh_CN"}), {...ctx(null), lang: "zh_CN"}),
+  en: look(p, ctx(null)),
 }));
 """
 
@@ -59,3 +61,9 @@ def test_the_widget_says_keep_alive_while_busy_is_on_and_what_it_renewed(shown) 
     assert shown["on"].endswith("renewed automatically at 14:02 — t.ipynb was running")
     assert shown["multiline"] == "kept alive"  # one line, whatever the server sent
     assert shown["off"] == shown["none"] == shown["garbage"] == ""  # nothing while it is off
+
+
+def test_the_widget_speaks_the_kernels_language(shown) -> None:
+    """The kernel's process locale (the widget's synced ``lang``) words the live countdown."""
+    assert (shown["zh"]["time"], shown["en"]["time"]) == ("3 小时 00 分", "3 h 00 min")
+    assert "剩余" in shown["zh"]["label"] or "剩余" in shown["zh"]["detail"], shown["zh"]

@@ -195,9 +195,12 @@ class CountdownWidget(anywidget.AnyWidget):  # type: ignore[misc]
     extend_default = t.Unicode(DEFAULT_EXTEND_DEFAULT).tag(sync=True)
     message = t.Unicode("").tag(sync=True)
     busy = t.Bool(False).tag(sync=True)
+    # The kernel process's language (LANG/LC_MESSAGES, as gettext reads it): the live words too.
+    lang = t.Unicode("en").tag(sync=True)
 
     def __init__(self, watcher: Any = None, **kwargs: Any) -> None:
         kwargs.setdefault("kernel_now_ms", _now_ms())
+        kwargs.setdefault("lang", language())
         super().__init__(**kwargs)
         self._lock = threading.RLock()
         self._extend_lock = threading.Lock()

@@ -102,12 +102,12 @@ export function fillChoices(select, choices, preferred) {
 
 // The big number and the words after it: the presentation's headline, split where it starts
 // with the time left ("1 h 05 min" + "left (last known)").
-function timeAndLabel(p) {
+function timeAndLabel(p, lang) {
   if (p.stage === "stopped") return ["stopped", p.headline];
   if (p.stage === "expired") return ["0:00", p.headline];
   if (p.stage === "unknown") return ["—", p.headline];
   if (p.remainingMs === null) return ["", p.headline]; // idle, off
-  const time = formatRemaining(p.remainingMs / 1000);
+  const time = formatRemaining(p.remainingMs / 1000, lang);
   const label = p.headline.startsWith(`${time} `) ? p.headline.slice(time.length + 1) : p.headline;
   return [time, label];
 }
@@ -164,10 +164,10 @@ function keepAliveText(keepAlive) {
 
 /**
  * What the view shows for presentation `p` and `ctx`: {reading, source, dismissed, pending,
- * note, busy, notifications, permission, now, keepAlive}.
+ * note, busy, notifications, permission, now, keepAlive, lang}.
  */
 export function look(p, ctx) {
-  const [time, label] = timeAndLabel(p);
+  const [time, label] = timeAndLabel(p, ctx.lang);
   const urgent = URGENT_STAGES.includes(p.stage);
   const banner = urgent && p.threshold !== null && ctx.dismissed !== p.threshold;
   return {

@@ -95,7 +95,11 @@ export class CountdownView {
   }
 
   private present(reading: Reading): Presentation {
-    const options = { warnAt: this.model.get('warn_at_s'), hostOffsetMs: this.hostOffset() };
+    const options = {
+      warnAt: this.model.get('warn_at_s'),
+      hostOffsetMs: this.hostOffset(),
+      lang: this.model.get('lang') || 'en' // the kernel process's language
+    };
     return derive(reading, Date.now(), options);
   }
 
@@ -138,6 +142,7 @@ export class CountdownView {
     return {
       reading,
       source,
+      lang: this.model.get('lang') || 'en',
       dismissed: this.dismissed,
       pending: this.pending,
       note: this.note,
