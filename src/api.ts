@@ -144,8 +144,9 @@ export function getLease(): Promise<Outcome> {
 }
 
 /** POST an extension by `duration` ("1h"); the answer is the lease after it. */
-export function postExtend(duration: string): Promise<Outcome> {
-  return call(EXTEND_PATH, postInit({ duration }), EXTEND_TIMEOUT_MS);
+export function postExtend(duration: string, basisMs?: number | null): Promise<Outcome> {
+  const body = { duration, basis_ms: basisMs ?? undefined };
+  return call(EXTEND_PATH, postInit(body), EXTEND_TIMEOUT_MS);
 }
 
 /** The lab extension's calls, for the page's store. */

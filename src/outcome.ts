@@ -9,7 +9,8 @@ import { oneLine } from '../jupyter_lease/static/present.js';
 /** How a page reads and extends the lease: the lab extension's calls, or the widget's own. */
 export interface Transport {
   getLease(): Promise<Outcome>;
-  postExtend(duration: string): Promise<Outcome>;
+  /** `basisMs`: the deadline the page showed (one end time per request, see the server). */
+  postExtend(duration: string, basisMs?: number | null): Promise<Outcome>;
 }
 
 /** Why a non-200 answer is not one, in the server's own line where it gave one. */

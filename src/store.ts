@@ -107,7 +107,10 @@ export class LeaseStore {
 
   /** Extend through the server extension; resolves to the error line, or null when done. */
   async extend(duration: string): Promise<string | null> {
-    const outcome = await this.transport.postExtend(duration);
+    // The deadline shown (on the source's clock): a second tab's click or a retry for the
+    // same end changes nothing on the server (Slurm's TimeLimit=+N would add up).
+    const shown = this.answer?.reading?.deadline_ms;
+    const outcome = await this.transport.postExtend(duration, shown ?? null);
     if (outcome.ok) {
       this.failure = null;
       this.accept(outcome.answer, true);

@@ -69,6 +69,8 @@ const extend = (store) => store.extend("2h");
 await run("no_config", {cfg: null, respond: () => ({status: 200, body: LEASE})},
           (s) => s.refresh());
 await run("ok", {respond: () => ({status: 200, body: LEASE})}, extend);
+await run("after_read", {respond: () => ({status: 200, body: LEASE})},
+          async (s) => { await s.refresh(); return s.extend("2h"); });
 await run("not_found", {respond: () => ({status: 404, body: {message: "Not Found"}})},
           (s) => s.refresh());
 await run("not_configured", {respond: () => ({status: 503, body: {error: "no lease"}})},
@@ -145,6 +147,15 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     )
     assert out.returncode == 0, out.stderr
     return dict(json.loads(out.stdout))
+
+
+def test_extend_names_the_deadline_it_showed(results: Dict[str, Any]) -> None:
+    """basis_ms: a second tab's click or a retry for the same end changes nothing (Slurm)."""
+    (_, call) = results["after_read"]["calls"]
+    assert json.loads(call["body"]) == {
+        "duration": "2h",
+        "basis_ms": results["now"] + 2000 + 7_200_000,  # the reading's own, source's clock
+    }
 
 
 def test_extend_posts_to_the_server_extension_with_xsrf(results: Dict[str, Any]) -> None:

@@ -106,7 +106,9 @@ class LeaseHandler(_LeaseAPIHandler):
 
 class ExtendHandler(_LeaseAPIHandler):
     """``POST {base_url}jupyter-lease/api/lease/extend`` with ``{"duration": "2h"}`` (and
-    ``"force": true`` to extend an IDLE or auto-stop-off lease anyway)."""
+    ``"force": true`` to extend an IDLE or auto-stop-off lease anyway; ``"basis_ms"``: the
+    deadline the page showed, so a second tab's click or a retry for the same end changes
+    nothing — Slurm's ``TimeLimit=+N`` adds up)."""
 
     @web.authenticated
     @authorized
@@ -114,13 +116,14 @@ class ExtendHandler(_LeaseAPIHandler):
         wanted = self._wanted()
         if wanted is None:
             return
-        duration, force = wanted
+        duration, force, basis = wanted
         service = self.service
-        work = service.offload.run(lambda: service.extend(duration, force))
+        work = service.offload.run(lambda: service.extend(duration, force, basis))
         await self._answer(work, "extending the lease")
 
-    def _wanted(self) -> Optional[Tuple[str, bool]]:
-        """The requested duration string and ``force``, or None after answering 400."""
+    def _wanted(self) -> Optional[Tuple[str, bool, Optional[float]]]:
+        """The requested duration string, ``force`` and the basis (epoch seconds on the
+        source's clock, or None), or None after answering 400."""
         raw = self.request.body
         if len(raw) > _MAX_BODY:
             self._reply(400, {"error": "the request body is too large"})
@@ -138,4 +141,14 @@ class ExtendHandler(_LeaseAPIHandler):
         if not isinstance(force, bool):  # "yes" must not quietly mean "not forced"
             self._reply(400, {"error": 'force must be true or false, e.g. {"force": true}'})
             return None
-        return duration.strip(), force
+        basis = data.get("basis_ms")
+        if basis is not None and not _epoch_ms(basis):
+            self._reply(400, {"error": "basis_ms must be the deadline shown, in epoch ms"})
+            return None
+        return duration.strip(), force, None if basis is None else basis / 1000
+
+
+def _epoch_ms(value: Any) -> bool:
+    """A plausible epoch in ms (2001–2286): not a bool, NaN, infinity or a huge number."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return ok and 1e12 <= value < 1e13

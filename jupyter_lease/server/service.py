@@ -266,7 +266,9 @@ class LeaseService:
         return view
 
     @remembered
-    def extend(self, duration: str, force: bool = False) -> Dict[str, Any]:
+    def extend(
+        self, duration: str, force: bool = False, basis: Optional[float] = None
+    ) -> Dict[str, Any]:
         """POST extend: RenewLease, then the lease read back, in the GET shape (an IDLE or
         auto-stop-off lease only with ``force``: ExtendRefusedError, the caller answers 409)."""
         from ..core.duration import format_duration, parse_duration
@@ -278,7 +280,9 @@ class LeaseService:
                 f"not extended: {self._stopped.source} has stopped on its timer — start it "
                 "again from the ModelArts console"
             )
-        reading = source.extend(wanted.total_seconds(), force)  # a mistake raises: 400/403/409
+        # A mistake raises (400/403/409); ``basis``: the deadline the page showed (one end
+        # time per request, whoever asks again for it).
+        reading = source.extend(wanted.total_seconds(), force, basis=basis)
         if reading.stale:  # the change was not confirmed: 502 with ModelArts' code
             raise failure(reading)
         self.log.info("jupyter_lease: %s extended by %s", reading.source, format_duration(wanted))

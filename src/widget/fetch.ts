@@ -74,6 +74,10 @@ async function call(path: string, init: RequestInit, timeoutMs: number): Promise
 
 export const fetchTransport: Transport = {
   getLease: () => call(LEASE_PATH, { method: 'GET' }, GET_TIMEOUT_MS),
-  postExtend: duration =>
-    call(EXTEND_PATH, { method: 'POST', body: JSON.stringify({ duration }) }, EXTEND_TIMEOUT_MS)
+  postExtend: (duration, basisMs) =>
+    call(
+      EXTEND_PATH,
+      { method: 'POST', body: JSON.stringify({ duration, basis_ms: basisMs ?? undefined }) },
+      EXTEND_TIMEOUT_MS
+    )
 };

@@ -121,6 +121,17 @@ async def test_a_force_that_is_not_a_boolean_is_400(jp_fetch, sim, force):
         sim.set_lease(lease_type="TIMING", enabled=True, remaining=7200)
 
 
+@pytest.mark.parametrize("basis", ["1780000000000", True, 1e300, float("nan"), -5, 1780000000])
+async def test_a_basis_that_is_not_an_epoch_in_ms_is_400(jp_fetch, sim, basis):
+    # basis_ms names the deadline the page showed: anything else must not decide an extend.
+    calls = sim.count()
+    body = assert_one_line_error(
+        await post(jp_fetch, EXTEND, {"duration": "2h", "basis_ms": basis}), 400
+    )
+    assert "basis_ms" in body["error"]
+    assert sim.count() == calls  # refused before any request to ModelArts
+
+
 @pytest.mark.parametrize("duration", ["99999999999999h", "9999999999999999d", "1" * 400 + "h"])
 async def test_a_huge_duration_is_400_not_500(jp_fetch, sim, duration, caplog):
     renews = renew_calls(sim)
