@@ -113,7 +113,7 @@ export class CountdownView {
     }
     this.shown = p;
     paint(this.dom, look(p, this.context(reading, source)));
-    this.wake(p, reading);
+    this.wake(p, source);
   };
 
   /**
@@ -121,12 +121,13 @@ export class CountdownView {
    * the kernel knows (no server extension, or another lease), and this view's own lines
    * ("Waiting for the kernel" after 3 s, a result line that expires), each at its time.
    */
-  private wake(p: Presentation, reading: Reading): void {
+  private wake(p: Presentation, source: 'kernel' | 'server'): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     const now = Date.now();
     const waits: number[] = [];
-    if (this.pageReading(reading) === null) {
+    // The page ticks for its own reading only: the kernel's (newer, or another lease) ticks here.
+    if (source === 'kernel') {
       waits.push(Math.min(IDLE_TICK_MS, nextChangeMs(p, this.model.get('warn_at_s') || [])));
     }
     if (this.pending?.via === 'kernel' && now - this.pending.since < WAITING_AFTER_MS) {
