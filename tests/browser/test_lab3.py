@@ -60,8 +60,10 @@ def test_widget_ticks_while_a_cell_runs_on_lab3_and_a_py37_kernel(
     fresh_lease(lab3, lease_simulator, 9 * 60 + 30)
     nb.run_cells(2)
     countdown_ticks_while_sleeping(nb)
-    # No JupyterLab 4 extension here: the widgets' own page lease, from the same modules.
-    assert nb.widget.get_attribute("data-page") == "widget"
+    # JupyterLab 3.6 may load the prebuilt extension (its status item then shows; jupyter_server
+    # 1.x has no event bus, so the page polls) or not (the widgets' own page lease, from the same
+    # modules): either way the widget ticks, as above.
+    assert nb.widget.get_attribute("data-page") in ("lab", "widget")
 
 
 def test_extend_goes_through_the_server_extension_mid_cell_on_lab3(
