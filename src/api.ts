@@ -5,7 +5,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { failureOf, outcomeOf, type Transport } from './outcome';
+import { failureOf, outcomeOf, unreachable, type Transport } from './outcome';
 import { leaseAnswer } from '../jupyter_lease/static/channel.js';
 import type { ReadingJSON } from '../jupyter_lease/static/present.js';
 
@@ -101,11 +101,7 @@ export async function request(path: string, init: RequestInit, timeoutMs: number
     const body: unknown = await response.json().catch(() => null);
     return { ok: true, status: response.status, body, sent, received: Date.now() };
   } catch (err) {
-    const timedOut = (err as Error | null)?.name === 'AbortError';
-    const error = timedOut
-      ? `no answer from the Jupyter server in ${timeoutMs / 1000} s`
-      : 'the Jupyter server cannot be reached';
-    return { ok: false, kind: 'failed', status: 0, error };
+    return unreachable(err, timeoutMs);
   } finally {
     clearTimeout(timer);
   }

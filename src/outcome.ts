@@ -31,3 +31,12 @@ export function outcomeOf(raw: Raw): Outcome {
   const error = 'the lease API answered something else';
   return { ok: false, kind: 'failed', status: raw.status, error };
 }
+
+/** A request that got no answer (timed out, or the server cannot be reached), in one line. */
+export function unreachable(err: unknown, timeoutMs: number): Raw {
+  const timedOut = (err as Error | null)?.name === 'AbortError';
+  const error = timedOut
+    ? `no answer from the Jupyter server in ${timeoutMs / 1000} s`
+    : 'the Jupyter server cannot be reached';
+  return { ok: false, kind: 'failed', status: 0, error };
+}

@@ -4,7 +4,7 @@
 // a bare kernel) there is nothing to call: "absent", and Extend goes to the kernel.
 
 import type { Outcome, Raw } from '../api';
-import { outcomeOf, type Transport } from '../outcome';
+import { outcomeOf, unreachable, type Transport } from '../outcome';
 
 const LEASE_PATH = 'jupyter-lease/api/lease';
 const EXTEND_PATH = 'jupyter-lease/api/lease/extend';
@@ -54,11 +54,7 @@ async function send(
     const body: unknown = await response.json().catch(() => null);
     return { ok: true, status: response.status, body, sent, received: Date.now() };
   } catch (err) {
-    const timedOut = (err as Error | null)?.name === 'AbortError';
-    const error = timedOut
-      ? `no answer from the Jupyter server in ${timeoutMs / 1000} s`
-      : 'the Jupyter server cannot be reached';
-    return { ok: false, kind: 'failed', status: 0, error };
+    return unreachable(err, timeoutMs);
   } finally {
     clearTimeout(timer);
   }

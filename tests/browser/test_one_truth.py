@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict
 import pytest
 
 from jupyter_lease.simulator.app import Simulator
+from tests.support.agree import RECORD
 from tests.support.jupyter import JupyterServer
 from tests.support.page import COUNTDOWN
 from tests.support.scenarios import LOAD, fresh_lease, renewals, wait_until
@@ -24,20 +25,6 @@ from tests.support.status import ITEM, PANEL, page_url, wait_item
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 WITHIN_MS = 1000
-# Records, once, the browser's Date.now() when `selector`'s text first matches `pattern`.
-_RECORD = """([name, selector, pattern]) => {
-  window.__leaseSeen = window.__leaseSeen || {};
-  const re = new RegExp(pattern);
-  const check = () => {
-    const el = document.querySelector(selector);
-    if (el && re.test(el.textContent.trim()) && !(name in window.__leaseSeen)) {
-      window.__leaseSeen[name] = Date.now();
-    }
-  };
-  new MutationObserver(check).observe(document.body,
-    {subtree: true, childList: true, characterData: true});
-  check();
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +33,7 @@ def lab(start_server: Callable[..., JupyterServer]) -> JupyterServer:
 
 
 def _record(page: Any, name: str, selector: str, pattern: str) -> None:
-    page.evaluate(_RECORD, [name, selector, pattern])
+    page.evaluate(RECORD, [name, selector, pattern])
 
 
 def _seen(pages: Dict[str, Any], names: Dict[str, str]) -> Dict[str, int]:

@@ -27,7 +27,7 @@ from tests.support.scenarios import LOAD, wait_until
 from tests.support.status import ITEM, PANEL
 
 # Records, once per name, the browser's Date.now() when `selector`'s text first matches.
-_RECORD = """([name, selector, pattern]) => {
+RECORD = """([name, selector, pattern]) => {
   window.__leaseSeen = window.__leaseSeen || {};
   const re = new RegExp(pattern);
   const check = () => {
@@ -69,7 +69,7 @@ def views_follow(pages: Dict[str, Any], shown: str, act: Callable[[], Any]) -> D
     ms, or None: the first view's moment), wait until every view shows it; ``{view: ms after}``."""
     tag = f"t{time.monotonic_ns()}"
     for view, (tab, selector, pattern) in VIEWS.items():
-        pages[tab].evaluate(_RECORD, [f"{tag}-{view}", selector, pattern.format(h=shown)])
+        pages[tab].evaluate(RECORD, [f"{tag}-{view}", selector, pattern.format(h=shown)])
     done = act()
 
     last: Dict[str, Any] = {}
