@@ -197,6 +197,7 @@ def test_two_notifiers_on_one_lease_cache_send_each_alert_once(hook, log, tmp_pa
 
 
 def test_doctor_shows_each_channel_by_its_scheme_only(simulator, tmp_path):
+    pytest.importorskip("apprise")  # "ok" needs the extra (Python ≥ 3.8): without it, below
     url = f"json://bob:{SECRET}@127.0.0.1:9/{SECRET}"
     env = {
         "JUPYTER_LEASE_NOTIFY": f"{url} ntfy://{SECRET}-topic",
