@@ -55,7 +55,9 @@ async def test_a_get_answers_the_cached_reading_at_once_while_modelarts_is_slow(
     took = time.monotonic() - started
     assert answer.status_code == 200, answer.text
     assert answer.json()["reading"]["deadline_ms"] == known  # the cached reading ...
-    assert took < 0.3, f"the GET waited {took:.2f} s"  # ... at once
+    # ... at once: well under the 2 s a wait would take (not a speed bound: 0.42 s was seen on a
+    # loaded CI machine; the benchmarks measure speed)
+    assert took < 1.0, f"the GET waited {took:.2f} s"
     assert show_calls(sim) == calls  # while the read behind it was still in flight
 
     async def news_shown() -> bool:
