@@ -71,6 +71,7 @@ class LeasePusher:
         self._quiet_since = clock()
         self._pushed: Optional[str] = None
         self._last: Optional[Dict[str, Any]] = None
+        self._newest: Optional[Dict[str, Any]] = None  # the service's newest view, last looked at
         self._pushed_at = float("-inf")
         self._left: Optional[timedelta] = None  # time left in the last view, for the schedule
         self._busy = False
@@ -105,8 +106,10 @@ class LeasePusher:
             # The newest view the server built (a GET's refresh, an Extend, a failed read that
             # marked it stale with the error): pages learn of it without reading.
             newest, _stamp = self.service.latest.get()
-            if newest is not None and self.push(newest):
-                return
+            if newest is not None and newest is not self._newest:  # not one dumps per tick
+                self._newest = newest
+                if self.push(newest):
+                    return
             if self._last is not None and self._clock() - self._pushed_at >= HEARTBEAT_S:
                 self.push(dict(self._last, now_ms=int(round(time.time() * 1000))), again=True)
             return
