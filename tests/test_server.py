@@ -55,10 +55,15 @@ def servers(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture
 def server(servers: Dict[str, Any], sim: Simulator) -> Iterator[JupyterServer]:
-    """The open server, its cache emptied and the simulator's faults cleared."""
+    """The open server, the simulator's faults cleared and its cache read afresh from them.
+
+    Settled before the test starts: a GET answers the last view at once and refreshes behind
+    it, so a test that began on an emptied cache raced the read its own first GET started
+    (seen on a loaded CI: the cache file not there yet, a throttled refresh never made)."""
     srv = servers["open"]
-    srv.forget_cache()
     sim.clear_faults()
+    srv.forget_cache()
+    wait_until(lambda: fresh_reading(srv) and srv.cache_files(), 15, "a fresh cached lease")
     yield srv
     sim.clear_faults()
 
