@@ -6,9 +6,9 @@ Extend's read-back — is remembered here with the ``stat`` stamp the shared cac
 after it was built. A GET then answers from memory (:meth:`~.service.LeaseService.answer`):
 
 - the file's stamp is what it was: the remembered view is the newest reading anyone on this
-  machine has; it is answered at once, and a refresh starts behind it once the answer is
-  written (at most one every :data:`REFRESH_EVERY_S`, one in flight): the cache's schedule
-  decides whether that goes upstream;
+  machine has; it is answered at once, and once the reading is due by the cache's schedule
+  (judged in memory) a refresh starts behind it when the answer is written (at most one
+  every :data:`REFRESH_EVERY_S`, one in flight);
 - the file changed (another process wrote it, or it is gone): a refresh starts and the GET
   waits for it at most :data:`CHANGED_WAIT_S` (a read of the file takes milliseconds), else
   answers the remembered view (stale, with the error, if the refresh failed);

@@ -180,7 +180,7 @@ class LeaseService:
         when the cache file changed since (briefly) or nothing is known yet (see :mod:`.latest`)."""
         view, stamp = self.latest.get()
         if view is not None and stamp == self.stamp():
-            if self._clock() - self._refresh_at >= self.refresh_every:
+            if self._refresh_due():
                 self._refresh_at = self._clock()
                 # Started once this answer is written: the read's thread then takes the GIL
                 # from the next request, not from this one.
@@ -201,6 +201,14 @@ class LeaseService:
                 raise
         # The refresh takes longer, or failed (_refreshed marked the view stale): the newest.
         return _now(self.latest.get()[0] or view)
+
+    def _refresh_due(self) -> bool:
+        """A refresh behind this GET: at most one every ``refresh_every`` s, and only once the
+        reading is due for one (in memory: no thread, no file read while the cache is fresh)."""
+        if self._clock() - self._refresh_at < self.refresh_every:
+            return False
+        source = self.built()
+        return source is None or self._stopped is None and source.due()
 
     def _refresh(self) -> asyncio.Future:
         """Start (or join) the shared read; its failure is kept on the remembered view."""

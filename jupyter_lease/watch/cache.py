@@ -93,6 +93,7 @@ class CachedSource:
         self._clock = clock
         self._local = threading.local()  # per-thread fresh() requests
         self._offset: Optional[float] = None  # the last reading's clock offset, in memory
+        self._seen = CacheEntry()  # the entry this process last loaded or wrote, in memory
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.source!r}, path={self.path!r})"
@@ -215,6 +216,12 @@ class CachedSource:
         """The file as it is now (no lock, no read); an empty entry if unusable."""
         return self._load()
 
+    def due(self) -> bool:
+        """Whether the entry this process last loaded or wrote is due for a refresh, judged in
+        memory (no lock, no file, no upstream): a server answering many tabs starts a refresh
+        behind them only then; another process's write shows in the file's stamp instead."""
+        return not self._is_fresh(self._seen)
+
     @property
     def cache_problem(self) -> Optional[str]:
         """Why the cache could not be used last time, one line; None once it worked again."""
@@ -223,10 +230,12 @@ class CachedSource:
     # -- inside ---------------------------------------------------------------------------------
 
     def _load(self) -> CacheEntry:
-        return self._slot.load(lambda data: CacheEntry.from_json(data, self.key), CacheEntry())
+        self._seen = self._slot.load(lambda data: CacheEntry.from_json(data, self.key), CacheEntry())
+        return self._seen
 
     def _write(self, entry: CacheEntry) -> None:
         self._slot.save(entry.to_json(self.key))
+        self._seen = entry
 
     def _is_fresh(self, entry: CacheEntry) -> bool:
         try:

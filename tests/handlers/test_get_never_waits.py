@@ -79,3 +79,34 @@ async def test_only_the_first_read_waits_and_not_for_ever(jp_fetch, lease_servic
         return (await get(jp_fetch, LEASE)).status_code == 200
 
     await until(answered, 10, "the first read's answer")
+
+
+async def test_gets_start_no_refresh_while_the_cached_reading_is_fresh(
+    jp_fetch, lease_service, sim
+):
+    # 20 tabs polling a fresh reading cost nothing but the answer: no refresh behind them (it
+    # takes a worker thread and the GIL from the next request: the lease API's p99 with 20 tabs,
+    # issue 19). Once the reading is due, the next GET starts one.
+    assert (await get(jp_fetch, LEASE)).status_code == 200
+    lease_service.refresh_every = 0.0  # only the cache's schedule holds a refresh back now
+    refreshes = []
+    shared = lease_service.offload.shared
+
+    def counted(work: Callable[[], Any]) -> Any:
+        refreshes.append(work)
+        return shared(work)
+
+    lease_service.offload.shared = counted
+    calls = show_calls(sim)
+    for _ in range(20):
+        assert (await get(jp_fetch, LEASE)).status_code == 200
+    await asyncio.sleep(0.2)
+    assert refreshes == [] and show_calls(sim) == calls
+    lease_service.schedule = ALWAYS_DUE
+    assert (await get(jp_fetch, LEASE)).status_code == 200
+
+    async def asked_upstream() -> bool:
+        return show_calls(sim) > calls
+
+    await until(asked_upstream, 10, "the refresh once due")
+    assert len(refreshes) >= 1
