@@ -255,8 +255,8 @@ def _latency(cfg: Config, server: JupyterServer, browser: Any) -> List[Figure]:
         round(_p99(ordered), 2),
         len(ordered),
         "ms",
-        summary=f"{len(ordered)} timed GETs, {hz / 2:g}/s, while {tabs} tabs were open (one running a "
-        f"busy cell) and polled {polled} times: median {median(ordered):.2f} ms, max "
+        summary=f"{len(ordered)} timed GETs, {hz / 2:g}/s, while {tabs} tabs were open (one "
+        f"running a busy cell) and polled {polled} times: median {median(ordered):.2f} ms, max "
         f"{ordered[-1]:.2f}; jupyter_server's api/status alternating with it: median "
         f"{median(status):.2f}, p99 {_p99(status):.2f}; before (no tab, no kernel): p99 "
         f"{_p99(idle['lease']):.2f}, median {median(idle['lease']):.2f} (api/status "

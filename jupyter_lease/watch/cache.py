@@ -230,8 +230,9 @@ class CachedSource:
     # -- inside ---------------------------------------------------------------------------------
 
     def _load(self) -> CacheEntry:
-        self._seen = self._slot.load(lambda data: CacheEntry.from_json(data, self.key), CacheEntry())
-        return self._seen
+        entry = self._slot.load(lambda data: CacheEntry.from_json(data, self.key), CacheEntry())
+        self._seen = entry
+        return entry
 
     def _write(self, entry: CacheEntry) -> None:
         self._slot.save(entry.to_json(self.key))
