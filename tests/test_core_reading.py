@@ -166,15 +166,6 @@ class _Partial:
 class _Fixed(_Partial):
     """The smallest lease source: a reading that never changes."""
 
-    def __init__(self, reading: Reading) -> None:
-        self.reading = reading
-
-    def read(self) -> Reading:
-        return self.reading
-
-    def extend(self, seconds: float, force: bool = False) -> Reading:
-        return self.reading
-
     def describe(self) -> str:
         return "a fixed reading"
 

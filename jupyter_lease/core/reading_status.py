@@ -10,14 +10,16 @@ import html
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, TypeVar
 
 from ..i18n import _, language
 from .duration import format_duration
 from .present import Presentation, present
 from .reading import Reading
 
-__all__ = ["ReadingStatus", "StatusTable"]
+__all__ = ["ReadingOnlySource", "ReadingStatus", "StatusTable"]
+
+S = TypeVar("S", bound="ReadingOnlySource")
 
 
 class StatusTable:
@@ -113,3 +115,38 @@ def _extend_text(reading: Reading) -> str:
 def _iso(seconds: float) -> str:
     when = datetime.fromtimestamp(seconds, tz=timezone.utc)
     return when.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class ReadingOnlySource:
+    """The LeaseSource methods a provider whose status is its reading alone shares (Slurm's
+    walltime, a JupyterHub server's stop): the lease is named by ``source_id``, ``status`` lays
+    the reading out with ``PROVIDER``'s name, and a ``with`` block closes it."""
+
+    PROVIDER = ""
+
+    @property
+    def source_id(self) -> str:
+        raise NotImplementedError
+
+    def identity(self) -> str:
+        return self.source_id
+
+    def status(
+        self,
+        reading: Reading,
+        now: float,
+        *,
+        health: Optional[Dict[str, Any]] = None,
+        why: str = "",
+    ) -> ReadingStatus:
+        """``reading`` laid out for ``status``: the reading is all there is."""
+        return ReadingStatus(reading, now, self.PROVIDER, why)
+
+    def close(self) -> None:
+        """Nothing to close unless the provider says otherwise."""
+
+    def __enter__(self: S) -> S:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

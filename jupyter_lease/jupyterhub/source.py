@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 from urllib.parse import quote
 
 from .._errors import (
@@ -34,7 +34,7 @@ from .._errors import (
 )
 from ..core.clock import OffsetEstimate, observe_date
 from ..core.reading import Reading
-from ..core.reading_status import ReadingStatus
+from ..core.reading_status import ReadingOnlySource
 from .config import HubSettings, settings_from
 from .model import ServerTimes, activity_body, hub_reading, server_times
 
@@ -46,8 +46,10 @@ __all__ = ["HubSource"]
 TIMEOUT = (5.0, 10.0)  # connect, read: the Hub answers in milliseconds
 
 
-class HubSource:
+class HubSource(ReadingOnlySource):
     """This single-user server's stop, read from its Hub (``settings``: :mod:`.config`)."""
+
+    PROVIDER = "jupyterhub"
 
     def __init__(
         self,
@@ -90,26 +92,6 @@ class HubSource:
         if self._session is not None:
             self._session.close()
             self._session = None
-
-    def __enter__(self) -> HubSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def identity(self) -> str:
-        return self.source_id
-
-    def status(
-        self,
-        reading: Reading,
-        now: float,
-        *,
-        health: Optional[Dict[str, Any]] = None,
-        why: str = "",
-    ) -> ReadingStatus:
-        """``reading`` laid out for ``status``: the reading is all there is."""
-        return ReadingStatus(reading, now, "jupyterhub", why)
 
     # -- reading -------------------------------------------------------------------------------
 

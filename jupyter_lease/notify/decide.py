@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from ..core.duration import format_duration
 from ..core.present import format_remaining, present
 from ..core.reading import Reading, one_line
+from ..core.records import lease_record, listed
 
 __all__ = ["FORMAT", "RECENT_RENEWAL_S", "Alert", "SentRecord", "due_alerts"]
 
@@ -72,16 +73,11 @@ class SentRecord:
     @classmethod
     def from_json(cls, data: Any, identity: str) -> SentRecord:
         """Parse :meth:`to_json`; ``ValueError`` for anything else (another lease's included)."""
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError("not a sent-alerts record")
-        if data.get("key") != identity:
-            raise ValueError("a sent-alerts record for another lease")
+        data = lease_record(data, FORMAT, "key", identity, "sent-alerts record")
         deadline = data.get("deadline_ms")
         if deadline is not None and (isinstance(deadline, bool) or not isinstance(deadline, int)):
             raise ValueError("deadline_ms is not an integer")
-        sent = data.get("sent")
-        if not isinstance(sent, list):
-            raise ValueError("sent is not a list")
+        sent = listed(data, "sent")
         pairs = []
         for item in sent[-KEEP_KEYS:]:
             if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .._errors import scrub
+from ..core.records import lease_record, listed
 from ..watch import cachefile as _cachefile
 from ..watch.cachedata import cache_dir
 from ..watch.filelock import FileLock
@@ -80,13 +81,8 @@ class PolicyState:
     @classmethod
     def from_json(cls, data: Any, lease: str) -> PolicyState:
         """``ValueError`` for anything this format did not write for this lease."""
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError("not a keep-alive state file")
-        if data.get("lease") != lease:
-            raise ValueError("a keep-alive state file of another lease")
-        renewals = data.get("renewals")
-        if not isinstance(renewals, list):
-            raise ValueError("renewals is not a list")
+        data = lease_record(data, FORMAT, "lease", lease, "keep-alive state file")
+        renewals = listed(data, "renewals")
         return cls(
             on=data.get("on") is True,
             since=_time(data.get("since")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from ..watch.providers import NOT_FIRST, Choice
+from ..watch.providers import NOT_FIRST, Choice, shared_cache
 
 __all__ = ["build", "cached", "detect"]
 
@@ -29,7 +29,4 @@ def build(
     return SlurmSource.from_environ(environ)
 
 
-def cached(source: Any, *, schedule: Any, directory: Optional[str]) -> Any:
-    from ..watch.cache import CachedSource
-
-    return CachedSource(source, schedule=schedule, directory=directory)
+cached = shared_cache

@@ -18,7 +18,7 @@ import os
 import pwd
 import re
 import time
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Callable, Iterator, List, Mapping, Optional, Tuple
 
 from .._errors import (
     BadResponseError,
@@ -28,7 +28,7 @@ from .._errors import (
     ExtendRefusedError,
 )
 from ..core.reading import Reading
-from ..core.reading_status import ReadingStatus
+from ..core.reading_status import ReadingOnlySource
 from .commands import SlurmCommandError, SlurmCommands
 from .discover import job_id_from
 from .parse import (
@@ -59,13 +59,15 @@ EXTEND_RANGE: Tuple[float, float] = (60.0, 7 * 86400.0)  # seconds; Slurm counts
 _DENIED = ("access/permission denied", "permission denied", "access denied")
 
 
-class SlurmSource:
+class SlurmSource(ReadingOnlySource):
     """The walltime of Slurm job ``job_id``, read with squeue (JSON, then text) or scontrol.
 
     ``can_extend``: None detects it (root, or the cluster's SlurmUser); a site whose operators
     may extend says True. ``extend_help``: the one line an ordinary user gets instead of an
     extension (``{job_id}`` is filled in); default: ``$JUPYTER_LEASE_SLURM_EXTEND_HELP``.
     """
+
+    PROVIDER = "slurm"
 
     def __init__(
         self,
@@ -119,29 +121,6 @@ class SlurmSource:
     def describe(self) -> str:
         where = f" on cluster {self.cluster}" if self.cluster else ""
         return f"{self.name}{where} (walltime from squeue or scontrol)"
-
-    def identity(self) -> str:
-        return self.source_id
-
-    def status(
-        self,
-        reading: Reading,
-        now: float,
-        *,
-        health: Optional[Dict[str, Any]] = None,
-        why: str = "",
-    ) -> ReadingStatus:
-        """``reading`` laid out for ``status``: the reading is all there is."""
-        return ReadingStatus(reading, now, "slurm", why)
-
-    def close(self) -> None:
-        """Nothing to close: each command is its own process."""
-
-    def __enter__(self) -> SlurmSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- reading -------------------------------------------------------------------------------
 

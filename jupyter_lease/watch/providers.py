@@ -44,6 +44,7 @@ __all__ = [
     "choose",
     "provider_module",
     "provider_setting",
+    "shared_cache",
 ]
 
 # The one place watch/ names provider packages: resolved lazily, by provider_module().
@@ -76,6 +77,14 @@ class Choice:
     why: str
     location: Any = None
     error: Optional[LeaseError] = None
+
+
+def shared_cache(source: Any, *, schedule: Any, directory: Optional[str]) -> Any:
+    """``source`` behind the machine-wide cache: a provider module's ``cached`` when its
+    source needs nothing more (``cached = shared_cache``)."""
+    from .cache import CachedSource
+
+    return CachedSource(source, schedule=schedule, directory=directory)
 
 
 def provider_module(name: str) -> ModuleType:

@@ -11,7 +11,6 @@ free lock.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from typing import Any, Callable, Iterator, List
 from urllib.parse import urlparse
@@ -21,8 +20,8 @@ import pytest
 from jupyter_lease.simulator.app import Simulator
 from tests.support.clocked import (
     LEASE_API,
+    clocked_opener,
     notes,
-    open_clocked,
     page_now,
     pause_at,
     step_until,
@@ -46,19 +45,8 @@ def lab(start_server: Callable[..., JupyterServer]) -> JupyterServer:
 def clocked_tabs(chromium: Any) -> Iterator[Callable[..., List[Any]]]:
     """``clocked_tabs(server, n, on_page)``: tests/support/clocked.py's ``open_clocked``, every
     tab hidden (a system notification is for a page nobody looks at)."""
-    contexts: List[Any] = []
-
-    def open_(server: JupyterServer, n: int = 1, on_page: Any = None) -> List[Any]:
-        pages = open_clocked(chromium, server, n, on_page)
-        contexts.append(pages[0].context)
-        return pages
-
-    try:
+    with clocked_opener(chromium) as open_:
         yield open_
-    finally:
-        for context in contexts:
-            with contextlib.suppress(Exception):
-                context.close()
 
 
 # -- 1. ≤ 30 requests an hour per tab, 2 where the server pushes --------------------------------

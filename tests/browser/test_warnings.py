@@ -7,7 +7,6 @@ ignored; Extend offering only what lengthens the lease.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import secrets
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -17,8 +16,8 @@ import pytest
 from jupyter_lease.simulator.app import Simulator
 from tests.support.clocked import (
     RECORDED_NOTIFICATIONS,
+    clocked_opener,
     notes,
-    open_clocked,
     page_now,
     pause_at,
     step_until,
@@ -77,19 +76,8 @@ def lab(start_server: Callable[..., JupyterServer]) -> JupyterServer:
 def tabs(chromium: Any) -> Iterator[Callable[..., List[Any]]]:
     """``tabs(server, n, hidden=[...], notifications=...)``: clocked tabs, the toast log in each;
     the context closed after the test."""
-    contexts: List[Any] = []
-
-    def open_(server: JupyterServer, n: int, **kwargs: Any) -> List[Any]:
-        pages = open_clocked(chromium, server, n, lambda p: p.add_init_script(TOAST_LOG), **kwargs)
-        contexts.append(pages[0].context)
-        return pages
-
-    try:
+    with clocked_opener(chromium, lambda p: p.add_init_script(TOAST_LOG)) as open_:
         yield open_
-    finally:
-        for context in contexts:
-            with contextlib.suppress(Exception):
-                context.close()
 
 
 def shown(page: Any) -> List[str]:

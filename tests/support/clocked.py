@@ -5,9 +5,10 @@ of the page's clock that wait, after each, until nothing the step started is sti
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from .browser import VIEWPORT
 from .jupyter import JupyterServer
@@ -170,6 +171,34 @@ def open_clocked(
         page.wait_for_function("() => window.__lease.answers.length > 0", polling=100)
         warm_toasts(page)
     return pages
+
+
+@contextlib.contextmanager
+def clocked_opener(
+    chromium: Any, on_page: Optional[Callable[[Any], None]] = None
+) -> Iterator[Callable[..., List[Any]]]:
+    """``open_(server, n, on_page=None, **kwargs)``: :func:`open_clocked` (``on_page`` given
+    here runs first on every page, then the call's own), every context closed at the end."""
+    contexts: List[Any] = []
+
+    def open_(
+        server: JupyterServer, n: int = 1, each: Optional[Callable[[Any], None]] = None, **kw: Any
+    ) -> List[Any]:
+        def prepare(page: Any) -> None:
+            for hook in (on_page, each):
+                if hook is not None:
+                    hook(page)
+
+        pages = open_clocked(chromium, server, n, prepare, **kw)
+        contexts.append(pages[0].context)
+        return pages
+
+    try:
+        yield open_
+    finally:
+        for context in contexts:
+            with contextlib.suppress(Exception):
+                context.close()
 
 
 def warm_toasts(page: Any) -> None:
