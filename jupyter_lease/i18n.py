@@ -13,13 +13,15 @@ with the browser). Errors keep their one line, in English or translated, never a
 
 from __future__ import annotations
 
+import functools
 import gettext
+import json
 import os
-from typing import Optional
+from typing import Any, Dict, Optional
 
 from .core.words import language_of
 
-__all__ = ["DOMAIN", "LOCALE_DIR", "_", "language"]
+__all__ = ["DOMAIN", "LOCALE_DIR", "_", "catalogue", "language"]
 
 DOMAIN = "jupyter_lease"
 LOCALE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "locale")
@@ -52,3 +54,23 @@ def _(message: str, lang: Optional[str] = None) -> str:
         return found.gettext(message)
     except Exception:  # a damaged catalogue: English rather than a failing view
         return message
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(lang: str) -> Dict[str, Any]:
+    path = os.path.join(LOCALE_DIR, lang, "LC_MESSAGES", f"{DOMAIN}.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):  # no catalogue for it (English), or a damaged one
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def catalogue(lang: str) -> Dict[str, Any]:
+    """The ``lang`` catalogue as JupyterLab's translation system reads it (``msgid`` →
+    ``[msgstr]``; the ``.json`` compiled from the ``.po``), for the cell widget, whose browser
+    side has no translator of its own; ``{}`` for English or a language without one."""
+    if not lang or lang == "en" or os.sep in lang or "/" in lang:
+        return {}
+    return dict(_compiled(lang))

@@ -33,3 +33,16 @@ export function useTranslator(translator: ITranslator | null): void {
   // JupyterLab 4 has languageCode (and sets <html lang> from it); 3.6 has neither.
   lang = (translator as Partial<ITranslator>).languageCode || document.documentElement.lang || 'en';
 }
+
+/** The cell widget's words where no JupyterLab translator runs for it (its bundle has its own
+ * copy of this module): the kernel's language and its catalogue (msgid → [msgstr], the
+ * `.json` JupyterLab would load), synced by the kernel; English where a msgid has none. */
+export function useCatalogue(language: string, catalogue: unknown): void {
+  const table = catalogue && typeof catalogue === 'object' ? (catalogue as Record<string, unknown>) : {};
+  const translated = (msgid: string): string => {
+    const entry = Object.prototype.hasOwnProperty.call(table, msgid) ? table[msgid] : null;
+    return Array.isArray(entry) && typeof entry[0] === 'string' && entry[0] ? entry[0] : msgid;
+  };
+  trans = { __: (msgid: string, ...args: unknown[]) => fill(translated(msgid), args) };
+  lang = language || 'en';
+}

@@ -31,7 +31,8 @@ CHINESE = {"LANG": "zh_CN.UTF-8"}
 # Marked where the text is not a literal: ModelArts' setting names, capitalised (status rows).
 DYNAMIC = {"Notebook id", "Project id", "Endpoint", "Credentials"}
 PY_MARK = re.compile(r'\b_\(\s*"((?:[^"\\]|\\.)*)"\s*\)')
-TS_MARK = re.compile(r"\btrans\.__\(\s*'((?:[^'\\]|\\.)*)'")
+# trans.__('…') in the lab extension; t.__("…") / ctx.trans.__("…") in the widget's paint.js
+TS_MARK = re.compile(r"""\b(?:trans|t)\.__\(\s*(['"])((?:(?!\1)[^\\]|\\.)*)\1""")
 
 
 def _catalogue_module():
@@ -46,8 +47,9 @@ def _marked() -> Set[str]:
     found = set(DYNAMIC)
     for path in Path(jupyter_lease.__file__).parent.rglob("*.py"):
         found.update(PY_MARK.findall(path.read_text(encoding="utf-8")))
-    for path in (ROOT / "src").glob("*.ts"):
-        found.update(m.replace("\\'", "'") for m in TS_MARK.findall(path.read_text("utf-8")))
+    for path in (*(ROOT / "src").rglob("*.ts"), *(ROOT / "src").rglob("*.js")):
+        marks = TS_MARK.findall(path.read_text("utf-8"))
+        found.update(m.replace("\\'", "'").replace('\\"', '"') for _q, m in marks)
     return found
 
 
@@ -116,9 +118,16 @@ def test_the_live_widget_is_told_the_kernels_language(monkeypatch) -> None:
     for name in (*LOCALE_VARS, "LANG"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
-    assert CountdownWidget().lang == "zh_CN"
+    chinese = CountdownWidget()
+    # ... and its catalogue, for the view's own words (Extend, the banner, notify me)
+    assert chinese.lang == "zh_CN" and chinese.catalogue["Extend"] == ["延长"]
     monkeypatch.setenv("LANG", "C.UTF-8")
-    assert CountdownWidget().lang == "en"
+    english = CountdownWidget()
+    assert english.lang == "en" and english.catalogue == {}
+    english.lang = "zh_CN"
+    assert english.catalogue["Extend"] == ["延长"]
+    english.lang = "../../etc"  # a language is a name, never a path
+    assert english.catalogue == {}
 
 
 def test_cli_status_speaks_chinese_under_a_chinese_locale(simulator) -> None:

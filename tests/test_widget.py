@@ -236,7 +236,9 @@ def test_extend_in_process_and_its_failures(rig) -> None:
     assert rig.widget.extend("4h") == "Extended: 4 h 00 min left"
     assert rig.widget.reading["deadline_ms"] > before + 3600_000
     assert rig.widget.message == "Extended: 4 h 00 min left" and rig.widget.busy is False
+    assert rig.widget.message_ok is True  # the view's tone: not guessed from the words
     assert rig.widget.extend("10m") == "a renewal must be between 1h and 72h, not 10m"
+    assert rig.widget.message_ok is False
     assert rig.widget.extend(None) == "extend failed: choose a duration such as 2h"
 
     def broken(duration: Any) -> Any:

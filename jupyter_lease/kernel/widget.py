@@ -24,7 +24,7 @@ import pathlib
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import anywidget
 import traitlets as t
@@ -35,7 +35,7 @@ from ..core import DEFAULT_EXTEND_CHOICES, DEFAULT_WARN_AT_S, Presentation, Read
 from ..core.duration import parse_duration
 from ..core.reading import failure, one_line
 from ..core.words import stage_word
-from ..i18n import _, language
+from ..i18n import _, catalogue, language
 
 __all__ = ["CountdownWidget", "render_html", "render_text"]
 
@@ -194,13 +194,17 @@ class CountdownWidget(anywidget.AnyWidget):  # type: ignore[misc]
     # c.JupyterLease.extend_default: the choice Extend selects first (the panel's and toast's too).
     extend_default = t.Unicode(DEFAULT_EXTEND_DEFAULT).tag(sync=True)
     message = t.Unicode("").tag(sync=True)
+    message_ok = t.Bool(False).tag(sync=True)  # whether ``message`` says it worked
     busy = t.Bool(False).tag(sync=True)
-    # The kernel process's language (LANG/LC_MESSAGES, as gettext reads it): the live words too.
+    # The kernel process's language (LANG/LC_MESSAGES, as gettext reads it): the live words too,
+    # and its catalogue (the JupyterLab .json; {} in English) for the view's own words.
     lang = t.Unicode("en").tag(sync=True)
+    catalogue = t.Dict({}).tag(sync=True)
 
     def __init__(self, watcher: Any = None, **kwargs: Any) -> None:
         kwargs.setdefault("kernel_now_ms", _now_ms())
         kwargs.setdefault("lang", language())
+        kwargs.setdefault("catalogue", catalogue(kwargs["lang"]))
         super().__init__(**kwargs)
         self._lock = threading.RLock()
         self._extend_lock = threading.Lock()
@@ -284,33 +288,40 @@ class CountdownWidget(anywidget.AnyWidget):  # type: ignore[misc]
         """Renew by ``duration`` ("2h"); set ``message`` to the one-line result. Never raises."""
         if not self._extend_lock.acquire(blocking=False):
             return "extend: an extension is already in progress"
+        ok = False
         try:
             with self._lock:
                 self.busy = True
-            text = self._extend(duration)
+            text, ok = self._extend(duration)
         except Exception:  # never into the kernel
             log.debug("extend failed", exc_info=True)
             text = "extend failed: unexpected error"
         finally:
             self._extend_lock.release()
         with self._lock, self.hold_sync():
+            self.message_ok = ok
             self.message = text
             self.busy = False
         return text
 
-    def _extend(self, duration: Any) -> str:
+    @t.observe("lang")
+    def _lang_changed(self, change: Any) -> None:
+        self.catalogue = catalogue(change["new"])
+
+    def _extend(self, duration: Any) -> Tuple[str, bool]:
+        """The one-line result, and whether the lease was extended."""
         watcher = self._watcher
         if watcher is None:
-            return "extend failed: not connected to a lease watcher"
+            return "extend failed: not connected to a lease watcher", False
         if not isinstance(duration, str) or not duration.strip():
-            return "extend failed: choose a duration such as 2h"
+            return "extend failed: choose a duration such as 2h", False
         try:
             # The source judges the amount (ModelArts 1–72 h, Slurm 1 min–7 d): one line if not.
             extended = watcher.source.extend(parse_duration(duration.strip()).total_seconds())
             if extended.stale:  # the provider did not confirm it: its error, one line
                 raise failure(extended)
         except LeaseError as exc:
-            return one_line(str(exc)) or "extend failed"
+            return one_line(str(exc)) or "extend failed", False
         snapshot = watcher.poll()  # listeners (this widget too) see the new deadline now
         watcher.refresh()  # and the thread re-plans its polls around it
         self.sync(exact=True)
@@ -318,7 +329,7 @@ class CountdownWidget(anywidget.AnyWidget):  # type: ignore[misc]
             shown = present(extended, time.time(), lang=language())
         else:
             shown = watcher.present(language())
-        return _("Extended: {headline}").format(headline=shown.headline)
+        return _("Extended: {headline}").format(headline=shown.headline), True
 
     # -- static forms ---------------------------------------------------------------------------
 

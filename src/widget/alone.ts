@@ -12,6 +12,7 @@ import { honestStop } from '../stop';
 import { LeaseStore } from '../store';
 import { Tabs } from '../tabs';
 import { Warner } from '../warnings';
+import { lang } from '../i18n';
 import { fetchTransport, pageBaseUrl } from './fetch';
 import { scopeOf } from '../../jupyter_lease/static/channel.js';
 import { derive, type Presentation } from '../../jupyter_lease/static/present.js';
@@ -41,7 +42,7 @@ export function standalonePage(kernel: () => KernelSettings): PageLease {
     return settingsFrom(composite, store.serverSettings);
   };
   const present = (): Presentation => {
-    const options = { warnAt: settings().warnAt, hostOffsetMs: store.hostOffsetMs };
+    const options = { warnAt: settings().warnAt, hostOffsetMs: store.hostOffsetMs, lang };
     const p = derive(store.reading, Date.now(), options);
     return honestStop(p, store.reading, store.state === 'failing');
   };

@@ -30,7 +30,8 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
     ['change:extend_choices', () => view.onChoices()],
     ['change:extend_default', () => view.onChoices()],
     ['change:busy', () => view.onBusy()],
-    ['change:message', () => view.onMessage()]
+    ['change:message', () => view.onMessage()],
+    ['change:catalogue', () => view.onLanguage()]
   ];
   for (const [name, fn] of handlers) model.on(name, fn);
   const unsubscribe = page.subscribe(view.tick);

@@ -4,6 +4,9 @@
 // `paint` applies a look, touching only what changed.
 
 import { formatRemaining, oneLine } from "../../jupyter_lease/static/present.js";
+import { stageWord } from "../../jupyter_lease/static/words.js";
+
+/** @typedef {{__: (msgid: string, ...args: unknown[]) => string}} Bundle  src/i18n.ts's */
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const BELL_PATH =
@@ -12,14 +15,6 @@ const BELL_PATH =
 const MESSAGE_SHOWN_MS = 60 * 1000; // an action's result line, then it is history
 const PENDING_RETRY_MS = 60 * 1000; // a kernel-path Extend may wait for a long cell
 const URGENT_STAGES = ["warning", "critical"];
-
-/** A threshold as people say it: "1 h", "10 min", "1 min 30 s", "30 s". */
-export function formatThreshold(seconds) {
-  if (seconds >= 3600 && seconds % 3600 === 0) return `${seconds / 3600} h`;
-  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
-  if (seconds >= 60) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
-  return `${seconds} s`;
-}
 
 function h(tag, className, text) {
   const el = document.createElement(tag);
@@ -54,23 +49,21 @@ function buildRow(dom) {
   dom.time.setAttribute("role", "timer");
   dom.label = h("span", "jl-label");
   dom.meta = h("span", "jl-meta");
-  dom.notify = button("jl-btn jl-btn-quiet jl-notify", undefined,
-    "Allow a browser notification when the lease is about to run out");
-  dom.notify.append(bell(), h("span", "", "notify me"));
+  dom.notify = button("jl-btn jl-btn-quiet jl-notify");
+  dom.notifyText = h("span", "");
+  dom.notify.append(bell(), dom.notifyText);
   dom.select = h("select", "jl-select");
-  dom.select.setAttribute("aria-label", "Extend by");
-  dom.extend = button("jl-btn jl-extend", "Extend");
+  dom.extend = button("jl-btn jl-extend");
   dom.controls = h("span", "jl-controls");
   dom.controls.append(dom.select, dom.extend);
   row.append(dot, dom.time, dom.label, dom.meta, h("span", "jl-spacer"), dom.notify, dom.controls);
   return row;
 }
 
-/** The view's elements, appended to `el`. */
-export function build(el) {
+/** The view's elements, appended to `el`, labelled in `t`'s language. */
+export function build(el, t) {
   const dom = { root: h("div", "jl-countdown") };
   dom.root.setAttribute("role", "group");
-  dom.root.setAttribute("aria-label", "Notebook lease countdown");
   const row = buildRow(dom);
   const bar = h("div", "jl-bar");
   dom.bar = bar;
@@ -79,14 +72,24 @@ export function build(el) {
   dom.banner = h("div", "jl-banner");
   dom.banner.setAttribute("role", "alert");
   dom.bannerText = h("span", "jl-banner-text");
-  dom.dismiss = button("jl-dismiss", "×", "Hide until the next warning");
+  dom.dismiss = button("jl-dismiss", "×");
   dom.banner.append(dom.bannerText, dom.dismiss);
   dom.errorLine = h("div", "jl-note jl-error");
   dom.messageLine = h("div", "jl-note jl-message");
   dom.keepAliveLine = h("div", "jl-note jl-keepalive");
   dom.root.append(row, bar, dom.banner, dom.errorLine, dom.messageLine, dom.keepAliveLine);
   el.append(dom.root);
+  label(dom, t);
   return dom;
+}
+
+/** The words that stay put, in `t`'s language (again when the kernel's language changes). */
+export function label(dom, t) {
+  dom.root.setAttribute("aria-label", t.__("Notebook lease countdown"));
+  dom.notify.title = t.__("Allow a browser notification when the lease is about to run out");
+  dom.notifyText.textContent = t.__("notify me");
+  dom.select.setAttribute("aria-label", t.__("Extend by"));
+  dom.dismiss.title = t.__("Hide until the next warning");
 }
 
 /** The Extend choices, keeping the one picked (else `preferred`: c.JupyterLease.extend_default,
@@ -103,7 +106,7 @@ export function fillChoices(select, choices, preferred) {
 // The big number and the words after it: the presentation's headline, split where it starts
 // with the time left ("1 h 05 min" + "left (last known)").
 function timeAndLabel(p, lang) {
-  if (p.stage === "stopped") return ["stopped", p.headline];
+  if (p.stage === "stopped") return [stageWord("stopped", lang), p.headline];
   if (p.stage === "expired") return ["0:00", p.headline];
   if (p.stage === "unknown") return ["—", p.headline];
   if (p.remainingMs === null) return ["", p.headline]; // idle, off
@@ -113,24 +116,24 @@ function timeAndLabel(p, lang) {
 }
 
 // The small print, and the error line for an error the small print does not carry.
-function detailAndError(p, reading) {
+function detailAndError(p, reading, t) {
   const error = oneLine(reading.error);
   const id = typeof reading.source_id === "string" ? reading.source_id : "";
   const detail = p.detail === error ? "" : p.detail;
-  const meta = [detail, id ? `notebook ${id.slice(0, 8)}` : ""].filter(Boolean);
+  const meta = [detail, id ? t.__("notebook %1", id.slice(0, 8)) : ""].filter(Boolean);
   return {
     meta: meta.join(" · "),
-    metaTitle: id ? `notebook ${id}` : "",
+    metaTitle: id ? t.__("notebook %1", id) : "",
     error: error && !detail.includes(error) ? error : "",
   };
 }
 
 function messageOf(ctx) {
-  const { pending, note, busy, now } = ctx;
+  const { pending, note, busy, now, trans: t } = ctx;
   const viaKernel = pending !== null && pending.via === "kernel";
   if (viaKernel && !busy && now - pending.since > 3000) {
     return {
-      message: "Waiting for the kernel: the extension is sent when the running cell finishes",
+      message: t.__("Waiting for the kernel: the extension is sent when the running cell finishes"),
       tone: "info",
     };
   }
@@ -148,7 +151,7 @@ function controlsOf(p, ctx) {
     // that is off into a hard deadline, and an unknown lease may be either.
     canExtend: timed && reading.can_extend === true && p.stage !== "stopped",
     disabled: waiting,
-    extendText: waiting ? "Extending…" : "Extend",
+    extendText: waiting ? ctx.trans.__("Extending…") : ctx.trans.__("Extend"),
     canAsk: ctx.notifications && timed && p.stage !== "stopped" && ctx.permission === "default",
   };
 }
@@ -164,7 +167,8 @@ function keepAliveText(keepAlive) {
 
 /**
  * What the view shows for presentation `p` and `ctx`: {reading, source, dismissed, pending,
- * note, busy, notifications, permission, now, keepAlive, lang}.
+ * note, busy, notifications, permission, now, keepAlive, lang, trans} (`trans`: a Bundle in
+ * `lang`). The banner says what the toast says (present.js's warning), until dismissed.
  */
 export function look(p, ctx) {
   const [time, label] = timeAndLabel(p, ctx.lang);
@@ -176,10 +180,10 @@ export function look(p, ctx) {
     source: ctx.source,
     time,
     label,
-    ...detailAndError(p, ctx.reading),
+    ...detailAndError(p, ctx.reading, ctx.trans),
     fraction: p.progress,
-    banner: banner ? `Less than ${formatThreshold(p.threshold)} left — save your work or extend` : "",
-    title: urgent ? { remaining: p.remainingMs, text: formatRemaining(p.remainingMs / 1000) } : null,
+    banner: banner ? p.warning ?? "" : "",
+    title: urgent ? { remaining: p.remainingMs, text: formatRemaining(p.remainingMs / 1000, ctx.lang) } : null,
     ...messageOf(ctx),
     ...controlsOf(p, ctx),
     keepAlive: keepAliveText(ctx.keepAlive),

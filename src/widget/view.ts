@@ -6,7 +6,8 @@
 
 import { IDLE_TICK_MS, nextChangeMs } from '../item-text';
 import type { PageLease } from '../page';
-import { build, fillChoices, look, paint } from './paint.js';
+import { trans, useCatalogue } from '../i18n';
+import { build, fillChoices, label, look, paint } from './paint.js';
 import {
   derive,
   newer,
@@ -55,7 +56,8 @@ export class CountdownView {
     el: HTMLElement,
     private readonly page: PageLease
   ) {
-    this.dom = build(el);
+    useCatalogue(model.get('lang') || 'en', model.get('catalogue'));
+    this.dom = build(el, trans);
     this.dom.root.dataset.page = page.owner; // whose lease it shows: the lab extension's or its own
     this.dom.extend.addEventListener('click', () => this.onExtend());
     this.dom.dismiss.addEventListener('click', () => {
@@ -144,6 +146,7 @@ export class CountdownView {
       reading,
       source,
       lang: this.model.get('lang') || 'en',
+      trans,
       dismissed: this.dismissed,
       pending: this.pending,
       note: this.note,
@@ -181,7 +184,7 @@ export class CountdownView {
         if (this.disposed || this.pending !== mine) return;
         this.pending = null;
         const shown = this.present(this.page.reading());
-        if (error === null) this.say(`Extended: ${shown.headline}`, 'ok');
+        if (error === null) this.say(trans.__('Extended: %1', shown.headline), 'ok');
         else this.say(error, 'error');
         this.tick();
       });
@@ -190,7 +193,14 @@ export class CountdownView {
   /** The kernel's news: its busy flag and the line it answered an Extend with. */
   onMessage(): void {
     const text: string = this.model.get('message') || '';
-    this.say(text, text.startsWith('Extended') ? 'ok' : 'error');
+    this.say(text, this.model.get('message_ok') ? 'ok' : 'error');
+    this.tick();
+  }
+
+  /** The kernel's language changed (`%env LANGUAGE=zh_CN`, then a new value of `lang`). */
+  onLanguage(): void {
+    useCatalogue(this.model.get('lang') || 'en', this.model.get('catalogue'));
+    label(this.dom, trans);
     this.tick();
   }
 
