@@ -47,7 +47,7 @@ class Started:
             if part is not None:
                 part.stop()
         if self.alerts is not None:
-            self.alerts.sender.close()  # a delivery's retry gives up with the server
+            self.alerts.stop()  # its ticks end, and a delivery's retry gives up
         self.service.close()
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import weakref
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
@@ -56,6 +56,13 @@ class Alerts:
         thresholds = [ms / 1000 for ms in settings.get("warn_at_ms", [])] or DEFAULT_WARN_AT_S
         lang = language()  # the server's locale, as for its other words
         self.notifier = Notifier(self.sender, self.where, thresholds, logger=self.log, lang=lang)
+        self.timers: List[Any] = []  # the PeriodicCallbacks _start started, stopped by stop()
+
+    def stop(self) -> None:
+        """With the server: no more ticks, and a delivery's retry gives up. Idempotent."""
+        for timer in self.timers:
+            timer.stop()
+        self.sender.close()
 
     def where(self) -> Optional[Tuple[str, str]]:
         """The lease's identity and its cache file, once the source is built."""
@@ -150,10 +157,12 @@ def _start(serverapp: Any, service: LeaseService, pusher: Any) -> Alerts:
     if pusher is None and alerts.sender.channels.channels:
         # jupyter_server 1.x: a pusher with no bus, so that the lease is read with no page open
         pusher = LeasePusher(service, lambda view: None)
-        PeriodicCallback(pusher.tick, TICK_S * 1000).start()
+        alerts.timers.append(PeriodicCallback(pusher.tick, TICK_S * 1000))
     if pusher is not None:
         pusher.observers.append(alerts.notifier.observe)
-    PeriodicCallback(alerts.notifier.tick, TICK_MS).start()
+    alerts.timers.append(PeriodicCallback(alerts.notifier.tick, TICK_MS))
+    for timer in alerts.timers:
+        timer.start()
     if alerts.sender.channels.channels:
         serverapp.log.info("jupyter_lease: alerts to %s", alerts.sender.channels.masked())
     return alerts

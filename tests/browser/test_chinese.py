@@ -17,7 +17,7 @@ import pytest
 
 from jupyter_lease.simulator.app import Simulator
 from tests.support.jupyter import JupyterServer
-from tests.support.scenarios import fresh_lease
+from tests.support.scenarios import LOAD, fresh_lease
 from tests.support.status import ITEM, PANEL, wait_item, write_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -74,3 +74,21 @@ def test_the_item_panel_and_toast_speak_chinese(
     toast = page.locator(".Toastify__toast", has_text=ZH_TOAST)
     assert "请保存工作或延长租约" in toast.inner_text()
     assert toast.get_by_role("button", name="延长 1 小时").count() == 1
+
+
+def test_the_cell_widget_speaks_the_kernels_language(
+    server: JupyterServer, lease_simulator: Simulator, open_notebook: Any
+) -> None:
+    """A kernel in Chinese (``%env LANGUAGE=zh_CN``, as docs/i18n.md says) shows its widget in
+    Chinese: the time left, and the view's own words from the catalogue the kernel syncs."""
+    fresh_lease(server, lease_simulator, 3 * 3600)
+    nb = open_notebook(server, "zh.ipynb", ["%env LANGUAGE=zh_CN\n" + LOAD + "%lease watch"])
+    nb.run_cells(1)
+    nb.wait_widget()
+    state = nb.state()
+    assert state["time"] in ("3 小时 00 分", "2 小时 59 分"), state
+    widget = nb.widget
+    assert widget.get_attribute("aria-label") == "笔记本租约倒计时"
+    assert widget.locator("button.jl-extend").text_content() == "延长"
+    assert widget.locator(".jl-notify span").text_content() == "通知我"
+    assert f"笔记本 {lease_simulator.notebook_id[:8]}" in widget.locator(".jl-meta").text_content()

@@ -50,8 +50,11 @@ async def test_after_the_server_stops_no_thread_is_left_and_nothing_calls_upstre
 
     (app,) = jp_serverapp.extension_manager.extension_apps["jupyter_lease"]
     assert app.started.pusher.callback.is_running()
+    alert_ticks = app.started.alerts.timers  # the server-side alerts' once-a-second look
+    assert alert_ticks and all(timer.is_running() for timer in alert_ticks)
     await jp_serverapp._cleanup()  # what ServerApp.stop() runs
     assert not app.started.pusher.callback.is_running()  # the push's ticks ended with it
+    assert not any(timer.is_running() for timer in alert_ticks)  # and the alerts' too
 
     deadline = time.monotonic() + 5
     while lease_threads() and time.monotonic() < deadline:
