@@ -85,7 +85,7 @@ RUNS = {
 @pytest.mark.kernel
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(300)
 def test_quick_run_reports_every_key_and_writes_a_copy_of_the_readme(tmp_path, bench_venv):
     """Every key with the smallest samples, in ``--only`` runs side by side; a crash fails it."""
     readme = tmp_path / "README.md"
@@ -97,7 +97,8 @@ def test_quick_run_reports_every_key_and_writes_a_copy_of_the_readme(tmp_path, b
         for name, keys in RUNS.items()
     }
     try:
-        outputs = {name: proc.communicate(timeout=120) for name, proc in procs.items()}
+        # ≈ 50 s alone; 120 s was not enough beside `make test`'s five other workers on 2 cores
+        outputs = {name: proc.communicate(timeout=240) for name, proc in procs.items()}
     finally:
         for proc in procs.values():
             proc.kill()
@@ -162,7 +163,14 @@ def test_a_request_rate_comes_from_the_spacing_and_needs_two_requests():
 
     assert _per_hour([10.0, 130.0, 250.0], 300)["per_hour"] == 30.0  # two 2-min intervals
     assert _per_hour([0.0, 5.0, 10.0], 12)["per_hour"] == 720.0
-    assert _per_hour([42.0], 300) == {"per_hour": None, "requests": 1, "observed_s": 300}
+    # one request (the read at load, where the server pushes): an upper bound, said so
+    assert _per_hour([42.0], 300) == {
+        "per_hour": 12.0,
+        "requests": 1,
+        "observed_s": 300,
+        "bound": True,
+    }
+    assert _per_hour([], 300)["per_hour"] is None
 
 
 def test_only_the_chosen_front_ends_are_enabled_for_the_next_page(tmp_path):

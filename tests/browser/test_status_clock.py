@@ -134,11 +134,14 @@ def test_two_tabs_at_the_same_instant_warn_once_per_threshold(
     pause_at(first, page_now(first) + 500)
     crossings = [threshold_instant(first, t) for t in thresholds]
     assert abs(threshold_instant(second, thresholds[0]) - crossings[0]) < 100
-    for crossing in crossings:
+    count = "() => window.__lease.notes.length"
+    for done, crossing in enumerate(crossings, 1):
         first.clock.run_for(max(0, int(crossing - 200 - page_now(first))))
         step_until(tabs, int(crossing) + 900, 100)
-    count = "() => window.__lease.notes.length"
-    wait_until(lambda: sum(p.evaluate(count) for p in tabs) >= len(thresholds), 10, "warnings")
+        # A claim is a Web Lock, resolved in real time: on a loaded machine it may still be
+        # pending when the clock moves on, and the warning would be stamped a second late.
+        # (Two warnings for one threshold would be counted here as well.)
+        wait_until(lambda n=done: sum(p.evaluate(count) for p in tabs) >= n, 10, "a warning")
     shown = {"first": notes(first), "second": notes(second)}
     warnings = shown["first"] + shown["second"]
     assert len(warnings) == len(thresholds), shown

@@ -93,7 +93,8 @@ async def test_gets_start_no_refresh_while_the_cached_reading_is_fresh(
     shared = lease_service.offload.shared
 
     def counted(work: Callable[[], Any]) -> Any:
-        refreshes.append(work)
+        if work == lease_service.lease:  # (the push's look at the cache file is not one)
+            refreshes.append(work)
         return shared(work)
 
     lease_service.offload.shared = counted
