@@ -70,7 +70,7 @@ def _compiled(lang: str) -> Dict[str, Any]:
 def catalogue(lang: str) -> Dict[str, Any]:
     """The ``lang`` catalogue as JupyterLab's translation system reads it (``msgid`` →
     ``[msgstr]``; the ``.json`` compiled from the ``.po``), for the cell widget, whose browser
-    side has no translator of its own; ``{}`` for English or a language without one."""
-    if not lang or lang == "en" or os.sep in lang or "/" in lang:
-        return {}
-    return dict(_compiled(lang))
+    side has no translator of its own; ``{}`` for English or a language without one. The tag
+    goes through :func:`language_of` first: only a language there is a table for names a file."""
+    known = language_of(lang)
+    return {} if known == "en" else dict(_compiled(known))

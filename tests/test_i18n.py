@@ -128,6 +128,8 @@ def test_the_live_widget_is_told_the_kernels_language(monkeypatch) -> None:
     assert english.catalogue["Extend"] == ["延长"]
     english.lang = "../../etc"  # a language is a name, never a path
     assert english.catalogue == {}
+    english.lang = "zh-Hans"  # any tag of a language there is a table for
+    assert english.catalogue["Extend"] == ["延长"]
 
 
 def test_cli_status_speaks_chinese_under_a_chinese_locale(simulator) -> None:

@@ -208,7 +208,9 @@ class LeaseService:
         if self._clock() - self._refresh_at < self.refresh_every:
             return False
         source = self.built()
-        return source is None or self._stopped is None and source.due()
+        if source is None:
+            return True
+        return self._stopped is None and source.due()  # a confirmed stop is never re-read
 
     def _refresh(self) -> asyncio.Future:
         """Start (or join) the shared read; its failure is kept on the remembered view."""
