@@ -50,22 +50,26 @@ PAGE_TIMEOUT_MS = 60_000
 
 
 @contextlib.contextmanager
-def lab_server(python: Path, sim: Simulator) -> Iterator[JupyterServer]:
-    """JupyterLab on ``python`` (the bench venv's) with the lease API on ``sim``; stopped after.
-
-    Our notifications are off (a toast would be work the peers don't do in these windows)."""
+def lab_server(
+    sim: Simulator, name: str, *, quiet: bool = False, **options: Any
+) -> Iterator[JupyterServer]:
+    """JupyterLab (a token, base URL ``/user/<name>/``) with the lease API on ``sim``, in a
+    temporary root; stopped after. ``options``: :class:`JupyterServer`'s (``python=`` the bench
+    venv's, ``config=``); ``quiet``: our notifications off (a toast would be work the peers
+    don't do in the status-bar windows)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_LEASE_")}
     env.update(sim.environ())
-    with tempfile.TemporaryDirectory(prefix="bench-lab-") as root:
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as root:
         server = JupyterServer(
             Path(root),
             env,
             app="lab",  # the shared harness's default is a bare jupyter_server
             token=secrets.token_hex(16),
-            base_url="/user/bench/",
-            python=str(python),
+            base_url=f"/user/{name}/",
+            **options,
         )
-        write_settings(server, notifications=False)
+        if quiet:
+            write_settings(server, notifications=False)
         try:
             yield server.start(timeout=120)
         finally:

@@ -7,41 +7,18 @@ the server's keep-alive made fast), Debian's Chromium; the measurement is the br
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
-import tempfile
-from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 from tests.support.agree import CELLS, KEEP_ALIVE_CONFIG, four_origins, open_views
 from tests.support.browser import VIEWPORT
 from tests.support.jupyter import JupyterServer
 from tests.support.page import NotebookPage
 
-from ._browser import chromium
+from ._browser import chromium, lab_server
 from ._core import Config, Figure
 from ._rigs import simulator
 
 AGREE_KEYS = ["views_agree_after_extend_s"]
-
-
-@contextlib.contextmanager
-def _lab(sim: Any) -> Iterator[JupyterServer]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_LEASE_")}
-    env.update(sim.environ())
-    with tempfile.TemporaryDirectory(prefix="bench-agree-") as root:
-        server = JupyterServer(
-            Path(root),
-            env,
-            app="lab",
-            token=secrets.token_hex(16),
-            base_url="/user/agree/",
-            config=KEEP_ALIVE_CONFIG,
-        )
-        try:
-            yield server.start(timeout=120)
-        finally:
-            server.stop()
 
 
 def _round(browser: Any, server: JupyterServer, sim: Any, r: int) -> Dict[str, Dict[str, float]]:
@@ -65,7 +42,9 @@ def _round(browser: Any, server: JupyterServer, sim: Any, r: int) -> Dict[str, D
 
 def agree_figures(cfg: Config) -> List[Figure]:
     rounds = cfg.pick(3, 1)
-    with simulator() as sim, _lab(sim) as server, chromium() as browser:
+    with simulator() as sim, lab_server(
+        sim, "agree", config=KEEP_ALIVE_CONFIG
+    ) as server, chromium() as browser:
         runs = [_round(browser, server, sim, r) for r in range(rounds)]
     worst = {o: max(max(run[o].values()) for run in runs) for o in runs[0]}
     value = max(worst.values()) / 1000

@@ -47,7 +47,9 @@ def statusbar_figures(cfg: Config) -> List[Figure]:
     size = _size()
     with simulator() as sim:
         sim.set_lease(remaining=LEASE_S, status="RUNNING")
-        with lab_server(python, sim) as server, chromium() as browser:
+        with lab_server(
+            sim, "bench", quiet=True, python=str(python)
+        ) as server, chromium() as browser:
             ticks, rates = _ticks_and_requests(cfg, server, browser)
             latency = _latency(cfg, server, browser)
     return [*_request_figures(cfg, rates), *_tick_figures(ticks), size, *latency]
