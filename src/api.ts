@@ -5,16 +5,12 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { failureOf, outcomeOf, unreachable, type Transport } from './outcome';
+import { failureOf, leaseCalls, postInit, timed, type Transport } from './outcome';
 import { leaseAnswer } from '../jupyter_lease/static/channel.js';
 import type { ReadingJSON } from '../jupyter_lease/static/present.js';
 
-export { failureOf };
+export { failureOf, postInit };
 
-const LEASE_PATH = 'jupyter-lease/api/lease';
-const EXTEND_PATH = 'jupyter-lease/api/lease/extend';
-const GET_TIMEOUT_MS = 30_000;
-const EXTEND_TIMEOUT_MS = 90_000; // RenewLease with its retries, then the read-back
 
 /** `c.JupyterLease` as the server serves it (jupyter_lease/server/frontend.py), parsed. */
 export interface ServerSettings {
@@ -80,44 +76,19 @@ export type Outcome =
   | { ok: true; answer: Answer }
   | { ok: false; kind: 'absent' | 'refused' | 'failed'; status: number; error: string };
 
-/** A call that got an HTTP answer (any status), or why it got none. */
+/** A call that got an HTTP answer (any status), or why it got none ("absent": nothing to ask). */
 export type Raw =
   | { ok: true; status: number; body: unknown; sent: number; received: number }
-  | { ok: false; kind: 'failed'; status: 0; error: string };
+  | { ok: false; kind: 'absent' | 'failed'; status: 0; error: string };
 
 /** One call to the server extension under `{base_url}`, bounded by `timeoutMs`. */
-export async function request(path: string, init: RequestInit, timeoutMs: number): Promise<Raw> {
+export function request(path: string, init: RequestInit, timeoutMs: number): Promise<Raw> {
   const settings = ServerConnection.makeSettings();
   const url = URLExt.join(settings.baseUrl, path);
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const sent = Date.now();
-  try {
-    const response = await ServerConnection.makeRequest(
-      url,
-      { cache: 'no-store', ...init, signal: controller.signal },
-      settings
-    );
-    const body: unknown = await response.json().catch(() => null);
-    return { ok: true, status: response.status, body, sent, received: Date.now() };
-  } catch (err) {
-    return unreachable(err, timeoutMs);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A POST of `body` as JSON. */
-export function postInit(body: unknown): RequestInit {
-  return {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body)
-  };
-}
-
-async function call(path: string, init: RequestInit, timeoutMs: number): Promise<Outcome> {
-  return outcomeOf(await request(path, init, timeoutMs));
+  return timed(
+    signal => ServerConnection.makeRequest(url, { cache: 'no-store', ...init, signal }, settings),
+    timeoutMs
+  );
 }
 
 /** The event the server pushes (server/push.py), as JupyterLab's event stream delivers it. */
@@ -134,16 +105,5 @@ export function pushedAnswer(event: { schema_id?: unknown }): Answer | null {
   return answer && { ...answer, hostOffsetMs: null };
 }
 
-/** GET the lease (the server answers from the machine's shared cache). */
-export function getLease(): Promise<Outcome> {
-  return call(LEASE_PATH, { method: 'GET' }, GET_TIMEOUT_MS);
-}
-
-/** POST an extension by `duration` ("1h"); the answer is the lease after it. */
-export function postExtend(duration: string, basisMs?: number | null): Promise<Outcome> {
-  const body = { duration, basis_ms: basisMs ?? undefined };
-  return call(EXTEND_PATH, postInit(body), EXTEND_TIMEOUT_MS);
-}
-
 /** The lab extension's calls, for the page's store. */
-export const serverConnection: Transport = { getLease, postExtend };
+export const serverConnection: Transport = leaseCalls(request);

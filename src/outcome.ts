@@ -1,6 +1,7 @@
 // What a call to the server extension gave, from the HTTP answer: pure (no JupyterLab import), so
 // that the lab extension (api.ts, through ServerConnection) and the cell widget where no lab
-// extension runs (widget/fetch.ts, through fetch) parse every answer the same way.
+// extension runs (widget/fetch.ts, through fetch) make the same calls (paths, bounds, bodies,
+// timing) and parse every answer the same way; each brings only its way of sending.
 
 import type { Answer, Outcome, Raw } from './api';
 import { leaseAnswer } from '../jupyter_lease/static/channel.js';
@@ -11,6 +12,54 @@ export interface Transport {
   getLease(): Promise<Outcome>;
   /** `basisMs`: the deadline the page showed (one end time per request, see the server). */
   postExtend(duration: string, basisMs?: number | null): Promise<Outcome>;
+}
+
+const LEASE_PATH = 'jupyter-lease/api/lease';
+const EXTEND_PATH = 'jupyter-lease/api/lease/extend';
+const GET_TIMEOUT_MS = 30_000;
+const EXTEND_TIMEOUT_MS = 90_000; // RenewLease with its retries, then the read-back
+
+/** How a transport sends one request under the server's base URL, bounded by `timeoutMs`. */
+export type Requester = (path: string, init: RequestInit, timeoutMs: number) => Promise<Raw>;
+
+/** The lease's two calls, sent by `request`. */
+export function leaseCalls(request: Requester): Transport {
+  return {
+    getLease: async () => outcomeOf(await request(LEASE_PATH, { method: 'GET' }, GET_TIMEOUT_MS)),
+    postExtend: async (duration, basisMs) => {
+      const body = { duration, basis_ms: basisMs ?? undefined };
+      return outcomeOf(await request(EXTEND_PATH, postInit(body), EXTEND_TIMEOUT_MS));
+    }
+  };
+}
+
+/** A POST of `body` as JSON. */
+export function postInit(body: unknown): RequestInit {
+  return {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body)
+  };
+}
+
+/** `send(signal)`'s answer (any status) with when it was sent and received, or why none came
+ * within `timeoutMs` (the signal aborts it then). */
+export async function timed(
+  send: (signal: AbortSignal) => Promise<Response>,
+  timeoutMs: number
+): Promise<Raw> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const sent = Date.now();
+  try {
+    const response = await send(controller.signal);
+    const body: unknown = await response.json().catch(() => null);
+    return { ok: true, status: response.status, body, sent, received: Date.now() };
+  } catch (err) {
+    return unreachable(err, timeoutMs);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Why a non-200 answer is not one, in the server's own line where it gave one. */

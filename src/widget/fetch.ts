@@ -3,13 +3,8 @@
 // in X-XSRFToken as JupyterLab's ServerConnection does. Outside a Jupyter server page (VS Code,
 // a bare kernel) there is nothing to call: "absent", and Extend goes to the kernel.
 
-import type { Outcome, Raw } from '../api';
-import { outcomeOf, unreachable, type Transport } from '../outcome';
-
-const LEASE_PATH = 'jupyter-lease/api/lease';
-const EXTEND_PATH = 'jupyter-lease/api/lease/extend';
-const GET_TIMEOUT_MS = 30_000;
-const EXTEND_TIMEOUT_MS = 90_000; // RenewLease with its retries, then the read-back
+import type { Raw } from '../api';
+import { leaseCalls, timed, type Transport } from '../outcome';
 
 /** The page config's base URL ("/user/me/"), or null outside a Jupyter server page. */
 export function pageBaseUrl(): string | null {
@@ -30,50 +25,31 @@ function xsrfToken(): string | null {
   return match ? match[1] : null;
 }
 
-async function send(
-  base: string,
-  path: string,
-  init: RequestInit,
-  timeoutMs: number
-): Promise<Raw> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  const xsrf = xsrfToken();
-  if (xsrf !== null) headers['X-XSRFToken'] = xsrf;
-  if (init.body) headers['Content-Type'] = 'application/json';
-  const sent = Date.now();
-  try {
-    const response = await fetch(`${base}${path}`, {
-      credentials: 'same-origin',
-      cache: 'no-store',
-      ...init,
-      headers,
-      signal: controller.signal
-    });
-    const body: unknown = await response.json().catch(() => null);
-    return { ok: true, status: response.status, body, sent, received: Date.now() };
-  } catch (err) {
-    return unreachable(err, timeoutMs);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function call(path: string, init: RequestInit, timeoutMs: number): Promise<Outcome> {
+/** One call under the page's base URL (fetch, the `_xsrf` cookie echoed), bounded by
+ * `timeoutMs`; "absent" outside a Jupyter server page. */
+function send(path: string, init: RequestInit, timeoutMs: number): Promise<Raw> {
   const base = pageBaseUrl();
   if (base === null) {
-    return { ok: false, kind: 'absent', status: 0, error: 'not a Jupyter server page' };
+    const error = 'not a Jupyter server page';
+    return Promise.resolve({ ok: false, kind: 'absent', status: 0, error });
   }
-  return outcomeOf(await send(base, path, init, timeoutMs));
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    ...(init.headers as Record<string, string> | undefined)
+  };
+  const xsrf = xsrfToken();
+  if (xsrf !== null) headers['X-XSRFToken'] = xsrf;
+  return timed(
+    signal =>
+      fetch(`${base}${path}`, {
+        credentials: 'same-origin',
+        cache: 'no-store',
+        ...init,
+        headers,
+        signal
+      }),
+    timeoutMs
+  );
 }
 
-export const fetchTransport: Transport = {
-  getLease: () => call(LEASE_PATH, { method: 'GET' }, GET_TIMEOUT_MS),
-  postExtend: (duration, basisMs) =>
-    call(
-      EXTEND_PATH,
-      { method: 'POST', body: JSON.stringify({ duration, basis_ms: basisMs ?? undefined }) },
-      EXTEND_TIMEOUT_MS
-    )
-};
+export const fetchTransport: Transport = leaseCalls(send);
