@@ -19,7 +19,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import requests
+
+from .ports import free_port
 
 __all__ = [
     "EXTEND",
@@ -39,6 +40,8 @@ __all__ = [
     "write_kernelspec",
 ]
 
+# What jupyter_server logs when its --port was taken meanwhile (port_retries=0 makes it exit).
+PORT_TAKEN = "could not be started because port"
 # The lease API, under a server's base_url.
 LEASE = "jupyter-lease/api/lease"
 EXTEND = "jupyter-lease/api/lease/extend"
@@ -56,12 +59,6 @@ _APPS = {
 def clean_env() -> Dict[str, str]:
     """os.environ without any lease, Huawei Cloud or ModelArts settings."""
     return {k: v for k, v in os.environ.items() if not k.startswith(_LEASE_ENV_PREFIXES)}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def notebook_json(cells: Sequence[str]) -> Dict[str, Any]:
@@ -135,7 +132,7 @@ class JupyterServer:
         self.app, self.token, self.lease_extension = app, token, lease_extension
         self.python = python
         self.base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
-        self.port = _free_port()
+        self.port = free_port()
         self.root = root
         self.notebooks = root / "notebooks"
         self.runtime_dir = root / "runtime"
@@ -210,8 +207,13 @@ class JupyterServer:
     def wait_ready(self, timeout: float = 60.0) -> JupyterServer:
         assert self.proc is not None, "launch() first"
         deadline = time.monotonic() + timeout
+        moves = 0
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if PORT_TAKEN in self.log() and moves < 3:  # see tests/support/ports.py
+                    moves += 1
+                    self._relaunch_elsewhere()
+                    continue
                 raise RuntimeError(f"the Jupyter server exited early:\n{self.log()[-3000:]}")
             try:
                 if self.get("api/status", timeout=2).status_code == 200:
@@ -220,6 +222,13 @@ class JupyterServer:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"no Jupyter server after {timeout} s:\n{self.log()[-3000:]}")
+
+    def _relaunch_elsewhere(self) -> None:
+        """The port was taken between asking for it and binding it: another one."""
+        if self._log_file is not None:
+            self._log_file.close()
+        self.port = free_port()
+        self.launch()
 
     def start(self, timeout: float = 60.0) -> JupyterServer:
         return self.launch().wait_ready(timeout)
