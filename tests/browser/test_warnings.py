@@ -205,7 +205,12 @@ def test_each_threshold_warns_once_live_and_none_after_the_stop(
         advance_until(page, lambda p=page: item_state(p)["text"] == STOPPED_ITEM, "stopped")
     assert sum(len(toast_log(page)) for page in pages) == len(THRESHOLDS_S), "a warning after"
     on_screen = [text for page in pages for text in shown(page)]
-    assert len(on_screen) == 1 and "not running" in on_screen[0], on_screen
+    # The stop's toast in either honest wording: the server's stopped reading ("not running"),
+    # or — where a GET in flight outlived the 30 s bound on this fast-forwarded page clock (seen
+    # on a loaded machine) — the server lost after the deadline ("stopped on its timer at …").
+    # The item above says the server's reading either way.
+    honest = ("not running", "stopped on its timer")
+    assert len(on_screen) == 1 and any(w in on_screen[0] for w in honest), on_screen
     assert not any("0:00 left" in text or "Extend" in text for text in on_screen), on_screen
     step_until(pages, int(deadline) + 120_000, 5000)
     assert sum(len(toast_log(page)) for page in pages) == len(THRESHOLDS_S)
