@@ -21,6 +21,7 @@ from jupyter_lease.core import Reading, present
 from jupyter_lease.server.service import CONFIG_RETRY, LeaseService, Offload
 from jupyter_lease.simulator.app import Simulator
 from jupyter_lease.watch.cache import CACHE_DIR_ENV
+from tests.support.busy import KEEP_ALIVE
 from tests.support.checks import assert_no_secret, assert_one_line_error
 from tests.support.factories import make_source, renew_calls, show_calls
 from tests.support.jupyter import EXTEND, LEASE, TOKEN, JupyterServer, clean_env
@@ -180,6 +181,24 @@ def test_a_poisoned_cache_file_does_not_break_the_server(server, sim):
     deadline = truth["create_at"] + truth["duration"]
     assert response.json()["reading"]["deadline_ms"] == deadline and show_calls(sim) == calls + 1
     assert server.get(LEASE).status_code == 200 and show_calls(sim) == calls + 1  # rewritten
+
+
+def keep_alive_on(server: JupyterServer) -> bool:
+    return bool(server.get(LEASE).json()["keep_alive"]["on"])
+
+
+def test_a_keep_alive_change_shows_in_the_lease_view_at_once(server, sim):
+    # The lease view carries keep-alive's summary; the reading is fresh for minutes (default
+    # polls), so only the record's own change can bring the view up to date: the panel re-reads
+    # right after its switch, and a view from before it flipped the switch back (issue 19's
+    # review; tests/browser/test_status_panel.py's uncheck failed on a loaded machine).
+    assert keep_alive_on(server) is False
+    assert server.post(KEEP_ALIVE, {"on": True, "for": "2h"}).status_code == 200
+    try:
+        wait_until(lambda: keep_alive_on(server), 5, "keep-alive on, in the lease view")
+    finally:
+        assert server.post(KEEP_ALIVE, {"on": False}).status_code == 200
+    wait_until(lambda: not keep_alive_on(server), 5, "keep-alive off, in the lease view")
 
 
 # -- POST extend -----------------------------------------------------------------------------

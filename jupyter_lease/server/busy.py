@@ -59,6 +59,7 @@ from .busy_config import duration_text as _d
 from .busy_policy import Decision, Policy, Work, clock_time, decide
 from .busy_state import PolicyState, Renewal, StateFile
 from .busy_work import DeclaredWork, WorkRefused
+from .latest import file_stamp
 
 __all__ = ["BusyKeeper", "JupyterLease", "Settings", "start_keep_alive"]
 
@@ -98,6 +99,12 @@ class BusyKeeper:
             self._callback.stop()
 
     # -- the record of this server's lease (all blocking) -----------------------------------------
+
+    def record_stamp(self) -> Any:
+        """The record file's ``stat`` stamp (None before it is known): an input of the lease
+        view (its ``keep_alive`` field), whichever server of the lease wrote it."""
+        store = self._store
+        return None if store is None else file_stamp(store.path)
 
     def store(self) -> StateFile:
         """The record of the lease this server serves; ConfigurationError (one line) while
@@ -371,6 +378,7 @@ def start_keep_alive(serverapp: Any, service: Any) -> BusyKeeper:
     service.schedule = settings.schedule
     keeper = BusyKeeper(serverapp, service, settings)
     service.keep_alive = keeper.summary
+    service.view_inputs.append(keeper.record_stamp)
     register(serverapp.web_app, keeper, serverapp.web_app.settings.get("base_url", "/"))
     keeper.start()  # its first look applies renew_while_busy, once the lease can be read
     return keeper

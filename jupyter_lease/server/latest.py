@@ -9,7 +9,9 @@ after it was built. A GET then answers from memory (:meth:`~.service.LeaseServic
   machine has; it is answered at once, and once the reading is due by the cache's schedule
   (judged in memory) a refresh starts behind it when the answer is written (at most one
   every :data:`REFRESH_EVERY_S`, one in flight);
-- the file changed (another process wrote it, or it is gone): a refresh starts and the GET
+- the file changed (another process wrote it, or it is gone), or another input of the view did
+  (the keep-alive record, the alerts' last outcome: :meth:`~.service.LeaseService.stamp`): a
+  refresh starts and the GET
   waits for it at most :data:`CHANGED_WAIT_S` (a read of the file takes milliseconds), else
   answers the remembered view (stale, with the error, if the refresh failed);
 - nothing remembered yet (the server's very first read): the GET waits for the read, at most
@@ -26,7 +28,14 @@ import os
 import threading
 from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 
-__all__ = ["CHANGED_WAIT_S", "FIRST_READ_WAIT_S", "REFRESH_EVERY_S", "Latest", "file_stamp"]
+__all__ = [
+    "CHANGED_WAIT_S",
+    "FIRST_READ_WAIT_S",
+    "REFRESH_EVERY_S",
+    "Inputs",
+    "Latest",
+    "file_stamp",
+]
 
 # A refresh behind the GETs starts at most this often, however many tabs poll (the cache's
 # schedule decides whether it reads upstream; another process's write shows at once).
@@ -38,6 +47,9 @@ CHANGED_WAIT_S = 0.2
 FIRST_READ_WAIT_S = 10.0
 
 Stamp = Optional[Tuple[int, int, int]]
+# What a view was built from, as LeaseService.stamp() sees it: the cache file's stamp, then the
+# view's other inputs (the keep-alive record's stamp, the alerts' last outcome).
+Inputs = Tuple[Any, ...]
 View = Dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,9 +80,9 @@ class Latest:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._view: Optional[View] = None
-        self._stamp: Stamp = None
+        self._stamp: Optional[Inputs] = None
 
-    def remember(self, view: View, stamp: Stamp) -> None:
+    def remember(self, view: View, stamp: Optional[Inputs]) -> None:
         """Keep ``view`` unless its reading is older than the one kept (a slow read that
         finishes after an Extend's read-back must not bring back the old deadline)."""
         with self._lock:
@@ -78,7 +90,7 @@ class Latest:
                 return
             self._view, self._stamp = view, stamp
 
-    def get(self) -> Tuple[Optional[View], Stamp]:
+    def get(self) -> Tuple[Optional[View], Optional[Inputs]]:
         with self._lock:
             return self._view, self._stamp
 

@@ -153,6 +153,7 @@ def _start(serverapp: Any, service: LeaseService, pusher: Any) -> Alerts:
     url = url_path_join(service.base_url, NOTIFY_PATH)
     serverapp.web_app.add_handlers(".*$", [(url, NotifyHandler, {"alerts": alerts})])
     service.notify = alerts
+    service.view_inputs.append(alerts.sender.status)  # the view's `notify` field
     weakref.finalize(serverapp, alerts.sender.close)  # a retry in wait gives up with the server
     if pusher is None and alerts.sender.channels.channels:
         # jupyter_server 1.x: a pusher with no bus, so that the lease is read with no page open

@@ -23,7 +23,7 @@ import time
 from datetime import timedelta
 from typing import Any, Callable, Dict, List, Optional
 
-from .latest import Stamp, file_stamp
+from .latest import Inputs
 
 __all__ = ["SCHEMA", "SCHEMA_ID", "LeasePusher", "start_push"]
 
@@ -66,7 +66,7 @@ class LeasePusher:
         self.service = service
         self._emit = emit
         self._clock = clock
-        self._stamp: Stamp = None
+        self._stamp: Optional[Inputs] = None
         # When the cache file last changed, or we last read: a page's first GET reads at once.
         self._quiet_since = clock()
         self._pushed: Optional[str] = None
@@ -85,14 +85,17 @@ class LeasePusher:
             self.callback.stop()
 
     def due(self) -> Optional[Callable[[], Optional[Dict[str, Any]]]]:
-        """What to build now: the cache file as it is, when it changed; the service's view
+        """What to build now: the cache file as it is, when it or another input of the view
+        (:meth:`~.service.LeaseService.stamp`) changed; the service's view
         (read upstream) when nobody has read for a poll interval and GRACE_S; else None."""
         source = self.service.built()
         if source is None or self._busy:
             return None
-        stamp = file_stamp(source.path)
+        stamp = self.service.stamp()  # the cache file, and the view's other inputs
         if stamp != self._stamp:
-            self._stamp, self._quiet_since = stamp, self._clock()
+            if self._stamp is None or stamp is None or stamp[0] != self._stamp[0]:
+                self._quiet_since = self._clock()  # someone wrote a reading: not quiet
+            self._stamp = stamp
             return self.service.cached_view
         interval = self.service.schedule.next_poll(self._left)
         if self._clock() - self._quiet_since >= interval + GRACE_S:

@@ -25,7 +25,7 @@ import threading
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from .._errors import (
     APIError,
@@ -42,8 +42,8 @@ from .latest import (
     CHANGED_WAIT_S,
     FIRST_READ_WAIT_S,
     REFRESH_EVERY_S,
+    Inputs,
     Latest,
-    Stamp,
     file_stamp,
     remembered,
 )
@@ -139,6 +139,10 @@ class LeaseService:
         # bus): they then read over HTTP only when they open, show again or reconnect.
         self.pushing = False
         self.notify: Optional[Any] = None  # the server-side alerts (server/notify_server.py)
+        # The view's inputs beside the cache file, each a cheap token that changes with it: a
+        # view built before one changed is rebuilt at the next GET and pushed (keep-alive's
+        # record, written by any server of the lease; the alerts' last outcome).
+        self.view_inputs: List[Callable[[], Any]] = []
         self.latest = Latest()  # the newest view built: what a GET answers at once
         self.first_wait = FIRST_READ_WAIT_S  # the first GET's bound on the first read
         self.refresh_every = REFRESH_EVERY_S  # a refresh behind the GETs at most this often
@@ -170,10 +174,14 @@ class LeaseService:
         """The lease source if it has been built; never builds it (no I/O)."""
         return self._source
 
-    def stamp(self) -> Stamp:
-        """The shared cache file's ``stat`` stamp (None before the source is built)."""
+    def stamp(self) -> Optional[Inputs]:
+        """What a view is built from, as it is now (None before the source is built): the
+        shared cache file's ``stat`` stamp, then each of :attr:`view_inputs` (cheap, no lock
+        held for long: a GET compares it on the event loop)."""
         source = self.built()
-        return None if source is None else file_stamp(source.path)
+        if source is None:
+            return None
+        return (file_stamp(source.path), *(token() for token in self.view_inputs))
 
     async def answer(self) -> Dict[str, Any]:
         """GET, on the event loop: the newest view at once, refreshed behind it; a wait only
