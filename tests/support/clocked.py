@@ -11,7 +11,7 @@ import secrets
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from .browser import VIEWPORT
-from .jupyter import JupyterServer
+from .jupyter import LEASE, JupyterServer
 from .scenarios import wait_until
 from .status import page_url, visibility, wait_item
 
@@ -134,6 +134,19 @@ def notes(page: Any) -> List[Dict[str, Any]]:
     return page.evaluate("() => window.__lease.notes")
 
 
+def server_knows_the_lease(server: JupyterServer) -> None:
+    """Until the server has read the lease a test just set (``fresh_lease`` empties its cache):
+    a GET answers the last view at once and reads behind it, so a page opened sooner may start
+    from the previous test's lease — on a loaded machine, and with its clock fast-forwarded
+    from there, its thresholds were a lease away (test_the_warning_comes_within_1_s…)."""
+    wait_until(
+        lambda: server.get(LEASE).status_code == 200 and server.cache_files(),
+        15,
+        "the server's read of the lease",
+    )
+    server.get(LEASE)  # the read that wrote the file is the view remembered now
+
+
 def open_clocked(
     chromium: Any,
     server: JupyterServer,
@@ -146,6 +159,7 @@ def open_clocked(
     test pauses it) and the probe in each, all sent to the item's page at once (``on_page(page)``
     first), each showing a time. ``hidden[i]``: tab ``i`` says it is hidden (default: all are).
     The caller closes ``pages[0].context``."""
+    server_knows_the_lease(server)
     context = chromium.new_context(viewport=VIEWPORT)
     if notifications == RECORDED_NOTIFICATIONS:
         context.grant_permissions(["notifications"])
